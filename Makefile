@@ -1,0 +1,79 @@
+# Boom self-service. `make run` serves the demo; `make test` runs the whole suite on the real stack.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_CLUSTER = $(shell ls /etc/postgresql 2>/dev/null | head -1)
+
+.PHONY: help install system-packages run test lint format messages services clean
+
+help:
+	@echo "make run    - the demo site on http://127.0.0.1:8000 (SQLite, embedded broker, localstripe)"
+	@echo "make test   - the whole suite on PostgreSQL, Redis, Celery, localstripe and Chromium"
+	@echo "make lint   - ruff and mypy"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# gettext's msgfmt compiles the catalogues; Debian's chromium runs the browser tests.
+system-packages:
+	@missing=""; command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	 [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	 if [ -n "$$missing" ]; then \
+	   echo "Installing$$missing with apt-get"; \
+	   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	   || { echo "Could not install$$missing: install them and run make again"; exit 1; }; \
+	 fi
+
+messages: $(STAMP)
+	@command -v msgfmt >/dev/null || $(MAKE) system-packages
+	$(BIN)/python manage.py compilemessages --ignore=.venv -v0
+
+run: $(STAMP) messages
+	mkdir -p var/mail
+	$(BIN)/python manage.py migrate --no-input -v0
+	$(BIN)/python manage.py seed_demo
+	@echo
+	@echo "  Boom is starting on http://127.0.0.1:8000"
+	@echo "  Customer log-in: +8613800138000 / boom-demo-2026"
+	@echo "  Staff (admin at /admin/): admin / boom-admin-2026"
+	@echo "  Emails: the console and var/mail/.  Ctrl-C stops everything."
+	@echo
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile
+
+# Start PostgreSQL and Redis if they are installed but stopped; fail clearly if absent.
+services:
+	@if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+	   if [ -n "$(PG_CLUSTER)" ]; then pg_ctlcluster --skip-systemctl-redirect $(PG_CLUSTER) main start; \
+	   else echo "PostgreSQL is not installed (need it on 127.0.0.1:5432)"; exit 1; fi; \
+	 fi
+	@if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then \
+	   if command -v redis-server >/dev/null; then \
+	     redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no; sleep 1; \
+	   else echo "Redis is not installed (need it on 127.0.0.1:6379)"; exit 1; fi; \
+	 fi
+	@for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL did not start"; exit 1; }
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "Redis did not start"; exit 1; }
+
+test: $(STAMP) system-packages services messages
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf var staticfiles .mypy_cache .ruff_cache

@@ -1,0 +1,54 @@
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+from django.http import HttpRequest
+
+from accounts.models import User
+from accounts.phones import parse_phone
+
+
+def find_user_by_login(login: str) -> User | None:
+    """The user a log-in name points at: an email, a phone number in any common writing, or a
+    staff member's short name."""
+    login = login.strip()
+    if not login:
+        return None
+    if "@" in login:
+        return User.objects.filter(email__iexact=login).first()
+    if (phone := parse_phone(login)) is not None:
+        return User.objects.filter(phone=phone).first()
+    return User.objects.filter(username=login, is_staff=True).first()
+
+
+def canonical_login(login: str) -> str:
+    """One spelling per account, so that lockouts count ``138 0013 8000`` and ``+8613800138000``
+    as the same number."""
+    login = login.strip()
+    if "@" in login:
+        return login.lower()
+    if (phone := parse_phone(login)) is not None:
+        return str(phone.as_e164)
+    return login
+
+
+def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
+    login = (credentials or {}).get("username") or request.POST.get("username", "")
+    return canonical_login(str(login))
+
+
+class PhoneOrEmailBackend(ModelBackend):
+    """Authenticates with the number (any common writing), the email, or a staff name."""
+
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
+        if username is None or password is None:
+            return None
+        user = find_user_by_login(username)
+        if user is None:
+            # Spend the same time as a real check, so timing does not tell which numbers exist.
+            User().set_password(password)
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Length, Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+from accounts.validators import validate_eid, validate_iccid
+
+# Lets constraints say iccid__length__gte=19.
+models.CharField.register_lookup(Length)
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, phone: str, password: str | None = None, **fields: Any) -> User:
+        if fields.get("email"):
+            fields["email"] = self.normalize_email(fields["email"])
+        user = self.model(phone=phone, **fields)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, phone: str, password: str | None = None, **fields: Any) -> User:
+        fields.update(is_staff=True, is_superuser=True, is_active=True)
+        fields.setdefault("phone_verified_at", timezone.now())
+        return self.create_user(phone, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A customer (or a staff member). The mobile number is the log-in name.
+
+    Staff may also have a short ``username`` to log in to the admin with; customers log in with
+    their number or their email.
+    """
+
+    phone = PhoneNumberField(_("mobile number"), unique=True)
+    username = models.CharField(_("staff log-in name"), max_length=64, unique=True, null=True, blank=True, default=None)
+    email = models.EmailField(_("email"), blank=True, help_text=_("Needed for receipts."))
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default=settings.CUSTOMER_DEFAULT_TIME_ZONE)
+    phone_verified_at = models.DateTimeField(_("number verified at"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("staff"), default=False)
+    date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "phone"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"), condition=~models.Q(email=""), name="accounts_user_email_unique_ci"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.username or str(self.phone)
+
+    @property
+    def phone_verified(self) -> bool:
+        return self.phone_verified_at is not None
+
+
+class SmsCode(models.Model):
+    """A six-digit code sent by SMS to prove that someone holds a number.
+
+    Only a keyed hash of the code is stored. The newest unused code for a number and purpose is
+    the one that counts; it expires after ``LIFETIME`` and dies after ``MAX_ATTEMPTS`` wrong tries.
+    """
+
+    class Purpose(models.TextChoices):
+        REGISTER = "register", _("registration")
+        PASSWORD_RESET = "password_reset", _("password reset")
+        ADD_LINE = "add_line", _("adding a line")
+
+    phone = PhoneNumberField()
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SMS code")
+        indexes = [models.Index(fields=["phone", "-created_at"], name="accounts_smscode_phone_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.phone} {self.purpose} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Line(models.Model):
+    """One eSIM number. Staff import lines unowned; a customer adds one by proving they hold it."""
+
+    class Status(models.TextChoices):
+        AVAILABLE = "available", _("Not yet assigned")
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+
+    msisdn = PhoneNumberField(_("number"), unique=True)
+    iccid = models.CharField(_("ICCID"), max_length=20, unique=True, validators=[validate_iccid])
+    eid = models.CharField(_("EID"), max_length=32, blank=True, validators=[validate_eid])
+    smdp_address = models.CharField(_("SM-DP+ address"), max_length=255)
+    matching_id = models.CharField(_("matching ID"), max_length=255)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.AVAILABLE)
+    nickname = models.CharField(_("nickname"), max_length=40, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="lines",
+    )
+    created_at = models.DateTimeField(_("imported"), default=timezone.now)
+    added_at = models.DateTimeField(_("added to account"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("line")
+        verbose_name_plural = _("lines")
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(iccid__length__gte=19, iccid__length__lte=20),
+                name="accounts_line_iccid_length",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(eid="") | models.Q(eid__length=32), name="accounts_line_eid_length"
+            ),
+            models.UniqueConstraint(fields=["eid"], condition=~models.Q(eid=""), name="accounts_line_eid_unique"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status="available", owner__isnull=True)
+                    | (~models.Q(status="available") & models.Q(owner__isnull=False))
+                ),
+                name="accounts_line_owned_unless_available",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.nickname or str(self.msisdn)
+
+    @property
+    def activation_code(self) -> str:
+        """The LPA string a phone scans to download the eSIM profile."""
+        return f"LPA:1${self.smdp_address}${self.matching_id}"

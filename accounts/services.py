@@ -1,0 +1,319 @@
+"""Every write on customers, their codes and their lines. Each function is one transaction."""
+
+from __future__ import annotations
+
+import csv
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from phonenumber_field.phonenumber import PhoneNumber
+
+from accounts.models import Line, SmsCode, User
+from accounts.sms import SmsError, send_sms
+
+CODE_LIFETIME = timedelta(minutes=10)
+CODE_MAX_ATTEMPTS = 5
+CODE_RESEND_AFTER = timedelta(seconds=60)
+CODE_MAX_PER_HOUR = 5
+
+
+def _code_hash(*, phone: PhoneNumber, purpose: str, code: str) -> str:
+    return salted_hmac(f"boom.smscode.{purpose}", f"{phone.as_e164}:{code}", algorithm="sha256").hexdigest()
+
+
+def _sms_text(purpose: str, code: str) -> str:
+    if purpose == SmsCode.Purpose.REGISTER:
+        return _("Your Boom registration code is %(code)s. It is valid for 10 minutes.") % {"code": code}
+    if purpose == SmsCode.Purpose.PASSWORD_RESET:
+        return _("Your Boom password reset code is %(code)s. It is valid for 10 minutes.") % {"code": code}
+    return _("Your code to add this number to a Boom account is %(code)s. It is valid for 10 minutes.") % {"code": code}
+
+
+def sms_code_send(
+    *, phone: PhoneNumber, purpose: str, user: User | None = None, language: str | None = None
+) -> SmsCode:
+    """Send a fresh code to ``phone`` and store its hash.
+
+    Refuses (ValidationError, code ``too_soon`` or ``too_many``) a second code within
+    ``CODE_RESEND_AFTER`` or a sixth within an hour for the same number, whatever the purpose.
+    Nothing is stored when the SMS gateway fails.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        # Serialise senders for one number, so that two quick requests cannot both pass the limits.
+        recent = list(
+            SmsCode.objects.select_for_update()
+            .filter(phone=phone, created_at__gte=now - timedelta(hours=1))
+            .order_by("-created_at")
+        )
+        if recent and now - recent[0].created_at < CODE_RESEND_AFTER:
+            wait = int((CODE_RESEND_AFTER - (now - recent[0].created_at)).total_seconds()) + 1
+            raise ValidationError(
+                ngettext(
+                    "A code was just sent. You can ask for another in %(seconds)d second.",
+                    "A code was just sent. You can ask for another in %(seconds)d seconds.",
+                    wait,
+                )
+                % {"seconds": wait},
+                code="too_soon",
+            )
+        if len(recent) >= CODE_MAX_PER_HOUR:
+            raise ValidationError(
+                _("Too many codes were sent to this number. Please try again in an hour."), code="too_many"
+            )
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        sms_code = SmsCode.objects.create(
+            phone=phone,
+            purpose=purpose,
+            user=user,
+            code_hash=_code_hash(phone=phone, purpose=purpose, code=code),
+            created_at=now,
+            expires_at=now + CODE_LIFETIME,
+        )
+        # Sent inside the transaction: if the gateway refuses, no code is stored or counted.
+        with translation.override(language or translation.get_language()):
+            body = _sms_text(purpose, code)
+        try:
+            send_sms(to=str(phone.as_e164), body=body)
+        except SmsError as exc:
+            raise ValidationError(
+                _("We could not send the SMS just now. Please try again in a minute."), code="sms_failed"
+            ) from exc
+    return sms_code
+
+
+def sms_code_check(*, phone: PhoneNumber, purpose: str, code: str) -> SmsCode:
+    """Use up the newest code for ``phone`` and ``purpose`` if ``code`` matches it.
+
+    A wrong try is counted (and committed) before the error is raised; after ``CODE_MAX_ATTEMPTS``
+    wrong tries, or after expiry, the code is dead and the customer must ask for another.
+    """
+    error: ValidationError | None = None
+    with transaction.atomic():
+        sms_code = (
+            SmsCode.objects.select_for_update()
+            .filter(phone=phone, purpose=purpose, used_at__isnull=True)
+            .order_by("-created_at")
+            .first()
+        )
+        if sms_code is None:
+            raise ValidationError(_("There is no code waiting for this number. Ask for a new one."), code="no_code")
+        if sms_code.expires_at <= timezone.now():
+            raise ValidationError(_("This code has expired. Ask for a new one."), code="expired")
+        if sms_code.attempts >= CODE_MAX_ATTEMPTS:
+            raise ValidationError(_("Too many wrong tries. Ask for a new code."), code="too_many_attempts")
+        if constant_time_compare(sms_code.code_hash, _code_hash(phone=phone, purpose=purpose, code=code.strip())):
+            sms_code.used_at = timezone.now()
+            sms_code.save(update_fields=["used_at"])
+            return sms_code
+        sms_code.attempts += 1
+        sms_code.save(update_fields=["attempts"])
+        left = CODE_MAX_ATTEMPTS - sms_code.attempts
+        if left:
+            error = ValidationError(
+                ngettext(
+                    "That code is not right. %(left)d try left.", "That code is not right. %(left)d tries left.", left
+                )
+                % {"left": left},
+                code="wrong",
+            )
+        else:
+            error = ValidationError(_("Too many wrong tries. Ask for a new code."), code="too_many_attempts")
+    raise error
+
+
+def user_register(*, phone: PhoneNumber, password: str, email: str = "", language: str = "") -> User:
+    """Create an account waiting for its number to be verified, and send the code.
+
+    A number whose earlier registration was never verified can be registered again (the code
+    proves who holds it); a verified number cannot.
+    """
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(phone=phone).first()
+        if user is not None and user.phone_verified:
+            raise ValidationError(_("This number already has an account. Log in instead."), code="registered")
+        if user is None:
+            user = User(phone=phone)
+        user.email = User.objects.normalize_email(email)
+        user.language = language
+        validate_password(password, user)
+        user.set_password(password)
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError as exc:
+            raise ValidationError(_("This email is already used by another account."), code="email_taken") from exc
+        sms_code_send(phone=phone, purpose=SmsCode.Purpose.REGISTER, user=user, language=language)
+    return user
+
+
+def user_verify_phone(*, user: User, code: str) -> User:
+    """Mark the user's number as verified once the registration code is right."""
+    sms_code_check(phone=user.phone, purpose=SmsCode.Purpose.REGISTER, code=code)
+    User.objects.filter(pk=user.pk, phone_verified_at__isnull=True).update(phone_verified_at=timezone.now())
+    user.refresh_from_db(fields=["phone_verified_at"])
+    return user
+
+
+def password_reset_request(*, phone: PhoneNumber, language: str = "") -> None:
+    """Send a reset code if the number has a verified account; say nothing either way."""
+    user = User.objects.filter(phone=phone, phone_verified_at__isnull=False, is_active=True).first()
+    if user is None:
+        return
+    sms_code_send(phone=phone, purpose=SmsCode.Purpose.PASSWORD_RESET, user=user, language=language)
+
+
+def password_reset_confirm(*, phone: PhoneNumber, code: str, password: str) -> User:
+    """Set a new password for the account behind ``phone`` once the reset code is right."""
+    user = User.objects.filter(phone=phone, phone_verified_at__isnull=False, is_active=True).first()
+    if user is None:
+        raise ValidationError(_("There is no code waiting for this number. Ask for a new one."), code="no_code")
+    validate_password(password, user)
+    sms_code_check(phone=phone, purpose=SmsCode.Purpose.PASSWORD_RESET, code=code)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user
+
+
+def user_preferences_update(*, user: User, email: str, language: str, time_zone: str) -> User:
+    user.email = User.objects.normalize_email(email)
+    user.language = language
+    user.time_zone = time_zone
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "language", "time_zone"])
+    except IntegrityError as exc:
+        raise ValidationError(_("This email is already used by another account."), code="email_taken") from exc
+    return user
+
+
+def user_language_set(*, user: User, language: str) -> None:
+    User.objects.filter(pk=user.pk).update(language=language)
+
+
+# --- Lines ----------------------------------------------------------------------------------
+
+
+def _claimable_line(*, user: User, msisdn: PhoneNumber) -> Line:
+    line = Line.objects.filter(msisdn=msisdn).first()
+    if line is not None and line.owner_id == user.pk:
+        raise ValidationError(_("This line is already on your account."), code="already_yours")
+    if line is None or line.status != Line.Status.AVAILABLE:
+        # One answer for "not ours" and "someone else's": a number's owner is nobody else's business.
+        raise ValidationError(_("This number is not a Boom line that can be added."), code="not_claimable")
+    return line
+
+
+def line_claim_start(*, user: User, msisdn: PhoneNumber) -> None:
+    """Send a code to the line's own number, to prove the customer holds it."""
+    _claimable_line(user=user, msisdn=msisdn)
+    sms_code_send(phone=msisdn, purpose=SmsCode.Purpose.ADD_LINE, user=user, language=user.language)
+
+
+def line_claim_confirm(*, user: User, msisdn: PhoneNumber, code: str, nickname: str = "") -> Line:
+    """Give the line to ``user`` once the code sent to it is right. Safe against a race: the line
+    row is locked and must still be unowned."""
+    _claimable_line(user=user, msisdn=msisdn)
+    sms_code = sms_code_check(phone=msisdn, purpose=SmsCode.Purpose.ADD_LINE, code=code)
+    if sms_code.user_id != user.pk:
+        raise ValidationError(_("There is no code waiting for this number. Ask for a new one."), code="no_code")
+    with transaction.atomic():
+        line = Line.objects.select_for_update().get(msisdn=msisdn)
+        if line.owner_id is not None:
+            raise ValidationError(_("This number is not a Boom line that can be added."), code="not_claimable")
+        line.owner = user
+        line.status = Line.Status.ACTIVE
+        line.nickname = nickname
+        line.added_at = timezone.now()
+        line.save(update_fields=["owner", "status", "nickname", "added_at"])
+    return line
+
+
+def line_rename(*, line: Line, nickname: str) -> Line:
+    line.nickname = nickname
+    line.save(update_fields=["nickname"])
+    return line
+
+
+# --- Importing lines ------------------------------------------------------------------------
+
+LINE_IMPORT_COLUMNS = ("msisdn", "iccid", "eid", "smdp_address", "matching_id")
+
+
+@dataclass
+class LineImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def lines_import_csv(*, rows: Iterable[Mapping[str, str | None]]) -> LineImportReport:
+    """Import unowned lines from CSV rows (header: msisdn, iccid, eid, smdp_address, matching_id).
+
+    Each good row is saved on its own, so bad rows (reported with their row number in the file,
+    the header being row 1) leave the good ones in place. A row identical to a stored line
+    changes nothing, so importing the same file twice gives the same result; a row that changes
+    a line already in a customer's hands is refused.
+    """
+    from accounts.forms import LineImportForm
+
+    report = LineImportReport()
+    seen: dict[str, int] = {}
+    for row_number, row in enumerate(rows, start=2):
+        data = {column: (row.get(column) or "").strip() for column in LINE_IMPORT_COLUMNS}
+        iccid = data["iccid"]
+        if iccid and iccid in seen:
+            report.errors.append((row_number, _("ICCID repeats row %(row)d.") % {"row": seen[iccid]}))
+            continue
+        seen[iccid] = row_number
+        existing = Line.objects.filter(iccid=iccid).first() if iccid else None
+        form = LineImportForm(data, instance=existing)
+        if not form.is_valid():
+            report.errors.append((row_number, _flatten_errors(form.errors)))
+            continue
+        if existing is not None and not form.has_changed():
+            report.unchanged += 1
+            continue
+        if existing is not None and existing.owner_id is not None:
+            report.errors.append((row_number, _("This line belongs to a customer; change it in the admin.")))
+            continue
+        try:
+            with transaction.atomic():
+                form.save()
+        except IntegrityError:
+            report.errors.append((row_number, _("Conflicts with a line already stored.")))
+            continue
+        if existing is None:
+            report.created += 1
+        else:
+            report.updated += 1
+    return report
+
+
+def _flatten_errors(errors: Mapping[str, Any]) -> str:
+    parts = []
+    for name, messages in errors.items():
+        label = name if name != "__all__" else ""
+        parts.append(f"{label}: {' '.join(messages)}" if label else " ".join(messages))
+    return "; ".join(parts)
+
+
+def read_line_csv(handle: Iterable[str]) -> csv.DictReader[str]:
+    reader = csv.DictReader(handle)
+    missing = [c for c in ("msisdn", "iccid", "smdp_address", "matching_id") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ValidationError(
+            _("The CSV header lacks: %(columns)s.") % {"columns": ", ".join(missing)}, code="bad_header"
+        )
+    return reader

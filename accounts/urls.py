@@ -1,0 +1,21 @@
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("language/", views.language_switch, name="language"),
+    path("accounts/register/", views.RegisterView.as_view(), name="register"),
+    path("accounts/verify/", views.VerifyPhoneView.as_view(), name="verify"),
+    path("accounts/verify/resend/", views.verify_resend, name="verify_resend"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/reset/", views.PasswordResetRequestView.as_view(), name="password_reset"),
+    path("accounts/password/reset/confirm/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("accounts/settings/", views.PreferencesView.as_view(), name="preferences"),
+    path("lines/add/", views.LineAddView.as_view(), name="line_add"),
+    path("lines/add/confirm/", views.LineAddConfirmView.as_view(), name="line_add_confirm"),
+]

@@ -1,0 +1,293 @@
+"""Customer pages: register, verify, log in and out, passwords, preferences, adding a line.
+
+Views parse and call a service; the service owns the write and its rules.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django.views.generic import FormView, UpdateView
+from django.views.i18n import set_language
+from phonenumber_field.phonenumber import PhoneNumber
+
+from accounts import services
+from accounts.forms import (
+    LineAddConfirmForm,
+    LineAddForm,
+    LoginForm,
+    PasswordResetConfirmForm,
+    PasswordResetRequestForm,
+    PreferencesForm,
+    RegisterForm,
+    VerifyCodeForm,
+)
+from accounts.models import SmsCode, User
+from accounts.selectors import lines_for_customer
+from boomcard.http import CustomerRequest
+
+# Session keys for the steps between "we sent a code" and "the code was right".
+VERIFY_USER_KEY = "boom_verify_user"
+RESET_PHONE_KEY = "boom_reset_phone"
+ADD_LINE_KEY = "boom_add_line"
+
+
+def lockout(request: HttpRequest, original_response: HttpResponse | None, credentials: Any) -> HttpResponse:
+    """What django-axes shows once a number or an address has too many failed log-ins."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(request, "accounts/lockout.html", {"lockout_minutes": minutes}, status=429)
+
+
+@login_required
+def home(request: CustomerRequest) -> HttpResponse:
+    return render(request, "accounts/home.html", {"lines": lines_for_customer(user=request.user)})
+
+
+@require_POST
+def language_switch(request: HttpRequest) -> HttpResponse:
+    """Django's set_language, and for a logged-in customer the choice is saved to their account."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and translation.check_for_language(language):
+        services.user_language_set(user=request.user, language=language)
+    return response
+
+
+class RegisterView(FormView[RegisterForm]):
+    template_name = "accounts/register.html"
+    form_class = RegisterForm
+    success_url = reverse_lazy("accounts:verify")
+
+    def form_valid(self, form: RegisterForm) -> HttpResponse:
+        try:
+            user = services.user_register(
+                phone=form.cleaned_data["phone"],
+                password=form.cleaned_data["password1"],
+                email=form.cleaned_data["email"],
+                language=translation.get_language() or "",
+            )
+        except ValidationError as error:
+            field = {"registered": "phone", "email_taken": "email"}.get(str(error.code))
+            form.add_error(field, error)
+            return self.form_invalid(form)
+        self.request.session[VERIFY_USER_KEY] = user.pk
+        messages.success(self.request, _("We have sent a 6-digit code to %(phone)s.") % {"phone": user.phone})
+        return super().form_valid(form)
+
+
+def _user_to_verify(request: HttpRequest) -> User | None:
+    user_id = request.session.get(VERIFY_USER_KEY)
+    if user_id is None:
+        return None
+    return User.objects.filter(pk=user_id, phone_verified_at__isnull=True).first()
+
+
+class VerifyPhoneView(FormView[VerifyCodeForm]):
+    template_name = "accounts/verify.html"
+    form_class = VerifyCodeForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        self.pending_user = _user_to_verify(request)
+        if self.pending_user is None:
+            return redirect("accounts:register")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(phone=self.pending_user.phone if self.pending_user else "", **kwargs)
+
+    def form_valid(self, form: VerifyCodeForm) -> HttpResponse:
+        assert self.pending_user is not None
+        try:
+            user = services.user_verify_phone(user=self.pending_user, code=form.cleaned_data["code"])
+        except ValidationError as error:
+            form.add_error("code", error)
+            return self.form_invalid(form)
+        del self.request.session[VERIFY_USER_KEY]
+        login(self.request, user, backend="accounts.backends.PhoneOrEmailBackend")
+        messages.success(self.request, _("Your number is verified. Welcome to Boom!"))
+        return redirect("accounts:home")
+
+
+@require_POST
+def verify_resend(request: HttpRequest) -> HttpResponse:
+    user = _user_to_verify(request)
+    if user is None:
+        return redirect("accounts:register")
+    try:
+        services.sms_code_send(phone=user.phone, purpose=SmsCode.Purpose.REGISTER, user=user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("A new code is on its way."))
+    return redirect("accounts:verify")
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        user = getattr(form, "unverified_user", None)
+        if user is not None:
+            # Right password, number never verified: finish the registration instead.
+            try:
+                services.sms_code_send(phone=user.phone, purpose=SmsCode.Purpose.REGISTER, user=user)
+            except ValidationError as error:
+                messages.info(self.request, " ".join(error.messages))
+            self.request.session[VERIFY_USER_KEY] = user.pk
+            messages.info(self.request, _("Your number is not verified yet. Enter the code we sent you."))
+            return redirect("accounts:verify")
+        return super().form_invalid(form)
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:preferences")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        messages.success(self.request, _("Your password is changed."))
+        return super().form_valid(form)
+
+
+class PasswordResetRequestView(FormView[PasswordResetRequestForm]):
+    template_name = "accounts/password_reset.html"
+    form_class = PasswordResetRequestForm
+    success_url = reverse_lazy("accounts:password_reset_confirm")
+
+    def form_valid(self, form: PasswordResetRequestForm) -> HttpResponse:
+        phone: PhoneNumber = form.cleaned_data["phone"]
+        try:
+            services.password_reset_request(phone=phone, language=translation.get_language() or "")
+        except ValidationError as error:
+            form.add_error("phone", error)
+            return self.form_invalid(form)
+        self.request.session[RESET_PHONE_KEY] = str(phone.as_e164)
+        messages.info(
+            self.request,
+            _("If %(phone)s has a Boom account, a 6-digit code is on its way to it.") % {"phone": phone},
+        )
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(FormView[PasswordResetConfirmForm]):
+    template_name = "accounts/password_reset_confirm.html"
+    form_class = PasswordResetConfirmForm
+    success_url = reverse_lazy("accounts:login")
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        phone = request.session.get(RESET_PHONE_KEY)
+        if not phone:
+            return redirect("accounts:password_reset")
+        self.phone = PhoneNumber.from_string(phone)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(phone=self.phone, **kwargs)
+
+    def form_valid(self, form: PasswordResetConfirmForm) -> HttpResponse:
+        try:
+            services.password_reset_confirm(
+                phone=self.phone, code=form.cleaned_data["code"], password=form.cleaned_data["password1"]
+            )
+        except ValidationError as error:
+            form.add_error("code", error)
+            return self.form_invalid(form)
+        del self.request.session[RESET_PHONE_KEY]
+        messages.success(self.request, _("Your password is changed. Log in with the new one."))
+        return super().form_valid(form)
+
+
+class PreferencesView(LoginRequiredMixin, UpdateView[User, PreferencesForm]):
+    template_name = "accounts/preferences.html"
+    form_class = PreferencesForm
+    success_url = reverse_lazy("accounts:preferences")
+
+    def get_object(self, queryset: Any = None) -> User:
+        return self.request.user  # type: ignore[return-value]
+
+    def form_valid(self, form: PreferencesForm) -> HttpResponse:
+        try:
+            services.user_preferences_update(
+                user=self.get_object(),
+                email=form.cleaned_data["email"],
+                language=form.cleaned_data["language"],
+                time_zone=form.cleaned_data["time_zone"],
+            )
+        except ValidationError as error:
+            form.add_error("email", error)
+            return self.form_invalid(form)
+        translation.activate(form.cleaned_data["language"])
+        messages.success(self.request, _("Your settings are saved."))
+        response = HttpResponseRedirect(str(self.success_url))
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            form.cleaned_data["language"],
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,  # type: ignore[arg-type]
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+        )
+        return response
+
+
+class LineAddView(LoginRequiredMixin, FormView[LineAddForm]):
+    template_name = "accounts/line_add.html"
+    form_class = LineAddForm
+    success_url = reverse_lazy("accounts:line_add_confirm")
+
+    def form_valid(self, form: LineAddForm) -> HttpResponse:
+        msisdn: PhoneNumber = form.cleaned_data["msisdn"]
+        try:
+            services.line_claim_start(user=self.request.user, msisdn=msisdn)  # type: ignore[arg-type]
+        except ValidationError as error:
+            form.add_error("msisdn", error)
+            return self.form_invalid(form)
+        self.request.session[ADD_LINE_KEY] = str(msisdn.as_e164)
+        messages.info(self.request, _("We have sent a 6-digit code to %(phone)s.") % {"phone": msisdn})
+        return super().form_valid(form)
+
+
+class LineAddConfirmView(LoginRequiredMixin, FormView[LineAddConfirmForm]):
+    template_name = "accounts/line_add_confirm.html"
+    form_class = LineAddConfirmForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        msisdn = request.session.get(ADD_LINE_KEY)
+        if not msisdn:
+            return redirect("accounts:line_add")
+        self.msisdn = PhoneNumber.from_string(msisdn)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(msisdn=self.msisdn, **kwargs)
+
+    def form_valid(self, form: LineAddConfirmForm) -> HttpResponse:
+        try:
+            line = services.line_claim_confirm(
+                user=self.request.user,  # type: ignore[arg-type]
+                msisdn=self.msisdn,
+                code=form.cleaned_data["code"],
+                nickname=form.cleaned_data["nickname"],
+            )
+        except ValidationError as error:
+            form.add_error("code", error)
+            return self.form_invalid(form)
+        del self.request.session[ADD_LINE_KEY]
+        messages.success(self.request, _("%(line)s is now on your account.") % {"line": line})
+        return redirect("accounts:home")
