@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_CLUSTER = $(shell ls /etc/postgresql 2>/dev/null | head -1)
 
-.PHONY: help install system-packages run test lint format messages services clean
+.PHONY: help install system-packages run test lint format translations messages services clean
 
 help:
 	@echo "make run    - the demo site on http://127.0.0.1:8000 (SQLite, embedded broker, localstripe)"
@@ -22,15 +22,20 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 
 install: $(STAMP)
 
-# gettext's msgfmt compiles the catalogues; Debian's chromium runs the browser tests.
+# gettext's msgfmt compiles the catalogues; Debian's chromium (and a CJK font for its
+# screenshots) runs the browser tests.
 system-packages:
 	@missing=""; command -v msgfmt >/dev/null || missing="$$missing gettext"; \
 	 [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	 fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
 	 if [ -n "$$missing" ]; then \
 	   echo "Installing$$missing with apt-get"; \
 	   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
 	   || { echo "Could not install$$missing: install them and run make again"; exit 1; }; \
 	 fi
+
+translations: $(STAMP)
+	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=tests --no-location
 
 messages: $(STAMP)
 	@command -v msgfmt >/dev/null || $(MAKE) system-packages

@@ -30,7 +30,7 @@ TESTING = DJANGO_ENV == "test"
 
 DEBUG = env.bool("DEBUG", default=DJANGO_ENV == "development")
 
-if PRODUCTION or not DEBUG:
+if PRODUCTION:
     # No default: a production process without its secret must not start.
     SECRET_KEY = env.str("SECRET_KEY")
 else:
@@ -215,7 +215,9 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 # --- Static files and mail ------------------------------------------------------------------
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic gathers files here for production; elsewhere whitenoise finds them in place.
+STATIC_ROOT = BASE_DIR / "staticfiles" if PRODUCTION else None
+WHITENOISE_USE_FINDERS = not PRODUCTION
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,0 +1,66 @@
+"""Shared fixtures. The suite runs on the real stack: PostgreSQL and Redis on this machine."""
+
+import socket
+from collections.abc import Iterator
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import translation
+
+from accounts import sms
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Fail at once, saying which part is missing, rather than with a hundred connection errors."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        pytest.exit("The suite needs PostgreSQL: set DATABASE_URL=postgres://... (make test does).", returncode=2)
+    if not _reachable(f"postgres://{database['HOST']}:{database['PORT'] or 5432}", 5432):
+        pytest.exit(
+            f"PostgreSQL is not answering on {database['HOST']}:{database['PORT']}. "
+            "Start it (make services) and run again.",
+            returncode=2,
+        )
+    if not settings.REDIS_URL or not _reachable(settings.REDIS_URL, 6379):
+        pytest.exit(
+            f"Redis is not answering at {settings.REDIS_URL!r}. Start it (make services) and run again.", returncode=2
+        )
+
+
+@pytest.fixture(autouse=True)
+def sms_outbox() -> Iterator[list[sms.SmsMessage]]:
+    """The SMS messages the app sent during the test (the locmem backend)."""
+    sms.outbox.clear()
+    yield sms.outbox
+    sms.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Tests read messages in English unless they switch; the Chinese pages have their own tests."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def client() -> Client:
+    """A browser that asks for English pages."""
+    return Client(headers={"Accept-Language": "en"})

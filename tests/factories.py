@@ -1,0 +1,76 @@
+"""factory_boy factories for the test data."""
+
+from functools import cache
+from itertools import count
+from typing import Any
+
+import factory
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
+from phonenumber_field.phonenumber import PhoneNumber
+
+from accounts.models import Line, User
+from accounts.validators import luhn_check_digit
+
+PASSWORD = "correct-Horse-42!"
+
+
+@cache
+def _password_hash() -> str:
+    # Argon2 is slow on purpose; hash the shared test password once per run.
+    return make_password(PASSWORD)
+
+
+_numbers = count(1)
+
+
+def mobile_number() -> PhoneNumber:
+    """A valid, unused mainland China mobile number."""
+    return PhoneNumber.from_string(f"+86139{next(_numbers):08d}")
+
+
+def line_number() -> PhoneNumber:
+    """A valid, unused Hong Kong mobile number, as Boom's lines have."""
+    return PhoneNumber.from_string(f"+85251{next(_numbers):06d}")
+
+
+def iccid(n: int) -> str:
+    payload = f"8985203{n:011d}"
+    return payload + luhn_check_digit(payload)
+
+
+class UserFactory(factory.django.DjangoModelFactory[User]):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    phone = factory.LazyFunction(mobile_number)
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+    language = "en"
+    phone_verified_at = factory.LazyFunction(timezone.now)
+    password = factory.LazyFunction(_password_hash)
+
+
+class LineFactory(factory.django.DjangoModelFactory[Line]):
+    class Meta:
+        model = Line
+
+    msisdn = factory.LazyFunction(line_number)
+    iccid = factory.Sequence(lambda n: iccid(1_000_000 + n))
+    smdp_address = "smdp.boom.example"
+    matching_id = factory.Sequence(lambda n: f"MATCH-{n:06d}")
+    status = Line.Status.AVAILABLE
+
+    class Params:
+        owned = factory.Trait(
+            owner=factory.SubFactory(UserFactory),
+            status=Line.Status.ACTIVE,
+            added_at=factory.LazyFunction(timezone.now),
+        )
+
+    @classmethod
+    def _create(cls, model_class: type[Line], *args: Any, **kwargs: Any) -> Line:
+        if kwargs.get("owner") is not None and kwargs.get("status") == Line.Status.AVAILABLE:
+            kwargs["status"] = Line.Status.ACTIVE
+            kwargs.setdefault("added_at", timezone.now())
+        return super()._create(model_class, *args, **kwargs)

@@ -1,0 +1,145 @@
+"""The project as a whole: health check, production settings, migrations, languages."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from boomcard.celery import app as celery_app
+from tests.factories import UserFactory
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.django_db
+def test_healthz_answers_ok_when_database_and_broker_answer(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "broker": "ok", "status": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_names_the_broker_when_it_is_down(client, monkeypatch):
+    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"database": "ok", "broker": "unavailable", "status": "unavailable"}
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "STRIPE_", "SECRET"))}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+PRODUCTION_ENV = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": "x" * 64 + "-a-long-random-production-secret",
+    "ALLOWED_HOSTS": "my.boom.example",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "STRIPE_SECRET_KEY": "sk_live_x",
+    "STRIPE_PUBLISHABLE_KEY": "pk_live_x",
+    "STRIPE_WEBHOOK_SECRET": "whsec_x",
+    "EMAIL_URL": "smtp+tls://mailer:secret@smtp.boom.example:587",
+}
+
+
+def test_production_settings_pass_the_deploy_check_without_a_warning():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "ALLOWED_HOSTS"])
+def test_production_refuses_to_start_without_its_secrets(missing):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+    result = _manage("check", **env)
+    assert result.returncode != 0
+    assert missing in result.stderr
+
+
+@pytest.mark.django_db
+def test_models_and_migrations_agree():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+@pytest.mark.django_db
+def test_seed_demo_twice_gives_the_same_demo(client):
+    from accounts.models import Line, User
+
+    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0)
+    assert User.objects.count() == 2
+    assert Line.objects.filter(owner__phone="+8613800138000").count() == 2
+    login = reverse("accounts:login")
+    assert client.post(login, {"username": "+8613800138000", "password": "boom-demo-2026"}).status_code == 302
+    client.post(reverse("accounts:logout"))
+    assert client.post(login, {"username": "admin", "password": "boom-admin-2026"}).status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+# --- Languages ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_browser_language_picks_the_page_language():
+    from django.test import Client
+
+    chinese = Client(headers={"Accept-Language": "zh-CN,zh;q=0.9"}).get(reverse("accounts:login"))
+    english = Client(headers={"Accept-Language": "en-US,en;q=0.9"}).get(reverse("accounts:login"))
+    assert '<html lang="zh-hans">' in chinese.content.decode()
+    assert "登录" in chinese.content.decode()
+    assert '<html lang="en">' in english.content.decode()
+    assert "Log in" in english.content.decode()
+
+
+@pytest.mark.django_db
+def test_switch_overrides_the_browser_and_is_saved_for_a_customer():
+    from django.test import Client
+
+    browser = Client(headers={"Accept-Language": "en"})
+    customer = UserFactory.create(language="en")
+    browser.force_login(customer)
+    browser.post(reverse("accounts:language"), {"language": "zh-hans", "next": "/"})
+    customer.refresh_from_db()
+    assert customer.language == "zh-hans"
+    assert '<html lang="zh-hans">' in browser.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_customer_setting_wins_over_the_browser():
+    from django.test import Client
+
+    browser = Client(headers={"Accept-Language": "en"})
+    browser.force_login(UserFactory.create(language="zh-hans"))
+    page = browser.get("/").content.decode()
+    assert '<html lang="zh-hans">' in page
+    assert "我的号码" in page
+
+
+@pytest.mark.django_db
+def test_every_string_has_a_chinese_translation():
+    """No untranslated or fuzzy entry in the Simplified Chinese catalogue."""
+    po = (REPO / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po").read_text(encoding="utf-8")
+    result = subprocess.run(
+        ["msgattrib", "--untranslated", "--no-obsolete", "-"], input=po, capture_output=True, text=True, check=True
+    )
+    entries = [
+        block for block in result.stdout.split("\n\n") if "msgid" in block and 'msgid ""\nmsgstr ""\n"' not in block
+    ]
+    assert entries == [], f"untranslated: {entries[:5]}"
+    fuzzy = subprocess.run(
+        ["msgattrib", "--only-fuzzy", "--no-obsolete", "-"], input=po, capture_output=True, text=True, check=True
+    )
+    assert "msgid" not in fuzzy.stdout.replace('msgid ""\nmsgstr ""', ""), fuzzy.stdout[:500]
