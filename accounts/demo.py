@@ -15,8 +15,8 @@ ADMIN_PASSWORD = "boom-admin-2026"  # noqa: S105
 
 DEMO_LINES = [
     # msisdn, ICCID without its check digit, nickname
-    ("+85251234567", "898520300001234567", "我的手机"),
-    ("+85261234567", "898520300001234568", "Travel"),
+    ("+8617012345678", "898601700001234567", "我的手机"),
+    ("+8617012345679", "898601700001234568", "出差用"),
 ]
 DEMO_SMDP = "smdp.boom.example"
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -129,6 +130,12 @@ class Line(models.Model):
     )
     created_at = models.DateTimeField(_("imported"), default=timezone.now)
     added_at = models.DateTimeField(_("added to account"), null=True, blank=True)
+    # Kept by the services that add base buckets: the current base plan and the latest expiry of
+    # the base buckets, so that pages and the reminder sweeps need not scan the buckets.
+    plan = models.ForeignKey(
+        "plans.Plan", verbose_name=_("plan"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("line")
@@ -155,7 +162,38 @@ class Line(models.Model):
     def __str__(self) -> str:
         return self.nickname or str(self.msisdn)
 
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
     @property
     def activation_code(self) -> str:
         """The LPA string a phone scans to download the eSIM profile."""
         return f"LPA:1${self.smdp_address}${self.matching_id}"
+
+
+class Notice(models.Model):
+    """A message to a customer, shown in the site (and, by the outbox, sent by email).
+
+    ``key`` makes "once per" rules hold in the database: one low-balance notice per bucket and
+    threshold, one reminder per line and expiry date, one confirmation per order.
+    """
+
+    class Kind(models.TextChoices):
+        LOW_BALANCE = "low_balance", _("Data running low")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices")
+    line = models.ForeignKey(Line, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    key = models.CharField(max_length=120, unique=True)
+    params = models.JSONField(default=dict, blank=True)
+    link = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        indexes = [models.Index(fields=["user", "-created_at"], name="accounts_notice_user_recent")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -34,8 +34,8 @@ from accounts.forms import (
     VerifyCodeForm,
 )
 from accounts.models import SmsCode, User
-from accounts.selectors import lines_for_customer
 from boomcard.http import CustomerRequest
+from plans.selectors import line_summaries
 
 # Session keys for the steps between "we sent a code" and "the code was right".
 VERIFY_USER_KEY = "boom_verify_user"
@@ -51,7 +51,7 @@ def lockout(request: HttpRequest, original_response: HttpResponse | None, creden
 
 @login_required
 def home(request: CustomerRequest) -> HttpResponse:
-    return render(request, "accounts/home.html", {"lines": lines_for_customer(user=request.user)})
+    return render(request, "accounts/home.html", {"summaries": line_summaries(user=request.user)})
 
 
 @require_POST

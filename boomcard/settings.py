@@ -117,9 +117,11 @@ else:
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
-    _queue_dir.mkdir(parents=True, exist_ok=True)
+    for _folder in ("queue", "processed", "control"):
+        (VAR_DIR / "celery" / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -207,10 +209,15 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 # Shown to a customer who has not chosen a time zone.
 CUSTOMER_DEFAULT_TIME_ZONE = env.str("CUSTOMER_DEFAULT_TIME_ZONE", default="Asia/Shanghai")
+# Usage is totalled per calendar day in this zone (the usage chart's days).
+USAGE_DAY_TIME_ZONE = env.str("USAGE_DAY_TIME_ZONE", default="Asia/Shanghai")
 LANGUAGE_COOKIE_NAME = "boom_language"
 LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
+
+# Prices are shown in this currency until the visitor picks another (CNY, HKD or USD).
+DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="CNY")
 
 # --- Static files and mail ------------------------------------------------------------------
 

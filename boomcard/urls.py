@@ -9,6 +9,6 @@ admin.site.site_title = "Boom admin"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("accounts.urls")),
+    path("", include("plans.urls")),
 ]

@@ -1,0 +1,73 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from plans.models import DailyUsage, Entitlement, Plan, Price, UsageRecord
+
+
+class PriceInline(admin.TabularInline[Price, Plan]):
+    model = Price
+    extra = 0
+    fields = ("currency", "amount_minor", "per_gb_minor", "per_100_minutes_minor")
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin[Plan]):
+    list_display = (
+        "code",
+        "name_en",
+        "name_zh",
+        "kind",
+        "is_addon",
+        "data_mb",
+        "minutes",
+        "validity_days",
+        "is_active",
+    )
+    list_editable = ("is_active",)
+    list_filter = ("kind", "is_addon", "is_active")
+    search_fields = ("code", "name_en", "name_zh")
+    inlines = [PriceInline]
+    fieldsets = (
+        (None, {"fields": ("code", "kind", "is_addon", "is_active", "sort_order")}),
+        ("Names", {"fields": ("name_en", "name_zh", "description_en", "description_zh")}),
+        ("Allowance", {"fields": ("data_mb", "minutes", "sms", "validity_days", "countries")}),
+        (
+            "Flexible plan",
+            {"fields": ("flex_data_gb_min", "flex_data_gb_max", "flex_minutes_min", "flex_minutes_max")},
+        ),
+    )
+
+
+@admin.register(Entitlement)
+class EntitlementAdmin(admin.ModelAdmin[Entitlement]):
+    list_display = ("line", "plan", "is_addon", "data_total", "data_used", "starts_at", "expires_at")
+    list_filter = ("is_addon", "plan")
+    search_fields = ("line__msisdn", "line__iccid")
+    raw_id_fields = ("line",)
+    list_select_related = ("line", "plan")
+    date_hierarchy = "expires_at"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[UsageRecord]):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(ReadOnlyAdmin):
+    list_display = ("record_id", "line", "kind", "amount", "overage", "country", "at")
+    list_filter = ("kind",)
+    search_fields = ("record_id", "line__msisdn")
+    list_select_related = ("line",)
+    show_full_result_count = False
+
+
+@admin.register(DailyUsage)
+class DailyUsageAdmin(admin.ModelAdmin[DailyUsage]):
+    list_display = ("line", "day", "data", "voice", "sms", "data_overage")
+    search_fields = ("line__msisdn",)
+    list_select_related = ("line",)
+    date_hierarchy = "day"

@@ -1,0 +1,72 @@
+"""What the line page draws on the server: the eSIM QR code and the usage chart (no JS needed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import segno
+from django.utils.safestring import SafeString, mark_safe
+
+from plans.selectors import UsageDay
+
+IOS_INSTALL = "https://esimsetup.apple.com/esim_qrcode_provisioning?carddata="
+
+
+def qr_svg(activation_code: str) -> SafeString:
+    """The activation code as an inline SVG QR code, sized by CSS."""
+    qr = segno.make(activation_code, error="m", micro=False)
+    svg = qr.svg_inline(scale=1, border=2, dark="#1a1a2e", light="#ffffff", omitsize=True)
+    return mark_safe(svg)  # noqa: S308 (segno's own markup, built from the code: no customer input)
+
+
+def ios_install_url(activation_code: str) -> str:
+    """Apple's one-tap eSIM install link (iOS 17.4 and later)."""
+    return IOS_INSTALL + quote(activation_code, safe="")
+
+
+@dataclass(frozen=True)
+class Bar:
+    day: UsageDay
+    x: float
+    y: float
+    height: float
+    overage_y: float
+    overage_height: float
+
+
+@dataclass(frozen=True)
+class Chart:
+    bars: list[Bar]
+    width: int
+    height: int
+    bar_width: float
+    peak: int
+
+    @property
+    def has_usage(self) -> bool:
+        return self.peak > 0
+
+
+CHART_WIDTH, CHART_HEIGHT = 300, 120
+
+
+def usage_chart(days: list[UsageDay]) -> Chart:
+    """Bars of data per day, scaled to the busiest day; overage stacked on top."""
+    peak = max((day.data + day.overage for day in days), default=0)
+    slot = CHART_WIDTH / max(len(days), 1)
+    bars = []
+    for index, day in enumerate(days):
+        height = CHART_HEIGHT * day.data / peak if peak else 0
+        over = CHART_HEIGHT * day.overage / peak if peak else 0
+        bars.append(
+            Bar(
+                day=day,
+                x=round(index * slot + slot * 0.15, 2),
+                y=round(CHART_HEIGHT - height, 2),
+                height=round(height, 2),
+                overage_y=round(CHART_HEIGHT - height - over, 2),
+                overage_height=round(over, 2),
+            )
+        )
+    return Chart(bars=bars, width=CHART_WIDTH, height=CHART_HEIGHT, bar_width=round(slot * 0.7, 2), peak=peak)

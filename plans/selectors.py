@@ -1,0 +1,154 @@
+"""The reads behind the catalogue, the home page and the line page, each in a fixed number of
+queries however many lines, buckets or usage records there are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import Line, User
+from plans.models import DailyUsage, Entitlement, Plan, Price, usage_day
+
+
+def catalogue(*, currency: str) -> QuerySet[Plan]:
+    """Plans on sale with their price in ``currency`` (as ``plan.price_in``), in 2 queries."""
+    return (
+        Plan.objects.filter(is_active=True)
+        .prefetch_related(Prefetch("prices", queryset=Price.objects.filter(currency=currency), to_attr="price_in"))
+        .order_by("sort_order", "code")
+    )
+
+
+def offered_price(plan: Plan) -> Price | None:
+    """The price ``catalogue`` fetched with ``plan``, in the currency it was asked for."""
+    prices: list[Price] = getattr(plan, "price_in", [])
+    return prices[0] if prices else None
+
+
+def plan_on_sale(*, code: str, currency: str) -> Plan:
+    plan = catalogue(currency=currency).filter(code=code).first()
+    if plan is None:
+        raise Http404("no such plan on sale")
+    return plan
+
+
+@dataclass
+class Balance:
+    """What is left in a set of buckets, and what they held."""
+
+    data_left: int = 0
+    data_total: int = 0
+    voice_left: int = 0
+    voice_total: int = 0
+    sms_left: int = 0
+    sms_total: int = 0
+
+    def add(self, bucket: Entitlement) -> None:
+        self.data_left += bucket.data_left
+        self.data_total += bucket.data_total
+        self.voice_left += bucket.voice_left
+        self.voice_total += bucket.voice_total
+        self.sms_left += bucket.sms_left
+        self.sms_total += bucket.sms_total
+
+
+@dataclass
+class LineSummary:
+    line: Line
+    home: Balance
+    roaming: list[Entitlement] = field(default_factory=list)
+    now: datetime = field(default_factory=timezone.now)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.line.is_expired(self.now)
+
+    @property
+    def days_left(self) -> int:
+        if self.line.expires_at is None or self.is_expired:
+            return 0
+        return (self.line.expires_at - self.now).days
+
+    @property
+    def hours_left(self) -> int:
+        if self.line.expires_at is None or self.is_expired:
+            return 0
+        return int((self.line.expires_at - self.now).total_seconds() // 3600)
+
+
+def _live_buckets(lines: list[Line], now: datetime) -> QuerySet[Entitlement]:
+    return (
+        Entitlement.objects.filter(line__in=lines, starts_at__lte=now, expires_at__gt=now)
+        .select_related("plan")
+        .order_by("expires_at", "id")
+    )
+
+
+def line_summaries(*, user: User, now: datetime | None = None) -> list[LineSummary]:
+    """Each of the customer's lines with what is left on it now: 2 queries."""
+    now = now or timezone.now()
+    lines = list(Line.objects.filter(owner=user).select_related("plan").order_by("added_at", "id"))
+    summaries = {line.pk: LineSummary(line=line, home=Balance(), now=now) for line in lines}
+    if lines:
+        for bucket in _live_buckets(lines, now):
+            summary = summaries[bucket.line_id]
+            if bucket.countries:
+                summary.roaming.append(bucket)
+            else:
+                summary.home.add(bucket)
+    return list(summaries.values())
+
+
+@dataclass
+class UsageDay:
+    day: date
+    data: int
+    overage: int
+
+
+@dataclass
+class LineDetail:
+    summary: LineSummary
+    buckets: list[Entitlement]
+    usage: list[UsageDay]
+
+    @property
+    def usage_peak(self) -> int:
+        return max((day.data + day.overage for day in self.usage), default=0)
+
+
+USAGE_DAYS = 30
+
+
+def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> LineDetail:
+    """One of the customer's lines (404 for anyone else's): its summary, its live and coming
+    buckets, and its data use per day for the last 30 days. 3 queries."""
+    now = now or timezone.now()
+    line = Line.objects.select_related("plan").filter(owner=user, pk=line_id).first()
+    if line is None:
+        raise Http404("no such line")
+    summary = LineSummary(line=line, home=Balance(), now=now)
+    buckets = list(
+        Entitlement.objects.filter(line=line, expires_at__gt=now).select_related("plan").order_by("expires_at", "id")
+    )
+    for bucket in buckets:
+        if bucket.starts_at <= now:
+            (summary.roaming.append(bucket) if bucket.countries else summary.home.add(bucket))
+    today = usage_day(now)
+    first = today - timedelta(days=USAGE_DAYS - 1)
+    stored = {
+        row.day: row
+        for row in DailyUsage.objects.filter(line=line, day__gte=first, day__lte=today).only(
+            "day", "data", "data_overage"
+        )
+    }
+    usage = []
+    for offset in range(USAGE_DAYS):
+        day = first + timedelta(days=offset)
+        row = stored.get(day)
+        usage.append(UsageDay(day=day, data=row.data if row else 0, overage=row.data_overage if row else 0))
+    return LineDetail(summary=summary, buckets=buckets, usage=usage)

@@ -1,0 +1,51 @@
+"""Writes on the catalogue's side: granting allowance to a line."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Line
+from plans.models import MB, Entitlement, Plan
+from plans.pricing import FlexibleChoice, flexible_choice_check
+
+
+def entitlement_grant(
+    *, line: Line, plan: Plan, choice: FlexibleChoice | None = None, now: datetime | None = None
+) -> Entitlement:
+    """Add one bucket of ``plan`` to ``line``, usable at once.
+
+    A base plan moves the line's expiry to ``max(now, current expiry) + validity`` and becomes the
+    line's plan; an add-on pack runs for its own validity and leaves the expiry alone. A flexible
+    plan gives the amounts in ``choice``. The line row is locked, so two grants at once both count.
+    """
+    now = now or timezone.now()
+    data_mb, minutes = plan.data_mb, plan.minutes
+    if plan.is_flexible:
+        if choice is None:
+            raise ValueError("a flexible plan needs the amounts chosen")
+        flexible_choice_check(plan, choice)
+        data_mb, minutes = choice.data_gb * 1024, choice.minutes
+    with transaction.atomic():
+        line = Line.objects.select_for_update().get(pk=line.pk)
+        validity = timedelta(days=plan.validity_days)
+        if plan.is_addon:
+            expires_at = now + validity
+        else:
+            expires_at = max(now, line.expires_at or now) + validity
+            line.expires_at = expires_at
+            line.plan = plan
+            line.save(update_fields=["expires_at", "plan"])
+        return Entitlement.objects.create(
+            line=line,
+            plan=plan,
+            is_addon=plan.is_addon,
+            countries=plan.countries,
+            data_total=data_mb * MB,
+            voice_total=minutes * 60,
+            sms_total=plan.sms,
+            starts_at=now,
+            expires_at=expires_at,
+        )

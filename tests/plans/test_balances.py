@@ -1,0 +1,199 @@
+"""The home page and the line page: what is left, until when, in a fixed number of queries."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Line
+from plans.demo import seed_catalogue
+from plans.models import GB, DailyUsage, Entitlement, Plan, UsageRecord, usage_day
+from plans.services import entitlement_grant
+from tests.factories import LineFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def plans() -> dict[str, Plan]:
+    return seed_catalogue()
+
+
+def test_renewing_moves_the_expiry_from_the_later_of_now_and_the_current_expiry(plans):
+    line = LineFactory.create(owner=UserFactory.create())
+    now = timezone.now()
+    first = entitlement_grant(line=line, plan=plans["basic-10"], now=now)
+    assert first.expires_at == now + timedelta(days=30)
+    second = entitlement_grant(line=line, plan=plans["basic-30"], now=now + timedelta(days=10))
+    assert second.starts_at == now + timedelta(days=10)
+    assert second.expires_at == now + timedelta(days=60)
+    line.refresh_from_db()
+    assert line.expires_at == now + timedelta(days=60)
+    assert line.plan == plans["basic-30"]
+    # After expiry, a renewal counts from now.
+    later = now + timedelta(days=100)
+    third = entitlement_grant(line=line, plan=plans["basic-10"], now=later)
+    assert third.expires_at == later + timedelta(days=30)
+
+
+def test_add_on_pack_adds_allowance_without_moving_the_expiry(plans):
+    line = LineFactory.create(owner=UserFactory.create())
+    now = timezone.now()
+    entitlement_grant(line=line, plan=plans["basic-10"], now=now)
+    pack = entitlement_grant(line=line, plan=plans["roam-jpkr-7"], now=now)
+    line.refresh_from_db()
+    assert line.expires_at == now + timedelta(days=30)
+    assert line.plan == plans["basic-10"]
+    assert pack.expires_at == now + timedelta(days=7)
+    assert pack.countries == ["JP", "KR"]
+
+
+def test_home_shows_what_is_left_on_each_live_bucket(client, plans):
+    customer = UserFactory.create()
+    line = LineFactory.create(owner=customer, nickname="Work phone")
+    now = timezone.now()
+    base = entitlement_grant(line=line, plan=plans["basic-30"], now=now - timedelta(days=10))
+    Entitlement.objects.filter(pk=base.pk).update(data_used=20 * GB)
+    topup = entitlement_grant(line=line, plan=plans["topup-5"], now=now - timedelta(days=1))
+    Entitlement.objects.filter(pk=topup.pk).update(data_used=1 * GB)
+    # An expired bucket no longer counts.
+    old = entitlement_grant(line=line, plan=plans["topup-5"], now=now - timedelta(days=40))
+    assert old.expires_at < now
+    client.force_login(customer)
+    page = client.get("/").content.decode()
+    assert "Work phone" in page
+    assert "14 GB left of 35 GB" in page  # (30 - 20) + (5 - 1) of 30 + 5
+    assert "19 days left" in page
+    assert f'href="/lines/{line.pk}/"' in page
+
+
+def test_low_data_and_expired_lines_are_shown_as_warnings(client, plans):
+    customer = UserFactory.create()
+    low = LineFactory.create(owner=customer, nickname="Low")
+    bucket = entitlement_grant(line=low, plan=plans["basic-10"])
+    Entitlement.objects.filter(pk=bucket.pk).update(data_used=9 * GB)
+    expired = LineFactory.create(owner=customer, nickname="Gone")
+    entitlement_grant(line=expired, plan=plans["basic-10"], now=timezone.now() - timedelta(days=31))
+    client.force_login(customer)
+    page = client.get("/").content.decode()
+    assert "Running low" in page
+    assert "meter-warn" in page
+    assert "Expired on" in page
+    assert "badge-expired" in page
+
+
+def test_expiry_is_shown_in_the_customers_time_zone(client, plans):
+    customer = UserFactory.create(time_zone="America/New_York")
+    line = LineFactory.create(owner=customer)
+    expires = timezone.now().replace(microsecond=0) + timedelta(days=5)
+    Line.objects.filter(pk=line.pk).update(expires_at=expires)
+    client.force_login(customer)
+    page = client.get("/").content.decode()
+    local = timezone.localtime(expires, timezone=__import__("zoneinfo").ZoneInfo("America/New_York"))
+    assert local.strftime("%Y-%m-%d %H:%M") in page
+
+
+def test_line_page_shows_buckets_chart_and_esim_install(client, plans):
+    customer = UserFactory.create()
+    line = LineFactory.create(owner=customer, smdp_address="smdp.boom.example", matching_id="ABC-123")
+    entitlement_grant(line=line, plan=plans["basic-10"])
+    entitlement_grant(line=line, plan=plans["roam-eu-15"])
+    DailyUsage.objects.create(line=line, day=usage_day(timezone.now()), data=2 * GB)
+    client.force_login(customer)
+    page = client.get(reverse("plans:line", args=[line.pk])).content.decode()
+    assert "Basic 10 GB" in page
+    assert "Europe 10 GB, 15 days" in page
+    assert "Works in" in page
+    assert "<svg" in page
+    assert 'class="bar"' in page
+    assert "LPA:1$smdp.boom.example$ABC-123" in page
+    assert "esim_qrcode_provisioning?carddata=LPA%3A1%24smdp.boom.example%24ABC-123" in page
+
+
+def test_another_customers_line_is_404(client, plans):
+    theirs = LineFactory.create(owner=UserFactory.create())
+    client.force_login(UserFactory.create())
+    assert client.get(reverse("plans:line", args=[theirs.pk])).status_code == 404
+    assert client.get(reverse("plans:line", args=[999_999])).status_code == 404
+
+
+def test_line_page_needs_log_in(client):
+    line = LineFactory.create(owner=UserFactory.create())
+    assert client.get(reverse("plans:line", args=[line.pk])).status_code == 302
+
+
+def _customer_with(plans, lines: int, buckets_per_line: int, usage_rows: int):
+    customer = UserFactory.create()
+    now = timezone.now()
+    for index in range(lines):
+        line = LineFactory.create(owner=customer)
+        entitlement_grant(line=line, plan=plans["basic-30"], now=now)
+        for _ in range(buckets_per_line - 1):
+            entitlement_grant(line=line, plan=plans["roam-jpkr-7"], now=now)
+        UsageRecord.objects.bulk_create(
+            UsageRecord(
+                record_id=f"{customer.pk}-{index}-{n}",
+                line=line,
+                kind="data",
+                amount=1000,
+                country="CN",
+                at=now - timedelta(minutes=n),
+            )
+            for n in range(usage_rows)
+        )
+        DailyUsage.objects.bulk_create(
+            DailyUsage(line=line, day=usage_day(now - timedelta(days=d)), data=d * 1000) for d in range(30)
+        )
+    return customer
+
+
+@pytest.mark.parametrize(("lines", "buckets", "records"), [(1, 2, 10), (10, 50, 1_000)])
+def test_home_page_query_count_is_fixed(client, plans, django_assert_num_queries, lines, buckets, records):
+    customer = _customer_with(plans, lines, buckets, records)
+    client.force_login(customer)
+    # session, user, lines, live buckets
+    with django_assert_num_queries(4):
+        response = client.get("/")
+    assert response.status_code == 200
+    assert response.content.decode().count('class="card line') == lines
+
+
+@pytest.mark.parametrize(("buckets", "records"), [(2, 10), (50, 5_000)])
+def test_line_page_query_count_is_fixed(client, plans, django_assert_num_queries, buckets, records):
+    customer = _customer_with(plans, 1, buckets, records)
+    line = Line.objects.get(owner=customer)
+    client.force_login(customer)
+    # session, user, line, buckets, 30 days of usage
+    with django_assert_num_queries(5):
+        response = client.get(reverse("plans:line", args=[line.pk]))
+    assert response.status_code == 200
+    assert response.content.decode().count('class="bucket"') == buckets
+
+
+def test_catalogue_lists_plans_by_kind_in_the_chosen_currency(client, plans):
+    page = client.get(reverse("plans:catalogue") + "?currency=HKD")
+    text = page.content.decode()
+    assert "HK$75.00" in text  # basic-30 in HKD
+    assert "Roaming" in text
+    assert "Flexible" in text
+    # The choice is remembered.
+    assert "HK$42.00" in client.get(reverse("plans:catalogue")).content.decode()
+
+
+def test_catalogue_query_count_is_fixed(client, plans, django_assert_num_queries):
+    with django_assert_num_queries(2):
+        client.get(reverse("plans:catalogue"))
+
+
+def test_plan_page_and_unknown_plan(client, plans):
+    assert (
+        "Japan &amp; Korea 5 GB, 7 days" in client.get(reverse("plans:detail", args=["roam-jpkr-7"])).content.decode()
+    )
+    assert client.get(reverse("plans:detail", args=["no-such-plan"])).status_code == 404
+    Plan.objects.filter(code="basic-10").update(is_active=False)
+    assert client.get(reverse("plans:detail", args=["basic-10"])).status_code == 404
+
+
+def test_unknown_currency_falls_back_to_the_default(client, plans):
+    assert "¥38.00" in client.get(reverse("plans:catalogue") + "?currency=XYZ").content.decode()
