@@ -136,6 +136,7 @@ class Line(models.Model):
         "plans.Plan", verbose_name=_("plan"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True, db_index=True)
+    auto_renew = models.BooleanField(_("auto-renew"), default=False)
 
     class Meta:
         verbose_name = _("line")
@@ -180,6 +181,10 @@ class Notice(models.Model):
 
     class Kind(models.TextChoices):
         LOW_BALANCE = "low_balance", _("Data running low")
+        PAYMENT_CONFIRMED = "payment_confirmed", _("Payment confirmed")
+        PAYMENT_NEEDED = "payment_needed", _("Payment needed")
+        REFUNDED = "refunded", _("Refund")
+        RENEWAL_REMINDER = "renewal_reminder", _("Renewal reminder")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices")
     line = models.ForeignKey(Line, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
@@ -197,3 +202,32 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class EmailDelivery(models.Model):
+    """The email for a notice, written in the same transaction (the outbox); a task sends it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    notice = models.OneToOneField(Notice, on_delete=models.CASCADE, related_name="email")
+    to = models.EmailField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("email")
+        verbose_name_plural = _("emails")
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=models.Q(status="pending"), name="accounts_email_pending_age"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.to} {self.status}"

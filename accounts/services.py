@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from phonenumber_field.phonenumber import PhoneNumber
 
-from accounts.models import Line, SmsCode, User
+from accounts.models import EmailDelivery, Line, Notice, SmsCode, User
 from accounts.sms import SmsError, send_sms
 
 CODE_LIFETIME = timedelta(minutes=10)
@@ -317,3 +317,30 @@ def read_line_csv(handle: Iterable[str]) -> csv.DictReader[str]:
             _("The CSV header lacks: %(columns)s.") % {"columns": ", ".join(missing)}, code="bad_header"
         )
     return reader
+
+
+# --- Notices --------------------------------------------------------------------------------
+
+
+def notice_create(
+    *,
+    user: User,
+    kind: str,
+    key: str,
+    params: dict[str, Any] | None = None,
+    link: str = "",
+    line: Line | None = None,
+    email: bool = True,
+) -> Notice | None:
+    """Write a notice, and its email row when the customer has an address, in the caller's
+    transaction. ``key`` makes it once-only: a second call with the same key writes nothing and
+    returns None."""
+    with transaction.atomic():
+        notice, created = Notice.objects.get_or_create(
+            key=key, defaults={"user": user, "kind": kind, "params": params or {}, "link": link, "line": line}
+        )
+        if not created:
+            return None
+        if email and user.email:
+            EmailDelivery.objects.create(notice=notice, to=user.email)
+    return notice

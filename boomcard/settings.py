@@ -258,6 +258,24 @@ else:
     STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_boom_local")
     STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_boom_local")
     STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:8420")
+# Stripe.js: localstripe serves a stand-in at the same address as its API.
+STRIPE_JS_URL = env.str(
+    "STRIPE_JS_URL",
+    default="https://js.stripe.com/v3/"
+    if STRIPE_API_BASE.startswith("https://api.stripe.com")
+    else f"{STRIPE_API_BASE}/js.stripe.com/v3/",
+)
+
+# --- Usage feed from the mobile network (only plans/api.py reads these) ---------------------
+
+# HMAC keys the network signs usage batches with, comma-separated: any one is accepted, so a
+# new key can be added before the old one is dropped.
+if PRODUCTION:
+    USAGE_API_KEYS = env.list("USAGE_API_KEYS")
+    if not any(USAGE_API_KEYS):
+        raise ImproperlyConfigured("USAGE_API_KEYS must be set in production")
+else:
+    USAGE_API_KEYS = env.list("USAGE_API_KEYS", default=["dev-usage-key"])
 
 # --- Logging --------------------------------------------------------------------------------
 

@@ -8,18 +8,26 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Line
+from billing.models import Order
 from plans.models import MB, Entitlement, Plan
 from plans.pricing import FlexibleChoice, flexible_choice_check
 
 
 def entitlement_grant(
-    *, line: Line, plan: Plan, choice: FlexibleChoice | None = None, now: datetime | None = None
+    *,
+    line: Line,
+    plan: Plan,
+    choice: FlexibleChoice | None = None,
+    now: datetime | None = None,
+    order: Order | None = None,
 ) -> Entitlement:
     """Add one bucket of ``plan`` to ``line``, usable at once.
 
     A base plan moves the line's expiry to ``max(now, current expiry) + validity`` and becomes the
     line's plan; an add-on pack runs for its own validity and leaves the expiry alone. A flexible
     plan gives the amounts in ``choice``. The line row is locked, so two grants at once both count.
+    With an ``order`` the bucket is linked to it one-to-one: the database refuses a second bucket
+    for the same order, whatever arrives twice.
     """
     now = now or timezone.now()
     data_mb, minutes = plan.data_mb, plan.minutes
@@ -48,4 +56,28 @@ def entitlement_grant(
             sms_total=plan.sms,
             starts_at=now,
             expires_at=expires_at,
+            order=order,
         )
+
+
+def entitlement_withdraw(*, bucket: Entitlement, now: datetime | None = None) -> None:
+    """Take away what is left in ``bucket`` (a refund), and put the line's expiry and plan back to
+    what its other base buckets give."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        line = Line.objects.select_for_update().get(pk=bucket.line_id)
+        bucket.data_total, bucket.voice_total, bucket.sms_total = bucket.data_used, bucket.voice_used, bucket.sms_used
+        if bucket.starts_at < now < bucket.expires_at:
+            bucket.expires_at = now
+        bucket.save(update_fields=["data_total", "voice_total", "sms_total", "expires_at"])
+        if not bucket.is_addon:
+            latest = (
+                Entitlement.objects.filter(line=line, is_addon=False)
+                .exclude(pk=bucket.pk)
+                .order_by("-expires_at")
+                .select_related("plan")
+                .first()
+            )
+            line.expires_at = latest.expires_at if latest else now
+            line.plan = latest.plan if latest else bucket.plan
+            line.save(update_fields=["expires_at", "plan"])

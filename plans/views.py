@@ -57,4 +57,68 @@ def line_detail(request: CustomerRequest, pk: int) -> HttpResponse:
 
 
 def recommend(request: HttpRequest) -> HttpResponse:
-    raise NotImplementedError("the plan recommender is being written (plans/recommender.py)")
+    """The plan recommender. The need comes in the query string, so an answer's URL can be shared;
+    a logged-in customer starts from one of their lines' average month (the first, or ``?line=``)."""
+    from datetime import timedelta
+
+    from django.db.models import F, Sum
+    from django.http import Http404
+    from django.utils import timezone
+
+    from accounts.models import Line
+    from plans import recommender
+    from plans.forms import RecommendForm
+    from plans.models import DailyUsage, usage_day
+
+    currency = currency_for(request)
+    plans = list(selectors.catalogue(currency=currency))
+    lines: list[Line] = []
+    line = None
+    if request.user.is_authenticated:
+        lines = list(Line.objects.filter(owner=request.user).order_by("added_at", "id"))
+        chosen = request.GET.get("line")
+        if chosen is None:
+            line = lines[0] if lines else None
+        else:
+            line = next((each for each in lines if str(each.pk) == chosen), None)
+            if line is None:
+                raise Http404("no such line")
+
+    submitted = any(name in request.GET for name in RecommendForm.base_fields)
+    countries = recommender.roaming_countries(plans)
+    usage = None
+    if line is not None and not submitted:
+        today = usage_day(timezone.now())
+        first = today - timedelta(days=recommender.USAGE_MONTHS * recommender.MONTH_DAYS - 1)
+        totals = DailyUsage.objects.filter(line=line, day__gte=first, day__lte=today).aggregate(
+            data=Sum(F("data") + F("data_overage")),
+            voice=Sum(F("voice") + F("voice_overage")),
+            sms=Sum(F("sms") + F("sms_overage")),
+        )
+        if any(totals.values()):
+            usage = recommender.need_from_usage(
+                data_bytes=totals["data"] or 0, voice_seconds=totals["voice"] or 0, sms=totals["sms"] or 0
+            )
+
+    if submitted:
+        form = RecommendForm(request.GET, countries=countries)
+        need = form.need() if form.is_valid() else None
+    else:
+        initial = {"data_gb": usage.data_gb, "minutes": usage.minutes, "sms": usage.sms} if usage else None
+        form = RecommendForm(initial=initial, countries=countries)
+        need = usage
+    recommendation = recommender.plan_recommend(need=need, plans=plans, currency=currency) if need else None
+    response = render(
+        request,
+        "plans/recommend.html",
+        {
+            "form": form,
+            "recommendation": recommendation,
+            "from_usage": usage is not None and not submitted,
+            "currency": currency,
+            "lines": lines,
+            "line": line,
+        },
+    )
+    remember_currency(request, response)
+    return response

@@ -2,6 +2,7 @@
 
 import socket
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -64,3 +65,55 @@ def _english() -> Iterator[None]:
 def client() -> Client:
     """A browser that asks for English pages."""
     return Client(headers={"Accept-Language": "en"})
+
+
+# --- localstripe: the fake Stripe server, driven by the real SDK over HTTP ---------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def localstripe_url() -> Iterator[str]:
+    """One localstripe process for the session, on a free port, state in memory."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "run_localstripe", "--port", str(port), "--webhook-url", "http://127.0.0.1:9/"],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            errors = process.stderr.read().decode() if process.stderr else ""
+            pytest.fail(f"localstripe did not start: {errors[-2000:]}", pytrace=False)
+        if _reachable(url, port):
+            break
+        time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("localstripe did not answer within 20 s", pytrace=False)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def localstripe(localstripe_url: str, settings: Any) -> str:
+    """Point the gateway at localstripe, with no objects left from another test."""
+    import requests
+
+    requests.delete(f"{localstripe_url}/_config/data", timeout=10).raise_for_status()
+    settings.STRIPE_API_BASE = localstripe_url
+    settings.STRIPE_JS_URL = f"{localstripe_url}/js.stripe.com/v3/"
+    return localstripe_url

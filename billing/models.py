@@ -1,0 +1,160 @@
+"""Orders and the Stripe events that move them."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from plans.models import CURRENCIES
+
+
+def new_public_id() -> str:
+    """An order id to show and put in URLs: random, so it tells nothing about other orders."""
+    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
+    return "BM" + "".join(secrets.choice(alphabet) for _ in range(12))
+
+
+class Order(models.Model):
+    """One purchase for one line: a renewal, a change of plan or an add-on pack.
+
+    The amount and currency are copied from the catalogue when the order is made and never
+    come from the browser. The status only moves along ``TRANSITIONS``; a paid order makes
+    exactly one bucket (``Entitlement.order`` is one-to-one).
+    """
+
+    class Kind(models.TextChoices):
+        RENEWAL = "renewal", _("Renewal")
+        CHANGE = "change", _("Change of plan")
+        ADDON = "addon", _("Add-on pack")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for payment")
+        REQUIRES_ACTION = "requires_action", _("Waiting for your bank")
+        FAILED = "failed", _("Payment failed")
+        PAID = "paid", _("Paid")
+        FULFILLED = "fulfilled", _("Paid and added")
+        CANCELLED = "cancelled", _("Cancelled")
+        REFUNDED = "refunded", _("Refunded")
+
+    OPEN = (Status.PENDING, Status.REQUIRES_ACTION, Status.FAILED)
+    FINAL = (Status.FULFILLED, Status.CANCELLED, Status.REFUNDED)
+    # Where each status may go. Open orders may try payment again (FAILED -> REQUIRES_ACTION);
+    # nothing goes back to open once paid, and only Stripe's word that money was taken moves a
+    # cancelled order on (a payment that succeeded as the order timed out is still honoured).
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PENDING: frozenset({"requires_action", "failed", "paid", "fulfilled", "cancelled"}),
+        Status.REQUIRES_ACTION: frozenset({"pending", "failed", "paid", "fulfilled", "cancelled"}),
+        Status.FAILED: frozenset({"requires_action", "paid", "fulfilled", "cancelled"}),
+        Status.PAID: frozenset({"fulfilled", "refunded"}),
+        Status.FULFILLED: frozenset({"refunded"}),
+        Status.CANCELLED: frozenset({"paid", "fulfilled"}),
+        Status.REFUNDED: frozenset(),
+    }
+
+    public_id = models.CharField(max_length=16, unique=True, default=new_public_id, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    line = models.ForeignKey("accounts.Line", on_delete=models.PROTECT, related_name="orders")
+    plan = models.ForeignKey("plans.Plan", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    flex_data_gb = models.PositiveSmallIntegerField(null=True, blank=True)
+    flex_minutes = models.PositiveIntegerField(null=True, blank=True)
+    amount_minor = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, choices=CURRENCIES)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    client_secret = models.CharField(max_length=255, blank=True)
+    payment_method_type = models.CharField(max_length=32, blank=True)
+    card_brand = models.CharField(max_length=32, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    failure_reason = models.CharField(max_length=255, blank=True)
+    off_session = models.BooleanField(default=False, help_text=_("Charged by auto-renew with a saved card."))
+    # For auto-renew: the line expiry this order renews, so one expiry is charged once.
+    renews_expiry = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="billing_order_user_recent"),
+            models.Index(fields=["status", "created_at"], name="billing_order_status_age"),
+        ]
+        constraints = [
+            # Two tabs, a double click or two threads cannot open a second order for a line.
+            models.UniqueConstraint(
+                fields=["line"],
+                condition=Q(status__in=["pending", "requires_action", "failed"]),
+                name="billing_order_one_open_per_line",
+            ),
+            models.UniqueConstraint(
+                fields=["line", "renews_expiry"],
+                condition=Q(off_session=True),
+                name="billing_order_one_auto_renew_per_expiry",
+            ),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="billing_order_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+    def can_move_to(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.status]
+
+
+class StripeEvent(models.Model):
+    """Every webhook event Stripe sent, stored by its id: a repeat is a no-op."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class PaymentProfile(models.Model):
+    """A customer's Stripe customer id, and the card saved for auto-renew (Stripe keeps the card)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="payment_profile")
+    stripe_customer_id = models.CharField(max_length=255, unique=True)
+    card_payment_method_id = models.CharField(max_length=255, blank=True)
+    card_brand = models.CharField(max_length=32, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("payment profile")
+
+    def __str__(self) -> str:
+        return self.stripe_customer_id
+
+    @property
+    def has_card(self) -> bool:
+        return bool(self.card_payment_method_id)

@@ -1,0 +1,94 @@
+"""The reads behind the renewal, payment and order pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import Line, User
+from billing.models import Order, PaymentProfile
+from plans.models import Plan, Price
+from plans.pricing import Money
+
+
+def customer_line(*, user: User, line_id: int) -> Line:
+    line = Line.objects.select_related("plan").filter(owner=user, pk=line_id).first()
+    if line is None:
+        raise Http404("no such line")
+    return line
+
+
+def customer_order(*, user: User, public_id: str) -> Order:
+    order = Order.objects.select_related("line", "plan").filter(user=user, public_id=public_id).first()
+    if order is None:
+        raise Http404("no such order")
+    return order
+
+
+def customer_orders(*, user: User) -> QuerySet[Order]:
+    return Order.objects.filter(user=user).select_related("line", "plan").order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class Offer:
+    plan: Plan
+    price: Price
+    new_expiry: datetime | None  # None for an add-on pack, which leaves the expiry alone
+
+    @property
+    def money(self) -> Money:
+        return Money(self.price.amount_minor, self.price.currency)
+
+
+@dataclass(frozen=True)
+class RenewalOptions:
+    line: Line
+    currency: str
+    current: Offer | None
+    base_plans: list[Offer]
+    addons: list[Offer]
+    flexible: Offer | None
+    open_order: Order | None
+    saved_card: PaymentProfile | None
+
+
+def renewal_options(*, user: User, line_id: int, currency: str, now: datetime | None = None) -> RenewalOptions:
+    """What the renewal page offers for one of the customer's lines, in a fixed number of queries:
+    the current plan first, the other base plans, add-on packs, the flexible plan."""
+    now = now or timezone.now()
+    line = customer_line(user=user, line_id=line_id)
+    plans = Plan.objects.filter(is_active=True).prefetch_related(
+        Prefetch("prices", queryset=Price.objects.filter(currency=currency), to_attr="price_in")
+    )
+    start = max(now, line.expires_at or now)
+    current, base_plans, addons, flexible = None, [], [], None
+    for plan in plans.order_by("sort_order", "code"):
+        prices: list[Price] = getattr(plan, "price_in", [])
+        if not prices:
+            continue
+        offer = Offer(
+            plan=plan, price=prices[0], new_expiry=None if plan.is_addon else start + timedelta(days=plan.validity_days)
+        )
+        if plan.is_flexible:
+            flexible = offer
+        elif plan.is_addon:
+            addons.append(offer)
+        elif plan.pk == line.plan_id:
+            current = offer
+        else:
+            base_plans.append(offer)
+    open_order = Order.objects.filter(line=line, status__in=Order.OPEN).select_related("plan").first()
+    return RenewalOptions(
+        line=line,
+        currency=currency,
+        current=current,
+        base_plans=base_plans,
+        addons=addons,
+        flexible=flexible,
+        open_order=open_order,
+        saved_card=PaymentProfile.objects.filter(user=user).first(),
+    )

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from billing import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("lines/<int:line_id>/renew/", views.renew, name="renew"),
+    path("lines/<int:line_id>/auto-renew/", views.auto_renew, name="auto_renew"),
+    path("billing/card/setup/", views.card_setup, name="card_setup"),
+    path("billing/orders/", views.orders, name="orders"),
+    path("billing/orders/<str:public_id>/", views.order_detail, name="order"),
+    path("billing/orders/<str:public_id>/pay/", views.pay, name="pay"),
+    path("billing/orders/<str:public_id>/card/", views.pay_card, name="pay_card"),
+    path("billing/orders/<str:public_id>/receipt/", views.receipt, name="receipt"),
+    path("stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
+]

@@ -1,0 +1,127 @@
+"""What a customer uses in a month, asked for plainly enough to answer on a phone without JS."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
+
+from plans.recommender import Need, Trip, country_name
+
+TRIP_ROWS = 3
+MAX_DATA_GB = 1000
+MAX_MINUTES = 10_000
+MAX_SMS = 10_000
+MONTH_MAX_DAYS = 31
+
+
+def _count_field(label: StrOrPromise, maximum: int, too_many: StrOrPromise, **kwargs: Any) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        min_value=0,
+        max_value=maximum,
+        required=False,
+        error_messages={
+            "min_value": _("Enter 0 or more."),
+            "max_value": too_many,
+            "invalid": _("Enter a whole number, like 200."),
+        },
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        **kwargs,
+    )
+
+
+class RecommendForm(forms.Form):
+    """A month's data, minutes and SMS, and up to three trips (a country and the days there).
+
+    The country choices are the countries the roaming packs on sale cover, given by the view.
+    """
+
+    data_gb = forms.DecimalField(
+        label=_("Data a month (GB)"),
+        min_value=0,
+        max_value=MAX_DATA_GB,
+        decimal_places=2,
+        help_text=_("Decimals are fine, like 2.5."),
+        error_messages={
+            "min_value": _("Enter 0 or more."),
+            "max_value": _("Enter at most 1,000 GB: no one uses more in a month."),
+            "invalid": _("Enter a number of GB, like 12 or 2.5."),
+            "max_decimal_places": _("Enter at most 2 decimals."),
+        },
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "any"}),
+    )
+    minutes = _count_field(
+        _("Call minutes a month"), MAX_MINUTES, _("Enter at most 10,000 minutes."), help_text=_("Leave empty for none.")
+    )
+    sms = _count_field(_("SMS a month"), MAX_SMS, _("Enter at most 10,000 SMS."), help_text=_("Leave empty for none."))
+
+    def __init__(self, *args: Any, countries: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", gettext("No trip")), *((code, country_name(code)) for code in countries)]
+        for row in range(1, TRIP_ROWS + 1):
+            self.fields[f"trip{row}_country"] = forms.ChoiceField(
+                label=gettext("Trip %(number)d country") % {"number": row},
+                choices=choices,
+                required=False,
+                error_messages={"invalid_choice": _("Choose a country from the list.")},
+            )
+            self.fields[f"trip{row}_days"] = forms.IntegerField(
+                label=gettext("Trip %(number)d days") % {"number": row},
+                min_value=1,
+                max_value=MONTH_MAX_DAYS,
+                required=False,
+                error_messages={
+                    "min_value": _("Enter at least 1 day."),
+                    "max_value": _("A month has at most 31 days."),
+                    "invalid": _("Enter a whole number of days, like 7."),
+                },
+                widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+            )
+
+    def trip_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        """Each trip's country and days fields, for the template to lay out side by side."""
+        return [(self[f"trip{row}_country"], self[f"trip{row}_days"]) for row in range(1, TRIP_ROWS + 1)]
+
+    def main_fields(self) -> list[forms.BoundField]:
+        return [self["data_gb"], self["minutes"], self["sms"]]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        total, last_days = 0, ""
+        for row in range(1, TRIP_ROWS + 1):
+            country_key, days_key = f"trip{row}_country", f"trip{row}_days"
+            country, days = cleaned.get(country_key), cleaned.get(days_key)
+            if country and days is None and days_key not in self.errors:
+                self.add_error(days_key, _("How many days will you be there this month?"))
+            elif days is not None and not country and country_key not in self.errors:
+                self.add_error(country_key, _("Choose the country."))
+            elif country and days:
+                total += days
+                last_days = days_key
+        if total > MONTH_MAX_DAYS:
+            self.add_error(
+                last_days,
+                gettext("Your trips add up to %(days)d days, but a month has at most 31.") % {"days": total},
+            )
+        return cleaned
+
+    def need(self) -> Need:
+        """The need the form describes; only once it is valid."""
+        data = self.cleaned_data
+        trips = tuple(
+            Trip(country=data[f"trip{row}_country"], days=data[f"trip{row}_days"])
+            for row in range(1, TRIP_ROWS + 1)
+            if data.get(f"trip{row}_country") and data.get(f"trip{row}_days")
+        )
+        return Need(
+            data_gb=data["data_gb"] if data.get("data_gb") is not None else Decimal(0),
+            minutes=data.get("minutes") or 0,
+            sms=data.get("sms") or 0,
+            trips=trips,
+        )

@@ -1,0 +1,183 @@
+"""The recommender page: the answer in the URL, bad input on its field, a customer's own usage."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from plans.demo import seed_catalogue
+from plans.models import GB, DailyUsage, usage_day
+from tests.factories import LineFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+URL = reverse("plans:recommend")
+
+
+@pytest.fixture(autouse=True)
+def _catalogue() -> None:
+    seed_catalogue()
+
+
+def today():
+    return usage_day(timezone.now())
+
+
+def test_page_without_a_need_shows_only_the_form(client):
+    response = client.get(URL)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "What do you use in a month?" in page
+    assert 'name="trip3_country"' in page
+    assert "Our suggestion" not in page
+
+
+def test_anonymous_visitor_gets_the_answer_from_the_shared_url(client):
+    response = client.get(URL, {"data_gb": "25", "minutes": "100", "sms": ""})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Our suggestion" in page
+    assert "Basic 30 GB" in page
+    assert "<strong>¥68.00</strong> a month" in page
+    assert "Covers 25 GB and 100 minutes for ¥68.00 a month; the next option costs ¥4.50 more." in page
+    assert "(¥4.50 more)" in page  # the flexible plan, 25 GB and 100 minutes
+    assert "(¥15.00 more)" in page  # basic-10 and three top-ups
+    assert "3 × Data top-up 5 GB" in page
+
+
+def test_answer_with_a_trip_lists_the_pack_for_the_country(client):
+    page = client.get(
+        URL, {"data_gb": "10", "minutes": "100", "trip1_country": "JP", "trip1_days": "7"}
+    ).content.decode()
+    assert "Covers 10 GB, 100 minutes and 7 days in Japan for ¥80.00 a month" in page
+    assert "Japan &amp; Korea 5 GB, 7 days, for Japan" in page
+    assert "Flexible plan: 10 GB and 100 minutes" in page
+
+
+def test_a_trip_longer_than_a_pack_shows_how_many_packs(client):
+    # 10 days in Korea: 2 packs of 7 days.
+    page = client.get(URL, {"data_gb": "1", "trip1_country": "KR", "trip1_days": "10"}).content.decode()
+    assert "2 × Japan &amp; Korea 5 GB, 7 days, for South Korea" in page
+
+
+def test_page_answers_in_chinese_with_the_chinese_plan_names():
+    chinese = Client(headers={"Accept-Language": "zh-hans"})
+    response = chinese.get(URL, {"data_gb": "25", "minutes": "100"})
+    assert response.status_code == 200
+    assert "基础套餐 30GB" in response.content.decode()
+
+
+def test_currency_in_the_url_prices_the_answer_in_it(client):
+    page = client.get(URL, {"data_gb": "3", "minutes": "50", "currency": "HKD"}).content.decode()
+    assert "<strong>HK$19.90</strong> a month" in page
+    assert 'name="currency" value="HKD"' in page
+
+
+def test_need_nothing_covers_is_said_plainly(client):
+    page = client.get(URL, {"data_gb": "10", "minutes": "2000"}).content.decode()
+    assert "Nothing covers all of that" in page
+    assert "Nothing we sell covers 10 GB and 2,000 minutes." in page
+    assert "Another option" not in page
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"data_gb": "-3"}, "Enter 0 or more."),
+        ({"data_gb": "5000"}, "Enter at most 1,000 GB: no one uses more in a month."),
+        ({"data_gb": "3", "trip1_country": "ZZ", "trip1_days": "3"}, "Choose a country from the list."),
+        ({"data_gb": "3", "trip1_country": "JP", "trip1_days": "99"}, "A month has at most 31 days."),
+    ],
+)
+def test_bad_input_shows_the_error_on_the_field_and_no_answer(client, query, message):
+    response = client.get(URL, query)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert message in page
+    assert "field-invalid" in page
+    assert "Our suggestion" not in page
+
+
+def usage(line, days_ago: int, **amounts) -> DailyUsage:
+    return DailyUsage.objects.create(line=line, day=today() - timedelta(days=days_ago), **amounts)
+
+
+def test_customer_starts_from_the_first_lines_average_month_of_the_last_90_days(client):
+    customer = UserFactory.create()
+    line = LineFactory.create(owner=customer, nickname="Phone")
+    # 31 GB (1 GB of it overage), 900 minutes and 30 SMS in 90 days → 10.4 GB, 300 min, 10 SMS.
+    usage(line, 0, data=10 * GB, data_overage=GB)
+    usage(line, 30, data=10 * GB, voice=30_000)
+    usage(line, 89, data=10 * GB, voice=24_000, sms=30)
+    usage(line, 90, data=500 * GB, voice=999_999, sms=999)  # 91 days ago: left out
+    usage(LineFactory.create(owner=UserFactory.create()), 1, data=800 * GB)  # someone else's line
+    client.force_login(customer)
+
+    page = client.get(URL).content.decode()
+    assert 'name="data_gb" value="10.4"' in page
+    assert 'name="minutes" value="300"' in page
+    assert 'name="sms" value="10"' in page
+    # And the answer for it: flex 11 GB + 300 min = 500 + 2750 + 1500.
+    assert "Based on what Phone used over the last 90 days." in page
+    assert "<strong>¥47.50</strong> a month" in page
+
+
+def test_customer_picks_another_of_their_lines(client):
+    customer = UserFactory.create()
+    first = LineFactory.create(owner=customer)
+    second = LineFactory.create(owner=customer, nickname="Tablet")
+    usage(first, 1, data=3 * GB)
+    usage(second, 1, data=60 * GB)
+    client.force_login(customer)
+
+    page = client.get(URL, {"line": second.pk}).content.decode()
+    assert 'name="data_gb" value="20"' in page
+    assert "Based on what Tablet used over the last 90 days." in page
+    assert f'href="?line={first.pk}"' in page
+    assert 'name="line"' not in page  # a shared answer must not carry the line: it is not the reader's
+
+
+def test_someone_elses_line_is_not_found(client):
+    other = LineFactory.create(owner=UserFactory.create())
+    usage(other, 1, data=30 * GB)
+    client.force_login(LineFactory.create(owner=UserFactory.create()).owner)
+    assert client.get(URL, {"line": other.pk}).status_code == 404
+    assert client.get(URL, {"line": "not-a-number"}).status_code == 404
+
+
+def test_submitted_need_wins_over_the_usage(client):
+    customer = UserFactory.create()
+    usage(LineFactory.create(owner=customer), 1, data=90 * GB)
+    client.force_login(customer)
+    page = client.get(URL, {"data_gb": "3", "minutes": "50"}).content.decode()
+    assert 'name="data_gb" value="3"' in page
+    assert "<strong>¥17.50</strong> a month" in page
+    assert "over the last 90 days" not in page
+
+
+def test_customer_without_usage_gets_an_empty_form(client):
+    client.force_login(LineFactory.create(owner=UserFactory.create()).owner)
+    page = client.get(URL).content.decode()
+    assert "Our suggestion" not in page
+    assert 'name="data_gb" value=' not in page
+
+
+def queries_for(client, customer) -> int:
+    client.force_login(customer)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(URL).status_code == 200
+    return len(queries)
+
+
+def test_usage_is_read_in_the_same_number_of_queries_however_many_lines_and_days(client):
+    light = UserFactory.create()
+    usage(LineFactory.create(owner=light), 1, data=GB)
+    heavy = UserFactory.create()
+    lines = [LineFactory.create(owner=heavy) for _ in range(3)]
+    for line in lines:
+        for days_ago in range(60):
+            usage(line, days_ago, data=GB, voice=60, sms=1)
+    assert queries_for(client, light) == queries_for(client, heavy)
