@@ -185,6 +185,7 @@ class Notice(models.Model):
         PAYMENT_NEEDED = "payment_needed", _("Payment needed")
         REFUNDED = "refunded", _("Refund")
         RENEWAL_REMINDER = "renewal_reminder", _("Renewal reminder")
+        SUPPORT_RECEIVED = "support_received", _("Support request received")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices")
     line = models.ForeignKey(Line, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
@@ -211,13 +212,18 @@ class EmailDelivery(models.Model):
         PENDING = "pending", _("Waiting")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("No longer needed")
 
-    notice = models.OneToOneField(Notice, on_delete=models.CASCADE, related_name="email")
+    notice = models.OneToOneField(Notice, null=True, blank=True, on_delete=models.CASCADE, related_name="email")
+    support_request = models.OneToOneField(
+        "SupportRequest", null=True, blank=True, on_delete=models.CASCADE, related_name="email"
+    )
     to = models.EmailField()
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -225,9 +231,38 @@ class EmailDelivery(models.Model):
         verbose_name_plural = _("emails")
         indexes = [
             models.Index(
-                fields=["created_at"], condition=models.Q(status="pending"), name="accounts_email_pending_age"
+                fields=["next_attempt_at"], condition=models.Q(status="pending"), name="accounts_email_pending_due"
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.to} {self.status}"
+
+
+class SupportRequest(models.Model):
+    """A customer's message to support, forwarded by email through the outbox."""
+
+    class Topic(models.TextChoices):
+        RENEWING = "renewing", _("Renewing or changing my plan")
+        PAYING = "paying", _("Paying or a refund")
+        ESIM = "esim", _("Installing the eSIM")
+        DATA = "data", _("Data, calls or texts")
+        OTHER = "other", _("Something else")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_requests")
+    line = models.ForeignKey(Line, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    topic = models.CharField(_("topic"), max_length=16, choices=Topic.choices)
+    message = models.TextField(_("message"), max_length=4000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("support request")
+        verbose_name_plural = _("support requests")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.topic}"
+
+    @property
+    def reference(self) -> str:
+        return f"S{self.pk:06d}"

@@ -6,7 +6,7 @@ import csv
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from phonenumber_field.phonenumber import PhoneNumber
 
-from accounts.models import EmailDelivery, Line, Notice, SmsCode, User
+from accounts.models import EmailDelivery, Line, Notice, SmsCode, SupportRequest, User
 from accounts.sms import SmsError, send_sms
 
 CODE_LIFETIME = timedelta(minutes=10)
@@ -342,5 +342,126 @@ def notice_create(
         if not created:
             return None
         if email and user.email:
-            EmailDelivery.objects.create(notice=notice, to=user.email)
+            delivery = EmailDelivery.objects.create(notice=notice, to=user.email)
+            _deliver_after_commit(delivery.pk)
     return notice
+
+
+def notices_email(*, notices: list[Notice]) -> int:
+    """Write the email rows for notices made in bulk (the usage feed), for those whose customer
+    has an address and that have none yet. Two queries however many notices."""
+    keys = [notice.key for notice in notices]
+    fresh = list(
+        Notice.objects.filter(key__in=keys, email__isnull=True).exclude(user__email="").values_list("pk", "user__email")
+    )
+    deliveries = EmailDelivery.objects.bulk_create(
+        [EmailDelivery(notice_id=pk, to=address) for pk, address in fresh], ignore_conflicts=True
+    )
+    for delivery in deliveries:
+        if delivery.pk:
+            _deliver_after_commit(delivery.pk)
+    return len(fresh)
+
+
+def _deliver_after_commit(delivery_id: int) -> None:
+    from accounts.tasks import email_deliver
+
+    transaction.on_commit(lambda: email_deliver.delay(delivery_id))
+
+
+EMAIL_MAX_ATTEMPTS = 8
+
+
+def email_backoff(attempts: int) -> timedelta:
+    """Wait before the next try: 1, 2, 4 ... minutes, at most six hours."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+def email_send(*, delivery_id: int) -> str:
+    """Send one outbox email if it is still pending, and record the outcome.
+
+    The row is locked while sending, so two tasks for the same email (a retry, the sweep, a
+    worker that died and came back) send it once: the second finds it sent. A failure is
+    counted and retried later with backoff, up to ``EMAIL_MAX_ATTEMPTS``. A renewal reminder
+    whose line has been renewed since is not sent.
+    """
+    from accounts.emails import delivery_email
+
+    with transaction.atomic():
+        delivery = (
+            EmailDelivery.objects.select_for_update(of=("self",))
+            .select_related("notice__user", "notice__line", "support_request__user", "support_request__line")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None or delivery.status != EmailDelivery.Status.PENDING:
+            return "done"
+        if _reminder_outdated(delivery.notice):
+            delivery.status = EmailDelivery.Status.CANCELLED
+            delivery.save(update_fields=["status"])
+            return "cancelled"
+        delivery.attempts += 1
+        try:
+            delivery_email(delivery).send()
+        except Exception as exc:  # an SMTP server can fail in many ways; each is retried
+            delivery.last_error = f"{type(exc).__name__}: {exc}"[:255]
+            if delivery.attempts >= EMAIL_MAX_ATTEMPTS:
+                delivery.status = EmailDelivery.Status.FAILED
+            delivery.next_attempt_at = timezone.now() + email_backoff(delivery.attempts)
+            delivery.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+            return "failed" if delivery.status == EmailDelivery.Status.FAILED else "retry"
+        delivery.status = EmailDelivery.Status.SENT
+        delivery.sent_at = timezone.now()
+        delivery.last_error = ""
+        delivery.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+    return "sent"
+
+
+def _reminder_outdated(notice: Notice | None) -> bool:
+    if notice is None or notice.kind != Notice.Kind.RENEWAL_REMINDER or notice.line is None:
+        return False
+    expiry = notice.line.expires_at
+    return expiry is None or expiry.isoformat() != notice.params.get("expires_at")
+
+
+OUTBOX_GRACE = timedelta(minutes=2)
+OUTBOX_BATCH = 500
+
+
+def outbox_due(*, now: datetime | None = None, limit: int = OUTBOX_BATCH) -> list[int]:
+    """Emails still pending two minutes after they were written (their task was lost, or failed
+    and is due again): one indexed query."""
+    now = now or timezone.now()
+    return list(
+        EmailDelivery.objects.filter(
+            status=EmailDelivery.Status.PENDING, next_attempt_at__lte=now, created_at__lte=now - OUTBOX_GRACE
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def notice_mark_read(*, user: User, notice_ids: list[int] | None = None) -> int:
+    """Mark the customer's notices read (all of them when no ids are given)."""
+    notices = Notice.objects.filter(user=user, read_at__isnull=True)
+    if notice_ids is not None:
+        notices = notices.filter(pk__in=notice_ids)
+    return notices.update(read_at=timezone.now())
+
+
+def support_request_create(*, user: User, topic: str, message: str, line: Line | None = None) -> SupportRequest:
+    """Store the request, email it to support through the outbox, and confirm to the customer."""
+    from django.conf import settings
+
+    with transaction.atomic():
+        request = SupportRequest.objects.create(user=user, topic=topic, message=message, line=line)
+        delivery = EmailDelivery.objects.create(support_request=request, to=settings.SUPPORT_EMAIL)
+        _deliver_after_commit(delivery.pk)
+        notice_create(
+            user=user,
+            kind=Notice.Kind.SUPPORT_RECEIVED,
+            key=f"support-received:{request.pk}",
+            params={"ref": request.reference},
+            link="/support/",
+        )
+    return request

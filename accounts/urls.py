@@ -16,6 +16,9 @@ urlpatterns = [
     path("accounts/password/reset/", views.PasswordResetRequestView.as_view(), name="password_reset"),
     path("accounts/password/reset/confirm/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("accounts/settings/", views.PreferencesView.as_view(), name="preferences"),
+    path("notices/", views.notices, name="notices"),
+    path("notices/read/", views.notices_read, name="notices_read"),
+    path("support/", views.support, name="support"),
     path("lines/add/", views.LineAddView.as_view(), name="line_add"),
     path("lines/add/confirm/", views.LineAddConfirmView.as_view(), name="line_add_confirm"),
 ]

@@ -12,6 +12,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -31,9 +32,11 @@ from accounts.forms import (
     PasswordResetRequestForm,
     PreferencesForm,
     RegisterForm,
+    SupportForm,
     VerifyCodeForm,
 )
 from accounts.models import SmsCode, User
+from accounts.notice_text import notice_text
 from boomcard.http import CustomerRequest
 from plans.selectors import line_summaries
 
@@ -291,3 +294,42 @@ class LineAddConfirmView(LoginRequiredMixin, FormView[LineAddConfirmForm]):
         del self.request.session[ADD_LINE_KEY]
         messages.success(self.request, _("%(line)s is now on your account.") % {"line": line})
         return redirect("accounts:home")
+
+
+@login_required
+def notices(request: CustomerRequest) -> HttpResponse:
+    """The customer's notices, newest first; opening the page marks them read."""
+    page = Paginator(request.user.notices.order_by("-created_at", "-id"), 20).get_page(request.GET.get("page"))
+    items = [(notice, notice_text(notice)) for notice in page.object_list]
+    unread = [notice.pk for notice in page.object_list if notice.read_at is None]
+    response = render(request, "accounts/notices.html", {"page": page, "items": items, "unread": set(unread)})
+    if unread:
+        services.notice_mark_read(user=request.user, notice_ids=unread)
+    return response
+
+
+@login_required
+@require_POST
+def notices_read(request: CustomerRequest) -> HttpResponse:
+    services.notice_mark_read(user=request.user)
+    return redirect("accounts:notices")
+
+
+@login_required
+def support(request: CustomerRequest) -> HttpResponse:
+    """Short answers to the common questions, and a form to write to support."""
+    form = SupportForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        support_request = services.support_request_create(
+            user=request.user,
+            topic=form.cleaned_data["topic"],
+            message=form.cleaned_data["message"],
+            line=form.cleaned_data["line"],
+        )
+        messages.success(
+            request,
+            _("Thank you. We have your message (%(ref)s) and answer within one working day.")
+            % {"ref": support_request.reference},
+        )
+        return redirect("accounts:support")
+    return render(request, "accounts/support.html", {"form": form})

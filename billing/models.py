@@ -158,3 +158,21 @@ class PaymentProfile(models.Model):
     @property
     def has_card(self) -> bool:
         return bool(self.card_payment_method_id)
+
+
+class RenewalReminder(models.Model):
+    """That a line was reminded ``days`` before the expiry it had: once per line, expiry and stage."""
+
+    line = models.ForeignKey("accounts.Line", on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField()
+    days = models.SmallIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("renewal reminder")
+        constraints = [
+            models.UniqueConstraint(fields=["line", "expires_at", "days"], name="billing_reminder_once_per_stage")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} {self.expires_at:%Y-%m-%d} -{self.days}d"

@@ -221,11 +221,14 @@ def _fulfil_locked(order: Order, intent: gateway.Intent) -> None:
     now = timezone.now()
     choice = FlexibleChoice(order.flex_data_gb or 0, order.flex_minutes or 0) if order.plan.is_flexible else None
     bucket = entitlement_grant(line=order.line, plan=order.plan, choice=choice, now=now, order=order)
+    # Paid on the page by Alipay or WeChat Pay, the order knows the method only from the intent.
+    order.payment_method_type = order.payment_method_type or intent.payment_method_type
     if intent.payment_method_id and not order.card_last4 and order.payment_method_type in ("", gateway.CARD):
         try:
             card = gateway.card_details(intent.payment_method_id)
-            order.card_brand, order.card_last4 = card.brand, card.last4
-            order.payment_method_type = order.payment_method_type or gateway.CARD
+            if card.last4:  # a wallet's payment method has no card: do not call it one
+                order.card_brand, order.card_last4 = card.brand, card.last4
+                order.payment_method_type = order.payment_method_type or gateway.CARD
         except gateway.GatewayError:
             logger.warning("order %s: card details unavailable", order.public_id)
     order.status = Order.Status.FULFILLED

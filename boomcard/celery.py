@@ -1,11 +1,34 @@
-"""The Celery app, configured from Django settings (the ``CELERY_`` names in settings.py)."""
+"""The Celery app, configured from Django settings (the ``CELERY_`` names in settings.py).
+
+Queues by concern: ``email`` (the outbox), ``billing`` (Stripe, reminders, auto-renew) and
+``usage``. Nothing is lost when a worker dies mid-task: tasks are acknowledged late and requeued
+if the worker is lost, and every task is safe to run twice. The schedule is ``beat_schedule``.
+"""
 
 import os
 
 from celery import Celery
+from celery.schedules import crontab
+from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "boomcard.settings")
 
 app = Celery("boomcard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = (Queue("email"), Queue("billing"), Queue("usage"), Queue("celery"))
+app.conf.task_routes = {
+    "accounts.tasks.*": {"queue": "email"},
+    "billing.tasks.*": {"queue": "billing"},
+    "plans.tasks.*": {"queue": "usage"},
+}
+app.conf.beat_schedule = {
+    # A notice and email 7, 3 and 1 days before expiry and at expiry, once each.
+    "renewal-reminders": {"task": "billing.tasks.renewal_reminders", "schedule": crontab(minute=5)},
+    # Charge saved cards for lines expiring within 48 hours.
+    "auto-renew": {"task": "billing.tasks.auto_renew", "schedule": crontab(minute=15)},
+    # Ask Stripe about orders pending for over 15 minutes; cancel those over a day old.
+    "reconcile-payments": {"task": "billing.tasks.reconcile_payments", "schedule": crontab(minute="*/10")},
+    # Send any email still unsent two minutes after it was written.
+    "redeliver-outbox": {"task": "accounts.tasks.outbox_sweep", "schedule": crontab(minute="*/5")},
+}
 app.autodiscover_tasks()

@@ -152,8 +152,8 @@ def _customer_with(plans, lines: int, buckets_per_line: int, usage_rows: int):
 def test_home_page_query_count_is_fixed(client, plans, django_assert_num_queries, lines, buckets, records):
     customer = _customer_with(plans, lines, buckets, records)
     client.force_login(customer)
-    # session, user, lines, live buckets
-    with django_assert_num_queries(4):
+    # session, user, unread notices (the bell), lines, live buckets
+    with django_assert_num_queries(5):
         response = client.get("/")
     assert response.status_code == 200
     assert response.content.decode().count('class="card line') == lines
@@ -164,8 +164,8 @@ def test_line_page_query_count_is_fixed(client, plans, django_assert_num_queries
     customer = _customer_with(plans, 1, buckets, records)
     line = Line.objects.get(owner=customer)
     client.force_login(customer)
-    # session, user, line, buckets, 30 days of usage
-    with django_assert_num_queries(5):
+    # session, user, unread notices (the bell), line, buckets, 30 days of usage
+    with django_assert_num_queries(6):
         response = client.get(reverse("plans:line", args=[line.pk]))
     assert response.status_code == 200
     assert response.content.decode().count('class="bucket"') == buckets

@@ -1,0 +1,69 @@
+"""Turning an outbox row into an email: in the customer's language and time zone, HTML and text."""
+
+from __future__ import annotations
+
+import hashlib
+import zoneinfo
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from accounts.models import EmailDelivery, Notice, SupportRequest
+from accounts.notice_text import notice_text
+
+
+def _message_id(key: str) -> str:
+    # The same id on every attempt, so a mail system that sees a resend can drop it.
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@boom.example>"
+
+
+def delivery_email(delivery: EmailDelivery) -> EmailMultiAlternatives:
+    if delivery.notice is not None:
+        return _notice_email(delivery, delivery.notice)
+    if delivery.support_request is not None:
+        return _support_email(delivery, delivery.support_request)
+    raise ValueError(f"email {delivery.pk} has nothing to send")
+
+
+def _notice_email(delivery: EmailDelivery, notice: Notice) -> EmailMultiAlternatives:
+    user = notice.user
+    language = user.language or settings.LANGUAGE_CODE
+    try:
+        zone = zoneinfo.ZoneInfo(user.time_zone or settings.CUSTOMER_DEFAULT_TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo(settings.CUSTOMER_DEFAULT_TIME_ZONE)
+    with translation.override(language), timezone.override(zone):
+        text = notice_text(notice)
+        context = {
+            "text": text,
+            "notice": notice,
+            "link": f"{settings.SITE_URL.rstrip('/')}{notice.link}" if notice.link else settings.SITE_URL,
+            "site_url": settings.SITE_URL,
+            "language": language,
+        }
+        body = render_to_string("emails/notice.txt", context)
+        html = render_to_string("emails/notice.html", context)
+    message = EmailMultiAlternatives(
+        subject=f"Boom: {text.title}",
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[delivery.to],
+        headers={"Message-ID": _message_id(f"notice:{notice.key}")},
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def _support_email(delivery: EmailDelivery, request: SupportRequest) -> EmailMultiAlternatives:
+    user = request.user
+    body = render_to_string("emails/support_request.txt", {"request": request, "user": user})
+    return EmailMultiAlternatives(
+        subject=f"[{request.reference}] {request.get_topic_display()} – {user.phone}",
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[delivery.to],
+        reply_to=[user.email] if user.email else None,
+        headers={"Message-ID": _message_id(f"support:{request.pk}")},
+    )

@@ -1,0 +1,104 @@
+"""What a notice says, in the active language: the same words in the site and in its email."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Notice
+from plans.templatetags.boom import data_amount, money
+
+
+@dataclass(frozen=True)
+class NoticeText:
+    title: str
+    body: str
+    action: str  # the link's label
+
+
+def _when(iso: str) -> str:
+    try:
+        moment = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return ""
+    return formats.date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+def _plan_name(params: dict[str, object]) -> str:
+    from django.utils.translation import get_language
+
+    zh = (get_language() or "").startswith("zh")
+    return str(params.get("plan_name_zh" if zh else "plan_name_en") or params.get("plan_code") or "")
+
+
+def notice_text(notice: Notice) -> NoticeText:
+    p = notice.params or {}
+    amount = money(int(p.get("amount_minor", 0)), str(p.get("currency", ""))) if "amount_minor" in p else ""
+    number = str(p.get("msisdn", ""))
+    if notice.kind == Notice.Kind.PAYMENT_CONFIRMED:
+        return NoticeText(
+            title=_("Payment received: your line is renewed"),
+            body=_("We received %(amount)s for %(plan)s on %(number)s (order %(order)s). It now runs until %(when)s.")
+            % {
+                "amount": amount,
+                "plan": _plan_name(p),
+                "number": number,
+                "order": p.get("order", ""),
+                "when": _when(str(p.get("expires_at", ""))),
+            },
+            action=_("See the order"),
+        )
+    if notice.kind == Notice.Kind.PAYMENT_NEEDED:
+        return NoticeText(
+            title=_("We could not renew your line automatically"),
+            body=_("Your saved card was not charged %(amount)s: %(reason)s Please pay by hand to keep your number.")
+            % {"amount": amount, "reason": p.get("reason") or _("your bank asked for your confirmation.")},
+            action=_("Pay now"),
+        )
+    if notice.kind == Notice.Kind.REFUNDED:
+        return NoticeText(
+            title=_("Refund on its way"),
+            body=_("We refunded %(amount)s for order %(order)s. It reaches your account in a few days.")
+            % {"amount": amount, "order": p.get("order", "")},
+            action=_("See the order"),
+        )
+    if notice.kind == Notice.Kind.LOW_BALANCE:
+        threshold = int(p.get("threshold", 0))
+        left = data_amount(int(p.get("data_left", 0)))
+        if threshold == 0:
+            title = _("You have used all your data")
+            body = _("Your data on this plan is used up. Renew or add a top-up pack to carry on.")
+        else:
+            title = _("%(percent)d%% of your data left") % {"percent": threshold}
+            body = _("You have %(left)s of data left. Renew or add a top-up pack before it runs out.") % {"left": left}
+        return NoticeText(title=title, body=body, action=_("Top up"))
+    if notice.kind == Notice.Kind.RENEWAL_REMINDER:
+        days = int(p.get("days", 0))
+        when = _when(str(p.get("expires_at", "")))
+        if days <= 0:
+            title = _("Your plan has run out")
+            body = _("The plan on %(number)s ran out on %(when)s. Renew now to keep your number.") % {
+                "number": number,
+                "when": when,
+            }
+        else:
+            title = (
+                _("Your plan runs out in %(days)d days") % {"days": days}
+                if days > 1
+                else _("Your plan runs out tomorrow")
+            )
+            body = _("The plan on %(number)s runs out on %(when)s. Renew in one click to keep your number.") % {
+                "number": number,
+                "when": when,
+            }
+        return NoticeText(title=title, body=body, action=_("Renew"))
+    if notice.kind == Notice.Kind.SUPPORT_RECEIVED:
+        return NoticeText(
+            title=_("We received your message"),
+            body=_("Thank you. Our team answers within one working day (request %(ref)s).") % {"ref": p.get("ref", "")},
+            action=_("Help centre"),
+        )
+    return NoticeText(title=notice.get_kind_display(), body="", action=_("Open"))

@@ -1,0 +1,135 @@
+"""The work Celery beat runs on a clock. Each sweep reads only what is due, through indexed
+columns, in batches of a fixed number of queries, so its cost follows what is due and not the
+number of lines; and each is safe to run twice (a unique row records what was done)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Line, Notice
+from accounts.services import notices_email
+from billing import gateway
+from billing.models import Order, PaymentProfile, RenewalReminder
+from billing.services import AUTO_RENEW_WINDOW, auto_renew_charge, order_cancel, order_fulfil
+
+logger = logging.getLogger(__name__)
+
+BATCH = 1000
+# (days before expiry, the start of the window it covers): a line 5 days from expiry is in the
+# 7-day window, one 2 days away in the 3-day window, one just expired in the 0-day window.
+REMINDER_STAGES = ((7, 3), (3, 1), (1, 0), (0, -1))
+
+
+def _due_for_reminder(days: int, until: int, now: datetime) -> Q:
+    if days == 0:
+        return Q(expires_at__gt=now - timedelta(days=1), expires_at__lte=now)
+    return Q(expires_at__gt=now + timedelta(days=until), expires_at__lte=now + timedelta(days=days))
+
+
+def renewal_reminders_send(*, now: datetime | None = None) -> int:
+    """A notice and email 7, 3 and 1 days before a line's expiry and at expiry, once per line,
+    expiry and stage. Lines with auto-renew on and a saved card are left to auto-renew before
+    expiry; a renewal moves the expiry, so the old expiry's reminders stop (and unsent ones are
+    dropped when their turn comes)."""
+    now = now or timezone.now()
+    sent = 0
+    will_auto_renew = Q(auto_renew=True) & Exists(
+        PaymentProfile.objects.filter(user=OuterRef("owner"), card_payment_method_id__gt="")
+    )
+    for days, until in REMINDER_STAGES:
+        while True:
+            reminded = RenewalReminder.objects.filter(line=OuterRef("pk"), expires_at=OuterRef("expires_at"), days=days)
+            due = Line.objects.filter(_due_for_reminder(days, until, now), owner__isnull=False).exclude(
+                Exists(reminded)
+            )
+            if days > 0:
+                due = due.exclude(will_auto_renew)
+            lines = list(due.order_by("expires_at", "pk").only("pk", "owner_id", "expires_at", "msisdn")[:BATCH])
+            if not lines:
+                break
+            sent += _remind(lines, days, now)
+            if len(lines) < BATCH:
+                break
+    return sent
+
+
+def _remind(lines: list[Line], days: int, now: datetime) -> int:
+    # The query asked for lines with an owner and an expiry.
+    due = [(line, line.owner_id, line.expires_at) for line in lines if line.owner_id and line.expires_at]
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                RenewalReminder.objects.bulk_create(
+                    RenewalReminder(line_id=line.pk, expires_at=expires_at, days=days) for line, _, expires_at in due
+                )
+        except IntegrityError:
+            return 0  # another sweep got here first; the next run picks up anything left
+        notices = Notice.objects.bulk_create(
+            Notice(
+                user_id=owner_id,
+                line_id=line.pk,
+                kind=Notice.Kind.RENEWAL_REMINDER,
+                key=f"reminder:{line.pk}:{_iso(line)}:{days}",
+                params={"days": days, "expires_at": _iso(line), "msisdn": str(line.msisdn)},
+                link=reverse("billing:renew", args=[line.pk]),
+                created_at=now,
+            )
+            for line, owner_id, _ in due
+        )
+        notices_email(notices=notices)
+    return len(lines)
+
+
+def _iso(line: Line) -> str:
+    return line.expires_at.isoformat() if line.expires_at else ""
+
+
+def auto_renew_run(*, now: datetime | None = None) -> int:
+    """Charge the lines with auto-renew on that expire within 48 hours and were not charged for
+    this expiry yet (the order's unique (line, expiry) makes a second run do nothing)."""
+    now = now or timezone.now()
+    charged = Order.objects.filter(line=OuterRef("pk"), off_session=True, renews_expiry=OuterRef("expires_at"))
+    due = (
+        Line.objects.filter(auto_renew=True, expires_at__gt=now, expires_at__lte=now + AUTO_RENEW_WINDOW)
+        .exclude(Exists(charged))
+        .order_by("expires_at")
+        .values_list("pk", flat=True)[:BATCH]
+    )
+    count = 0
+    for line_id in list(due):
+        try:
+            if auto_renew_charge(line=Line(pk=line_id), now=now) is not None:
+                count += 1
+        except gateway.GatewayError:
+            logger.warning("auto-renew of line %s could not reach Stripe; next run tries again", line_id)
+    return count
+
+
+RECONCILE_AFTER = timedelta(minutes=15)
+CANCEL_AFTER = timedelta(hours=24)
+
+
+def payments_reconcile(*, now: datetime | None = None) -> dict[str, int]:
+    """Ask Stripe about orders still open after 15 minutes (a webhook that never came), fulfil
+    or fail them; cancel those open for more than a day, at Stripe too."""
+    now = now or timezone.now()
+    stale = Order.objects.filter(status__in=Order.OPEN, created_at__lte=now - RECONCILE_AFTER).order_by("created_at")
+    result = {"checked": 0, "fulfilled": 0, "cancelled": 0}
+    for order in list(stale[:BATCH]):
+        try:
+            if order.created_at <= now - CANCEL_AFTER:
+                order = order_cancel(order=order, reason="Not paid within a day.")
+                result["cancelled"] += order.status == Order.Status.CANCELLED
+            elif order.payment_intent_id:
+                order = order_fulfil(order=order)
+            result["checked"] += 1
+            result["fulfilled"] += order.status == Order.Status.FULFILLED
+        except gateway.GatewayError:
+            logger.warning("reconciling order %s: Stripe unavailable", order.public_id)
+    return result
