@@ -237,6 +237,7 @@ def _fulfil_locked(order: Order, intent: gateway.Intent) -> None:
     order.failure_reason = ""
     order.save()
     line = Line.objects.get(pk=order.line_id)
+    order.line = line  # the grant moved its expiry: pages after this show the new one
     notice_create(
         user=order.user,
         kind=Notice.Kind.PAYMENT_CONFIRMED,

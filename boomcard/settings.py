@@ -111,7 +111,9 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # Longer than the longest task (CELERY_TASK_TIME_LIMIT), or Redis would hand a running task
     # to a second worker.
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+    }
 else:
     # The embedded broker: kombu's filesystem transport, no server to run.
     CELERY_BROKER_URL = "filesystem://"
