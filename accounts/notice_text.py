@@ -40,7 +40,7 @@ def notice_text(notice: Notice) -> NoticeText:
     number = str(p.get("msisdn", ""))
     if notice.kind == Notice.Kind.PAYMENT_CONFIRMED:
         return NoticeText(
-            title=_("Payment received: your line is renewed"),
+            title=_("Payment received"),
             body=_("We received %(amount)s for %(plan)s on %(number)s (order %(order)s). It now runs until %(when)s.")
             % {
                 "amount": amount,

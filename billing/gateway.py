@@ -14,6 +14,7 @@ from typing import Any
 
 import stripe
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 # Stripe's names for the methods the payment page offers, and the currencies Stripe takes
 # each in (Alipay and WeChat Pay for a Hong Kong or Singapore account).
@@ -101,9 +102,9 @@ def _translate(error: stripe.StripeError) -> GatewayError:
         return CardDeclined(error.user_message or str(error), code=error.code or "card_declined")
     if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError) or (error.http_status or 0) >= 500:
         return GatewayUnavailable(
-            "The payment service is not answering. Please try again in a minute.", code="unavailable"
+            _("The payment service is not answering. Please try again in a minute."), code="unavailable"
         )
-    return GatewayError(error.user_message or "The payment could not be processed.", code=error.code or "stripe_error")
+    return GatewayError(error.user_message or _("The payment could not be processed."), code=error.code or "stripe_error")
 
 
 def _call(func: Any, *args: Any, **kwargs: Any) -> Any:
@@ -261,6 +262,13 @@ def intent_id_of_event(event: Event) -> str:
     if obj.get("object") == "payment_intent":
         return str(obj.get("id", ""))
     return str(obj.get("payment_intent") or "")
+
+
+def charge_fully_refunded(event: Event) -> bool:
+    """Whether a ``charge.refunded`` event says the whole charge was given back: Stripe sends the
+    same event for a partial refund."""
+    obj = event.object
+    return obj.get("object") == "charge" and obj.get("refunded") is True
 
 
 def methods_for(currency: str) -> list[str]:

@@ -1,5 +1,6 @@
 """factory_boy factories for the test data."""
 
+from datetime import timedelta
 from functools import cache
 from itertools import count
 from typing import Any
@@ -11,6 +12,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.models import Line, User
 from accounts.validators import luhn_check_digit
+from plans.models import MB, Entitlement, Plan
 
 PASSWORD = "correct-Horse-42!"
 
@@ -74,3 +76,40 @@ class LineFactory(factory.django.DjangoModelFactory[Line]):
             kwargs["status"] = Line.Status.ACTIVE
             kwargs.setdefault("added_at", timezone.now())
         return super()._create(model_class, *args, **kwargs)
+
+
+class PlanFactory(factory.django.DjangoModelFactory[Plan]):
+    """A home base plan; ``roaming=True`` makes an add-on pack for Japan and Korea."""
+
+    class Meta:
+        model = Plan
+
+    code = factory.Sequence(lambda n: f"plan-{n}")
+    kind = Plan.Kind.BASIC
+    name_en = factory.LazyAttribute(lambda plan: f"Plan {plan.code}")
+    name_zh = factory.LazyAttribute(lambda plan: f"套餐 {plan.code}")
+    data_mb = 1024
+    minutes = 100
+    sms = 50
+    validity_days = 30
+    countries = factory.LazyFunction(list)
+
+    class Params:
+        roaming = factory.Trait(kind=Plan.Kind.ROAMING, is_addon=True, countries=["JP", "KR"], validity_days=7)
+
+
+class EntitlementFactory(factory.django.DjangoModelFactory[Entitlement]):
+    """A bucket of the plan's allowance, live from a day ago for the plan's validity."""
+
+    class Meta:
+        model = Entitlement
+
+    line = factory.SubFactory(LineFactory)
+    plan = factory.SubFactory(PlanFactory)
+    is_addon = factory.SelfAttribute("plan.is_addon")
+    countries = factory.LazyAttribute(lambda bucket: list(bucket.plan.countries))
+    data_total = factory.LazyAttribute(lambda bucket: bucket.plan.data_mb * MB)
+    voice_total = factory.LazyAttribute(lambda bucket: bucket.plan.minutes * 60)
+    sms_total = factory.SelfAttribute("plan.sms")
+    starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    expires_at = factory.LazyAttribute(lambda bucket: bucket.starts_at + timedelta(days=bucket.plan.validity_days))

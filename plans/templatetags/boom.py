@@ -48,3 +48,12 @@ def percent_of(part: int, whole: int) -> int:
     if not whole:
         return 0
     return max(0, min(100, round(100 * int(part) / int(whole))))
+
+
+@register.filter
+def country_names(codes: list[str]) -> str:
+    """``["JP", "KR"]`` as "Japan, South Korea" (or "日本、韩国") in the active language."""
+    from plans.recommender import country_name
+
+    # Translators: the separator between country names in a list.
+    return _(", ").join(country_name(code) for code in codes)
