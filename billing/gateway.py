@@ -104,7 +104,9 @@ def _translate(error: stripe.StripeError) -> GatewayError:
         return GatewayUnavailable(
             _("The payment service is not answering. Please try again in a minute."), code="unavailable"
         )
-    return GatewayError(error.user_message or _("The payment could not be processed."), code=error.code or "stripe_error")
+    return GatewayError(
+        error.user_message or _("The payment could not be processed."), code=error.code or "stripe_error"
+    )
 
 
 def _call(func: Any, *args: Any, **kwargs: Any) -> Any:

@@ -346,6 +346,10 @@ def stripe_event_handle(*, event: gateway.Event) -> str:
         order = Order.objects.filter(payment_intent_id=intent_id).first() if intent_id else None
         if order is None:
             outcome = "unknown intent" if event.type in HANDLED_EVENTS else "ignored"
+        elif event.type == "charge.refunded" and not gateway.charge_fully_refunded(event):
+            # Part of the money given back (a goodwill credit): the bucket stays; staff settle it.
+            logger.warning("order %s: partly refunded at Stripe", order.public_id)
+            outcome = f"order {order.public_id}: partial refund, order unchanged"
         elif event.type == "charge.refunded":
             order = order_refunded_at_stripe(order=order)
             outcome = f"order {order.public_id}: {order.status}"
