@@ -464,7 +464,6 @@ def _low_data_notify(
     """One notice per bucket and threshold its data crossed in this batch, with its email row (the
     outbox) in the same transaction; the notice's key keeps it once."""
     notices = []
-    link = reverse("plans:catalogue")  # until the top-up page for a bucket exists
     for bucket in sorted(changed.values(), key=lambda bucket: bucket.pk):
         owner_id = lines[bucket.line_id].owner_id
         total = bucket.data_total
@@ -486,7 +485,8 @@ def _low_data_notify(
                             "data_left": left,
                             "roaming": bool(bucket.countries),
                         },
-                        link=link,
+                        # Straight to the line's renewal page, which offers renewing and top-up packs.
+                        link=reverse("billing:renew", args=[bucket.line_id]),
                         created_at=now,
                     )
                 )

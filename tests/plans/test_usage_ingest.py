@@ -549,7 +549,7 @@ def test_batch_taking_a_bucket_from_30_to_5_percent_writes_both_notices():
         "data_left": 5 * MB,
         "roaming": False,
     }
-    assert notice.link == reverse("plans:catalogue")
+    assert notice.link == reverse("billing:renew", args=[line.pk])  # renewing and top-up packs
 
 
 def test_low_balance_notice_is_emailed_once_through_the_outbox():
