@@ -70,6 +70,7 @@ class Card:
     payment_method_id: str
     brand: str
     last4: str
+    type: str = CARD  # Stripe's payment method type: card, alipay, wechat_pay
 
 
 @dataclass(frozen=True)
@@ -162,9 +163,16 @@ def card_attach(*, customer_id: str, payment_method_id: str) -> Card:
 
 
 def card_details(payment_method_id: str) -> Card:
+    """What paid: the payment method's type, and for a card its brand and last 4 digits."""
     method = _call(client().v1.payment_methods.retrieve, payment_method_id)
-    card = method.to_dict().get("card") or {}
-    return Card(payment_method_id=method.id, brand=str(card.get("brand", "")), last4=str(card.get("last4", "")))
+    data = method.to_dict()
+    card = data.get("card") or {}
+    return Card(
+        payment_method_id=method.id,
+        brand=str(card.get("brand", "")),
+        last4=str(card.get("last4", "")),
+        type=str(data.get("type") or CARD),
+    )
 
 
 def intent_create(

@@ -221,16 +221,17 @@ def _fulfil_locked(order: Order, intent: gateway.Intent) -> None:
     now = timezone.now()
     choice = FlexibleChoice(order.flex_data_gb or 0, order.flex_minutes or 0) if order.plan.is_flexible else None
     bucket = entitlement_grant(line=order.line, plan=order.plan, choice=choice, now=now, order=order)
-    # Paid on the page by Alipay or WeChat Pay, the order knows the method only from the intent.
+    # Paid on the page by Alipay or WeChat Pay, the order knows the method only from Stripe: the
+    # intent when it names one, else the payment method itself.
     order.payment_method_type = order.payment_method_type or intent.payment_method_type
     if intent.payment_method_id and not order.card_last4 and order.payment_method_type in ("", gateway.CARD):
         try:
-            card = gateway.card_details(intent.payment_method_id)
-            if card.last4:  # a wallet's payment method has no card: do not call it one
-                order.card_brand, order.card_last4 = card.brand, card.last4
-                order.payment_method_type = order.payment_method_type or gateway.CARD
+            method = gateway.card_details(intent.payment_method_id)
+            if method.last4:  # a wallet's payment method has no card: do not call it one
+                order.card_brand, order.card_last4 = method.brand, method.last4
+            order.payment_method_type = order.payment_method_type or method.type
         except gateway.GatewayError:
-            logger.warning("order %s: card details unavailable", order.public_id)
+            logger.warning("order %s: payment method details unavailable", order.public_id)
     order.status = Order.Status.FULFILLED
     order.paid_at = order.paid_at or now
     order.fulfilled_at = now
@@ -247,6 +248,8 @@ def _fulfil_locked(order: Order, intent: gateway.Intent) -> None:
         params={
             "order": order.public_id,
             "plan_code": order.plan.code,
+            "plan_name_en": order.plan.name_en,
+            "plan_name_zh": order.plan.name_zh,
             "amount_minor": order.amount_minor,
             "currency": order.currency,
             "expires_at": (line.expires_at or bucket.expires_at).isoformat(),
@@ -354,8 +357,16 @@ def stripe_event_handle(*, event: gateway.Event) -> str:
             order = order_refunded_at_stripe(order=order)
             outcome = f"order {order.public_id}: {order.status}"
         elif event.type in HANDLED_EVENTS:
-            order = order_fulfil(order=order)
-            outcome = f"order {order.public_id}: {order.status}"
+            try:
+                order = order_fulfil(order=order)
+                outcome = f"order {order.public_id}: {order.status}"
+            except gateway.GatewayUnavailable:
+                raise
+            except gateway.GatewayError as error:
+                # Stripe refused the look-up (say, the intent is gone): redelivery would not help.
+                # Kept with the reason; reconciliation still looks at the order.
+                logger.error("event %s for order %s: %s", event.id, order.public_id, error.code)
+                outcome = f"order {order.public_id}: Stripe said {error.code or 'error'}"
         else:
             outcome = "ignored"
         stored.processed_at = timezone.now()

@@ -133,7 +133,12 @@ def order_detail(request: CustomerRequest, public_id: str) -> HttpResponse:
     return render(
         request,
         "billing/order.html",
-        {"order": order, "notice": notice, "refresh": order.status in (*Order.OPEN, Order.Status.PAID)},
+        # Refresh while Stripe may still answer; a failed try waits for the customer instead.
+        {
+            "order": order,
+            "notice": notice,
+            "refresh": order.status in (Order.Status.PENDING, Order.Status.REQUIRES_ACTION, Order.Status.PAID),
+        },
     )
 
 

@@ -1,0 +1,115 @@
+"""Staff look up orders, payments and Stripe's events here, and refund orders. Nothing else is
+edited by hand: every change to an order goes through ``billing.services``."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from billing import gateway, services
+from billing.models import Order, PaymentProfile, RenewalReminder, StripeEvent
+from plans.templatetags.boom import money
+
+M = TypeVar("M", bound=Model)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[M]):
+    """Shows rows and changes none: orders, payments and events are written by the services."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin[Order]):
+    list_display = ("public_id", "user", "line", "plan", "amount", "currency", "status", "created_at")
+    list_filter = ("status", "kind", "currency", "payment_method_type", "off_session", "created_at")
+    search_fields = ("public_id", "user__phone", "line__msisdn", "payment_intent_id")
+    list_select_related = ("user", "line", "plan")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ("refund_in_full",)
+    fieldsets = (
+        (None, {"fields": ("public_id", "user", "line", "plan", "kind", "status", "failure_reason")}),
+        (
+            _("Payment"),
+            {
+                "fields": (
+                    "amount",
+                    "currency",
+                    "payment_intent_id",
+                    "payment_method_type",
+                    "card_brand",
+                    "card_last4",
+                    "off_session",
+                    "renews_expiry",
+                )
+            },
+        ),
+        (_("Flexible plan"), {"fields": ("flex_data_gb", "flex_minutes")}),
+        (_("Dates"), {"fields": ("created_at", "updated_at", "paid_at", "fulfilled_at", "refunded_at")}),
+    )
+    readonly_fields = ("amount",)
+
+    @admin.display(description=_("amount"), ordering="amount_minor")
+    def amount(self, order: Order) -> str:
+        return money(order.amount_minor, order.currency)
+
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        # The admin itself is read-only; refunding needs the staff member's own right to change orders.
+        return request.user.has_perm("billing.change_order")
+
+    @admin.action(description=_("Refund selected orders in full"), permissions=["refund"])
+    def refund_in_full(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        """Refund each order through the service, one transaction each, and say how each went:
+        one order that cannot be refunded does not stop the others."""
+        for order in queryset.order_by("pk"):
+            try:
+                order = services.order_refund(order=order)
+            except ValidationError as error:
+                self.message_user(request, f"{order.public_id}: {' '.join(error.messages)}", messages.ERROR)
+            except gateway.GatewayError as error:
+                self.message_user(request, f"{order.public_id}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    gettext("%(order)s: refunded %(amount)s.")
+                    % {"order": order.public_id, "amount": money(order.amount_minor, order.currency)},
+                    messages.SUCCESS,
+                )
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdmin[StripeEvent]):
+    list_display = ("event_id", "type", "payment_intent_id", "received_at", "processed_at", "outcome")
+    list_filter = ("type",)
+    search_fields = ("event_id", "payment_intent_id")
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+
+
+@admin.register(PaymentProfile)
+class PaymentProfileAdmin(ReadOnlyAdmin[PaymentProfile]):
+    list_display = ("stripe_customer_id", "user", "card_brand", "card_last4", "created_at")
+    search_fields = ("stripe_customer_id", "user__phone", "user__email")
+    list_select_related = ("user",)
+
+
+@admin.register(RenewalReminder)
+class RenewalReminderAdmin(ReadOnlyAdmin[RenewalReminder]):
+    list_display = ("line", "expires_at", "days", "created_at")
+    list_filter = ("days",)
+    search_fields = ("line__msisdn",)
+    list_select_related = ("line",)

@@ -1,0 +1,162 @@
+"""The customer's order list, order page, receipt and payment page: what they show and to whom."""
+
+import re
+import zoneinfo
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Line, User
+from billing.models import Order
+from plans.models import Plan
+from tests.billing.test_webhooks import start_order
+from tests.factories import LineFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def make_orders(line: Line, plans: list[Plan], count: int, status: str = Order.Status.FULFILLED) -> list[Order]:
+    """``count`` closed orders on ``line``, an hour apart, the newest first, cycling through ``plans``."""
+    now = timezone.now()
+    assert line.owner is not None
+    return Order.objects.bulk_create(
+        Order(
+            user=line.owner,
+            line=line,
+            plan=plans[n % len(plans)],
+            kind=Order.Kind.RENEWAL,
+            amount_minor=3800 + n,
+            currency="CNY",
+            status=status,
+            created_at=now - timedelta(hours=n),
+        )
+        for n in range(count)
+    )
+
+
+def listed(page: str) -> list[str]:
+    """The order ids an orders page links to, top to bottom."""
+    return re.findall(r'href="/billing/orders/(BM[0-9A-Z]+)/"', page)
+
+
+def test_orders_page_lists_only_the_customers_orders_newest_first(client, customer, line, plans):
+    mine = make_orders(line, [plans["basic-10"], plans["topup-5"]], 3)
+    make_orders(LineFactory.create(owner=UserFactory.create()), [plans["basic-10"]], 2)
+    client.force_login(customer)
+
+    page = client.get(reverse("billing:orders")).content.decode()
+
+    assert listed(page) == [order.public_id for order in mine]
+    assert "¥38.00" in page
+    assert "Basic 10 GB" in page
+    assert "Data top-up 5 GB" in page
+
+
+def test_orders_page_shows_25_orders_on_two_pages(client, customer, line, plans):
+    orders = make_orders(line, [plans["basic-10"]], 25)
+    client.force_login(customer)
+
+    first = client.get(reverse("billing:orders")).content.decode()
+    second = client.get(reverse("billing:orders"), {"page": 2}).content.decode()
+
+    assert listed(first) == [order.public_id for order in orders[:20]]
+    assert listed(second) == [order.public_id for order in orders[20:]]
+    assert "Page 1 of 2" in first
+    assert "Page 2 of 2" in second
+    assert 'href="?page=2"' in first
+
+
+def test_orders_page_without_orders_says_so(client, customer):
+    client.force_login(customer)
+
+    page = client.get(reverse("billing:orders")).content.decode()
+
+    assert "No orders yet." in page
+
+
+@pytest.mark.parametrize("count", [5, 50])
+def test_orders_page_takes_the_same_number_of_queries_however_many_orders(
+    client, customer, line, plans, count, django_assert_num_queries
+):
+    other_line = LineFactory.create(owner=customer)
+    make_orders(line, [plans["basic-10"], plans["basic-30"]], count // 2)
+    make_orders(other_line, [plans["topup-5"], plans["bigdata-100"]], count - count // 2)
+    client.force_login(customer)
+
+    # session, user, the unread-notice badge, the count, one page of orders with lines and plans
+    with django_assert_num_queries(5):
+        response = client.get(reverse("billing:orders"))
+
+    assert len(listed(response.content.decode())) == min(count, 20)
+
+
+def test_receipt_shows_what_was_bought_and_how_it_was_paid(client, customer, line, localstripe, card):
+    order = start_order(client, customer, line)
+    client.post(reverse("billing:pay_card", args=[order.public_id]), {"payment_method": card("ok")})
+    order.refresh_from_db()
+    assert order.paid_at is not None
+
+    page = client.get(reverse("billing:receipt", args=[order.public_id])).content.decode()
+
+    paid_at = timezone.localtime(order.paid_at, zoneinfo.ZoneInfo(customer.time_zone))
+    assert order.public_id in page
+    assert paid_at.strftime("%Y-%m-%d %H:%M") in page
+    assert "Basic 10 GB" in page
+    assert str(line.msisdn) in page
+    assert "¥38.00" in page
+    assert "Visa •••• 4242" in page
+    assert "Paid and added" in page
+
+
+def test_receipt_of_an_unpaid_order_sends_to_the_order_page(client, customer, line, plans):
+    [order] = make_orders(line, [plans["basic-10"]], 1, status=Order.Status.PENDING)
+    client.force_login(customer)
+
+    response = client.get(reverse("billing:receipt", args=[order.public_id]))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("billing:order", args=[order.public_id])
+
+
+@pytest.mark.parametrize(
+    ("status", "refreshes"),
+    [
+        (Order.Status.PENDING, True),
+        (Order.Status.REQUIRES_ACTION, True),
+        (Order.Status.FULFILLED, False),
+        (Order.Status.CANCELLED, False),
+        (Order.Status.REFUNDED, False),
+    ],
+)
+def test_order_page_refreshes_itself_only_while_the_order_is_open(client, customer, line, plans, status, refreshes):
+    [order] = make_orders(line, [plans["basic-10"]], 1, status=status)
+    client.force_login(customer)
+
+    page = client.get(reverse("billing:order", args=[order.public_id])).content.decode()
+
+    assert ('<meta http-equiv="refresh"' in page) is refreshes
+
+
+@pytest.mark.parametrize("status", [Order.Status.FULFILLED, Order.Status.CANCELLED, Order.Status.REFUNDED])
+def test_pay_page_of_a_closed_order_sends_to_the_order_page(client, customer, line, plans, status):
+    [order] = make_orders(line, [plans["basic-10"]], 1, status=status)
+    client.force_login(customer)
+
+    response = client.get(reverse("billing:pay", args=[order.public_id]))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("billing:order", args=[order.public_id])
+
+
+def test_order_pages_ask_a_visitor_to_log_in(customer: User, line, plans):
+    [order] = make_orders(line, [plans["basic-10"]], 1)
+    visitor = Client()
+
+    assert visitor.get(reverse("billing:orders")).status_code == 302
+    for name in ("billing:order", "billing:pay", "billing:receipt"):
+        response = visitor.get(reverse(name, args=[order.public_id]))
+        assert response.status_code == 302
+        assert "login" in response["Location"]

@@ -1,0 +1,340 @@
+"""Stripe's webhooks: signed events made here exactly as Stripe signs them, about intents that
+really exist (and really succeeded) on localstripe."""
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import requests
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import EmailDelivery, Line, Notice, User
+from billing.models import Order, StripeEvent
+from plans.models import Entitlement
+
+pytestmark = pytest.mark.django_db
+
+STRIPE_AUTH = ("sk_test_boom_local", "")
+
+
+# --- Helpers shared with the other billing tests ------------------------------------------------
+
+
+def stripe_signature(body: bytes, *, secret: str | None = None, timestamp: int | None = None) -> str:
+    """The ``Stripe-Signature`` header Stripe sends: HMAC-SHA256 of ``"<t>.<body>"``."""
+    t = int(time.time()) if timestamp is None else timestamp
+    key = (secret or settings.STRIPE_WEBHOOK_SECRET).encode()
+    digest = hmac.new(key, f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={digest}"
+
+
+def event_body(event_type: str, obj: dict[str, Any], *, event_id: str | None = None) -> bytes:
+    event = {
+        "id": event_id or f"evt_{secrets.token_hex(12)}",
+        "object": "event",
+        "api_version": "2024-06-20",
+        "created": int(time.time()),
+        "livemode": False,
+        "type": event_type,
+        "data": {"object": obj},
+    }
+    return json.dumps(event).encode()
+
+
+def post_event(client: Client, body: bytes, *, signature: str | None = None) -> Any:
+    """Deliver an event as Stripe does (signed now, unless a signature is given)."""
+    headers = {} if signature == "" else {"Stripe-Signature": signature or stripe_signature(body)}
+    return client.post(reverse("billing:stripe_webhook"), data=body, content_type="application/json", headers=headers)
+
+
+def stripe_get(localstripe: str, path: str) -> dict[str, Any]:
+    response = requests.get(f"{localstripe}{path}", auth=STRIPE_AUTH, timeout=10)
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def stripe_post(localstripe: str, path: str, data: dict[str, str] | None = None) -> dict[str, Any]:
+    response = requests.post(f"{localstripe}{path}", data=data or {}, auth=STRIPE_AUTH, timeout=10)
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def start_order(client: Client, customer: User, line: Line, plan: str = "basic-10") -> Order:
+    """The customer presses Renew: a pending order with its intent on localstripe."""
+    client.force_login(customer)
+    response = client.post(reverse("billing:renew", args=[line.pk]), {"plan": plan})
+    assert response.status_code == 302
+    order = Order.objects.get(line=line, status=Order.Status.PENDING)
+    assert order.payment_intent_id
+    return order
+
+
+def pay_at_stripe(localstripe: str, order: Order, payment_method_id: str) -> dict[str, Any]:
+    """The payment goes through at Stripe without the app hearing of it (the customer closed the
+    tab before the return page): attach the card, confirm the intent. Returns the intent."""
+    intent_id = str(order.payment_intent_id)
+    intent = stripe_get(localstripe, f"/v1/payment_intents/{intent_id}")
+    stripe_post(localstripe, f"/v1/payment_methods/{payment_method_id}/attach", {"customer": intent["customer"]})
+    stripe_post(localstripe, f"/v1/payment_intents/{intent_id}", {"payment_method": payment_method_id})
+    stripe_post(localstripe, f"/v1/payment_intents/{intent_id}/confirm")
+    intent = stripe_get(localstripe, f"/v1/payment_intents/{intent_id}")
+    assert intent["status"] == "succeeded"
+    return intent
+
+
+# --- Fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def paid_order(client, customer, line, localstripe, card) -> tuple[Order, dict[str, Any]]:
+    """An order whose intent succeeded at Stripe, and the intent as Stripe now gives it."""
+    order = start_order(client, customer, line)
+    return order, pay_at_stripe(localstripe, order, card("ok"))
+
+
+# --- Signatures -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        pytest.param(lambda body: "", id="missing"),
+        pytest.param(lambda body: stripe_signature(body, secret="whsec_someone_else"), id="wrong-secret"),
+        pytest.param(lambda body: stripe_signature(body + b" "), id="body-changed"),
+        pytest.param(lambda body: stripe_signature(body, timestamp=int(time.time()) - 3600), id="an-hour-old"),
+        pytest.param(lambda body: "t=1,v1=00", id="garbage"),
+    ],
+)
+def test_webhook_without_a_valid_signature_is_refused_and_nothing_is_stored(client, paid_order, forge):
+    order, intent = paid_order
+    body = event_body("payment_intent.succeeded", intent)
+
+    response = post_event(client, body, signature=forge(body))
+
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert not Entitlement.objects.filter(order=order).exists()
+
+
+# --- Fulfilment -------------------------------------------------------------------------------
+
+
+def test_succeeded_webhook_fulfils_the_order_before_the_customer_returns(client, customer, line, paid_order):
+    order, intent = paid_order
+    old_expiry = line.expires_at
+
+    response = post_event(client, event_body("payment_intent.succeeded", intent, event_id="evt_paid_1"))
+
+    assert response.status_code == 200
+    assert response.json()["outcome"] == f"order {order.public_id}: fulfilled"
+    order.refresh_from_db()
+    line.refresh_from_db()
+    assert order.status == Order.Status.FULFILLED
+    assert order.card_last4 == "4242"
+    assert line.expires_at == old_expiry + timedelta(days=30)
+    assert Entitlement.objects.filter(order=order).count() == 1
+    assert customer.notices.filter(kind=Notice.Kind.PAYMENT_CONFIRMED).count() == 1
+    assert EmailDelivery.objects.filter(notice__user=customer).count() == 1
+    stored = StripeEvent.objects.get(event_id="evt_paid_1")
+    assert stored.payment_intent_id == order.payment_intent_id
+    assert stored.processed_at is not None
+
+    # The customer comes back to the order page afterwards: it finds the order done.
+    page = client.get(reverse("billing:order", args=[order.public_id]))
+
+    assert page.status_code == 200
+    assert "Payment received" in page.content.decode()
+    assert Entitlement.objects.filter(line=line).count() == 2
+    assert customer.notices.count() == 1
+    assert EmailDelivery.objects.count() == 1
+    line.refresh_from_db()
+    assert line.expires_at == old_expiry + timedelta(days=30)
+
+
+def test_second_delivery_of_the_same_event_changes_nothing(client, customer, line, paid_order):
+    order, intent = paid_order
+    body = event_body("payment_intent.succeeded", intent, event_id="evt_twice")
+
+    first = post_event(client, body)
+    second = post_event(client, body)
+
+    assert first.status_code == second.status_code == 200
+    assert second.json()["outcome"] == "duplicate"
+    assert StripeEvent.objects.count() == 1
+    assert Entitlement.objects.filter(order=order).count() == 1
+    assert Entitlement.objects.filter(line=line).count() == 2
+    assert customer.notices.count() == 1
+
+
+def test_failure_event_after_success_never_moves_the_order_back(client, line, paid_order):
+    order, intent = paid_order
+    post_event(client, event_body("payment_intent.succeeded", intent))
+    bucket = Entitlement.objects.get(order=order)
+    stale = {
+        **intent,
+        "status": "requires_payment_method",
+        "last_payment_error": {
+            "code": "card_declined",
+            "message": "Your card was declined.",
+            "type": "card_error",
+            "payment_method": {"id": "pm_old", "object": "payment_method", "type": "card"},
+        },
+    }
+
+    for event_type in ("payment_intent.payment_failed", "payment_intent.requires_action", "payment_intent.canceled"):
+        response = post_event(client, event_body(event_type, stale))
+        assert response.status_code == 200
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.FULFILLED
+    assert order.failure_reason == ""
+    assert Entitlement.objects.get(order=order).data_left == bucket.data_left > 0
+    assert StripeEvent.objects.count() == 4
+
+
+def test_late_copy_of_a_failure_is_checked_with_stripe_which_says_paid(client, customer, paid_order):
+    """The event's own copy of the intent is old news: the order asks Stripe, which says succeeded."""
+    order, intent = paid_order
+    stale = {**intent, "status": "requires_payment_method", "last_payment_error": {"message": "declined"}}
+
+    response = post_event(client, event_body("payment_intent.payment_failed", stale))
+
+    assert response.status_code == 200
+    order.refresh_from_db()
+    assert order.status == Order.Status.FULFILLED
+    assert customer.notices.filter(kind=Notice.Kind.PAYMENT_CONFIRMED).count() == 1
+
+
+def test_success_event_for_an_intent_stripe_says_is_unpaid_fulfils_nothing(client, customer, line, localstripe):
+    """A correctly signed event is still only a hint: the money is what Stripe says now."""
+    order = start_order(client, customer, line)
+    intent = stripe_get(localstripe, f"/v1/payment_intents/{order.payment_intent_id}")
+
+    response = post_event(client, event_body("payment_intent.succeeded", {**intent, "status": "succeeded"}))
+
+    assert response.status_code == 200
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert not Entitlement.objects.filter(order=order).exists()
+
+
+def test_event_for_an_unknown_intent_is_stored_and_acknowledged(client, customer, line, localstripe):
+    stranger = {
+        "id": "pi_not_ours",
+        "object": "payment_intent",
+        "amount": 100,
+        "currency": "usd",
+        "status": "succeeded",
+        "metadata": {},
+    }
+
+    response = post_event(client, event_body("payment_intent.succeeded", stranger, event_id="evt_stranger"))
+
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "unknown intent"
+    stored = StripeEvent.objects.get(event_id="evt_stranger")
+    assert stored.payment_intent_id == "pi_not_ours"
+    assert stored.payload["id"] == "pi_not_ours"
+    assert not Order.objects.exists()
+
+
+def test_event_of_a_type_not_handled_is_stored_and_ignored(client, db):
+    response = post_event(client, event_body("customer.created", {"id": "cus_1", "object": "customer"}))
+
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "ignored"
+    assert StripeEvent.objects.get().type == "customer.created"
+
+
+# --- Refunds made at Stripe ---------------------------------------------------------------------
+
+
+def test_charge_refunded_marks_the_order_refunded_and_withdraws_its_bucket(
+    client, customer, line, localstripe, paid_order
+):
+    order, intent = paid_order
+    old_expiry = line.expires_at
+    post_event(client, event_body("payment_intent.succeeded", intent))
+    # Staff refund in Stripe's dashboard; Stripe then tells the app with charge.refunded.
+    stripe_post(localstripe, "/v1/refunds", {"payment_intent": str(order.payment_intent_id)})
+    charge_id = intent["charges"]["data"][0]["id"]
+    charge = stripe_get(localstripe, f"/v1/charges/{charge_id}")
+    assert (charge["refunded"], charge["amount_refunded"]) == (True, 3800)
+
+    response = post_event(client, event_body("charge.refunded", charge))
+
+    assert response.status_code == 200
+    assert response.json()["outcome"] == f"order {order.public_id}: refunded"
+    order.refresh_from_db()
+    line.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    assert order.refunded_at is not None
+    bucket = Entitlement.objects.get(order=order)
+    assert (bucket.data_left, bucket.voice_left, bucket.sms_left) == (0, 0, 0)
+    assert line.expires_at == old_expiry
+    assert customer.notices.filter(kind=Notice.Kind.REFUNDED).count() == 1
+
+    # Stripe sends it again: nothing more happens.
+    post_event(client, event_body("charge.refunded", charge))
+    assert customer.notices.filter(kind=Notice.Kind.REFUNDED).count() == 1
+
+
+# --- Stripe out of reach ------------------------------------------------------------------------
+
+
+def test_stripe_unreachable_during_webhook_answers_503_and_the_redelivery_fulfils(
+    client, customer, line, localstripe, paid_order, settings
+):
+    order, intent = paid_order
+    body = event_body("payment_intent.succeeded", intent, event_id="evt_retry")
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
+
+    response = post_event(client, body)
+
+    assert response.status_code == 503
+    assert not StripeEvent.objects.exists()  # not stored, so the redelivery is not a "duplicate"
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert not Entitlement.objects.filter(order=order).exists()
+
+    settings.STRIPE_API_BASE = localstripe
+    redelivery = post_event(client, body)
+
+    assert redelivery.status_code == 200
+    order.refresh_from_db()
+    assert order.status == Order.Status.FULFILLED
+    assert Entitlement.objects.filter(order=order).count() == 1
+    assert StripeEvent.objects.get().event_id == "evt_retry"
+    assert customer.notices.count() == 1
+
+
+def test_partial_refund_at_stripe_leaves_the_order_and_its_bucket(client, customer, line, localstripe, paid_order):
+    """Stripe sends charge.refunded for a partial refund too (a goodwill credit in the dashboard):
+    it must not take the whole bucket away."""
+    order, intent = paid_order
+    post_event(client, event_body("payment_intent.succeeded", intent))
+    line.refresh_from_db()
+    expiry = line.expires_at
+    stripe_post(localstripe, "/v1/refunds", {"payment_intent": str(order.payment_intent_id), "amount": "500"})
+    charge = stripe_get(localstripe, f"/v1/charges/{intent['charges']['data'][0]['id']}")
+    assert (charge["refunded"], charge["amount_refunded"]) == (False, 500)
+
+    response = post_event(client, event_body("charge.refunded", charge))
+
+    assert response.status_code == 200
+    assert "partial refund" in response.json()["outcome"]
+    order.refresh_from_db()
+    line.refresh_from_db()
+    assert order.status == Order.Status.FULFILLED
+    assert Entitlement.objects.get(order=order).data_left > 0
+    assert line.expires_at == expiry
+    assert not customer.notices.filter(kind=Notice.Kind.REFUNDED).exists()
