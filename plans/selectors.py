@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -152,3 +152,14 @@ def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> Lin
         row = stored.get(day)
         usage.append(UsageDay(day=day, data=row.data if row else 0, overage=row.data_overage if row else 0))
     return LineDetail(summary=summary, buckets=buckets, usage=usage)
+
+
+def line_usage_totals(*, line: Line, days: int, now: datetime | None = None) -> dict[str, int]:
+    """What a line used over its last ``days`` days, overage included: one query."""
+    today = usage_day(now or timezone.now())
+    totals = DailyUsage.objects.filter(line=line, day__gte=today - timedelta(days=days - 1), day__lte=today).aggregate(
+        data=Sum(F("data") + F("data_overage")),
+        voice=Sum(F("voice") + F("voice_overage")),
+        sms=Sum(F("sms") + F("sms_overage")),
+    )
+    return {name: int(value or 0) for name, value in totals.items()}

@@ -1,12 +1,14 @@
 """The catalogue (public) and a customer's line page."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from accounts.models import Line
 from boomcard.http import CustomerRequest
-from plans import esim, selectors
+from plans import esim, recommender, selectors
 from plans.currency import currency_for, remember_currency
+from plans.forms import RecommendForm
 from plans.models import CURRENCIES, Plan
 
 
@@ -59,17 +61,6 @@ def line_detail(request: CustomerRequest, pk: int) -> HttpResponse:
 def recommend(request: HttpRequest) -> HttpResponse:
     """The plan recommender. The need comes in the query string, so an answer's URL can be shared;
     a logged-in customer starts from one of their lines' average month (the first, or ``?line=``)."""
-    from datetime import timedelta
-
-    from django.db.models import F, Sum
-    from django.http import Http404
-    from django.utils import timezone
-
-    from accounts.models import Line
-    from plans import recommender
-    from plans.forms import RecommendForm
-    from plans.models import DailyUsage, usage_day
-
     currency = currency_for(request)
     plans = list(selectors.catalogue(currency=currency))
     lines: list[Line] = []
@@ -88,16 +79,10 @@ def recommend(request: HttpRequest) -> HttpResponse:
     countries = recommender.roaming_countries(plans)
     usage = None
     if line is not None and not submitted:
-        today = usage_day(timezone.now())
-        first = today - timedelta(days=recommender.USAGE_MONTHS * recommender.MONTH_DAYS - 1)
-        totals = DailyUsage.objects.filter(line=line, day__gte=first, day__lte=today).aggregate(
-            data=Sum(F("data") + F("data_overage")),
-            voice=Sum(F("voice") + F("voice_overage")),
-            sms=Sum(F("sms") + F("sms_overage")),
-        )
+        totals = selectors.line_usage_totals(line=line, days=recommender.USAGE_MONTHS * recommender.MONTH_DAYS)
         if any(totals.values()):
             usage = recommender.need_from_usage(
-                data_bytes=totals["data"] or 0, voice_seconds=totals["voice"] or 0, sms=totals["sms"] or 0
+                data_bytes=totals["data"], voice_seconds=totals["voice"], sms=totals["sms"]
             )
 
     if submitted:
