@@ -3,6 +3,7 @@ become text."""
 
 from django import template
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from plans.models import GB, MB
 
@@ -55,5 +56,4 @@ def country_names(codes: list[str]) -> str:
     """``["JP", "KR"]`` as "Japan, South Korea" (or "日本、韩国") in the active language."""
     from plans.recommender import country_name
 
-    # Translators: the separator between country names in a list.
-    return _(", ").join(country_name(code) for code in codes)
+    return pgettext("list separator", ", ").join(country_name(code) for code in codes)
