@@ -173,14 +173,19 @@ class LineImportForm(forms.ModelForm):
 
 class SupportForm(forms.ModelForm):
     line = forms.ModelChoiceField(label=_("Line (optional)"), queryset=Line.objects.none(), required=False)
+    message = forms.CharField(
+        label=_("Message"),
+        min_length=10,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Tell us what happened, and on which line."),
+    )
 
     class Meta:
         model = SupportRequest
         fields = ["topic", "line", "message"]
-        widgets = {"message": forms.Textarea(attrs={"rows": 5, "maxlength": 4000})}
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Only the customer's own lines can be picked.
         self.fields["line"].queryset = Line.objects.filter(owner=user)  # type: ignore[attr-defined]
-        self.fields["message"].min_length = 10  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.models import EmailDelivery, Line, Notice, SmsCode, SupportRequest, User
 from accounts.sms import SmsError, send_sms
+
+logger = logging.getLogger(__name__)
 
 CODE_LIFETIME = timedelta(minutes=10)
 CODE_MAX_ATTEMPTS = 5
@@ -354,19 +357,38 @@ def notices_email(*, notices: list[Notice]) -> int:
     fresh = list(
         Notice.objects.filter(key__in=keys, email__isnull=True).exclude(user__email="").values_list("pk", "user__email")
     )
+    # A row written meanwhile for the same notice is kept (its address rewritten with the same
+    # one), not an error. Not ignore_conflicts: with it PostgreSQL returns no ids, and the emails
+    # would wait for the outbox sweep instead of being queued now.
     deliveries = EmailDelivery.objects.bulk_create(
-        [EmailDelivery(notice_id=pk, to=address) for pk, address in fresh], ignore_conflicts=True
+        [EmailDelivery(notice_id=pk, to=address) for pk, address in fresh],
+        update_conflicts=True,
+        unique_fields=["notice"],
+        update_fields=["to"],
     )
     for delivery in deliveries:
-        if delivery.pk:
-            _deliver_after_commit(delivery.pk)
+        _deliver_after_commit(delivery.pk)
     return len(fresh)
 
 
 def _deliver_after_commit(delivery_id: int) -> None:
+    transaction.on_commit(lambda: _deliver_soon(delivery_id))
+
+
+def _deliver_soon(delivery_id: int) -> None:
+    """Queue the task that sends a committed outbox email.
+
+    Runs after the commit of the change the email reports, so it must not fail the request or
+    task that made it: if the broker cannot take the task, the row stays pending and the outbox
+    sweep sends it. One quick retry (a connection gone stale) rather than Celery's default
+    back-off, so that a broker outage does not also slow every payment down.
+    """
     from accounts.tasks import email_deliver
 
-    transaction.on_commit(lambda: email_deliver.delay(delivery_id))
+    try:
+        email_deliver.apply_async((delivery_id,), retry_policy={"max_retries": 1, "interval_start": 0})
+    except Exception as error:  # whatever the broker or its client raises: the sweep is the fallback
+        logger.warning("email %s not queued (%r); the outbox sweep will send it", delivery_id, error)
 
 
 EMAIL_MAX_ATTEMPTS = 8

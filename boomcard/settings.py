@@ -245,11 +245,12 @@ STORAGES = {
     },
 }
 
+EMAIL_FILE_PATH = VAR_DIR / "mail"
 if "EMAIL_URL" in env:
+    # e.g. smtp+tls://user:password@host:587, or filemail:////absolute/folder
     vars().update(env.email_url("EMAIL_URL"))
 else:
     EMAIL_BACKEND = "boomcard.mail.ConsoleAndFileBackend"
-EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Boom <no-reply@boom.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@boom.example")
