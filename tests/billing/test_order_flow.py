@@ -81,3 +81,24 @@ def test_pressing_renew_twice_gives_one_order_and_one_intent(client, customer, l
     client.post(reverse("billing:renew", args=[line.pk]), {"plan": "basic-10"})
     [order] = Order.objects.all()
     assert order.payment_intent_id
+
+
+def test_failed_3d_secure_says_why_and_a_retry_on_the_same_order_pays(client, customer, line, localstripe, card):
+    client.force_login(customer)
+    client.post(reverse("billing:renew", args=[line.pk]), {"plan": "basic-10"})
+    order = Order.objects.get()
+    answer = client.post(reverse("billing:pay_card", args=[order.public_id]), {"payment_method": card("3ds")}).json()
+    assert answer["status"] == "requires_action"
+    authenticate(localstripe, str(order.payment_intent_id), answer["client_secret"], success=False)
+
+    page = client.get(reverse("billing:order", args=[order.public_id])).content.decode()
+    order.refresh_from_db()
+    assert order.status == Order.Status.FAILED
+    assert "failed authentication" in order.failure_reason
+    assert "The payment did not go through" in page
+    assert not Entitlement.objects.filter(order=order).exists()
+
+    answer = client.post(reverse("billing:pay_card", args=[order.public_id]), {"payment_method": card("ok")}).json()
+    assert answer["status"] == "fulfilled"
+    assert Order.objects.count() == 1
+    assert Entitlement.objects.filter(order=order).count() == 1
