@@ -83,19 +83,34 @@ def order_intent_ensure(*, order: Order) -> Order:
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.payment_intent_id or not order.is_open:
             return order
-        profile = payment_profile_get(user=order.user)
-        intent = gateway.intent_create(
-            amount_minor=order.amount_minor,
-            currency=order.currency,
-            customer_id=profile.stripe_customer_id,
-            order_public_id=order.public_id,
-            idempotency_key=f"order-{order.public_id}-intent",
-            payment_method_types=gateway.methods_for(order.currency),
-        )
-        order.payment_intent_id = intent.id
-        order.client_secret = intent.client_secret
-        order.save(update_fields=["payment_intent_id", "client_secret", "updated_at"])
+        _intent_open(order, idempotency_key=f"order-{order.public_id}-intent")
     return order
+
+
+def _intent_open(order: Order, *, idempotency_key: str) -> None:
+    """Create the order's PaymentIntent at Stripe and record it; the caller holds the row lock."""
+    profile = payment_profile_get(user=order.user)
+    intent = gateway.intent_create(
+        amount_minor=order.amount_minor,
+        currency=order.currency,
+        customer_id=profile.stripe_customer_id,
+        order_public_id=order.public_id,
+        idempotency_key=idempotency_key,
+        payment_method_types=gateway.methods_for(order.currency),
+    )
+    order.payment_intent_id = intent.id
+    order.client_secret = intent.client_secret
+    order.save(update_fields=["payment_intent_id", "client_secret", "updated_at"])
+
+
+def _intent_cancel(intent_id: str) -> gateway.Intent:
+    """Cancel an intent at Stripe; if Stripe refuses (it was paid meanwhile), its present state."""
+    try:
+        return gateway.intent_cancel(intent_id)
+    except gateway.GatewayUnavailable:
+        raise
+    except gateway.GatewayError:
+        return gateway.intent_retrieve(intent_id)
 
 
 def _order_intent_replace(*, order: Order) -> Order:
@@ -107,27 +122,11 @@ def _order_intent_replace(*, order: Order) -> Order:
         if order.status != Order.Status.FAILED or not order.payment_intent_id:
             return order
         old_id = order.payment_intent_id
-        try:
-            old = gateway.intent_cancel(old_id)
-        except gateway.GatewayUnavailable:
-            raise
-        except gateway.GatewayError:
-            old = gateway.intent_retrieve(old_id)
+        old = _intent_cancel(old_id)
         if old.status not in ("canceled", "requires_payment_method"):
             _apply_intent(order, old)
             return order
-        profile = payment_profile_get(user=order.user)
-        intent = gateway.intent_create(
-            amount_minor=order.amount_minor,
-            currency=order.currency,
-            customer_id=profile.stripe_customer_id,
-            order_public_id=order.public_id,
-            idempotency_key=f"order-{order.public_id}-after-{old_id}",
-            payment_method_types=gateway.methods_for(order.currency),
-        )
-        order.payment_intent_id = intent.id
-        order.client_secret = intent.client_secret
-        order.save(update_fields=["payment_intent_id", "client_secret", "updated_at"])
+        _intent_open(order, idempotency_key=f"order-{order.public_id}-after-{old_id}")
     return order
 
 
@@ -266,12 +265,7 @@ def order_cancel(*, order: Order, reason: str = "") -> Order:
         if not order.is_open:
             return order
         if order.payment_intent_id:
-            try:
-                intent = gateway.intent_cancel(order.payment_intent_id)
-            except gateway.GatewayUnavailable:
-                raise
-            except gateway.GatewayError:
-                intent = gateway.intent_retrieve(order.payment_intent_id)
+            intent = _intent_cancel(order.payment_intent_id)
             if intent.status != "canceled":
                 _apply_intent(order, intent)
                 return order
