@@ -61,23 +61,31 @@ def entitlement_grant(
 
 
 def entitlement_withdraw(*, bucket: Entitlement, now: datetime | None = None) -> None:
-    """Take away what is left in ``bucket`` (a refund), and put the line's expiry and plan back to
-    what its other base buckets give."""
+    """Take away what is left in ``bucket`` (a refund), and give back the days it added.
+
+    A base plan's days were stacked on the line's expiry, and any renewal bought after it was
+    stacked on top: so those later base buckets move back by the days of this one not yet
+    reached, and the line's expiry and plan become what its other base buckets give.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         line = Line.objects.select_for_update().get(pk=bucket.line_id)
+        bought_until = bucket.expires_at
         bucket.data_total, bucket.voice_total, bucket.sms_total = bucket.data_used, bucket.voice_used, bucket.sms_used
         if bucket.starts_at < now < bucket.expires_at:
             bucket.expires_at = now
         bucket.save(update_fields=["data_total", "voice_total", "sms_total", "expires_at"])
-        if not bucket.is_addon:
-            latest = (
-                Entitlement.objects.filter(line=line, is_addon=False)
-                .exclude(pk=bucket.pk)
-                .order_by("-expires_at")
-                .select_related("plan")
-                .first()
-            )
-            line.expires_at = latest.expires_at if latest else now
-            line.plan = latest.plan if latest else bucket.plan
-            line.save(update_fields=["expires_at", "plan"])
+        if bucket.is_addon:
+            return
+        own_days_from = max(bought_until - timedelta(days=bucket.plan.validity_days), now)
+        unused = max(bought_until - own_days_from, timedelta(0))
+        others = Entitlement.objects.filter(line=line, is_addon=False).exclude(pk=bucket.pk)
+        if unused:
+            for later in others.filter(expires_at__gt=bought_until).select_for_update():
+                # Never before it starts (the database checks starts_at < expires_at).
+                later.expires_at = max(later.expires_at - unused, later.starts_at + timedelta(seconds=1))
+                later.save(update_fields=["expires_at"])
+        latest = others.order_by("-expires_at").select_related("plan").first()
+        line.expires_at = latest.expires_at if latest else now
+        line.plan = latest.plan if latest else bucket.plan
+        line.save(update_fields=["expires_at", "plan"])

@@ -197,3 +197,38 @@ def test_plan_page_and_unknown_plan(client, plans):
 
 def test_unknown_currency_falls_back_to_the_default(client, plans):
     assert "¥38.00" in client.get(reverse("plans:catalogue") + "?currency=XYZ").content.decode()
+
+
+def test_withdrawing_an_earlier_renewal_takes_back_its_days_from_the_later_one(plans):
+    from plans.services import entitlement_withdraw
+
+    line = LineFactory.create(owner=UserFactory.create())
+    now = timezone.now()
+    entitlement_grant(line=line, plan=plans["basic-10"], now=now - timedelta(days=20))  # ends in 10 days
+    first = entitlement_grant(line=line, plan=plans["basic-10"], now=now - timedelta(days=2))  # +30: 40
+    second = entitlement_grant(line=line, plan=plans["basic-10"], now=now - timedelta(days=1))  # +30: 70
+    line.refresh_from_db()
+    assert line.expires_at == now + timedelta(days=70)
+
+    entitlement_withdraw(bucket=first, now=now)
+
+    line.refresh_from_db()
+    second.refresh_from_db()
+    first.refresh_from_db()
+    assert line.expires_at == now + timedelta(days=40)
+    assert second.expires_at == now + timedelta(days=40)
+    assert first.expires_at == now
+    assert first.data_total == first.data_used
+
+
+def test_withdrawing_the_latest_renewal_puts_the_expiry_back(plans):
+    from plans.services import entitlement_withdraw
+
+    line = LineFactory.create(owner=UserFactory.create())
+    now = timezone.now()
+    entitlement_grant(line=line, plan=plans["basic-10"], now=now - timedelta(days=20))
+    latest = entitlement_grant(line=line, plan=plans["basic-30"], now=now - timedelta(days=1))
+    entitlement_withdraw(bucket=latest, now=now)
+    line.refresh_from_db()
+    assert line.expires_at == now + timedelta(days=10)
+    assert line.plan == plans["basic-10"]
