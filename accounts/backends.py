@@ -32,8 +32,10 @@ def canonical_login(login: str) -> str:
 
 
 def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
+    """The name django-axes counts failed log-ins by, cut to the 255 characters its tables hold:
+    the log-in form does not limit what is typed, and a longer name was a server error."""
     login = (credentials or {}).get("username") or request.POST.get("username", "")
-    return canonical_login(str(login))
+    return canonical_login(str(login))[:255]
 
 
 class PhoneOrEmailBackend(ModelBackend):

@@ -130,6 +130,36 @@ class LoginForm(AuthenticationForm):
             raise ValidationError(self.error_messages["unverified"], code="unverified")
 
 
+class AuthenticatorCodeForm(forms.Form):
+    """The first code from the authenticator app, which turns two-step log-in on."""
+
+    code = forms.CharField(
+        label=_("6-digit code from the app"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]{6,7}"}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(str(self.cleaned_data["code"]).split())
+        if not (len(code) == 6 and code.isascii() and code.isdigit()):
+            raise ValidationError(_("Enter the 6 digits the app shows for Boom."), code="invalid")
+        return code
+
+
+class TwoFactorCodeForm(forms.Form):
+    """The second step: a code from the authenticator app, or one of the recovery codes."""
+
+    code = forms.CharField(
+        label=_("Code from your authenticator app, or a recovery code"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+    )
+
+
 class PasswordResetRequestForm(forms.Form):
     phone = MobileNumberField()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,10 +18,14 @@ from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.models import EmailDelivery, Line, Notice, SmsCode, SupportRequest, User
 from accounts.sms import SmsError, send_sms
+from boomcard.ratelimit import rate_limit_hit
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +48,20 @@ def _sms_text(purpose: str, code: str) -> str:
 
 
 def sms_code_send(
-    *, phone: PhoneNumber, purpose: str, user: User | None = None, language: str | None = None
+    *,
+    phone: PhoneNumber,
+    purpose: str,
+    user: User | None = None,
+    language: str | None = None,
+    client_address: str = "",
 ) -> SmsCode:
     """Send a fresh code to ``phone`` and store its hash.
 
     Refuses (ValidationError, code ``too_soon`` or ``too_many``) a second code within
-    ``CODE_RESEND_AFTER`` or a sixth within an hour for the same number, whatever the purpose.
-    Nothing is stored when the SMS gateway fails.
+    ``CODE_RESEND_AFTER`` or a sixth within an hour for the same number, whatever the purpose;
+    and (code ``too_many_from_address``) more than the ``sms`` rate limit from one
+    ``client_address``, whatever the numbers, when the request's address is given. Nothing is
+    stored when the SMS gateway fails.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -73,6 +85,17 @@ def sms_code_send(
         if len(recent) >= CODE_MAX_PER_HOUR:
             raise ValidationError(
                 _("Too many codes were sent to this number. Please try again in an hour."), code="too_many"
+            )
+        if client_address and (wait := rate_limit_hit(name="sms", key=client_address)):
+            minutes = math.ceil(wait / 60)
+            raise ValidationError(
+                ngettext(
+                    "Too many codes were asked for from your network. Please try again in %(minutes)d minute.",
+                    "Too many codes were asked for from your network. Please try again in %(minutes)d minutes.",
+                    minutes,
+                )
+                % {"minutes": minutes},
+                code="too_many_from_address",
             )
         code = f"{secrets.randbelow(1_000_000):06d}"
         sms_code = SmsCode.objects.create(
@@ -135,11 +158,13 @@ def sms_code_check(*, phone: PhoneNumber, purpose: str, code: str) -> SmsCode:
     raise error
 
 
-def user_register(*, phone: PhoneNumber, password: str, email: str = "", language: str = "") -> User:
+def user_register(
+    *, phone: PhoneNumber, password: str, email: str = "", language: str = "", client_address: str = ""
+) -> User:
     """Create an account waiting for its number to be verified, and send the code.
 
     A number whose earlier registration was never verified can be registered again (the code
-    proves who holds it); a verified number cannot.
+    proves who holds it); a verified number cannot. Nothing is kept when the code cannot be sent.
     """
     with transaction.atomic():
         user = User.objects.select_for_update().filter(phone=phone).first()
@@ -156,7 +181,9 @@ def user_register(*, phone: PhoneNumber, password: str, email: str = "", languag
                 user.save()
         except IntegrityError as exc:
             raise ValidationError(_("This email is already used by another account."), code="email_taken") from exc
-        sms_code_send(phone=phone, purpose=SmsCode.Purpose.REGISTER, user=user, language=language)
+        sms_code_send(
+            phone=phone, purpose=SmsCode.Purpose.REGISTER, user=user, language=language, client_address=client_address
+        )
     return user
 
 
@@ -168,12 +195,18 @@ def user_verify_phone(*, user: User, code: str) -> User:
     return user
 
 
-def password_reset_request(*, phone: PhoneNumber, language: str = "") -> None:
+def password_reset_request(*, phone: PhoneNumber, language: str = "", client_address: str = "") -> None:
     """Send a reset code if the number has a verified account; say nothing either way."""
     user = User.objects.filter(phone=phone, phone_verified_at__isnull=False, is_active=True).first()
     if user is None:
         return
-    sms_code_send(phone=phone, purpose=SmsCode.Purpose.PASSWORD_RESET, user=user, language=language)
+    sms_code_send(
+        phone=phone,
+        purpose=SmsCode.Purpose.PASSWORD_RESET,
+        user=user,
+        language=language,
+        client_address=client_address,
+    )
 
 
 def password_reset_confirm(*, phone: PhoneNumber, code: str, password: str) -> User:
@@ -204,6 +237,114 @@ def user_language_set(*, user: User, language: str) -> None:
     User.objects.filter(pk=user.pk).update(language=language)
 
 
+# --- Two-step log-in (django-otp) ----------------------------------------------------------
+
+RECOVERY_CODE_COUNT = 10
+AUTHENTICATOR_NAME = "Authenticator app"
+RECOVERY_CODES_NAME = "Recovery codes"
+
+
+def recovery_code_clean(code: str) -> str:
+    """A recovery code as stored: lower case, without the spaces or dashes people type."""
+    return "".join(code.split()).replace("-", "").lower()
+
+
+def two_factor_setup_start(*, user: User) -> TOTPDevice:
+    """A new authenticator for ``user``, not yet confirmed (one left half set up is replaced).
+
+    Refused (code ``already_on``) while two-step log-in is on: turn it off first.
+    """
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            raise ValidationError(_("Two-step log-in is already on."), code="already_on")
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        return TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
+
+
+def two_factor_setup_confirm(*, user: User, code: str) -> tuple[TOTPDevice, list[str]]:
+    """Turn two-step log-in on once the first code from the app is right.
+
+    Returns the authenticator and ``RECOVERY_CODE_COUNT`` fresh recovery codes, each good for
+    one log-in; they are shown to the customer once. A wrong code is counted by the device
+    (it makes the next try wait) and raises ValidationError (``wrong`` or ``throttled``).
+    """
+    error: ValidationError | None = None
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+        if device is None:
+            raise ValidationError(_("Start the set-up again."), code="no_device")
+        error = _device_verify(device, code)
+        if error is None:
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+            StaticDevice.objects.filter(user=user).delete()
+            recovery = StaticDevice.objects.create(user=user, name=RECOVERY_CODES_NAME, confirmed=True)
+            codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+            StaticToken.objects.bulk_create([StaticToken(device=recovery, token=code) for code in codes])
+            return device, codes
+    raise error
+
+
+def two_factor_verify(*, user: User, code: str) -> Device:
+    """The device that accepts ``code``: the authenticator for six digits, else the recovery
+    codes, each of which works once (it is deleted as it is used).
+
+    ValidationError ``throttled`` while the device makes the customer wait after wrong codes
+    (nothing is tried or counted), ``wrong`` otherwise; a wrong code is counted (committed).
+    """
+    code = recovery_code_clean(code)
+    # Six digits are the app's code; recovery codes have eight characters.
+    is_app_code = len(code) == 6 and code.isascii() and code.isdigit()
+    model: type[TOTPDevice] | type[StaticDevice] = TOTPDevice if is_app_code else StaticDevice
+    error: ValidationError | None = None
+    with transaction.atomic():
+        # Locked, so that one recovery code cannot log in twice at the same moment.
+        device = model.objects.select_for_update().filter(user=user, confirmed=True).first()
+        if device is None:
+            raise _wrong_code()
+        error = _device_verify(device, code)
+        if error is None:
+            return device
+    raise error
+
+
+def two_factor_disable(*, user: User, code: str) -> None:
+    """Turn two-step log-in off: a current code (or a recovery code) is needed, and then the
+    authenticator and the recovery codes are deleted."""
+    two_factor_verify(user=user, code=code)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+
+
+def _device_verify(device: TOTPDevice | StaticDevice, code: str) -> ValidationError | None:
+    """None if ``device`` accepts ``code``; else the error to raise once the transaction has
+    committed the device's count of wrong codes."""
+    allowed, details = device.verify_is_allowed()
+    if not allowed:
+        locked_until = (details or {}).get("locked_until")
+        seconds = max(1, math.ceil((locked_until - timezone.now()).total_seconds())) if locked_until else 1
+        return ValidationError(
+            ngettext(
+                "Too many wrong codes. Please wait %(seconds)d second and try again.",
+                "Too many wrong codes. Please wait %(seconds)d seconds and try again.",
+                seconds,
+            )
+            % {"seconds": seconds},
+            code="throttled",
+        )
+    if device.verify_token(code):
+        return None
+    return _wrong_code()
+
+
+def _wrong_code() -> ValidationError:
+    return ValidationError(_("That code is not right."), code="wrong")
+
+
 # --- Lines ----------------------------------------------------------------------------------
 
 
@@ -217,10 +358,16 @@ def _claimable_line(*, user: User, msisdn: PhoneNumber) -> Line:
     return line
 
 
-def line_claim_start(*, user: User, msisdn: PhoneNumber) -> None:
+def line_claim_start(*, user: User, msisdn: PhoneNumber, client_address: str = "") -> None:
     """Send a code to the line's own number, to prove the customer holds it."""
     _claimable_line(user=user, msisdn=msisdn)
-    sms_code_send(phone=msisdn, purpose=SmsCode.Purpose.ADD_LINE, user=user, language=user.language)
+    sms_code_send(
+        phone=msisdn,
+        purpose=SmsCode.Purpose.ADD_LINE,
+        user=user,
+        language=user.language,
+        client_address=client_address,
+    )
 
 
 def line_claim_confirm(*, user: User, msisdn: PhoneNumber, code: str, nickname: str = "") -> Line:

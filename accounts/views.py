@@ -3,6 +3,9 @@
 Views parse and call a service; the service owns the write and its rules.
 """
 
+import math
+import time
+from base64 import b32encode
 from typing import Any
 
 from django.conf import settings
@@ -17,14 +20,22 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django.views.generic import FormView, UpdateView
 from django.views.i18n import set_language
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from phonenumber_field.phonenumber import PhoneNumber
 
-from accounts import services
+from accounts import selectors, services
 from accounts.forms import (
+    AuthenticatorCodeForm,
     LineAddConfirmForm,
     LineAddForm,
     LoginForm,
@@ -33,23 +44,49 @@ from accounts.forms import (
     PreferencesForm,
     RegisterForm,
     SupportForm,
+    TwoFactorCodeForm,
     VerifyCodeForm,
 )
 from accounts.models import SmsCode, User
 from accounts.notice_text import notice_text
+from boomcard.admin_site import AFTER_TWO_FACTOR_KEY
 from boomcard.http import CustomerRequest
+from boomcard.ratelimit import client_address, rate_limit_hit
+from plans.esim import qr_svg
 from plans.selectors import line_summaries
 
 # Session keys for the steps between "we sent a code" and "the code was right".
 VERIFY_USER_KEY = "boom_verify_user"
 RESET_PHONE_KEY = "boom_reset_phone"
 ADD_LINE_KEY = "boom_add_line"
+# Between the right password and the right code from the authenticator app.
+TWO_FACTOR_LOGIN_KEY = "boom_two_factor_login"
+TWO_FACTOR_LOGIN_SECONDS = 5 * 60
+TWO_FACTOR_LOGIN_TRIES = 5
+
+# ValidationError codes that mean "too many from this client": the page answers 429.
+RATE_LIMITED = {"too_many_from_address", "rate_limited"}
 
 
 def lockout(request: HttpRequest, original_response: HttpResponse | None, credentials: Any) -> HttpResponse:
     """What django-axes shows once a number or an address has too many failed log-ins."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(request, "accounts/lockout.html", {"lockout_minutes": minutes}, status=429)
+
+
+def too_many_requests(request: HttpRequest, seconds: int) -> HttpResponse:
+    """The page for a client over a rate limit, with when to come back."""
+    minutes = math.ceil(seconds / 60)
+    response = render(request, "accounts/rate_limited.html", {"minutes": minutes}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+def _refused(response: HttpResponse, error: ValidationError) -> HttpResponse:
+    """A form page showing ``error``: 429 when the error is a rate limit."""
+    if error.code in RATE_LIMITED:
+        response.status_code = 429
+    return response
 
 
 @login_required
@@ -79,11 +116,12 @@ class RegisterView(FormView[RegisterForm]):
                 password=form.cleaned_data["password1"],
                 email=form.cleaned_data["email"],
                 language=translation.get_language() or "",
+                client_address=client_address(self.request),
             )
         except ValidationError as error:
             field = {"registered": "phone", "email_taken": "email"}.get(str(error.code))
             form.add_error(field, error)
-            return self.form_invalid(form)
+            return _refused(self.form_invalid(form), error)
         self.request.session[VERIFY_USER_KEY] = user.pk
         messages.success(self.request, _("We have sent a 6-digit code to %(phone)s.") % {"phone": user.phone})
         return super().form_valid(form)
@@ -128,7 +166,9 @@ def verify_resend(request: HttpRequest) -> HttpResponse:
     if user is None:
         return redirect("accounts:register")
     try:
-        services.sms_code_send(phone=user.phone, purpose=SmsCode.Purpose.REGISTER, user=user)
+        services.sms_code_send(
+            phone=user.phone, purpose=SmsCode.Purpose.REGISTER, user=user, client_address=client_address(request)
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -137,22 +177,107 @@ def verify_resend(request: HttpRequest) -> HttpResponse:
 
 
 class LoginView(auth_views.LoginView):
+    """The password step. With two-step log-in on, the right password does not log in yet: it
+    leads to the code step (``LoginCodeView``)."""
+
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if wait := rate_limit_hit(name="login", key=client_address(request)):
+            return too_many_requests(request, wait)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = form.get_user()
+        if not selectors.two_factor_enabled(user=user):
+            return super().form_valid(form)
+        self.request.session[TWO_FACTOR_LOGIN_KEY] = {
+            "user": user.pk,
+            "backend": user.backend,
+            "since": time.time(),
+            "tries": 0,
+            "next": self.get_success_url(),
+        }
+        return redirect("accounts:login_code")
 
     def form_invalid(self, form: Any) -> HttpResponse:
         user = getattr(form, "unverified_user", None)
         if user is not None:
             # Right password, number never verified: finish the registration instead.
             try:
-                services.sms_code_send(phone=user.phone, purpose=SmsCode.Purpose.REGISTER, user=user)
+                services.sms_code_send(
+                    phone=user.phone,
+                    purpose=SmsCode.Purpose.REGISTER,
+                    user=user,
+                    client_address=client_address(self.request),
+                )
             except ValidationError as error:
                 messages.info(self.request, " ".join(error.messages))
             self.request.session[VERIFY_USER_KEY] = user.pk
             messages.info(self.request, _("Your number is not verified yet. Enter the code we sent you."))
             return redirect("accounts:verify")
         return super().form_invalid(form)
+
+
+@method_decorator([sensitive_post_parameters("code"), never_cache], name="dispatch")
+class LoginCodeView(FormView[TwoFactorCodeForm]):
+    """The second step: a code from the authenticator app, or a recovery code. The customer is
+    logged in (a new session key) only when it is right. ``TWO_FACTOR_LOGIN_TRIES`` wrong codes,
+    or ``TWO_FACTOR_LOGIN_SECONDS`` without the right one, and it is back to the password."""
+
+    template_name = "accounts/login_code.html"
+    form_class = TwoFactorCodeForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        pending: dict[str, Any] | None = request.session.get(TWO_FACTOR_LOGIN_KEY)
+        if pending is None:
+            return redirect("accounts:login")
+        user = None
+        if time.time() - pending["since"] <= TWO_FACTOR_LOGIN_SECONDS:
+            user = User.objects.filter(pk=pending["user"], is_active=True).first()
+        if user is None:
+            del request.session[TWO_FACTOR_LOGIN_KEY]
+            messages.info(request, _("Log in again: the code was not entered in time."))
+            return redirect("accounts:login")
+        self.pending = pending
+        self.pending_user = user
+        return super().dispatch(request, *args, **kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if wait := rate_limit_hit(name="login", key=client_address(request)):
+            return too_many_requests(request, wait)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: TwoFactorCodeForm) -> HttpResponse:
+        session = self.request.session
+        try:
+            device = services.two_factor_verify(user=self.pending_user, code=form.cleaned_data["code"])
+        except ValidationError as error:
+            if error.code == "wrong":
+                tries = self.pending["tries"] + 1
+                left = TWO_FACTOR_LOGIN_TRIES - tries
+                if left <= 0:
+                    del session[TWO_FACTOR_LOGIN_KEY]
+                    messages.error(self.request, _("Too many wrong codes. Log in again."))
+                    return redirect("accounts:login")
+                session[TWO_FACTOR_LOGIN_KEY] = {**self.pending, "tries": tries}
+                error = ValidationError(
+                    ngettext(
+                        "That code is not right. %(left)d try left.",
+                        "That code is not right. %(left)d tries left.",
+                        left,
+                    )
+                    % {"left": left},
+                    code="wrong",
+                )
+            form.add_error("code", error)
+            return self.form_invalid(form)
+        del session[TWO_FACTOR_LOGIN_KEY]
+        login(self.request, self.pending_user, backend=self.pending["backend"])
+        otp_login(self.request, device)
+        return HttpResponseRedirect(self.pending["next"])
 
 
 class LogoutView(auth_views.LogoutView):
@@ -175,11 +300,27 @@ class PasswordResetRequestView(FormView[PasswordResetRequestForm]):
 
     def form_valid(self, form: PasswordResetRequestForm) -> HttpResponse:
         phone: PhoneNumber = form.cleaned_data["phone"]
+        address = client_address(self.request)
         try:
-            services.password_reset_request(phone=phone, language=translation.get_language() or "")
+            if wait := rate_limit_hit(name="password_reset", key=address):
+                minutes = math.ceil(wait / 60)
+                raise ValidationError(
+                    ngettext(
+                        "Too many password resets were asked for from your network. "
+                        "Please try again in %(minutes)d minute.",
+                        "Too many password resets were asked for from your network. "
+                        "Please try again in %(minutes)d minutes.",
+                        minutes,
+                    )
+                    % {"minutes": minutes},
+                    code="rate_limited",
+                )
+            services.password_reset_request(
+                phone=phone, language=translation.get_language() or "", client_address=address
+            )
         except ValidationError as error:
             form.add_error("phone", error)
-            return self.form_invalid(form)
+            return _refused(self.form_invalid(form), error)
         self.request.session[RESET_PHONE_KEY] = str(phone.as_e164)
         messages.info(
             self.request,
@@ -249,6 +390,96 @@ class PreferencesView(LoginRequiredMixin, UpdateView[User, PreferencesForm]):
         return response
 
 
+# --- Two-step log-in: the security page ------------------------------------------------------
+
+
+@login_required
+def security(request: CustomerRequest) -> HttpResponse:
+    """Two-step log-in: on or off, recovery codes left; turn it on, or off with a code."""
+    status = selectors.two_factor_status(user=request.user)
+    return render(request, "accounts/security.html", {"status": status, "form": TwoFactorCodeForm()})
+
+
+@login_required
+@require_POST
+def two_factor_start(request: CustomerRequest) -> HttpResponse:
+    try:
+        services.two_factor_setup_start(user=request.user)
+    except ValidationError as error:
+        messages.info(request, " ".join(error.messages))
+        return redirect("accounts:security")
+    return redirect("accounts:two_factor_setup")
+
+
+def _secret_text(device: TOTPDevice) -> str:
+    """The key as people type it into an app: base32, in groups of four."""
+    secret = b32encode(device.bin_key).decode()
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+@method_decorator([sensitive_post_parameters("code"), never_cache], name="dispatch")
+class TwoFactorSetupView(LoginRequiredMixin, FormView[AuthenticatorCodeForm]):
+    """Scan the QR code (or type the key), then confirm with the first code; the answer shows
+    the recovery codes, once."""
+
+    template_name = "accounts/two_factor_setup.html"
+    form_class = AuthenticatorCodeForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        device = selectors.two_factor_device_to_confirm(user=request.user)
+        if device is None:
+            return redirect("accounts:security")
+        self.device = device
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(
+            qr_svg=qr_svg(self.device.config_url), secret=_secret_text(self.device), **kwargs
+        )
+
+    def form_valid(self, form: AuthenticatorCodeForm) -> HttpResponse:
+        try:
+            device, codes = services.two_factor_setup_confirm(
+                user=self.request.user,  # type: ignore[arg-type]
+                code=form.cleaned_data["code"],
+            )
+        except ValidationError as error:
+            if error.code == "no_device":
+                return redirect("accounts:security")
+            form.add_error("code", error)
+            return self.form_invalid(form)
+        # The code just proved the app: this session counts as passed the second step, under a
+        # new key, as at a log-in.
+        self.request.session.cycle_key()
+        otp_login(self.request, device)
+        next_url = self.request.session.pop(AFTER_TWO_FACTOR_KEY, "")
+        response = render(self.request, "accounts/recovery_codes.html", {"codes": codes, "next_url": next_url})
+        add_never_cache_headers(response)
+        return response
+
+
+@method_decorator(sensitive_post_parameters("code"), name="dispatch")
+class TwoFactorDisableView(LoginRequiredMixin, FormView[TwoFactorCodeForm]):
+    template_name = "accounts/security.html"
+    form_class = TwoFactorCodeForm
+    http_method_names = ["post"]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        status = selectors.two_factor_status(user=self.request.user)  # type: ignore[arg-type]
+        return super().get_context_data(status=status, **kwargs)
+
+    def form_valid(self, form: TwoFactorCodeForm) -> HttpResponse:
+        try:
+            services.two_factor_disable(user=self.request.user, code=form.cleaned_data["code"])  # type: ignore[arg-type]
+        except ValidationError as error:
+            form.add_error("code", error)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Two-step log-in is off."))
+        return redirect("accounts:security")
+
+
 class LineAddView(LoginRequiredMixin, FormView[LineAddForm]):
     template_name = "accounts/line_add.html"
     form_class = LineAddForm
@@ -257,10 +488,14 @@ class LineAddView(LoginRequiredMixin, FormView[LineAddForm]):
     def form_valid(self, form: LineAddForm) -> HttpResponse:
         msisdn: PhoneNumber = form.cleaned_data["msisdn"]
         try:
-            services.line_claim_start(user=self.request.user, msisdn=msisdn)  # type: ignore[arg-type]
+            services.line_claim_start(
+                user=self.request.user,  # type: ignore[arg-type]
+                msisdn=msisdn,
+                client_address=client_address(self.request),
+            )
         except ValidationError as error:
             form.add_error("msisdn", error)
-            return self.form_invalid(form)
+            return _refused(self.form_invalid(form), error)
         self.request.session[ADD_LINE_KEY] = str(msisdn.as_e164)
         messages.info(self.request, _("We have sent a 6-digit code to %(phone)s.") % {"phone": msisdn})
         return super().form_valid(form)

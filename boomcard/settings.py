@@ -6,12 +6,16 @@ and ``production`` (which refuses to start without its secrets). Every variable 
 the README.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+
+from boomcard.content_policy import stripe_sources
 
 # Lets classes be written with their type parameters (``admin.ModelAdmin[Line]``).
 django_stubs_ext.monkeypatch()
@@ -41,7 +45,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin, on a site that asks staff for their second step (boomcard/admin_site.py).
+    "boomcard.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -51,6 +56,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "phonenumber_field",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "accounts",
     "plans",
     "billing",
@@ -58,14 +67,21 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Near the top, so that they see the cookies and pages every later middleware makes.
+    "boomcard.middleware.SecureCookiesMiddleware",
+    "boomcard.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): did this session pass the second step?
+    "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.CustomerPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages, so that it can say why it logged someone out.
+    "accounts.middleware.SessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -184,14 +200,43 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+# Reverse proxies in front of the site: the client's address is then the one the outermost proxy
+# saw, read from X-Forwarded-For. Lockouts and rate limits both count by it.
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "boomcard.ratelimit.client_address"
+
+# Two-step log-in (django-otp): an authenticator app (TOTP) and one-time recovery codes. Each
+# wrong code makes the next try wait twice as long (1, 2, 4 ... seconds) for that device.
+OTP_TOTP_ISSUER = "Boom"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Requests one client address may make (the usage API: also one signing key), as "<count>/<s|m|h>".
+# Counted in the cache, so every web process shares them when REDIS_URL is set.
+RATE_LIMITS = {
+    # Password and second-step posts to the log-in pages (django-axes also locks a number or an
+    # address after LOGIN_FAILURE_LIMIT wrong passwords).
+    "login": env.str("RATE_LIMIT_LOGIN", default="20/m"),
+    # SMS codes sent: registration, new code, password reset, adding a line.
+    "sms": env.str("RATE_LIMIT_SMS", default="10/h"),
+    "password_reset": env.str("RATE_LIMIT_PASSWORD_RESET", default="10/h"),
+    "usage_api": env.str("RATE_LIMIT_USAGE_API", default="120/m"),
+}
+for _name, _rate in RATE_LIMITS.items():
+    if not re.fullmatch(r"[1-9][0-9]*/[smh]", _rate):
+        raise ImproperlyConfigured(f"The {_name} rate limit must look like 20/m (count/s, m or h), not {_rate!r}")
 
 # --- Sessions and security ------------------------------------------------------------------
 
-SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
+# A logged-in session ends after SESSION_IDLE_MINUTES without a request, and SESSION_MAX_HOURS
+# after the log-in whatever happens (accounts.middleware.SessionLimitsMiddleware).
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=12)
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 60 * 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# The pages' scripts read the token from the form, never from the cookie.
+CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -274,6 +319,28 @@ STRIPE_JS_URL = env.str(
     if STRIPE_API_BASE.startswith("https://api.stripe.com")
     else f"{STRIPE_API_BASE}/js.stripe.com/v3/",
 )
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------
+
+# No inline script or style anywhere: every script is a file under static/ or Stripe.js. Stripe's
+# origins come from STRIPE_JS_URL and STRIPE_API_BASE (boomcard/content_policy.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "upgrade-insecure-requests": PRODUCTION,
+    }
+    | stripe_sources(js_url=STRIPE_JS_URL, api_base=STRIPE_API_BASE),
+}
 
 # --- Usage feed from the mobile network (only plans/api.py reads these) ---------------------
 

@@ -1,13 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from boomcard.views import healthz
+from boomcard.views import healthz, ping
 
-admin.site.site_header = "Boom"
-admin.site.site_title = "Boom admin"
-
+# admin.site is a boomcard.admin_site.StaffAdminSite (see INSTALLED_APPS): staff need their
+# second step, and log in on the customers' log-in page.
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("ping", ping, name="ping"),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("", include("plans.urls")),

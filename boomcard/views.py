@@ -1,5 +1,5 @@
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -33,3 +33,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
     healthy = all(checks.values())
     body["status"] = "ok" if healthy else "unavailable"
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@never_cache
+@require_GET
+def ping(request: HttpRequest) -> HttpResponse:
+    """``GET /ping``: a constant "ok" that touches neither the database nor the broker. The
+    floor of the middleware stack: the benchmark's reference view (bench/run.py), and a cheap
+    liveness probe."""
+    return HttpResponse(b"ok", content_type="text/plain")

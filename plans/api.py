@@ -19,6 +19,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from boomcard.ratelimit import client_address, rate_limit_hit
 from plans import usage
 
 SIGNATURE_MAX_AGE = 300  # seconds either side of our clock
@@ -33,25 +34,35 @@ def _error(status: int, message: str, field: str | None = None) -> JsonResponse:
     return JsonResponse(body, status=status)
 
 
-def _signature_problem(*, timestamp: str | None, signature: str | None, body: bytes, now: float) -> str | None:
-    """Why the request's signature is refused, or None when it is good (with one of the keys)."""
+def _too_many(wait: int) -> JsonResponse:
+    response = _error(429, f"too many requests; try again in {wait} seconds")
+    response["Retry-After"] = str(wait)
+    return response
+
+
+def _signature_check(
+    *, timestamp: str | None, signature: str | None, body: bytes, now: float
+) -> tuple[str | None, str]:
+    """Why the request's signature is refused (or None when it is good), and the key that
+    signed it ("" when none did)."""
     if not timestamp or not signature:
-        return "X-Boom-Timestamp and X-Boom-Signature headers are required"
+        return "X-Boom-Timestamp and X-Boom-Signature headers are required", ""
     if not _TIMESTAMP.fullmatch(timestamp):
-        return "X-Boom-Timestamp must be unix seconds"
+        return "X-Boom-Timestamp must be unix seconds", ""
     if abs(now - int(timestamp)) > SIGNATURE_MAX_AGE:
-        return f"X-Boom-Timestamp is more than {SIGNATURE_MAX_AGE} seconds from the server's clock"
+        return f"X-Boom-Timestamp is more than {SIGNATURE_MAX_AGE} seconds from the server's clock", ""
     match = _SIGNATURE.fullmatch(signature)
     if match is None:
-        return "X-Boom-Signature must be sha256=<hex HMAC-SHA256>"
+        return "X-Boom-Signature must be sha256=<hex HMAC-SHA256>", ""
     sent = match.group(1).lower().encode()
     signed = timestamp.encode() + b"." + body
-    good = False
+    signer = ""
     for key in settings.USAGE_API_KEYS:
         expected = hmac.new(key.encode(), signed, hashlib.sha256).hexdigest().encode()
         # Every key is tried, so the time taken does not tell which one matched.
-        good |= bool(key) and hmac.compare_digest(expected, sent)
-    return None if good else "signature does not match"
+        if hmac.compare_digest(expected, sent) and key:
+            signer = key
+    return (None, signer) if signer else ("signature does not match", "")
 
 
 @csrf_exempt
@@ -59,17 +70,21 @@ def usage_ingest(request: HttpRequest) -> JsonResponse:
     """``POST /api/usage/``: ``{"records": [...]}``, at most ``usage.MAX_BATCH`` records.
 
     200 with what became of each record (accepted, duplicate, rejected with reasons); 400 for a
-    body that is not such an object; 401 for a missing, stale or wrong signature.
+    body that is not such an object; 401 for a missing, stale or wrong signature; 429 (with
+    Retry-After) past the ``usage_api`` rate limit, counted per client address before the
+    signature is checked and per signing key after.
     """
     if request.method != "POST":
         response = _error(405, "use POST")
         response["Allow"] = "POST"
         return response
+    if wait := rate_limit_hit(name="usage_api", key=client_address(request)):
+        return _too_many(wait)
     try:
         body = request.body
     except RequestDataTooBig:
         return _error(413, "request body is too large", "body")
-    problem = _signature_problem(
+    problem, signer = _signature_check(
         timestamp=request.headers.get("X-Boom-Timestamp"),
         signature=request.headers.get("X-Boom-Signature"),
         body=body,
@@ -77,6 +92,8 @@ def usage_ingest(request: HttpRequest) -> JsonResponse:
     )
     if problem is not None:
         return _error(401, problem)
+    if wait := rate_limit_hit(name="usage_api", key=f"usage-key:{signer}"):
+        return _too_many(wait)
 
     try:
         payload = json.loads(body)

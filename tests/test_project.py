@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from boomcard.celery import app as celery_app
 from tests.factories import UserFactory
+from tests.security.helpers import app_code
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -89,6 +91,11 @@ def test_seed_demo_twice_gives_the_same_demo(client):
     assert client.post(login, {"username": "+8613800138000", "password": "boom-demo-2026"}).status_code == 302
     client.post(reverse("accounts:logout"))
     assert client.post(login, {"username": "admin", "password": "boom-admin-2026"}).status_code == 302
+    # On a first visit the admin sends staff to set up their authenticator app, then lets them in.
+    assert client.get("/admin/", follow=True).redirect_chain[-1][0] == reverse("accounts:security")
+    client.post(reverse("accounts:two_factor_start"))
+    device = TOTPDevice.objects.get(user__username="admin", confirmed=False)
+    assert client.post(reverse("accounts:two_factor_setup"), {"code": app_code(device)}).status_code == 200
     assert client.get("/admin/").status_code == 200
 
 

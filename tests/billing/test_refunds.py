@@ -14,6 +14,7 @@ from billing.models import Order
 from plans.models import Entitlement
 from tests.billing.test_webhooks import STRIPE_AUTH, start_order
 from tests.factories import LineFactory, UserFactory
+from tests.security.helpers import log_in_with_second_step
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +58,7 @@ def test_staff_refund_refunds_at_stripe_and_takes_back_the_bucket(
     expiry_before_renewal = line.expires_at
     line.refresh_from_db()
     assert line.expires_at == expiry_before_renewal + timedelta(days=30)
-    client.force_login(staff)
+    log_in_with_second_step(client, staff)
 
     shown = refund_in_admin(client, fulfilled_order)
 
@@ -77,7 +78,7 @@ def test_staff_refund_refunds_at_stripe_and_takes_back_the_bucket(
 def test_second_refund_is_refused_with_a_message_and_no_second_stripe_refund(
     client, staff, customer, fulfilled_order, localstripe
 ):
-    client.force_login(staff)
+    log_in_with_second_step(client, staff)
     refund_in_admin(client, fulfilled_order)
 
     shown = refund_in_admin(client, fulfilled_order)
@@ -89,7 +90,7 @@ def test_second_refund_is_refused_with_a_message_and_no_second_stripe_refund(
 
 def test_refunding_a_pending_order_is_refused(client, staff, customer, line, localstripe):
     order = start_order(Client(), customer, line)
-    client.force_login(staff)
+    log_in_with_second_step(client, staff)
 
     shown = refund_in_admin(client, order)
 
@@ -101,7 +102,7 @@ def test_refunding_a_pending_order_is_refused(client, staff, customer, line, loc
 
 def test_each_selected_order_is_refunded_or_refused_on_its_own(client, staff, customer, fulfilled_order, localstripe):
     pending = start_order(Client(), customer, LineFactory.create(owner=customer), plan="topup-5")
-    client.force_login(staff)
+    log_in_with_second_step(client, staff)
 
     shown = refund_in_admin(client, fulfilled_order, pending)
 
@@ -113,7 +114,7 @@ def test_each_selected_order_is_refunded_or_refused_on_its_own(client, staff, cu
 
 
 def test_stripe_unreachable_during_a_refund_says_so_and_changes_nothing(client, staff, fulfilled_order, settings):
-    client.force_login(staff)
+    log_in_with_second_step(client, staff)
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"
 
     shown = refund_in_admin(client, fulfilled_order)
@@ -129,7 +130,7 @@ def test_stripe_unreachable_during_a_refund_says_so_and_changes_nothing(client, 
 def test_staff_who_may_only_view_orders_are_not_offered_the_refund(client, fulfilled_order, localstripe):
     viewer = UserFactory.create(is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_order"))
-    client.force_login(viewer)
+    log_in_with_second_step(client, viewer)
 
     page = client.get(CHANGELIST)
     shown = refund_in_admin(client, fulfilled_order)
@@ -153,7 +154,7 @@ def test_staff_find_an_order_by_id_phone_or_payment_intent(client, staff, custom
         "phone": str(customer.phone.as_e164),
         "payment_intent_id": fulfilled_order.payment_intent_id,
     }[term]
-    client.force_login(staff)
+    log_in_with_second_step(client, staff)
 
     page = client.get(CHANGELIST, {"q": query}).content.decode()
 
@@ -162,7 +163,7 @@ def test_staff_find_an_order_by_id_phone_or_payment_intent(client, staff, custom
 
 
 def test_orders_are_read_only_in_the_admin(client, staff, fulfilled_order):
-    client.force_login(staff)
+    log_in_with_second_step(client, staff)
     change = reverse("admin:billing_order_change", args=[fulfilled_order.pk])
 
     page = client.get(change)
@@ -179,7 +180,7 @@ def test_orders_are_read_only_in_the_admin(client, staff, fulfilled_order):
 
 @pytest.mark.parametrize("model", ["stripeevent", "paymentprofile"])
 def test_stripe_events_and_payment_profiles_are_read_only(client, staff, fulfilled_order, model):
-    client.force_login(staff)
+    log_in_with_second_step(client, staff)
 
     assert client.get(reverse(f"admin:billing_{model}_changelist")).status_code == 200
     assert client.get(reverse(f"admin:billing_{model}_add")).status_code == 403

@@ -1,0 +1,44 @@
+"""Headers and cookie flags that every response gets."""
+
+from collections.abc import Callable
+
+from csp.middleware import CSPMiddleware, PolicyParts
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+
+from boomcard.content_policy import stripe_sources
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware (the policy is ``settings.CONTENT_SECURITY_POLICY``), with the
+    directives that name Stripe rebuilt for each response from ``STRIPE_JS_URL`` and
+    ``STRIPE_API_BASE`` as they are then: the tests start localstripe on a free port and point
+    the settings at it after start-up."""
+
+    def get_policy_parts(
+        self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False
+    ) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        if not report_only:
+            current = stripe_sources(js_url=settings.STRIPE_JS_URL, api_base=settings.STRIPE_API_BASE)
+            # A view's own csp_replace still wins.
+            parts.replace = current | (parts.replace or {})
+        return parts
+
+
+class SecureCookiesMiddleware:
+    """Every cookie is Secure when the session cookie is (in production), and SameSite=Lax
+    unless its setter chose otherwise, whoever set it: Django's own cookies follow their
+    settings, but a view's ``set_cookie`` (the currency choice in plans) would not."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        for morsel in response.cookies.values():
+            if settings.SESSION_COOKIE_SECURE:
+                morsel["secure"] = True
+            if not morsel["samesite"]:
+                morsel["samesite"] = "Lax"
+        return response
