@@ -1,6 +1,7 @@
 from typing import Any
 
 from django import forms
+from django.core.validators import StepValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from plans.models import Plan
@@ -13,7 +14,15 @@ class RenewForm(forms.Form):
 
     plan = forms.SlugField(max_length=40)
     data_gb = forms.IntegerField(label=_("Data (GB)"), required=False, min_value=0, max_value=10_000)
-    minutes = forms.IntegerField(label=_("Minutes"), required=False, min_value=0, max_value=100_000, step_size=100)
+    # The step (100) is checked in clean_minutes, once the range is: Django's own step check
+    # (``step_size``) overflows on a number of 309 digits or more, a server error.
+    minutes = forms.IntegerField(label=_("Minutes"), required=False, min_value=0, max_value=100_000)
+
+    def clean_minutes(self) -> int | None:
+        minutes: int | None = self.cleaned_data["minutes"]
+        if minutes is not None:
+            StepValueValidator(100)(minutes)  # in range by now: no overflow
+        return minutes
 
     def clean_plan(self) -> Plan:
         plan = Plan.objects.filter(code=self.cleaned_data["plan"], is_active=True).first()

@@ -9,6 +9,8 @@ localstripe (see ../shared/STRIPE-LOCAL.md for what localstripe accepts).
 from __future__ import annotations
 
 import functools
+import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -249,14 +251,59 @@ def refund_create(*, intent_id: str, idempotency_key: str) -> Refund:
 
 
 def webhook_event(*, payload: bytes, signature: str) -> Event:
-    """Verify a webhook's signature with the signing secret and read the event."""
+    """Verify a webhook's signature with the signing secret and read the event.
+
+    A correctly signed body that is not an event as Stripe makes them is refused like a bad
+    signature, rather than failing further on: it must be a JSON object whose ``id`` and ``type``
+    are strings that fit their columns, whose ``data.object`` is an object with string ids, and
+    which PostgreSQL can store (no NUL character, no NaN or infinite number).
+    """
+
+    def refuse_constant(name: str) -> float:
+        raise ValueError(f"{name} is not JSON that PostgreSQL stores")
+
+    def finite(text: str) -> float:
+        number = float(text)
+        if not math.isfinite(number):
+            raise ValueError(f"{text} is out of range")
+        return number
+
+    def storable(value: Any) -> bool:
+        if isinstance(value, str):
+            value.encode()  # a lone surrogate (JSON's "\\ud800") raises UnicodeEncodeError, a ValueError
+            return "\x00" not in value
+        if isinstance(value, dict):
+            return all(storable(key) and storable(item) for key, item in value.items())
+        if isinstance(value, list):
+            return all(storable(item) for item in value)
+        return True
+
+    def short_id(value: Any, limit: int = 255) -> bool:
+        return isinstance(value, str) and len(value) <= limit
+
     try:
-        event = stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
-    except (ValueError, stripe.SignatureVerificationError) as error:
+        text = payload.decode("utf-8")
+        stripe.WebhookSignature.verify_header(
+            text, signature, settings.STRIPE_WEBHOOK_SECRET, stripe.Webhook.DEFAULT_TOLERANCE
+        )
+        data = json.loads(text, parse_constant=refuse_constant, parse_float=finite)
+        body = data.get("data") if isinstance(data, dict) else None
+        obj = (body.get("object") if isinstance(body, dict) else None) or {}
+        well_formed = (
+            isinstance(data, dict)
+            and bool(data.get("id"))
+            and short_id(data.get("id"))
+            and bool(data.get("type"))
+            and short_id(data.get("type"), 100)
+            and isinstance(obj, dict)
+            and all(obj.get(key) is None or short_id(obj[key]) for key in ("id", "payment_intent"))
+            and storable(data)
+        )
+    except (ValueError, RecursionError, stripe.SignatureVerificationError) as error:
         raise WebhookSignatureInvalid("invalid signature or payload", code="signature") from error
-    data = event.to_dict()
-    obj = (data.get("data") or {}).get("object") or {}
-    return Event(id=str(data.get("id", "")), type=str(data.get("type", "")), object=obj)
+    if not well_formed:
+        raise WebhookSignatureInvalid("signed, but not a Stripe event", code="malformed")
+    return Event(id=data["id"], type=data["type"], object=obj)
 
 
 def intent_from_event(event: Event) -> Intent | None:

@@ -81,21 +81,24 @@ def localstripe_url() -> Iterator[str]:
     """One localstripe process for the session, on a free port, state in memory."""
     import subprocess
     import sys
+    import tempfile
     import time
     from pathlib import Path
 
     port = _free_port()
+    # A file, not a pipe: a pipe nobody reads fills up and freezes localstripe mid-suite.
+    log = tempfile.NamedTemporaryFile(prefix="localstripe-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "manage.py", "run_localstripe", "--port", str(port), "--webhook-url", "http://127.0.0.1:9/"],
         cwd=Path(__file__).resolve().parents[1],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            errors = process.stderr.read().decode() if process.stderr else ""
+            errors = Path(log.name).read_text(errors="replace")
             pytest.fail(f"localstripe did not start: {errors[-2000:]}", pytrace=False)
         if _reachable(url, port):
             break

@@ -1,0 +1,93 @@
+"""Twenty browsers of one customer renew the same line at the same moment, over real HTTP, then
+all twenty pay at the same moment, each with its own card: one order, one PaymentIntent and one
+Stripe customer at (local)Stripe, and one charge."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+import requests
+from django.urls import reverse
+from pytest_django.live_server_helper import LiveServer
+
+from accounts.models import Line, User
+from billing.models import Order, PaymentProfile
+from plans.models import Entitlement
+from tests.reliability.conftest import csrf_from, site_browser, stripe_api, stripe_card, stripe_list
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(90)]
+
+BROWSERS = 20
+
+
+def _all_at_once(
+    work: list[tuple[requests.Session, dict[str, str]]],
+    send: Callable[[requests.Session, dict[str, str]], requests.Response],
+) -> list[requests.Response]:
+    """Run ``send(browser, data)`` for every browser on its own thread, released together."""
+    start = threading.Barrier(len(work))
+
+    def one(item: tuple[requests.Session, dict[str, str]]) -> requests.Response:
+        start.wait(timeout=30)
+        return send(*item)
+
+    with ThreadPoolExecutor(len(work)) as pool:
+        return list(pool.map(one, work))
+
+
+def test_twenty_browsers_renewing_one_line_at_once_make_one_order_one_intent_and_one_charge(
+    live_server: LiveServer, localstripe: str, customer: User, line: Line, broker: str
+) -> None:
+    base = live_server.url
+    renew_url = base + reverse("billing:renew", args=[line.pk])
+    browsers = [site_browser(customer) for _ in range(BROWSERS)]
+    tokens = [csrf_from(browser, renew_url) for browser in browsers]
+    old_expiry = line.expires_at
+    assert old_expiry is not None
+
+    def renew(browser: requests.Session, data: dict[str, str]) -> requests.Response:
+        return browser.post(renew_url, data=data, allow_redirects=False, timeout=60)
+
+    answers = _all_at_once(
+        [(b, {"plan": "basic-10", "csrfmiddlewaretoken": t}) for b, t in zip(browsers, tokens, strict=True)], renew
+    )
+
+    assert [a.status_code for a in answers] == [302] * BROWSERS, [a.text[:300] for a in answers if a.status_code != 302]
+    [order] = Order.objects.filter(line=line)
+    assert {a.headers["Location"] for a in answers} == {reverse("billing:pay", args=[order.public_id])}
+    api = stripe_api(localstripe)
+    intents = stripe_list(api, localstripe, "payment_intents")
+    assert [i["id"] for i in intents if i["metadata"].get("order") == order.public_id] == [order.payment_intent_id]
+    assert len(intents) == 1
+    assert len(stripe_list(api, localstripe, "customers")) == 1
+    assert PaymentProfile.objects.filter(user=customer).count() == 1
+
+    # Every browser opens the payment page, collects its own card, and pays at the same moment.
+    pay_url = base + reverse("billing:pay", args=[order.public_id])
+    card_url = base + reverse("billing:pay_card", args=[order.public_id])
+    tokens = [csrf_from(browser, pay_url) for browser in browsers]
+    cards = [stripe_card(api, localstripe) for _ in browsers]
+
+    def pay(browser: requests.Session, data: dict[str, str]) -> requests.Response:
+        token = data.pop("token")
+        return browser.post(card_url, data=data, headers={"X-CSRFToken": token}, timeout=60)
+
+    answers = _all_at_once(
+        [(b, {"payment_method": c, "token": t}) for b, c, t in zip(browsers, cards, tokens, strict=True)], pay
+    )
+
+    assert Counter(a.status_code for a in answers) == {200: BROWSERS}, [a.text[:300] for a in answers]
+    assert Counter(a.json()["status"] for a in answers) == {Order.Status.FULFILLED: BROWSERS}
+    order.refresh_from_db()
+    assert order.status == Order.Status.FULFILLED
+    charges = stripe_list(api, localstripe, "charges")
+    assert [c["payment_intent"] for c in charges] == [order.payment_intent_id]
+    assert Entitlement.objects.filter(order=order).count() == 1
+    line.refresh_from_db()
+    assert line.expires_at == old_expiry + timedelta(days=30)
+    assert Order.objects.filter(line=line).count() == 1
