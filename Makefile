@@ -6,12 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_CLUSTER = $(shell ls /etc/postgresql 2>/dev/null | head -1)
 
-.PHONY: help install system-packages run test lint format translations messages services clean
+.PHONY: help install system-packages run test lint format translations messages services bench clean
 
 help:
 	@echo "make run    - the demo site on http://127.0.0.1:8000 (SQLite, embedded broker, localstripe)"
 	@echo "make test   - the whole suite on PostgreSQL, Redis, Celery, localstripe and Chromium"
 	@echo "make lint   - ruff and mypy"
+	@echo "make bench  - throughput on gunicorn, PostgreSQL, Redis and localstripe; writes BENCHMARKS.md"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +71,14 @@ services:
 
 test: $(STAMP) system-packages services messages
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Not part of test or CI: about a quarter of an hour. wrk (Debian's) is the load generator.
+# BENCH_ARGS passes options to bench/run.py, e.g. BENCH_ARGS="--quick" or "--only pages,usage".
+bench: $(STAMP) services messages
+	@command -v wrk >/dev/null || { echo "Installing wrk with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
+	  || { echo "Could not install wrk: install it and run make bench again"; exit 1; }; }
+	BENCH_COMMAND="make bench$(if $(BENCH_ARGS), BENCH_ARGS=\"$(BENCH_ARGS)\")" $(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

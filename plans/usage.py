@@ -13,12 +13,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import CharField, Q
+from django.db.models import BooleanField, CharField, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
@@ -337,7 +340,7 @@ def _apply(checked: list[UsageIn], now: datetime) -> IngestReport:
         return applied
 
     # The lines are locked, so no one else can be storing records of theirs now.
-    stored = set(UsageRecord.objects.filter(record_id__in=seen).values_list("record_id", flat=True))
+    stored = set(UsageRecord.objects.filter(record_id__in=_one_of(seen, "text")).values_list("record_id", flat=True))
     lines: dict[int, _Line] = {}
     for record, line in candidates:
         if record.record_id in stored:
@@ -353,13 +356,16 @@ def _apply(checked: list[UsageIn], now: datetime) -> IngestReport:
     changed: dict[int, _Bucket] = {}
     days: dict[tuple[int, date], list[int]] = {}
     new_records: list[dict[str, Any]] = []
+    # plans.models.usage_day, with the zone looked up once a batch rather than once a record.
+    day_zone = ZoneInfo(settings.USAGE_DAY_TIME_ZONE)
+    in_time_order = attrgetter("at", "index")
     for line_pk in sorted(lines):
         line_buckets = buckets.get(line_pk, [])
         records = lines[line_pk].records
-        records.sort(key=lambda record: (record.at, record.index))
+        records.sort(key=in_time_order)
         for record in records:
             overage = _take(record, line_buckets, changed) if line_buckets else record.amount
-            totals = days.get((line_pk, day := usage_day(record.at)))
+            totals = days.get((line_pk, day := record.at.astimezone(day_zone).date()))
             if totals is None:
                 totals = days[line_pk, day] = [0, 0, 0, 0, 0, 0]
             slot = _DAY_SLOT[record.kind]
@@ -396,11 +402,22 @@ def _lines_lock(checked: list[UsageIn]) -> tuple[dict[str, _Line], dict[str, _Li
     """Find the batch's lines and lock them, in pk order: one query."""
     msisdns = {record.msisdn for record in checked if record.msisdn}
     iccids = {record.iccid for record in checked if record.iccid}
-    named = Q()
-    if msisdns:
-        named |= Q(msisdn_text__in=msisdns)
-    if iccids:
-        named |= Q(iccid__in=iccids)
+    if _fast_sql():
+        # Each list as one array parameter (see _one_of); PostgreSQL ORs two index scans. (Not
+        # two IN (SELECT unnest(...)) subqueries: ORed, those make it read every line.)
+        named = Q(
+            RawSQL(
+                '"accounts_line"."msisdn" = ANY(%s::text[]) OR "accounts_line"."iccid" = ANY(%s::text[])',
+                (sorted(msisdns), sorted(iccids)),
+                output_field=BooleanField(),
+            )
+        )
+    else:
+        named = Q()
+        if msisdns:
+            named |= Q(msisdn_text__in=msisdns)
+        if iccids:
+            named |= Q(iccid__in=iccids)
     by_msisdn: dict[str, _Line] = {}
     by_iccid: dict[str, _Line] = {}
     rows = (
@@ -427,7 +444,7 @@ def _buckets_by_line(lines: dict[int, _Line], checked: list[UsageIn]) -> dict[in
     buckets: dict[int, list[_Bucket]] = defaultdict(list)
     rows = (
         Entitlement.objects.select_for_update(of=("self",))
-        .filter(line_id__in=list(lines), starts_at__lte=last, expires_at__gt=first)
+        .filter(line_id__in=_one_of(lines, "bigint"), starts_at__lte=last, expires_at__gt=first)
         .order_by("pk")
         .values_list(*_BUCKET_COLUMNS)
     )
@@ -505,6 +522,16 @@ def _low_data_notify(
 
 def _fast_sql() -> bool:
     return connection.vendor == "postgresql"
+
+
+def _one_of(values: Iterable[Any], db_type: str) -> list[Any] | RawSQL:
+    """The right side of a ``__in`` filter on thousands of values (a batch's record ids, its
+    lines). On PostgreSQL, one array parameter (``IN (SELECT unnest(%s))``): as a list, each value
+    is a placeholder of its own, which psycopg splits and quotes one by one (5,000 record ids took
+    ten times as long), and PostgreSQL may scan the table rather than probe its index."""
+    if _fast_sql():
+        return RawSQL(f"SELECT unnest(%s::{db_type}[])", (sorted(values),))  # noqa: S611 (db_type: ours)
+    return list(values)
 
 
 def _json(rows: Iterable[Mapping[str, Any]]) -> str:

@@ -1,0 +1,133 @@
+"""Figure 1: pages per second against ``GET /ping`` on the same server, and each page's queries."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass, field
+
+import requests
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from bench.load import WrkResult, wrk
+from bench.seed import PageCustomer
+
+RECOMMEND_QUERY = "data_gb=12&minutes=300&sms=50&trip1_country=JP&trip1_days=7"
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    path: str
+    logged_in: bool = True
+    # Text the real page has (not the log-in form a lost session would give).
+    expect: str = ""
+
+
+def pages(customer: PageCustomer) -> list[Page]:
+    busiest = customer.line_ids[0]
+    return [
+        Page("ping", "/ping", logged_in=False, expect="ok"),
+        Page("home", "/", expect=f'href="/lines/{busiest}/"'),
+        Page("line", f"/lines/{busiest}/", expect="LPA:1$"),
+        Page("orders", "/billing/orders/", expect="BM"),
+        Page("recommend", f"/plans/recommend/?{RECOMMEND_QUERY}", expect='name="data_gb"'),
+    ]
+
+
+def log_in(base_url: str, phone: str, password: str) -> dict[str, str]:
+    """Log in once as a browser would, and return the cookies wrk is to send.
+
+    The cookies are Secure in production and the bench speaks plain HTTP, so they are read from
+    the answers and sent by hand. One log-in: far within the log-in rate limit (RATE_LIMIT_LOGIN)
+    and django-axes' failure limit, which counts failures only.
+    """
+    form = requests.get(f"{base_url}/accounts/login/", timeout=10)
+    form.raise_for_status()
+    csrf = form.cookies.get("csrftoken")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
+    if not csrf or token is None:
+        raise RuntimeError("the log-in page gave no CSRF cookie or token")
+    answer = requests.post(
+        f"{base_url}/accounts/login/",
+        data={"username": phone, "password": password, "csrfmiddlewaretoken": token.group(1)},
+        headers={"Cookie": f"csrftoken={csrf}"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    session = answer.cookies.get("sessionid")
+    if answer.status_code != 302 or not session:
+        raise RuntimeError(f"log-in failed: {answer.status_code} {answer.text[:500]}")
+    return {"sessionid": session, "csrftoken": answer.cookies.get("csrftoken") or csrf}
+
+
+def _cookie_header(cookies: dict[str, str]) -> str:
+    return "; ".join(f"{name}={value}" for name, value in cookies.items())
+
+
+def page_check(base_url: str, page: Page, cookies: dict[str, str]) -> None:
+    headers = {"Cookie": _cookie_header(cookies)} if page.logged_in else {}
+    answer = requests.get(base_url + page.path, headers=headers, allow_redirects=False, timeout=30)
+    if answer.status_code != 200 or page.expect not in answer.text:
+        raise RuntimeError(f"{page.path} answered {answer.status_code} without {page.expect!r}: {answer.text[:300]}")
+
+
+def query_counts(customer: PageCustomer, page_list: list[Page]) -> dict[str, int]:
+    """Queries each page makes, counted in this process with Django's test client (the second
+    request of each: the first may write the session's last-seen time)."""
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(customer.user)
+    counts = {}
+    for page in page_list:
+        visitor = client if page.logged_in else Client(HTTP_HOST="127.0.0.1")
+        visitor.get(page.path)
+        with CaptureQueriesContext(connection) as queries:
+            answer = visitor.get(page.path)
+        if answer.status_code != 200:
+            raise RuntimeError(f"{page.path}: {answer.status_code} in the test client")
+        counts[page.name] = len(queries)
+    return counts
+
+
+@dataclass
+class PagesResult:
+    runs: dict[str, list[WrkResult]] = field(default_factory=dict)
+    queries: dict[str, int] = field(default_factory=dict)
+
+    def rate(self, name: str) -> float:
+        return statistics.median(run.requests_per_second for run in self.runs[name])
+
+    def ratio(self, name: str) -> float:
+        """The median over the rounds of the page's rate over /ping's in the same round."""
+        pairs = zip(self.runs[name], self.runs["ping"], strict=True)
+        return statistics.median(page.requests_per_second / ping.requests_per_second for page, ping in pairs)
+
+
+def measure(
+    base_url: str, customer: PageCustomer, *, rounds: int, seconds: int, connections: int, log: bool = True
+) -> PagesResult:
+    """Each page in turn, ``rounds`` times over (so that a slow spell of the machine falls on
+    every page alike), after a short warm-up of each."""
+    page_list = pages(customer)
+    cookies = log_in(base_url, customer.phone, customer.password)
+    result = PagesResult()
+    for page in page_list:
+        page_check(base_url, page, cookies)
+        result.runs[page.name] = []
+    result.queries = query_counts(customer, page_list)
+    headers = {page.name: {"Cookie": _cookie_header(cookies)} if page.logged_in else {} for page in page_list}
+    for page in page_list:
+        wrk(base_url + page.path, seconds=2, connections=connections, headers=headers[page.name])
+    for round_number in range(1, rounds + 1):
+        for page in page_list:
+            run = wrk(base_url + page.path, seconds=seconds, connections=connections, headers=headers[page.name])
+            if run.bad_responses or run.socket_errors:
+                raise RuntimeError(f"{page.path}: {run.bad_responses} bad answers, {run.socket_errors} socket errors")
+            result.runs[page.name].append(run)
+            if log:
+                print(f"  round {round_number} {page.name:10} {run.requests_per_second:9.1f} req/s", flush=True)
+    for page in page_list:
+        page_check(base_url, page, cookies)  # still logged in: no run measured the log-in page
+    return result

@@ -1,0 +1,370 @@
+"""What the run prints, and BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench import stack
+
+if TYPE_CHECKING:
+    from bench.pages import PagesResult
+    from bench.sweeps import SweepsResult
+    from bench.usage import UsageResult
+    from bench.webhooks import WebhooksResult
+
+PAGE_TARGET = 0.30
+USAGE_TARGET = 0.25
+SWEEP_LIMIT = 2.0
+
+
+def command_line(argv: list[str] | None) -> str:
+    if os.environ.get("BENCH_COMMAND"):
+        return os.environ["BENCH_COMMAND"]
+    words = sys.argv[1:] if argv is None else argv
+    return shlex.join([".venv/bin/python", "-m", "bench.run", *words])
+
+
+def machine() -> dict[str, str]:
+    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+    meminfo = Path("/proc/meminfo").read_text(encoding="utf-8", errors="replace")
+    memory = re.search(r"^MemTotal:\s*(\d+) kB", meminfo, re.MULTILINE)
+    postgres = subprocess.run(  # noqa: S603 (fixed arguments)
+        ["psql", f"{stack.DATABASE_SERVER}/postgres", "-tAc", "SHOW server_version"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)  # noqa: S607
+    return {
+        "CPU": model.group(1).strip() if model else "unknown",
+        "nproc": str(os.cpu_count() or 0),
+        "memory": f"{int(memory.group(1)) / 1024 / 1024:.1f} GiB" if memory else "unknown",
+        "kernel": platform.release(),
+        "Python": platform.python_version(),
+        "PostgreSQL": postgres or "unknown",
+        "wrk": (wrk.stdout or wrk.stderr).split("\n")[0].split(" Copyright")[0].strip(),
+    }
+
+
+@dataclass
+class Report:
+    command: str
+    started_at: datetime
+    quick: bool = False
+    seconds: float = 0.0
+    pages: PagesResult | None = None
+    usage: UsageResult | None = None
+    sweeps: SweepsResult | None = None
+    webhooks: WebhooksResult | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+# --- Printed as the run goes ----------------------------------------------------------------
+
+
+def print_pages(result: PagesResult) -> None:
+    for name in result.runs:
+        ratio = "" if name == "ping" else f"  ratio {result.ratio(name):.3f}"
+        print(f"  {name:10} {result.rate(name):9.1f} req/s  {result.queries[name]} queries{ratio}", flush=True)
+
+
+def print_usage(result: UsageResult) -> None:
+    copies = ", ".join(f"{seconds:.2f}" for seconds in result.copy_seconds)
+    print(f"  API  {result.ingest_rate:10.0f} records/s ({result.ingest_seconds:.2f} s)", flush=True)
+    print(f"  COPY {result.copy_rate:10.0f} records/s (runs: {copies} s)  ratio {result.ratio:.3f}", flush=True)
+    print(f"  COPY into an indexed copy of plans_usagerecord / COPY: {result.copy_indexed_ratio:.3f}", flush=True)
+    print(f"  the same less its two unused indexes / COPY: {result.copy_lean_ratio:.3f}", flush=True)
+
+
+def print_webhooks(result: WebhooksResult) -> None:
+    print(
+        f"  {result.rate:.1f} events/s ({result.events} in {result.seconds:.2f} s); /ping {result.ping_rate:.0f} req/s;"
+        f" ratio {result.ratio:.4f}",
+        flush=True,
+    )
+
+
+def print_sweeps(result: SweepsResult) -> None:
+    for name in ("reminders_seconds", "auto_renew_seconds", "reminders_select_seconds", "auto_renew_select_seconds"):
+        print(
+            f"  {name}: {result.sizes[-1].lines:,} lines / {result.sizes[0].lines:,} lines = {result.ratio(name):.2f}"
+        )
+    print(f"  the line reads use indexes: {result.indexes_used}", flush=True)
+
+
+# --- BENCHMARKS.md --------------------------------------------------------------------------
+
+
+def _pages_section(result: PagesResult) -> list[str]:
+    lines = [
+        "## 1. Pages",
+        "",
+        "Requests per second under wrk (1 thread, 8 connections, keep-alive) with the logged-in",
+        "customer's session cookie, against `GET /ping` (a constant `ok`, anonymous: the whole",
+        "middleware stack and no database) on the same server. The pages take turns in each round;",
+        "a ratio is the median over the rounds of the page's rate over /ping's in the same round.",
+        "Queries: counted in-process with",
+        "`CaptureQueriesContext` (the second request of each page).",
+        "",
+        "| page | path | queries | ratio to /ping | target |",
+        "| --- | --- | ---: | ---: | --- |",
+    ]
+    paths = {name: runs[0].url.split("/", 3)[-1] for name, runs in result.runs.items()}
+    for name in result.runs:
+        if name == "ping":
+            continue
+        target = f"≥ {PAGE_TARGET:.2f}: {_verdict(result.ratio(name) >= PAGE_TARGET)}" if name == "home" else ""
+        lines.append(
+            f"| {name} | `/{paths[name]}` | {result.queries[name]} | **{result.ratio(name):.3f}** | {target} |"
+        )
+    lines += [
+        "",
+        "Absolute rates, for reading the ratios only (this machine is shared and noisy):",
+        "",
+        "| page | req/s per round | p50 / p99 latency (ms, last round) |",
+        "| --- | --- | --- |",
+    ]
+    for name, runs in result.runs.items():
+        rates = ", ".join(f"{run.requests_per_second:.0f}" for run in runs)
+        last = runs[-1]
+        lines.append(f"| {name} | {rates} | {last.latency_p50_ms:.1f} / {last.latency_p99_ms:.1f} |")
+    return [*lines, ""]
+
+
+def _usage_section(result: UsageResult) -> list[str]:
+    copies = ", ".join(f"{seconds:.2f}" for seconds in result.copy_seconds)
+    return [
+        "## 2. Usage ingest",
+        "",
+        f"{result.records:,} records over {result.lines:,} lines (each with a live bucket), in"
+        f" {result.records // result.batch} signed batches of {result.batch:,} through `POST /api/usage/`, sent by"
+        f" {result.client_threads} client threads (Python, requests), timed from the first request to the last"
+        " answer; every record checked accepted and stored. Reference: PostgreSQL's `COPY` of the same rows"
+        " (the same columns and values) into a table of the same shape without index, key or constraint"
+        " (`CREATE TABLE ... (LIKE plans_usagerecord INCLUDING DEFAULTS INCLUDING IDENTITY)`), one"
+        " transaction, from the bench process; the median of three COPYs, two before the API and one after.",
+        "",
+        "| figure | ratio to COPY | target |",
+        "| --- | ---: | --- |",
+        f"| records/s through the API | **{result.ratio:.3f}** | ≥ {USAGE_TARGET:.2f}:"
+        f" {_verdict(result.ratio >= USAGE_TARGET)} |",
+        f"| for scale: COPY of the same rows into a table with plans_usagerecord's indexes, unique and check"
+        f" constraints and foreign key | {result.copy_indexed_ratio:.3f} | |",
+        f"| for scale: the same less the index on `line_id` alone and the `varchar_pattern_ops` index on"
+        f" `record_id` | {result.copy_lean_ratio:.3f} | |",
+        "",
+        f"Absolute: API {result.ingest_rate:,.0f} records/s ({result.ingest_seconds:.1f} s);"
+        f" COPY {result.copy_rate:,.0f} records/s (runs {copies} s).",
+        "",
+    ]
+
+
+def _sweeps_section(result: SweepsResult) -> list[str]:
+    lines = [
+        "## 3. Sweeps",
+        "",
+        "`renewal_reminders_send` and `auto_renew_run` called in-process (as the Celery tasks do) with the",
+        "line table grown to each size by `INSERT ... SELECT generate_series`; the same 1,000 lines are due",
+        "for each sweep at every size (reminders: 7 days before expiry, no auto-renew; auto-renew: a saved",
+        "card, expiring in 24-33 hours, charged on localstripe). Lines not due expire 10 days to a year",
+        "ahead, or expired over a month ago, or are unassigned stock; a fifth have auto-renew on.",
+        "Between runs the reminders, notices, emails, orders and buckets a run made are deleted and the",
+        "expiries put back; before each auto-renew run localstripe is emptied and the 10 customers' cards",
+        "made again (it keeps everything in memory and slows down as intents pile up: that would be",
+        "localstripe's growth, not the app's). *select* is the sweep's reads of `accounts_line` alone,",
+        "run again.",
+        "",
+        "| sweep | ratio 1,000,000 lines / 10,000 lines | limit |",
+        "| --- | ---: | --- |",
+    ]
+    names = {
+        "reminders_seconds": "renewal_reminders_send (whole sweep)",
+        "auto_renew_seconds": "auto_renew_run (whole sweep, 1,000 charges)",
+        "reminders_select_seconds": "renewal_reminders_send: its line selects",
+        "auto_renew_select_seconds": "auto_renew_run: its line select",
+    }
+    for key, label in names.items():
+        ratio = result.ratio(key)
+        lines.append(f"| {label} | **{ratio:.2f}** | ≤ {SWEEP_LIMIT:.0f}: {_verdict(ratio <= SWEEP_LIMIT)} |")
+    lines += [
+        "",
+        "Absolute medians (seconds; select in milliseconds):",
+        "",
+        "| lines | reminders | reminders select (ms) | auto-renew | auto-renew select (ms) |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for size in result.sizes:
+        lines.append(
+            f"| {size.lines:,} | {size.median(size.reminders_seconds):.3f}"
+            f" | {size.median(size.reminders_select_seconds) * 1000:.2f}"
+            f" | {size.median(size.auto_renew_seconds):.2f}"
+            f" | {size.median(size.auto_renew_select_seconds) * 1000:.2f} |"
+        )
+    if result.disturbed_runs:
+        lines += [
+            "",
+            f"{result.disturbed_runs} run(s) were thrown away and run again: Redis (shared with other work on"
+            " this machine) stopped answering meanwhile, and every email the sweep queued waited on it.",
+        ]
+    verdict = "use indexes (no sequential scan of accounts_line)" if result.indexes_used else "**scan accounts_line**"
+    lines += ["", f"At {result.sizes[-1].lines:,} lines the sweeps' reads {verdict}:", ""]
+    for name, plan in result.explains.items():
+        lines += [f"<details><summary>{name}</summary>", "", "```", plan, "```", "", "</details>", ""]
+    return lines
+
+
+def _webhooks_section(result: WebhooksResult) -> list[str]:
+    pings = ", ".join(f"{run.requests_per_second:.0f}" for run in result.ping)
+    return [
+        "## 4. Webhooks",
+        "",
+        f"{result.events} signed `payment_intent.succeeded` events, one per pending order whose intent really"
+        " succeeded on localstripe, POSTed to `/stripe/webhook/` by"
+        f" {result.client_threads} client threads (Python, requests); each event stored, the intent asked of"
+        " localstripe (and its card), the order fulfilled, a bucket, a notice and an email written and the"
+        " email queued on Redis. Checked afterwards: every order fulfilled with one bucket. Reference: wrk"
+        " on `/ping` just before and just after (median).",
+        "",
+        "| figure | ratio to /ping |",
+        "| --- | ---: |",
+        f"| events/s | **{result.ratio:.4f}** |",
+        "",
+        f"Absolute: {result.rate:.1f} events/s ({result.events} in {result.seconds:.1f} s); /ping {pings} req/s.",
+        "",
+    ]
+
+
+# What profiling showed (pyinstrument in-process, py-spy on the gunicorn workers), written when the
+# bench was made; the figures above are re-measured by every run, this text is not.
+ANALYSIS = """\
+## Where a target is missed, and why
+
+Profiles taken when the bench was written (pyinstrument in-process on the bench data, py-spy on
+the gunicorn workers; both pinned in requirements-dev.txt). Re-profile with e.g.
+`.venv/bin/py-spy record -p <worker pid> -o profile.svg` during `make bench BENCH_ARGS=--keep`.
+
+### Pages: the home page at about 0.06-0.09 of /ping (target 0.30)
+
+In-process, `/` costs about 6-7 ms a request against 0.26-0.46 ms for `/ping`:
+
+| part of `GET /` | share |
+| --- | ---: |
+| rendering `accounts/home.html` and `base.html` (includes, `{% translate %}`, meters) | ~40 % |
+| `plans.selectors.line_summaries` (2 queries: < 0.3 ms in PostgreSQL, the rest ORM compiling, models) | ~25-30 % |
+| the session, the user and the OTP device (a logged-in `/ping` costs 1.1 ms, an anonymous one 0.26 ms) | ~12 % |
+| the unread-notices count of the bell (`accounts.context_processors.unread_notices`) | ~5 % |
+
+With `line_summaries` free the ratio would still be about 0.12, so no change to the selector can
+meet 0.30, and none was made there. What would: the page costing at most ~3x `/ping`, which in
+Django means not rendering the line cards on every request, i.e. caching the rendered cards per
+customer in Redis under a version that the writers bump (usage ingest, grants, renames), plus the
+session in the cache (`SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"`, one query
+fewer a request) and the unread count cached the same way. Those are in settings.py,
+accounts/views.py and the templates, which other engineers own: proposed, not done.
+The line page also draws its QR code with segno on every request (~20 % of it):
+`plans.esim.qr_svg` depends only on the activation code and could be memoised
+(`functools.lru_cache`).
+
+### Usage ingest: about 0.02-0.04 of COPY (target 0.25)
+
+The reference rows above show the cause: **COPY of the same rows into a table with
+plans_usagerecord's own indexes, constraints and foreign key reaches only ~0.15-0.23 of the
+unindexed COPY**, so an endpoint that did nothing but write the rows could not reach 0.25 on this
+table. Per 5,000-record batch (~200 ms in-process after the fixes below): the INSERT into
+plans_usagerecord ~30 % (PostgreSQL maintaining five indexes and the deferred foreign key, and
+checking them at commit), reading, locking and updating the buckets ~25 %, the daily totals'
+upsert ~15 %, checking the records in Python ~15 % (outside the lock), the rest building JSON and
+the commit. Batches spread at random over the lines each lock ~1,840 of the 2,000 lines, in pk
+order, so they apply one at a time: the second worker overlaps only reading and checking.
+
+Fixed in plans/usage.py (from ~12,000 to ~20,000 records/s on a quiet machine, ~1.7x):
+the batch's record ids, line ids, numbers and ICCIDs go to PostgreSQL as one array parameter
+each instead of thousands of placeholders, which psycopg split and quoted one by one (87 ms for
+5,000 record ids, against 11 ms). Record ids and bucket lines as `IN (SELECT unnest(%s))`: as
+`= ANY(%s)` PostgreSQL chose a parallel sequential scan of plans_usagerecord (106 ms against
+20 ms); the line lock as `msisdn = ANY(%s) OR iccid = ANY(%s)` (a BitmapOr of the two unique
+indexes, 2 ms at 1,000,000 lines; the same with two unnest subqueries read every line, 340 ms).
+And the usage day of each record is computed with the zone looked up once a batch, not once a
+record.
+
+What would meet 0.25: first a plans migration dropping the two indexes nothing reads, the one on
+`line_id` alone (`(line_id, at)` serves) and the `varchar_pattern_ops` copy of the unique index
+on `record_id` (nothing filters record ids with LIKE): the third reference row shows what that
+gives the table. Beyond that the endpoint must stop applying batches synchronously: COPY the
+checked batch into an unlogged staging table, answer with the counts, and apply it to the
+buckets on the `usage` Celery queue (the design's queue for it), or have the network send
+batches grouped by line range so that they lock disjoint lines and apply in parallel. Both
+change what the API answers, so they are for the team to decide.
+
+### Sweeps
+
+Flat: they read only what is due through `accounts_line.expires_at`'s index (the EXPLAIN plans
+above), and the rest of their time is the 1,000 notices, emails and (auto-renew) Stripe charges,
+which do not depend on the number of lines. No new index is needed for this data: every line in
+the auto-renew window is due, so the filter on `auto_renew` discards nothing. With real data a
+good share of all lines expires within any 48 hours without auto-renew; the index scan then reads
+those too, and a partial index `(expires_at) WHERE auto_renew` would keep that read to the
+auto-renew lines. Not added: the bench does not show it is needed.
+
+### Webhooks (no target)
+
+About 20 ms of work per event in-process: two requests to Stripe (the intent, then its card)
+~30 %, the bucket grant (locks and updates the line) ~15 %, the notice and email ~10 %, the order
+row lock and save, the commit and the Celery publish on Redis ~10 %. On two cores shared with
+PostgreSQL, localstripe and the client the endpoint is CPU-bound.
+
+### The server: gthread, 2 workers x 4 threads
+
+Measured both ways when the bench was written (each pair in one sitting; the machine is noisy):
+usage ingest 17,300 records/s with gthread against 11,800 with sync workers (a sync worker that
+waits for the line locks leaves its core idle; a gthread worker reads and checks the next batch
+meanwhile); pages about equal (home 175 against 151 req/s); webhooks about equal (76 against 63
+events/s), where each event waits on two Stripe round trips. gthread also keeps connections
+alive, as a load balancer in front would.
+"""
+
+
+def markdown(report: Report) -> str:
+    facts = machine()
+    out = [
+        "# Benchmarks",
+        "",
+        "Made by `make bench` (bench/run.py). Every figure is a **ratio** against a reference",
+        "measured in the same run on the same machine: the machines are shared and noisy, so",
+        "absolute times are given only to read the ratios by.",
+        "",
+        f"- command: `{report.command}`" + (" (quick mode: smaller data, shorter runs)" if report.quick else ""),
+        f"- date: {report.started_at:%Y-%m-%d %H:%M} UTC; the run took {report.seconds / 60:.1f} minutes",
+        f"- machine: {facts['CPU']}, nproc {facts['nproc']}, {facts['memory']} memory, Linux {facts['kernel']}",
+        f"- software: Python {facts['Python']}, PostgreSQL {facts['PostgreSQL']}, {facts['wrk']}",
+        f"- server: {stack.gunicorn_description()}, DJANGO_ENV=production (test secrets),"
+        " SECURE_SSL_REDIRECT=False, whitenoise after collectstatic; PostgreSQL database `boombench`"
+        " on 127.0.0.1:5432, Redis 127.0.0.1:6379 db 13; localstripe for Stripe",
+        "",
+    ]
+    if report.pages:
+        out += _pages_section(report.pages)
+    if report.usage:
+        out += _usage_section(report.usage)
+    if report.sweeps:
+        out += _sweeps_section(report.sweeps)
+    if report.webhooks:
+        out += _webhooks_section(report.webhooks)
+    out.append(ANALYSIS)
+    if report.notes:
+        out += ["## What else the machine was doing", "", *report.notes, ""]
+    return "\n".join(out)

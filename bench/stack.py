@@ -1,0 +1,170 @@
+"""The stack the benchmark runs on: its environment, its database, and the processes it starts
+(localstripe and gunicorn), each stopped by its own pid when the run ends."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import requests
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+LOG_DIR = ROOT / "var" / "bench"
+
+DATABASE_NAME = "boombench"
+DATABASE_SERVER = "postgres://postgres@127.0.0.1:5432"
+REDIS_URL = "redis://127.0.0.1:6379/13"
+
+# The bench's own usage-feed key and webhook secret: nothing shared with a real deployment.
+USAGE_KEY = "bench-usage-key-" + secrets.token_hex(8)
+WEBHOOK_SECRET = "whsec_bench_" + secrets.token_hex(8)
+
+WORKERS = 2
+# gthread: a request that waits (PostgreSQL, Redis, and above all Stripe in the webhook) leaves
+# the worker's other threads to use the core. See BENCHMARKS.md for the sync/gthread figures.
+WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Ports:
+    web: int = field(default_factory=free_port)
+    stripe: int = field(default_factory=free_port)
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web}"
+
+    @property
+    def stripe_url(self) -> str:
+        return f"http://127.0.0.1:{self.stripe}"
+
+
+def environment(ports: Ports) -> dict[str, str]:
+    """Production settings with test secrets, as the brief for the bench asks: no TLS redirect
+    (wrk speaks plain HTTP on loopback), and the rate limit of the usage feed raised so that
+    the bench measures the feed, not the limiter (RATE_LIMIT_USAGE_API, settings.RATE_LIMITS)."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "boomcard.settings",
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": "bench-" + secrets.token_urlsafe(40),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "False",
+        "SITE_URL": ports.web_url,
+        "DATABASE_URL": f"{DATABASE_SERVER}/{DATABASE_NAME}",
+        "REDIS_URL": REDIS_URL,
+        "STRIPE_SECRET_KEY": "sk_test_boom_bench",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_boom_bench",
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": ports.stripe_url,
+        "USAGE_API_KEYS": USAGE_KEY,
+        "RATE_LIMIT_USAGE_API": "1000000/m",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def database_create() -> None:
+    """A fresh, empty ``boombench`` (dropped first if a previous run left it)."""
+    with psycopg.connect(f"{DATABASE_SERVER}/postgres", autocommit=True) as conn:
+        name = sql.Identifier(DATABASE_NAME)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+
+def database_drop() -> None:
+    with psycopg.connect(f"{DATABASE_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE_NAME)))
+
+
+def redis_flush() -> None:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def redis_up() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], what: str, log: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}; see {log}")
+        with contextlib.suppress(requests.RequestException):
+            requests.get(url, timeout=2)
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not answer within {seconds:.0f} s; see {log}")
+
+
+@contextlib.contextmanager
+def _process(args: list[str], env: dict[str, str], name: str, ready_url: str) -> Iterator[subprocess.Popen[bytes]]:
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = LOG_DIR / f"{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 (arguments built in this module)
+            args, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            _wait_for(ready_url, process, name, log)
+            yield process
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def localstripe(ports: Ports, env: dict[str, str]) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    """localstripe on its own port, state in memory. Its own webhooks go nowhere (port 9): the
+    bench sends the events itself, signed, so that it knows how many and when."""
+    args = [sys.executable, "manage.py", "run_localstripe", "--port", str(ports.stripe)]
+    args += ["--webhook-url", "http://127.0.0.1:9/"]
+    return _process(args, env, "localstripe", ports.stripe_url)
+
+
+def gunicorn(ports: Ports, env: dict[str, str]) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    args = [
+        str(BIN / "gunicorn"),
+        "boomcard.wsgi",
+        f"--workers={WORKERS}",
+        f"--worker-class={WORKER_CLASS}",
+        f"--threads={THREADS}",
+        f"--bind=127.0.0.1:{ports.web}",
+        "--keep-alive=5",
+        "--worker-tmp-dir=/dev/shm",
+        "--log-level=warning",
+        "--timeout=120",
+    ]
+    return _process(args, env, "gunicorn", f"{ports.web_url}/ping")
+
+
+def gunicorn_description() -> str:
+    threads = f", {THREADS} threads each" if WORKER_CLASS == "gthread" else ""
+    return f"gunicorn, {WORKERS} {WORKER_CLASS} workers{threads}"

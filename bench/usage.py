@@ -1,0 +1,201 @@
+"""Figure 2: usage records per second through ``POST /api/usage/`` against PostgreSQL's COPY of
+the same rows into an unindexed table of the same shape."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import random
+import statistics
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from bench import seed, stack
+from bench.load import Request, send_all
+from plans.models import Plan, UsageRecord
+
+COLUMNS = ("record_id", "line_id", "kind", "amount", "country", "at", "received_at", "overage")
+KINDS = ("data",) * 16 + ("voice",) * 3 + ("sms",)
+COUNTRIES = ("HK",) * 17 + ("CN", "JP", "GB")
+
+
+@dataclass
+class UsageResult:
+    records: int
+    lines: int
+    batch: int
+    client_threads: int
+    ingest_seconds: float
+    copy_seconds: list[float] = field(default_factory=list)
+    # COPY into a table with plans_usagerecord's indexes, constraints and foreign key: what the
+    # table itself costs, whatever the code in front of it.
+    copy_indexed_seconds: list[float] = field(default_factory=list)
+    # The same less the two indexes nothing reads (see BENCHMARKS.md).
+    copy_lean_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def ingest_rate(self) -> float:
+        return self.records / self.ingest_seconds
+
+    @property
+    def copy_rate(self) -> float:
+        return self.records / statistics.median(self.copy_seconds)
+
+    @property
+    def ratio(self) -> float:
+        return self.ingest_rate / self.copy_rate
+
+    @property
+    def copy_indexed_ratio(self) -> float:
+        return statistics.median(self.copy_seconds) / statistics.median(self.copy_indexed_seconds)
+
+    @property
+    def copy_lean_ratio(self) -> float:
+        return statistics.median(self.copy_seconds) / statistics.median(self.copy_lean_seconds)
+
+
+@dataclass
+class Feed:
+    bodies: list[bytes]
+    copy_text: bytes
+
+
+def lines_make(plans: dict[str, Plan], *, lines: int) -> list[int]:
+    """``lines`` owned lines on basic-30, each with a live bucket (10 days in, 20 to go)."""
+    owners = seed.users_insert(first=500_000, count=max(lines // 20, 1))
+    seed.lines_insert(
+        numbers=seed.USAGE_LINES,
+        first=1,
+        count=lines,
+        owner_ids=owners,
+        plan=plans["basic-30"],
+        expires_at_sql="now + interval '20 days'",
+    )
+    line_ids = seed.lines_of(seed.USAGE_LINES, 1, lines)
+    seed.buckets_insert(
+        line_ids_sql=f"SELECT id FROM accounts_line WHERE id BETWEEN {min(line_ids)} AND {max(line_ids)}",  # noqa: S608
+        plan=plans["basic-30"],
+        starts="now() - interval '10 days'",
+        expires="now() + interval '20 days'",
+    )
+    return line_ids
+
+
+def feed_make(line_ids: list[int], *, records: int, batch: int, now: datetime) -> Feed:
+    """The network's feed: records spread at random over the lines and the last three days,
+    named by number (4 in 5) or ICCID; as JSON batches, and as COPY text for the reference."""
+    rng = random.Random(2026)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, msisdn, iccid FROM accounts_line WHERE id = ANY(%s)", [line_ids])
+        names = {pk: (msisdn, iccid) for pk, msisdn, iccid in cursor.fetchall()}
+    received = now.isoformat()
+    bodies = []
+    copy_rows = io.StringIO()
+    for first in range(0, records, batch):
+        chunk = []
+        for n in range(first, min(first + batch, records)):
+            line_id = line_ids[rng.randrange(len(line_ids))]
+            kind = rng.choice(KINDS)
+            amount = {"data": rng.randrange(1_000, 5_000_000), "voice": rng.randrange(1, 600), "sms": 1}[kind]
+            at = (now - timedelta(seconds=rng.randrange(3 * 24 * 3600))).isoformat()
+            record: dict[str, object] = {"id": f"bench-{n:07d}", "kind": kind, "amount": amount, "at": at}
+            record["country"] = rng.choice(COUNTRIES)
+            msisdn, iccid = names[line_id]
+            if rng.random() < 0.8:
+                record["msisdn"] = msisdn
+            else:
+                record["iccid"] = iccid
+            chunk.append(record)
+            values = (record["id"], line_id, kind, amount, record["country"], at, received, 0)
+            copy_rows.write("\t".join(str(value) for value in values) + "\n")
+        bodies.append(json.dumps({"records": chunk}, separators=(",", ":")).encode())
+    return Feed(bodies=bodies, copy_text=copy_rows.getvalue().encode())
+
+
+def _copy_tables_create() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_usage_copy, bench_usage_copy_indexed, bench_usage_copy_lean")
+        # The columns, defaults and identity of plans_usagerecord; no index, key or constraint.
+        cursor.execute("CREATE TABLE bench_usage_copy (LIKE plans_usagerecord INCLUDING DEFAULTS INCLUDING IDENTITY)")
+        # And with everything plans_usagerecord has: its indexes, checks and foreign key.
+        cursor.execute("CREATE TABLE bench_usage_copy_indexed (LIKE plans_usagerecord INCLUDING ALL)")
+        for table in ("bench_usage_copy_indexed", "bench_usage_copy_lean"):
+            if table == "bench_usage_copy_lean":
+                cursor.execute(f"CREATE TABLE {table} (LIKE plans_usagerecord INCLUDING ALL)")
+            cursor.execute(
+                f"ALTER TABLE {table} ADD FOREIGN KEY (line_id) REFERENCES accounts_line (id)"
+                " DEFERRABLE INITIALLY DEFERRED"
+            )
+        # Less the index on line_id alone ((line_id, at) serves) and the LIKE index on record_id.
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'bench_usage_copy_lean'"
+            " AND (indexdef LIKE '%varchar_pattern_ops%' OR indexdef LIKE '%btree (line_id)')"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')
+
+
+def copy_once(text: bytes, table: str = "bench_usage_copy") -> float:
+    """COPY every row in one transaction; seconds from the statement to the commit."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {table}")
+    connection.ensure_connection()
+    raw = connection.connection
+    assert raw is not None
+    start = time.perf_counter()
+    statement = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN"
+    with raw.transaction(), raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for offset in range(0, len(text), 1 << 20):
+            copy.write(text[offset : offset + (1 << 20)])
+    return time.perf_counter() - start
+
+
+def _signed(body: bytes) -> dict[str, str]:
+    timestamp = str(int(time.time()))
+    digest = hmac.new(stack.USAGE_KEY.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/json",
+        "X-Boom-Timestamp": timestamp,
+        "X-Boom-Signature": f"sha256={digest}",
+    }
+
+
+def measure(
+    base_url: str, plans: dict[str, Plan], *, records: int, lines: int, batch: int, threads: int
+) -> UsageResult:
+    line_ids = lines_make(plans, lines=lines)
+    seed.analyze()
+    feed = feed_make(line_ids, records=records, batch=batch, now=timezone.now())
+    _copy_tables_create()
+    result = UsageResult(records=records, lines=lines, batch=batch, client_threads=threads, ingest_seconds=0.0)
+    # The reference before and after the API, so that a slow spell of the machine shows in both.
+    result.copy_seconds += [copy_once(feed.copy_text), copy_once(feed.copy_text)]
+    result.copy_indexed_seconds.append(copy_once(feed.copy_text, "bench_usage_copy_indexed"))
+    result.copy_lean_seconds.append(copy_once(feed.copy_text, "bench_usage_copy_lean"))
+    connection.close()  # the API's workers get the database to themselves meanwhile
+    sent = send_all(base_url, [Request("/api/usage/", body, _signed) for body in feed.bodies], threads=threads)
+    result.ingest_seconds = sent.seconds
+    result.copy_seconds.append(copy_once(feed.copy_text))
+    for _ in range(2):
+        result.copy_indexed_seconds.append(copy_once(feed.copy_text, "bench_usage_copy_indexed"))
+        result.copy_lean_seconds.append(copy_once(feed.copy_text, "bench_usage_copy_lean"))
+    accepted = 0
+    for status, body in sent.answers:
+        if status != 200:
+            raise RuntimeError(f"the usage API answered {status}: {body[:300]!r}")
+        report = json.loads(body)
+        if report["rejected"]:
+            raise RuntimeError(f"records rejected: {report['errors'][:3]}")
+        accepted += report["accepted"]
+    stored = UsageRecord.objects.filter(record_id__startswith="bench-").count()
+    if accepted != records or stored != records:
+        raise RuntimeError(f"{records} records sent, {accepted} accepted, {stored} stored")
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_usage_copy, bench_usage_copy_indexed, bench_usage_copy_lean")
+    return result
