@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -13,6 +13,7 @@ from accounts.models import Line, User
 from billing.models import Order, PaymentProfile
 from plans.models import Plan, Price
 from plans.pricing import Money
+from plans.selectors import catalogue, offered_price
 
 
 def customer_line(*, user: User, line_id: int) -> Line:
@@ -61,17 +62,14 @@ def renewal_options(*, user: User, line_id: int, currency: str, now: datetime | 
     the current plan first, the other base plans, add-on packs, the flexible plan."""
     now = now or timezone.now()
     line = customer_line(user=user, line_id=line_id)
-    plans = Plan.objects.filter(is_active=True).prefetch_related(
-        Prefetch("prices", queryset=Price.objects.filter(currency=currency), to_attr="price_in")
-    )
     start = max(now, line.expires_at or now)
     current, base_plans, addons, flexible = None, [], [], None
-    for plan in plans.order_by("sort_order", "code"):
-        prices: list[Price] = getattr(plan, "price_in", [])
-        if not prices:
+    for plan in catalogue(currency=currency):
+        price = offered_price(plan)
+        if price is None:
             continue
         offer = Offer(
-            plan=plan, price=prices[0], new_expiry=None if plan.is_addon else start + timedelta(days=plan.validity_days)
+            plan=plan, price=price, new_expiry=None if plan.is_addon else start + timedelta(days=plan.validity_days)
         )
         if plan.is_flexible:
             flexible = offer

@@ -63,6 +63,13 @@ class LineSummary:
     roaming: list[Entitlement] = field(default_factory=list)
     now: datetime = field(default_factory=timezone.now)
 
+    def add(self, bucket: Entitlement) -> None:
+        """Count a live bucket: a roaming pack is shown on its own, home buckets are summed."""
+        if bucket.countries:
+            self.roaming.append(bucket)
+        else:
+            self.home.add(bucket)
+
     @property
     def is_expired(self) -> bool:
         return self.line.is_expired(self.now)
@@ -95,11 +102,7 @@ def line_summaries(*, user: User, now: datetime | None = None) -> list[LineSumma
     summaries = {line.pk: LineSummary(line=line, home=Balance(), now=now) for line in lines}
     if lines:
         for bucket in _live_buckets(lines, now):
-            summary = summaries[bucket.line_id]
-            if bucket.countries:
-                summary.roaming.append(bucket)
-            else:
-                summary.home.add(bucket)
+            summaries[bucket.line_id].add(bucket)
     return list(summaries.values())
 
 
@@ -137,7 +140,7 @@ def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> Lin
     )
     for bucket in buckets:
         if bucket.starts_at <= now:
-            (summary.roaming.append(bucket) if bucket.countries else summary.home.add(bucket))
+            summary.add(bucket)
     today = usage_day(now)
     first = today - timedelta(days=USAGE_DAYS - 1)
     stored = {
