@@ -191,8 +191,11 @@ class UsageRecord(models.Model):
         VOICE = "voice", _("Voice")
         SMS = "sms", _("SMS")
 
-    record_id = models.CharField(max_length=64, unique=True)
-    line = models.ForeignKey("accounts.Line", on_delete=models.CASCADE, related_name="+")
+    # Unique through Meta.constraints rather than unique=True, which would also add a
+    # varchar_pattern_ops index for LIKE that nothing uses and every insert pays for.
+    record_id = models.CharField(max_length=64)
+    # No index of its own: plans_usage_line_at, (line_id, at), serves every filter on the line.
+    line = models.ForeignKey("accounts.Line", on_delete=models.CASCADE, related_name="+", db_index=False)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     amount = models.BigIntegerField()
     country = models.CharField(max_length=2)
@@ -204,7 +207,10 @@ class UsageRecord(models.Model):
         verbose_name = _("usage record")
         verbose_name_plural = _("usage records")
         indexes = [models.Index(fields=["line", "at"], name="plans_usage_line_at")]
-        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="plans_usage_amount_not_negative")]
+        constraints = [
+            models.UniqueConstraint(fields=["record_id"], name="plans_usage_record_id_unique"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="plans_usage_amount_not_negative"),
+        ]
 
     def __str__(self) -> str:
         return self.record_id
