@@ -30,6 +30,8 @@ app.conf.beat_schedule = {
     "reconcile-payments": {"task": "billing.tasks.reconcile_payments", "schedule": crontab(minute="*/10")},
     # Send any email still unsent two minutes after it was written.
     "redeliver-outbox": {"task": "accounts.tasks.outbox_sweep", "schedule": crontab(minute="*/5")},
+    # Queue again any usage batch still pending five minutes after it arrived.
+    "usage-batches": {"task": "plans.tasks.usage_batches_sweep", "schedule": crontab(minute="*/5")},
 }
 if os.environ.get("BEAT_EVERY_MINUTE", "").lower() in {"1", "true", "yes"}:
     # The demo (make run): every sweep each minute, so a reminder shows up while you watch.

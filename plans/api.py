@@ -1,8 +1,10 @@
-"""The usage API the mobile network posts batches of usage records to.
+"""The usage API the mobile network posts batches of usage records to, and asks what became of
+each batch.
 
 A request is signed: ``X-Boom-Timestamp`` (unix seconds) and ``X-Boom-Signature: sha256=<hex>``,
 the HMAC-SHA256 of ``"<timestamp>.<raw body>"`` with any key in ``settings.USAGE_API_KEYS``
-(several, so that a key can be rotated). Answers are JSON, meant for machines, in English.
+(several, so that a key can be rotated); a GET signs the empty body. Answers are JSON, meant for
+machines, in English.
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from boomcard.ratelimit import client_address, rate_limit_hit
 from plans import usage
+from plans.models import UsageBatch
 
 SIGNATURE_MAX_AGE = 300  # seconds either side of our clock
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
+_BATCH_ID = re.compile(r"[1-9][0-9]{0,17}")
 
 
 def _error(status: int, message: str, field: str | None = None) -> JsonResponse:
@@ -65,25 +70,10 @@ def _signature_check(
     return (None, signer) if signer else ("signature does not match", "")
 
 
-@csrf_exempt
-def usage_ingest(request: HttpRequest) -> JsonResponse:
-    """``POST /api/usage/``: ``{"records": [...]}``, at most ``usage.MAX_BATCH`` records.
-
-    200 with what became of each record (accepted, duplicate, rejected with reasons); 400 for a
-    body that is not such an object; 401 for a missing, stale or wrong signature; 429 (with
-    Retry-After) past the ``usage_api`` rate limit, counted per client address before the
-    signature is checked and per signing key after.
-    """
-    if request.method != "POST":
-        response = _error(405, "use POST")
-        response["Allow"] = "POST"
-        return response
-    if wait := rate_limit_hit(name="usage_api", key=client_address(request)):
-        return _too_many(wait)
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        return _error(413, "request body is too large", "body")
+def _signer_refused(request: HttpRequest, body: bytes) -> JsonResponse | None:
+    """The refusal for a request without a good signature of ``body`` (401), or past the
+    ``usage_api`` rate limit of its signing key (429); None for a request to serve. (The limit
+    per client address is counted before, even for requests that are not signed.)"""
     problem, signer = _signature_check(
         timestamp=request.headers.get("X-Boom-Timestamp"),
         signature=request.headers.get("X-Boom-Signature"),
@@ -94,7 +84,36 @@ def usage_ingest(request: HttpRequest) -> JsonResponse:
         return _error(401, problem)
     if wait := rate_limit_hit(name="usage_api", key=f"usage-key:{signer}"):
         return _too_many(wait)
+    return None
 
+
+def _only(method: str) -> JsonResponse:
+    response = _error(405, f"use {method}")
+    response["Allow"] = method
+    return response
+
+
+@csrf_exempt
+def usage_ingest(request: HttpRequest) -> JsonResponse:
+    """``POST /api/usage/``: ``{"records": [...]}``, at most ``usage.MAX_BATCH`` records.
+
+    The records are checked at once and the good ones stored as one batch, applied to the
+    balances soon after by a task on the ``usage`` queue. 202 with the batch's id, how many
+    records it queued, the records rejected (index, id, field, reason) and the address of its
+    status (``usage_batch_status``); 200 with the same and no batch when no record passed (nothing
+    was stored). 400 for a body that is not such an object; 401 for a missing, stale or wrong
+    signature; 413 for a body over the upload limit; 429 (with Retry-After) past the rate limit.
+    """
+    if request.method != "POST":
+        return _only("POST")
+    if wait := rate_limit_hit(name="usage_api", key=client_address(request)):
+        return _too_many(wait)
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return _error(413, "request body is too large", "body")
+    if (refused := _signer_refused(request, body)) is not None:
+        return refused
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):
@@ -107,5 +126,36 @@ def usage_ingest(request: HttpRequest) -> JsonResponse:
     for index, record in enumerate(records):
         if not isinstance(record, dict):
             return _error(400, "each record must be an object", f"records[{index}]")
-    report = usage.usage_ingest(records=records)
-    return JsonResponse(report.as_dict())
+    accepted = usage.usage_batch_accept(records=records)
+    answer: dict[str, Any] = {
+        "batch": accepted.batch_id,
+        "queued": accepted.queued,
+        "rejected": len(accepted.errors),
+        "errors": [error.as_dict() for error in accepted.errors],
+    }
+    if accepted.batch_id is None:
+        return JsonResponse(answer)
+    answer["status"] = UsageBatch.Status.PENDING.value
+    answer["status_url"] = reverse("plans:api_usage_batch", args=[accepted.batch_id])
+    return JsonResponse(answer, status=202)
+
+
+@csrf_exempt  # so that a POST here is answered 405 in JSON, not refused by the CSRF check
+def usage_batch_status(request: HttpRequest, batch_id: str) -> JsonResponse:
+    """``GET /api/usage/batches/<id>/``, signed as a POST is, over the empty body.
+
+    200 with the batch's status (``pending`` or ``applied``) and its report (accepted, duplicate,
+    rejected with index, id, field and reason; accepted and duplicate are null until applied);
+    404 for no such batch; 401, 429 as for posting.
+    """
+    if request.method != "GET":
+        return _only("GET")
+    if wait := rate_limit_hit(name="usage_api", key=client_address(request)):
+        return _too_many(wait)
+    if (refused := _signer_refused(request, b"")) is not None:
+        return refused
+    # Any text in the address gets a JSON answer; a batch id is a positive 64-bit integer.
+    batch = UsageBatch.objects.filter(pk=int(batch_id)).first() if _BATCH_ID.fullmatch(batch_id) else None
+    if batch is None:
+        return _error(404, "no such batch", "batch")
+    return JsonResponse(usage.usage_batch_report(batch=batch))

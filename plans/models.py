@@ -240,3 +240,43 @@ class DailyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line_id} {self.day}"
+
+
+class UsageBatch(models.Model):
+    """A batch of usage records as the network posted it, checked and waiting to be applied.
+
+    ``POST /api/usage/`` stores the records that passed the checks here, in one row, and answers
+    at once; a task on the ``usage`` queue applies them to the buckets (plans.usage) and marks the
+    batch applied in the same transaction, so a batch is applied once, however often its task
+    runs. ``records`` holds each record as a list (see ``plans.usage.BATCH_FIELDS``); ``errors``
+    the records rejected when the batch arrived; ``report`` what applying it found.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPLIED = "applied", _("applied")
+
+    received_at = models.DateTimeField(default=timezone.now)
+    records = models.JSONField()
+    record_count = models.PositiveIntegerField()
+    errors = models.JSONField(default=list)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    report = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("usage batch")
+        verbose_name_plural = _("usage batches")
+        # The sweep's read: batches still pending, oldest first. Applied ones leave the index.
+        indexes = [models.Index(fields=["received_at"], condition=Q(status="pending"), name="plans_usagebatch_pending")]
+        constraints = [
+            models.CheckConstraint(condition=Q(record_count__gt=0), name="plans_usagebatch_not_empty"),
+            models.CheckConstraint(
+                condition=Q(status="pending", applied_at__isnull=True, report__isnull=True)
+                | Q(status="applied", applied_at__isnull=False, report__isnull=False),
+                name="plans_usagebatch_applied_with_report",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"usage batch {self.pk} ({self.status})"

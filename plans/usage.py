@@ -1,13 +1,17 @@
 """Usage records from the mobile network: checking a batch, then applying it to the buckets.
 
-The API (``plans.api``) and ``manage.py import_usage`` both hand batches to ``usage_ingest``.
-Checking a record needs no database (``usage_records_check``); applying a batch is one
-transaction with a fixed number of queries, however many records or lines it holds.
+The API (``plans.api``) checks a batch and stores its good records as one pending
+``UsageBatch`` (``usage_batch_accept``), answering at once; a task on the ``usage`` queue then
+applies it (``usage_batch_apply``), and a sweep queues any batch whose task was lost
+(``usage_batches_due``). ``manage.py import_usage`` checks and applies in one go
+(``usage_ingest``). Checking a record needs no database (``usage_records_check``); applying a
+batch is one transaction with a fixed number of queries, however many records or lines it holds.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,8 +31,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Line, Notice
+from accounts.page_cache import customers_changed
 from accounts.services import notices_email
-from plans.models import DailyUsage, Entitlement, UsageRecord, usage_day
+from plans.models import DailyUsage, Entitlement, UsageBatch, UsageRecord
+
+logger = logging.getLogger(__name__)
 
 MAX_BATCH = 5000
 MAX_ID_LENGTH = 64  # UsageRecord.record_id
@@ -67,9 +74,12 @@ _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _ICCID = re.compile(r"[0-9]{19,20}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UsageIn:
-    """A record that passed the checks. Its line is named by ``msisdn`` (E.164) or ``iccid``."""
+    """A record that passed the checks. Its line is named by ``msisdn`` (E.164) or ``iccid``.
+
+    Not frozen, though nothing changes one: thousands are made a batch, and a frozen dataclass
+    takes four times as long to make. A UsageBatch stores it as a list (``BATCH_FIELDS``)."""
 
     index: int
     record_id: str
@@ -136,12 +146,13 @@ def usage_records_check(
     Whether the line exists and whether the id was seen before is for ``usage_ingest`` to find.
     """
     latest = now + FUTURE_TOLERANCE
+    day_zone = ZoneInfo(settings.USAGE_DAY_TIME_ZONE)
     good: list[UsageIn] = []
     errors: list[RecordError] = []
     msisdns: dict[str, str] = {}  # as sent -> E.164, parsed once per batch
     for index, record in enumerate(records):
         try:
-            good.append(_record_check(index, record, latest, msisdns))
+            good.append(_record_check(index, record, latest, day_zone, msisdns))
         except _Bad as bad:
             raw_id = record.get("id")
             shown_id = raw_id if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else None
@@ -149,7 +160,9 @@ def usage_records_check(
     return good, errors
 
 
-def _record_check(index: int, record: Mapping[str, Any], latest: datetime, msisdns: dict[str, str]) -> UsageIn:
+def _record_check(
+    index: int, record: Mapping[str, Any], latest: datetime, day_zone: ZoneInfo, msisdns: dict[str, str]
+) -> UsageIn:
     record_id = _id_check(record.get("id"))
     msisdn, iccid = record.get("msisdn") or None, record.get("iccid") or None
     if msisdn is not None and iccid is not None:
@@ -178,16 +191,8 @@ def _record_check(index: int, record: Mapping[str, Any], latest: datetime, msisd
     country = record.get("country")
     if not isinstance(country, str) or not country.isascii() or country.upper() not in COUNTRIES:
         raise _Bad("country", "unknown country (ISO 3166 alpha-2 expected)")
-    return UsageIn(
-        index=index,
-        record_id=record_id,
-        msisdn=msisdn,
-        iccid=iccid,
-        kind=kind,
-        amount=amount,
-        country=country.upper(),
-        at=_at_check(record.get("at"), latest),
-    )
+    at = _at_check(record.get("at"), latest, day_zone)
+    return UsageIn(index, record_id, msisdn, iccid, kind, amount, country.upper(), at)
 
 
 def _id_check(raw: object) -> str:
@@ -216,7 +221,7 @@ def _msisdn_check(raw: object) -> str:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
-def _at_check(raw: object, latest: datetime) -> datetime:
+def _at_check(raw: object, latest: datetime, day_zone: ZoneInfo) -> datetime:
     if raw is None or raw == "":
         raise _Bad("at", "time is missing")
     if not isinstance(raw, str):
@@ -229,7 +234,7 @@ def _at_check(raw: object, latest: datetime) -> datetime:
         raise _Bad("at", "time needs a UTC offset")
     try:
         at = at.astimezone(UTC)
-        usage_day(at)
+        at.astimezone(day_zone)  # its day (plans.models.usage_day) must exist too
     except OverflowError:
         raise _Bad("at", "time is out of range") from None
     if at > latest:
@@ -279,7 +284,7 @@ def _apply_in_transaction(checked: list[UsageIn], now: datetime) -> IngestReport
     while True:
         try:
             with transaction.atomic():
-                return _apply(checked, now)
+                return _apply(checked, now, received_at=now)
         except _RaceLost:
             if attempt == _ATTEMPTS:
                 raise
@@ -317,7 +322,7 @@ _BUCKET_COLUMNS = (
 )  # fmt: skip
 
 
-def _apply(checked: list[UsageIn], now: datetime) -> IngestReport:
+def _apply(checked: list[UsageIn], now: datetime, *, received_at: datetime) -> IngestReport:
     applied = IngestReport()
     lines_by_msisdn, lines_by_iccid = _lines_lock(checked)
 
@@ -386,15 +391,16 @@ def _apply(checked: list[UsageIn], now: datetime) -> IngestReport:
     # In id order, so that two transactions inserting the same ids meet them in the same order.
     new_records.sort(key=lambda row: row["record_id"])
     if _fast_sql():
-        _records_insert_pg(new_records, now)
+        _records_insert_pg(new_records, received_at)
         _buckets_save_pg(changed.values())
         _days_add_pg(days)
     else:
-        _records_insert(new_records, now)
+        _records_insert(new_records, received_at)
         _buckets_save(changed.values())
         _days_add(days)
     applied.accepted = len(new_records)
     _low_data_notify(lines, changed, data_used_before, now)
+    customers_changed(line.owner_id for line in lines.values())
     return applied
 
 
@@ -512,6 +518,154 @@ def _low_data_notify(
         notices_email(notices=notices)
 
 
+# --- Accepting a batch now, applying it on the usage queue ------------------------------------
+
+# How UsageBatch.records holds a checked record: one list a record, the fields in this order
+# (the record's index in the posted batch, then as UsageIn has them, the time in ISO 8601 UTC).
+BATCH_FIELDS = ("index", "id", "msisdn", "iccid", "kind", "amount", "country", "at")
+# A batch still pending this long after it arrived has lost its task (or the broker did): the
+# sweep queues it again. Longer than a busy queue takes, so that the sweep seldom doubles a task.
+BATCH_GRACE = timedelta(minutes=5)
+BATCH_SWEEP_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class BatchAccepted:
+    """What became of a posted batch at once: the batch its good records wait in (None when no
+    record passed the checks, and nothing was stored), how many, and the records rejected."""
+
+    batch_id: int | None
+    queued: int
+    errors: list[RecordError]
+
+
+def usage_batch_accept(*, records: Sequence[Mapping[str, Any]], now: datetime | None = None) -> BatchAccepted:
+    """Check a batch of at most ``MAX_BATCH`` records and store the good ones as one pending
+    ``UsageBatch``; one transaction, one row. After the commit a task on the ``usage`` queue is
+    asked to apply it (``usage_batch_apply``).
+
+    Guarantees: a batch that is stored is applied, exactly once: if the broker cannot take the
+    task, or the task is lost, ``usage_batches_due`` finds the batch and the sweep queues it
+    again. Records that fail the checks are reported here, with the batch's other rejections
+    when it is applied; unknown lines and ids seen before are found when it is applied (they
+    need the line locks). A batch with no good record is not stored.
+    """
+    if len(records) > MAX_BATCH:
+        raise BatchTooLarge(f"at most {MAX_BATCH} records a batch")
+    now = now or timezone.now()
+    checked, errors = usage_records_check(records=records, now=now)
+    if not checked:
+        return BatchAccepted(batch_id=None, queued=0, errors=errors)
+    stored = [  # BATCH_FIELDS
+        [r.index, r.record_id, r.msisdn, r.iccid, r.kind, r.amount, r.country, r.at.isoformat()] for r in checked
+    ]
+    rejected = [error.as_dict() for error in errors]
+    with transaction.atomic():
+        batch_id = _batch_insert_pg(now, stored, rejected) if _fast_sql() else _batch_insert(now, stored, rejected)
+        transaction.on_commit(lambda: _apply_soon(batch_id))
+    return BatchAccepted(batch_id=batch_id, queued=len(checked), errors=errors)
+
+
+def _apply_soon(batch_id: int) -> None:
+    """Queue the task that applies a committed batch.
+
+    Runs after the commit, so it must not fail the request: if the broker cannot take the task,
+    the batch stays pending and the sweep queues it (as accounts.services._deliver_soon does for
+    email). One quick retry rather than Celery's back-off, so that a broker outage does not also
+    hold up every batch the network posts.
+    """
+    from plans.tasks import usage_batch_apply as task
+
+    try:
+        task.apply_async((batch_id,), retry_policy={"max_retries": 1, "interval_start": 0})
+    except Exception as error:  # whatever the broker or its client raises: the sweep is the fallback
+        logger.warning("usage batch %s not queued (%r); the sweep will queue it", batch_id, error)
+
+
+def usage_batch_apply(*, batch_id: int, now: datetime | None = None) -> str:
+    """Apply a pending batch to the buckets (as ``usage_ingest`` does) and mark it applied with
+    its report, in one transaction: ``"applied"``. A batch already applied is left alone
+    (``"done"``), as is one another worker is applying right now (``"busy"``: its row is locked;
+    should that worker die, its transaction rolls back, its task is delivered again and the
+    sweep finds the batch still pending). ``"missing"`` for no such batch.
+
+    So a batch is applied once however often its task runs, and a worker killed mid-apply
+    leaves it pending, not half applied.
+    """
+    now = now or timezone.now()
+    attempt = 1
+    while True:
+        try:
+            with transaction.atomic():
+                return _batch_apply(batch_id, now)
+        except _RaceLost:
+            if attempt == _ATTEMPTS:
+                raise
+            attempt += 1
+
+
+def _batch_apply(batch_id: int, now: datetime) -> str:
+    # The batch first, then (in _apply) its lines in pk order: one lock order for every applier.
+    batch = (
+        UsageBatch.objects.select_for_update(skip_locked=True).only("status", "received_at").filter(pk=batch_id).first()
+    )
+    if batch is None:
+        return "missing" if not UsageBatch.objects.filter(pk=batch_id).exists() else "busy"
+    if batch.status == UsageBatch.Status.APPLIED:
+        return "done"
+    rows = UsageBatch.objects.filter(pk=batch_id).values_list("records", flat=True).get()
+    checked = [
+        UsageIn(
+            index=index,
+            record_id=record_id,
+            msisdn=msisdn,
+            iccid=iccid,
+            kind=kind,
+            amount=amount,
+            country=country,
+            at=datetime.fromisoformat(at),
+        )
+        for index, record_id, msisdn, iccid, kind, amount, country, at in rows
+    ]
+    report = _apply(checked, now, received_at=batch.received_at)
+    report.errors.sort(key=lambda error: error.index)
+    batch.status = UsageBatch.Status.APPLIED
+    batch.applied_at = now
+    batch.report = report.as_dict()
+    batch.save(update_fields=["status", "applied_at", "report"])
+    return "applied"
+
+
+def usage_batches_due(*, now: datetime | None = None, limit: int = BATCH_SWEEP_LIMIT) -> list[int]:
+    """Batches still pending ``BATCH_GRACE`` after they arrived (their task was lost, or the
+    broker was down), oldest first: one query on a partial index of the pending batches."""
+    now = now or timezone.now()
+    return list(
+        UsageBatch.objects.filter(status=UsageBatch.Status.PENDING, received_at__lte=now - BATCH_GRACE)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def usage_batch_report(*, batch: UsageBatch) -> dict[str, Any]:
+    """What the network reads about a batch: its status and, once applied, what became of each
+    record (accepted, duplicate, or rejected with index, id, field and reason)."""
+    applied = batch.report if batch.status == UsageBatch.Status.APPLIED else None
+    errors = [*batch.errors, *(applied["errors"] if applied else [])]
+    errors.sort(key=lambda error: error["index"])
+    return {
+        "batch": batch.pk,
+        "status": batch.status,
+        "received_at": batch.received_at.isoformat(),
+        "applied_at": batch.applied_at.isoformat() if batch.applied_at else None,
+        "queued": batch.record_count,
+        "accepted": applied["accepted"] if applied else None,
+        "duplicate": applied["duplicate"] if applied else None,
+        "rejected": len(errors),
+        "errors": errors,
+    }
+
+
 # --- Writing: the ORM, and PostgreSQL's faster way ---------------------------------------------
 #
 # A batch writes thousands of rows. On PostgreSQL each write is one statement reading the rows
@@ -534,8 +688,8 @@ def _one_of(values: Iterable[Any], db_type: str) -> list[Any] | RawSQL:
     return list(values)
 
 
-def _json(rows: Iterable[Mapping[str, Any]]) -> str:
-    return json.dumps(list(rows), default=lambda value: value.isoformat(), ensure_ascii=False)
+def _json(rows: Iterable[Any]) -> str:
+    return json.dumps(list(rows), default=lambda value: value.isoformat(), ensure_ascii=False, separators=(",", ":"))
 
 
 def _records_insert(rows: list[dict[str, Any]], now: datetime) -> None:
@@ -558,6 +712,30 @@ def _records_insert_pg(rows: list[dict[str, Any]], now: datetime) -> None:
     if inserted != len(rows):
         # Some id was stored meanwhile for a line this batch did not lock: start again.
         raise _RaceLost
+
+
+def _batch_insert(received_at: datetime, records: list[list[Any]], errors: list[dict[str, Any]]) -> int:
+    batch = UsageBatch.objects.create(
+        received_at=received_at, records=records, record_count=len(records), errors=errors
+    )
+    return batch.pk
+
+
+def _batch_insert_pg(received_at: datetime, records: list[list[Any]], errors: list[dict[str, Any]]) -> int:
+    """The batch's row, its records as compact JSON text made here (half the time of the
+    JSONField's way: no spaces, no adapter)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO plans_usagebatch (received_at, records, record_count, errors, status)
+            VALUES (%s, %s::jsonb, %s, %s::jsonb, %s)
+            RETURNING id
+            """,
+            [received_at, _json(records), len(records), _json(errors), UsageBatch.Status.PENDING],
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def _buckets_save(buckets: Iterable[_Bucket]) -> None:

@@ -1,4 +1,5 @@
-"""POST /api/usage/: signatures, what a body must be, and the answer the network reads."""
+"""POST /api/usage/ and GET /api/usage/batches/<id>/: signatures, what a body must be, the answer
+the network reads at once (202 and a batch), and what it reads once the batch's task has run."""
 
 import hashlib
 import hmac
@@ -8,17 +9,18 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from accounts.models import Line
-from plans.models import MB, DailyUsage, UsageRecord
+from accounts.models import EmailDelivery, Line, Notice
+from plans import tasks, usage
+from plans.models import MB, DailyUsage, UsageBatch, UsageRecord
 from plans.usage import MAX_BATCH
-from tests.factories import EntitlementFactory, LineFactory
+from tests.factories import EntitlementFactory, LineFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +33,27 @@ def _keys(settings):
     settings.USAGE_API_KEYS = [KEY]
 
 
+@pytest.fixture(autouse=True)
+def queued(monkeypatch) -> list[int]:
+    """The batches whose task was queued after their commit (run them with ``apply_queued``)."""
+    ids: list[int] = []
+    monkeypatch.setattr(usage, "_apply_soon", ids.append)
+    return ids
+
+
+def apply_queued(queued: list[int]) -> list[str]:
+    """Run the queued batches' tasks, as the usage worker would."""
+    outcomes = [tasks.usage_batch_apply(batch_id) for batch_id in queued]
+    queued.clear()
+    return outcomes
+
+
+def signed_headers(body: bytes, *, key: str = KEY, timestamp: int | None = None) -> dict[str, str]:
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    signature = "sha256=" + hmac.new(key.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {"X-Boom-Timestamp": stamp, "X-Boom-Signature": signature}
+
+
 def post(
     client: Client,
     payload: Any = None,
@@ -40,18 +63,21 @@ def post(
     timestamp: int | None = None,
     signature: str | None = None,
 ) -> Any:
-    """POST to the usage API as the network does, signing the body unless told otherwise."""
+    """POST to the usage API as the network does, signing the body unless told otherwise; the
+    batch's task is queued when its transaction commits, as in production."""
     if body is None:
         body = json.dumps(payload).encode()
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    if signature is None:
-        signature = "sha256=" + hmac.new(key.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return client.post(
-        URL,
-        body,
-        content_type="application/json",
-        headers={"X-Boom-Timestamp": stamp, "X-Boom-Signature": signature},
-    )
+    headers = signed_headers(body, key=key, timestamp=timestamp)
+    if signature is not None:
+        headers["X-Boom-Signature"] = signature
+    # The test's transaction never commits: run the hooks the request left for its commit.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(URL, body, content_type="application/json", headers=headers)
+
+
+def status(client: Client, batch_id: int | str, *, key: str = KEY, body: bytes = b"") -> Any:
+    """GET a batch's status, signed over the empty body (or ``body``, to sign something else)."""
+    return client.get(f"{URL}batches/{batch_id}/", headers=signed_headers(body, key=key))
 
 
 def record(line: Line, record_id: str, **fields: Any) -> dict[str, Any]:
@@ -66,31 +92,90 @@ def record(line: Line, record_id: str, **fields: Any) -> dict[str, Any]:
     }
 
 
-def test_signed_batch_is_applied_and_answered_with_counts(client):
+# --- Accepted at once, applied by the batch's task ------------------------------------------
+
+
+def test_signed_batch_is_accepted_with_202_and_applied_by_its_task(client, queued):
     line = LineFactory.create()
     home = EntitlementFactory.create(line=line)
 
     response = post(client, {"records": [record(line, "a"), record(line, "b", amount=2 * MB)]})
 
-    assert response.status_code == 200
-    assert response.json() == {"accepted": 2, "duplicate": 0, "rejected": 0, "errors": []}
+    assert response.status_code == 202
+    batch = UsageBatch.objects.get()
+    assert response.json() == {
+        "batch": batch.pk,
+        "status": "pending",
+        "status_url": f"/api/usage/batches/{batch.pk}/",
+        "queued": 2,
+        "rejected": 0,
+        "errors": [],
+    }
+    assert queued == [batch.pk]
+    home.refresh_from_db()
+    assert home.data_used == 0
+    assert not UsageRecord.objects.exists()
+
+    assert apply_queued(queued) == ["applied"]
+
     home.refresh_from_db()
     assert home.data_used == 3 * MB
     assert DailyUsage.objects.get(line=line).data == 3 * MB
+    answer = status(client, batch.pk).json()
+    assert (answer["status"], answer["accepted"], answer["duplicate"], answer["rejected"]) == ("applied", 2, 0, 0)
+    assert answer["applied_at"] is not None
 
 
-def test_batch_sent_twice_is_answered_as_duplicates(client):
+def test_status_of_a_pending_batch_says_so_and_lists_what_was_rejected_at_once(client):
+    line = LineFactory.create()
+    batch_id = post(client, {"records": [record(line, "a"), record(line, "b", kind="fax")]}).json()["batch"]
+
+    response = status(client, batch_id)
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer == {
+        "batch": batch_id,
+        "status": "pending",
+        "received_at": answer["received_at"],
+        "applied_at": None,
+        "queued": 1,
+        "accepted": None,
+        "duplicate": None,
+        "rejected": 1,
+        "errors": [{"id": "b", "index": 1, "field": "kind", "reason": "kind must be data, voice or sms"}],
+    }
+
+
+def test_batch_sent_twice_counts_once(client, queued):
     line = LineFactory.create()
     payload = {"records": [record(line, "a"), record(line, "b")]}
 
-    post(client, payload)
-    response = post(client, payload)
+    first = post(client, payload).json()["batch"]
+    second = post(client, payload).json()["batch"]
+    apply_queued(queued)
 
-    assert response.json() == {"accepted": 0, "duplicate": 2, "rejected": 0, "errors": []}
     assert UsageRecord.objects.count() == 2
+    assert status(client, first).json()["accepted"] == 2
+    answer = status(client, second).json()
+    assert (answer["accepted"], answer["duplicate"], answer["rejected"]) == (0, 2, 0)
 
 
-def test_rejected_records_are_listed_with_id_index_field_and_reason(client):
+def test_record_in_two_batches_counts_once_whichever_is_applied_first(client, queued):
+    line = LineFactory.create()
+    home = EntitlementFactory.create(line=line)
+    first = post(client, {"records": [record(line, "a"), record(line, "b")]}).json()["batch"]
+    second = post(client, {"records": [record(line, "b"), record(line, "c")]}).json()["batch"]
+
+    tasks.usage_batch_apply(second)
+    tasks.usage_batch_apply(first)
+
+    home.refresh_from_db()
+    assert home.data_used == 3 * MB
+    assert [status(client, batch).json()["duplicate"] for batch in (first, second)] == [1, 0]
+
+
+def test_rejected_records_are_listed_at_once_and_unknown_lines_once_applied(client, queued):
     line = LineFactory.create()
 
     response = post(
@@ -105,24 +190,141 @@ def test_rejected_records_are_listed_with_id_index_field_and_reason(client):
         },
     )
 
+    assert response.status_code == 202
+    answer = response.json()
+    assert (answer["queued"], answer["rejected"]) == (2, 2)
+    assert answer["errors"] == [
+        {"id": "late", "index": 1, "field": "at", "reason": "time needs a UTC offset"},
+        {"id": None, "index": 2, "field": "id", "reason": "id is missing"},
+    ]
+    apply_queued(queued)
+    report = status(client, answer["batch"]).json()
+    assert (report["accepted"], report["duplicate"], report["rejected"]) == (1, 0, 3)
+    assert report["errors"] == [
+        {"id": "late", "index": 1, "field": "at", "reason": "time needs a UTC offset"},
+        {"id": None, "index": 2, "field": "id", "reason": "id is missing"},
+        {"id": "stranger", "index": 3, "field": "msisdn", "reason": "unknown line"},
+    ]
+
+
+def test_batch_whose_every_record_is_rejected_is_not_stored(client, queued):
+    line = LineFactory.create()
+
+    response = post(client, {"records": [record(line, "a", amount=-1)]})
+
     assert response.status_code == 200
     assert response.json() == {
-        "accepted": 1,
-        "duplicate": 0,
-        "rejected": 3,
-        "errors": [
-            {"id": "late", "index": 1, "field": "at", "reason": "time needs a UTC offset"},
-            {"id": None, "index": 2, "field": "id", "reason": "id is missing"},
-            {"id": "stranger", "index": 3, "field": "msisdn", "reason": "unknown line"},
-        ],
+        "batch": None,
+        "queued": 0,
+        "rejected": 1,
+        "errors": [{"id": "a", "index": 0, "field": "amount", "reason": "amount must not be negative"}],
     }
+    assert not UsageBatch.objects.exists()
+    assert queued == []
 
 
-def test_empty_batch_is_answered_with_zeros(client):
+def test_empty_batch_is_answered_with_zeros_and_stores_nothing(client):
     response = post(client, {"records": []})
 
     assert response.status_code == 200
-    assert response.json() == {"accepted": 0, "duplicate": 0, "rejected": 0, "errors": []}
+    assert response.json() == {"batch": None, "queued": 0, "rejected": 0, "errors": []}
+    assert not UsageBatch.objects.exists()
+
+
+def test_roaming_pack_pays_before_home_plan_and_the_rest_is_overage(client, queued):
+    line = LineFactory.create()
+    home = EntitlementFactory.create(line=line, plan=PlanFactory.create(data_mb=2))
+    pack = EntitlementFactory.create(
+        line=line, plan=PlanFactory.create(data_mb=1, countries=["JP"], is_addon=True, kind="roaming"), countries=["JP"]
+    )
+
+    post(client, {"records": [record(line, "abroad", country="JP", amount=4 * MB)]})
+    apply_queued(queued)
+
+    pack.refresh_from_db()
+    home.refresh_from_db()
+    assert (pack.data_left, home.data_left) == (0, 0)
+    assert UsageRecord.objects.get(record_id="abroad").overage == MB
+    assert DailyUsage.objects.get(line=line).data_overage == MB
+
+
+def test_low_data_notice_and_its_email_are_written_when_the_batch_is_applied(client, queued):
+    line = LineFactory.create(owner=UserFactory.create(email="someone@example.com"))
+    EntitlementFactory.create(line=line, plan=PlanFactory.create(data_mb=100))
+
+    post(client, {"records": [record(line, "big", amount=80 * MB)]})
+    assert not Notice.objects.exists()
+    apply_queued(queued)
+
+    notice = Notice.objects.get(kind=Notice.Kind.LOW_BALANCE)
+    assert notice.params["threshold"] == 25
+    assert EmailDelivery.objects.filter(notice=notice).count() == 1
+
+
+def test_task_run_twice_applies_the_batch_once(client, queued):
+    line = LineFactory.create(owner=UserFactory.create(email="someone@example.com"))
+    home = EntitlementFactory.create(line=line, plan=PlanFactory.create(data_mb=100))
+    batch_id = post(client, {"records": [record(line, "a", amount=95 * MB)]}).json()["batch"]
+
+    assert tasks.usage_batch_apply(batch_id) == "applied"
+    assert tasks.usage_batch_apply(batch_id) == "done"
+
+    home.refresh_from_db()
+    assert home.data_used == 95 * MB
+    assert UsageRecord.objects.count() == 1
+    assert DailyUsage.objects.get(line=line).data == 95 * MB
+    assert Notice.objects.count() == 2  # 25 % and 10 %, once each
+    assert status(client, batch_id).json()["accepted"] == 1
+
+
+def test_task_for_a_batch_that_does_not_exist_does_nothing():
+    assert tasks.usage_batch_apply(987654) == "missing"
+
+
+def test_sweep_queues_batches_pending_five_minutes_after_they_arrived(client, queued, monkeypatch):
+    line = LineFactory.create()
+    stale = post(client, {"records": [record(line, "a")]}).json()["batch"]
+    UsageBatch.objects.filter(pk=stale).update(received_at=timezone.now() - timedelta(minutes=6))
+    fresh = post(client, {"records": [record(line, "b")]}).json()["batch"]
+    applied = post(client, {"records": [record(line, "c")]}).json()["batch"]
+    tasks.usage_batch_apply(applied)
+    UsageBatch.objects.filter(pk=applied).update(received_at=timezone.now() - timedelta(minutes=6))
+    swept: list[int] = []
+    monkeypatch.setattr(tasks.usage_batch_apply, "delay", swept.append)
+
+    assert tasks.usage_batches_sweep() == 1
+
+    assert swept == [stale]
+    assert fresh not in usage.usage_batches_due()
+    tasks.usage_batch_apply(stale)
+    assert usage.usage_batches_due(now=timezone.now() + timedelta(minutes=10)) == [fresh]
+
+
+# --- The status endpoint --------------------------------------------------------------------
+
+
+def test_status_of_an_unknown_batch_is_404_naming_the_batch(client):
+    for batch_id in ("12345", "9" * 40, "0", "-1", "abc", "1e3", "%E2%80%8B"):
+        response = status(client, batch_id)
+        assert response.status_code == 404
+        assert response.json() == {"error": "no such batch", "field": "batch"}
+
+
+def test_status_needs_a_signature_over_the_empty_body(client):
+    line = LineFactory.create()
+    batch_id = post(client, {"records": [record(line, "a")]}).json()["batch"]
+
+    assert client.get(f"{URL}batches/{batch_id}/").status_code == 401
+    assert status(client, batch_id, key="someone-elses-key").status_code == 401
+    assert status(client, batch_id, body=b"{}").json() == {"error": "signature does not match"}
+
+
+def test_status_answers_only_get(client):
+    response = client.post(f"{URL}batches/1/", b"", content_type="application/json")
+
+    assert response.status_code == 405
+    assert response["Allow"] == "GET"
+    assert response.json() == {"error": "use GET"}
 
 
 # --- Signatures -------------------------------------------------------------------------------
@@ -269,15 +471,17 @@ def test_more_than_5000_records_is_400(client):
     assert not UsageRecord.objects.exists()
 
 
-def test_5000_records_are_accepted_in_one_request(client):
+def test_5000_records_are_accepted_in_one_request(client, queued):
     lines = LineFactory.create_batch(20)
     for line in lines:
         EntitlementFactory.create(line=line)
 
     response = post(client, {"records": [record(lines[i % 20], f"r{i}", amount=1000) for i in range(MAX_BATCH)]})
 
-    assert response.status_code == 200
-    assert response.json()["accepted"] == MAX_BATCH
+    assert response.status_code == 202
+    assert response.json()["queued"] == MAX_BATCH
+    assert UsageBatch.objects.get().record_count == MAX_BATCH
+    apply_queued(queued)
     assert UsageRecord.objects.count() == MAX_BATCH
 
 
@@ -322,5 +526,5 @@ _json_values = st.recursive(
 def test_any_json_body_gets_a_json_answer_never_a_500(payload):
     response = post(Client(), payload)
 
-    assert response.status_code in {200, 400}
+    assert response.status_code in {200, 202, 400}
     assert isinstance(response.json(), dict)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from axes.utils import reset as axes_reset
@@ -440,6 +441,41 @@ def test_no_unsigned_usage_request_gives_a_server_error() -> None:
         assert response.status_code == 401
 
     post()
+
+
+def _usage_status_get(batch_id: str, headers: dict[str, str] | None = None) -> Any:
+    if headers is None:
+        timestamp = str(int(time.time()))
+        key = django_settings.USAGE_API_KEYS[0].encode()
+        digest = hmac.new(key, timestamp.encode() + b".", hashlib.sha256).hexdigest()
+        headers = {"X-Boom-Timestamp": timestamp, "X-Boom-Signature": f"sha256={digest}"}
+    return Client().get(f"/api/usage/batches/{quote(batch_id, safe='')}/", headers=headers)
+
+
+def test_no_batch_status_request_gives_a_server_error() -> None:
+    batch_ids = st.one_of(
+        st.integers(min_value=-(2**70), max_value=2**70).map(str), numberish, st.text(max_size=40).filter(bool)
+    )
+
+    @FUZZ_API
+    @given(
+        batch_id=batch_ids,
+        headers=st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {}, optional={"X-Boom-Timestamp": st.one_of(headers_text, numberish), "X-Boom-Signature": headers_text}
+            ),
+        ),
+    )
+    def get(batch_id: str, headers: dict[str, str] | None) -> None:
+        response = _usage_status_get(batch_id, headers)
+        no_server_error(response)
+        # 404 for an id the route does not take (a "/" in it): the site's page, not the API's.
+        assert response.status_code in ({404} if headers is None else {401, 404}), response.content[:300]
+        if response["Content-Type"] == "application/json":
+            assert isinstance(response.json(), dict)
+
+    get()
 
 
 # --- Stripe's webhook ---------------------------------------------------------------------------

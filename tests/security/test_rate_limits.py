@@ -246,6 +246,22 @@ def test_usage_api_is_capped_per_signing_key_across_addresses(limits, clock, usa
     assert post_usage(browser("192.0.2.12"), key="other-network-key").status_code == 200
 
 
+def test_batch_status_counts_in_the_same_limit_as_posting(limits, clock, usage_keys):
+    limits(usage_api="3/m")
+    network = browser("192.0.2.13")
+    stamp = str(int(time.time()))
+    digest = hmac.new(KEY.encode(), stamp.encode() + b".", hashlib.sha256).hexdigest()
+    headers = {"X-Boom-Timestamp": stamp, "X-Boom-Signature": f"sha256={digest}"}
+    status_url = reverse("plans:api_usage_batch", args=[1])
+
+    assert [post_usage(network).status_code, post_usage(network).status_code] == [200, 200]
+    assert network.get(status_url, headers=headers).status_code == 404  # no such batch, but counted
+    refused = network.get(status_url, headers=headers)
+    assert refused.status_code == 429
+    assert refused.json()["error"].startswith("too many requests; try again in ")
+    assert post_usage(network).status_code == 429
+
+
 # --- The limiter itself ---------------------------------------------------------------------
 
 

@@ -1,0 +1,21 @@
+"""Celery tasks for the usage feed (the ``usage`` queue): thin wrappers over plans.usage, safe to
+run twice."""
+
+from celery import shared_task
+
+from plans import usage
+
+
+@shared_task
+def usage_batch_apply(batch_id: int) -> str:
+    return usage.usage_batch_apply(batch_id=batch_id)
+
+
+@shared_task
+def usage_batches_sweep() -> int:
+    """Queue again the batches still pending a while after they arrived (a lost task, a broker
+    outage): applying one twice changes nothing."""
+    due = usage.usage_batches_due()
+    for batch_id in due:
+        usage_batch_apply.delay(batch_id)
+    return len(due)

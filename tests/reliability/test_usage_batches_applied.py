@@ -1,0 +1,123 @@
+"""The usage feed with a real Celery worker, Redis and PostgreSQL: a batch posted to the API is
+applied by the worker on the ``usage`` queue, and a worker killed in the middle of applying one
+leaves it pending, to be applied once when the task is delivered again."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection, connections, transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Line
+from plans.models import MB, Entitlement, UsageBatch, UsageRecord
+from tests.celery_worker import VISIBILITY_TIMEOUT, Worker, wait_until
+from tests.factories import EntitlementFactory, LineFactory
+from tests.reliability.conftest import broker_idle
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
+
+StartWorker = Callable[..., AbstractContextManager[Worker]]
+
+
+def signed(body: bytes) -> dict[str, str]:
+    stamp = str(int(time.time()))
+    digest = hmac.new(settings.USAGE_API_KEYS[0].encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {"X-Boom-Timestamp": stamp, "X-Boom-Signature": f"sha256={digest}"}
+
+
+def post_batch(line: Line, ids: list[str]) -> int:
+    at = (timezone.now() - timedelta(minutes=1)).isoformat()
+    records = [
+        {"id": record_id, "msisdn": line.msisdn.as_e164, "kind": "data", "amount": MB, "country": "HK", "at": at}
+        for record_id in ids
+    ]
+    body = json.dumps({"records": records}).encode()
+    response = Client().post(reverse("plans:api_usage"), body, content_type="application/json", headers=signed(body))
+    assert response.status_code == 202, response.content[:500]
+    return int(response.json()["batch"])
+
+
+def batch_status(batch_id: int) -> dict[str, Any]:
+    url = reverse("plans:api_usage_batch", args=[batch_id])
+    answer: dict[str, Any] = Client().get(url, headers=signed(b"")).json()
+    return answer
+
+
+def applied(batch_id: int) -> bool:
+    return UsageBatch.objects.filter(pk=batch_id, status=UsageBatch.Status.APPLIED).exists()
+
+
+def test_posted_batch_is_applied_by_the_usage_worker(worker: StartWorker) -> None:
+    line = LineFactory.create()
+    home = EntitlementFactory.create(line=line)
+    with worker() as running:
+        batch_id = post_batch(line, ["w-1", "w-2", "w-3"])
+        wait_until(lambda: applied(batch_id), timeout=20, what=f"batch {batch_id} applied", details=running.log_tail)
+        wait_until(broker_idle, timeout=10, what="the broker to be idle")
+    answer = batch_status(batch_id)
+    assert (answer["status"], answer["accepted"], answer["duplicate"], answer["rejected"]) == ("applied", 3, 0, 0)
+    home.refresh_from_db()
+    assert home.data_used == 3 * MB
+
+
+def _line_locked(line_pk: int, locked: threading.Event, release: threading.Event) -> None:
+    """Hold the line's row lock (as a long batch of another worker would) until ``release``."""
+    try:
+        with transaction.atomic():
+            Line.objects.select_for_update().filter(pk=line_pk).get()
+            locked.set()
+            release.wait(timeout=50)
+    finally:
+        connections.close_all()
+
+
+def _waiting_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def test_worker_killed_mid_apply_leaves_the_batch_pending_and_it_is_applied_once(worker: StartWorker) -> None:
+    line = LineFactory.create()
+    home = EntitlementFactory.create(line=line)
+    locked, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_line_locked, args=(line.pk, locked, release))
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        with worker() as first:
+            batch_id = post_batch(line, ["k-1", "k-2"])
+            # The worker has locked the batch and waits for the line: it is mid-apply.
+            wait_until(_waiting_for_a_lock, timeout=20, what="the worker to wait for the line", details=first.log_tail)
+            first.kill()
+    finally:
+        release.set()
+        holder.join(timeout=10)
+    assert not applied(batch_id)
+    assert not UsageRecord.objects.exists()
+
+    # The task was never acknowledged: Redis hands it to the next worker after the visibility timeout.
+    time.sleep(VISIBILITY_TIMEOUT + 1)
+    with worker() as second:
+        wait_until(lambda: applied(batch_id), timeout=30, what=f"batch {batch_id} applied", details=second.log_tail)
+        wait_until(broker_idle, timeout=10, what="the broker to be idle")
+    assert UsageRecord.objects.count() == 2
+    home = Entitlement.objects.get(pk=home.pk)
+    assert home.data_used == 2 * MB
+    assert batch_status(batch_id)["accepted"] == 2
