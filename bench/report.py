@@ -84,10 +84,12 @@ def print_pages(result: PagesResult) -> None:
 
 def print_usage(result: UsageResult) -> None:
     copies = ", ".join(f"{seconds:.2f}" for seconds in result.copy_seconds)
-    print(f"  API  {result.ingest_rate:10.0f} records/s ({result.ingest_seconds:.2f} s)", flush=True)
-    print(f"  COPY {result.copy_rate:10.0f} records/s (runs: {copies} s)  ratio {result.ratio:.3f}", flush=True)
+    print(f"  accepted {result.accept_rate:10.0f} records/s ({result.accept_seconds:.2f} s)", flush=True)
+    print(f"  applied  {result.applied_rate:10.0f} records/s ({result.applied_seconds:.2f} s)", flush=True)
+    print(f"  COPY     {result.copy_rate:10.0f} records/s (runs: {copies} s)", flush=True)
+    print(f"  ratios: accepted {result.accept_ratio:.3f}, applied {result.applied_ratio:.3f}", flush=True)
     print(f"  COPY into an indexed copy of plans_usagerecord / COPY: {result.copy_indexed_ratio:.3f}", flush=True)
-    print(f"  the same less its two unused indexes / COPY: {result.copy_lean_ratio:.3f}", flush=True)
+    print(f"  the same with the two indexes dropped by plans 0003 / COPY: {result.copy_before_ratio:.3f}", flush=True)
 
 
 def print_webhooks(result: WebhooksResult) -> None:
@@ -152,22 +154,29 @@ def _usage_section(result: UsageResult) -> list[str]:
         "",
         f"{result.records:,} records over {result.lines:,} lines (each with a live bucket), in"
         f" {result.records // result.batch} signed batches of {result.batch:,} through `POST /api/usage/`, sent by"
-        f" {result.client_threads} client threads (Python, requests), timed from the first request to the last"
-        " answer; every record checked accepted and stored. Reference: PostgreSQL's `COPY` of the same rows"
-        " (the same columns and values) into a table of the same shape without index, key or constraint"
+        f" {result.client_threads} client threads (Python, requests), with a {stack.usage_workers_description()}"
+        " (production settings, Redis db 13 as the broker) running on the same machine all along. Two figures from"
+        " the one pass: **accepted**, from the first request to the last answer, every batch answered 202 and"
+        " stored (the records checked, one `plans_usagebatch` row a batch, its task queued); and **applied**, from"
+        " the first request until the worker had applied every batch (polled in the database), checked afterwards:"
+        " every batch applied, every record accepted (none a duplicate or rejected) and in plans_usagerecord."
+        " Reference: PostgreSQL's `COPY` of the same rows (the same columns and values) into a table of the same"
+        " shape without index, key or constraint"
         " (`CREATE TABLE ... (LIKE plans_usagerecord INCLUDING DEFAULTS INCLUDING IDENTITY)`), one"
         " transaction, from the bench process; the median of three COPYs, two before the API and one after.",
         "",
         "| figure | ratio to COPY | target |",
         "| --- | ---: | --- |",
-        f"| records/s through the API | **{result.ratio:.3f}** | ≥ {USAGE_TARGET:.2f}:"
-        f" {_verdict(result.ratio >= USAGE_TARGET)} |",
+        f"| (a) records/s accepted through the API (202, stored) | **{result.accept_ratio:.3f}** |"
+        f" ≥ {USAGE_TARGET:.2f}: {_verdict(result.accept_ratio >= USAGE_TARGET)} |",
+        f"| (b) records/s end to end, until every batch is applied | **{result.applied_ratio:.3f}** | |",
         f"| for scale: COPY of the same rows into a table with plans_usagerecord's indexes, unique and check"
         f" constraints and foreign key | {result.copy_indexed_ratio:.3f} | |",
-        f"| for scale: the same less the index on `line_id` alone and the `varchar_pattern_ops` index on"
-        f" `record_id` | {result.copy_lean_ratio:.3f} | |",
+        f"| for scale: the same plus the two indexes plans migration 0003 dropped (`line_id` alone,"
+        f" `varchar_pattern_ops` on `record_id`) | {result.copy_before_ratio:.3f} | |",
         "",
-        f"Absolute: API {result.ingest_rate:,.0f} records/s ({result.ingest_seconds:.1f} s);"
+        f"Absolute: accepted {result.accept_rate:,.0f} records/s ({result.accept_seconds:.1f} s);"
+        f" applied {result.applied_rate:,.0f} records/s ({result.applied_seconds:.1f} s);"
         f" COPY {result.copy_rate:,.0f} records/s (runs {copies} s).",
         "",
     ]

@@ -1,5 +1,6 @@
 """The stack the benchmark runs on: its environment, its database, and the processes it starts
-(localstripe and gunicorn), each stopped by its own pid when the run ends."""
+(localstripe, gunicorn, and for the usage feed Celery workers on the ``usage`` queue), each
+stopped by its own pid when the run ends."""
 
 from __future__ import annotations
 
@@ -163,6 +164,69 @@ def gunicorn(ports: Ports, env: dict[str, str]) -> contextlib.AbstractContextMan
         "--timeout=120",
     ]
     return _process(args, env, "gunicorn", f"{ports.web_url}/ping")
+
+
+# Celery worker processes applying usage batches (the usage queue). Batches spread over every
+# line lock nearly all the same lines, so they apply one at a time whatever the number: one
+# process, and a second one that decodes its next batch while the first holds the locks.
+USAGE_WORKER_CONCURRENCY = int(os.environ.get("BENCH_USAGE_WORKERS", "2"))
+USAGE_WORKER_NICE = int(os.environ.get("BENCH_USAGE_WORKER_NICE", "10"))
+
+
+@contextlib.contextmanager
+def usage_workers(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """``celery -A boomcard worker -Q usage`` as production runs it (prefork, acks late), on the
+    bench's broker (Redis db 13); ready when its log says so, stopped warm (SIGTERM) at the end."""
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = LOG_DIR / "celery-usage.log"
+    # At a lower CPU priority than gunicorn (nice 10): on two shared cores the feed's answers,
+    # which the network waits on, go first and applying catches up (in production the workers
+    # have hosts of their own).
+    args = [
+        "nice",
+        f"-n{USAGE_WORKER_NICE}",
+        str(BIN / "celery"),
+        "-A",
+        "boomcard",
+        "worker",
+        "-Q",
+        "usage",
+        f"--concurrency={USAGE_WORKER_CONCURRENCY}",
+        "--pool=prefork",
+        "--without-heartbeat",
+        "--without-gossip",
+        "--without-mingle",
+        "-l",
+        "INFO",
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 (arguments built in this module)
+            args, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while " ready." not in log.read_text(errors="replace"):
+            if process.poll() is not None:
+                raise RuntimeError(f"the usage worker exited with {process.returncode}; see {log}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the usage worker was not ready within 60 s; see {log}")
+            time.sleep(0.2)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def usage_workers_description() -> str:
+    return (
+        f"Celery worker on the usage queue (prefork, concurrency {USAGE_WORKER_CONCURRENCY},"
+        f" nice {USAGE_WORKER_NICE})"
+    )
 
 
 def gunicorn_description() -> str:

@@ -70,6 +70,8 @@ _BUCKET_FIELDS = {
 }
 _DAY_SLOT = {"data": 0, "voice": 1, "sms": 2}
 _DAY_FIELDS = ("data", "voice", "sms", "data_overage", "voice_overage", "sms_overage")
+_EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+_LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _ICCID = re.compile(r"[0-9]{19,20}")
 
@@ -146,13 +148,12 @@ def usage_records_check(
     Whether the line exists and whether the id was seen before is for ``usage_ingest`` to find.
     """
     latest = now + FUTURE_TOLERANCE
-    day_zone = ZoneInfo(settings.USAGE_DAY_TIME_ZONE)
     good: list[UsageIn] = []
     errors: list[RecordError] = []
     msisdns: dict[str, str] = {}  # as sent -> E.164, parsed once per batch
     for index, record in enumerate(records):
         try:
-            good.append(_record_check(index, record, latest, day_zone, msisdns))
+            good.append(_record_check(index, record, latest, msisdns))
         except _Bad as bad:
             raw_id = record.get("id")
             shown_id = raw_id if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else None
@@ -160,9 +161,7 @@ def usage_records_check(
     return good, errors
 
 
-def _record_check(
-    index: int, record: Mapping[str, Any], latest: datetime, day_zone: ZoneInfo, msisdns: dict[str, str]
-) -> UsageIn:
+def _record_check(index: int, record: Mapping[str, Any], latest: datetime, msisdns: dict[str, str]) -> UsageIn:
     record_id = _id_check(record.get("id"))
     msisdn, iccid = record.get("msisdn") or None, record.get("iccid") or None
     if msisdn is not None and iccid is not None:
@@ -189,10 +188,10 @@ def _record_check(
     if amount > MAX_AMOUNT[kind]:
         raise _Bad("amount", f"amount must not exceed {MAX_AMOUNT[kind]} for {kind}")
     country = record.get("country")
-    if not isinstance(country, str) or not country.isascii() or country.upper() not in COUNTRIES:
+    if not isinstance(country, str) or not country.isascii() or (country := country.upper()) not in COUNTRIES:
         raise _Bad("country", "unknown country (ISO 3166 alpha-2 expected)")
-    at = _at_check(record.get("at"), latest, day_zone)
-    return UsageIn(index, record_id, msisdn, iccid, kind, amount, country.upper(), at)
+    at = _at_check(record.get("at"), latest)
+    return UsageIn(index, record_id, msisdn, iccid, kind, amount, country, at)
 
 
 def _id_check(raw: object) -> str:
@@ -221,7 +220,7 @@ def _msisdn_check(raw: object) -> str:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
-def _at_check(raw: object, latest: datetime, day_zone: ZoneInfo) -> datetime:
+def _at_check(raw: object, latest: datetime) -> datetime:
     if raw is None or raw == "":
         raise _Bad("at", "time is missing")
     if not isinstance(raw, str):
@@ -234,9 +233,12 @@ def _at_check(raw: object, latest: datetime, day_zone: ZoneInfo) -> datetime:
         raise _Bad("at", "time needs a UTC offset")
     try:
         at = at.astimezone(UTC)
-        at.astimezone(day_zone)  # its day (plans.models.usage_day) must exist too
     except OverflowError:
         raise _Bad("at", "time is out of range") from None
+    # Its day (plans.models.usage_day) must exist too: a day either side of datetime's range is
+    # beyond any zone's offset. (A comparison: converting each record to the zone costs more.)
+    if not _EARLIEST <= at <= _LATEST:
+        raise _Bad("at", "time is out of range")
     if at > latest:
         raise _Bad("at", "time is more than 5 minutes ahead")
     return at
@@ -521,8 +523,11 @@ def _low_data_notify(
 # --- Accepting a batch now, applying it on the usage queue ------------------------------------
 
 # How UsageBatch.records holds a checked record: one list a record, the fields in this order
-# (the record's index in the posted batch, then as UsageIn has them, the time in ISO 8601 UTC).
-BATCH_FIELDS = ("index", "id", "msisdn", "iccid", "kind", "amount", "country", "at")
+# (the record's index in the posted batch, then as UsageIn has them; the time as microseconds
+# since 1970-01-01 UTC: exact, and a quarter of the time ISO 8601 takes to write, per record).
+BATCH_FIELDS = ("index", "id", "msisdn", "iccid", "kind", "amount", "country", "at_us")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 # A batch still pending this long after it arrived has lost its task (or the broker did): the
 # sweep queues it again. Longer than a busy queue takes, so that the sweep seldom doubles a task.
 BATCH_GRACE = timedelta(minutes=5)
@@ -557,7 +562,8 @@ def usage_batch_accept(*, records: Sequence[Mapping[str, Any]], now: datetime | 
     if not checked:
         return BatchAccepted(batch_id=None, queued=0, errors=errors)
     stored = [  # BATCH_FIELDS
-        [r.index, r.record_id, r.msisdn, r.iccid, r.kind, r.amount, r.country, r.at.isoformat()] for r in checked
+        [r.index, r.record_id, r.msisdn, r.iccid, r.kind, r.amount, r.country, (r.at - _EPOCH) // _MICROSECOND]
+        for r in checked
     ]
     rejected = [error.as_dict() for error in errors]
     with transaction.atomic():
@@ -623,9 +629,9 @@ def _batch_apply(batch_id: int, now: datetime) -> str:
             kind=kind,
             amount=amount,
             country=country,
-            at=datetime.fromisoformat(at),
+            at=_EPOCH + timedelta(microseconds=at_us),
         )
-        for index, record_id, msisdn, iccid, kind, amount, country, at in rows
+        for index, record_id, msisdn, iccid, kind, amount, country, at_us in rows
     ]
     report = _apply(checked, now, received_at=batch.received_at)
     report.errors.sort(key=lambda error: error.index)
