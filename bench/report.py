@@ -154,8 +154,8 @@ def _usage_section(result: UsageResult) -> list[str]:
         "",
         f"{result.records:,} records over {result.lines:,} lines (each with a live bucket), in"
         f" {result.records // result.batch} signed batches of {result.batch:,} through `POST /api/usage/`, sent by"
-        f" {result.client_threads} client threads (Python, requests), with a {stack.usage_workers_description()}"
-        " (production settings, Redis db 13 as the broker) running on the same machine all along. Two figures from"
+        f" {result.client_threads} client threads (Python, requests), with a {stack.usage_workers_description()},"
+        " production settings and Redis db 13 as the broker, running on the same machine all along. Two figures from"
         " the one pass: **accepted**, from the first request to the last answer, every batch answered 202 and"
         " stored (the records checked, one `plans_usagebatch` row a batch, its task queued); and **applied**, from"
         " the first request until the worker had applied every batch (polled in the database), checked afterwards:"
@@ -288,36 +288,43 @@ The line page also draws its QR code with segno on every request (~20 % of it):
 `plans.esim.qr_svg` depends only on the activation code and could be memoised
 (`functools.lru_cache`).
 
-### Usage ingest: about 0.02-0.04 of COPY (target 0.25)
+### Usage ingest: (a) accepted about 0.23-0.27 of COPY (target 0.25), (b) applied about 0.03
 
-The reference rows above show the cause: **COPY of the same rows into a table with
-plans_usagerecord's own indexes, constraints and foreign key reaches only ~0.15-0.23 of the
-unindexed COPY**, so an endpoint that did nothing but write the rows could not reach 0.25 on this
-table. Per 5,000-record batch (~200 ms in-process after the fixes below): the INSERT into
-plans_usagerecord ~30 % (PostgreSQL maintaining five indexes and the deferred foreign key, and
-checking them at commit), reading, locking and updating the buckets ~25 %, the daily totals'
-upsert ~15 %, checking the records in Python ~15 % (outside the lock), the rest building JSON and
-the commit. Batches spread at random over the lines each lock ~1,840 of the 2,000 lines, in pk
-order, so they apply one at a time: the second worker overlaps only reading and checking.
+The API no longer applies a batch while the network waits: `POST /api/usage/` checks the records
+and stores the good ones as one `plans_usagebatch` row (202), and a Celery task on the `usage`
+queue applies it (plans/usage.py). First, plans migration 0003 dropped the two indexes nothing
+reads (the one on `line_id` alone, which `(line_id, at)` serves, and the `varchar_pattern_ops` copy
+of the unique index on `record_id`); the dedupe query and `ON CONFLICT (record_id)` use the unique
+index (EXPLAIN: Index Only Scan using plans_usage_record_id_unique; Conflict Arbiter Indexes:
+plans_usage_record_id_unique). The two reference rows show what that gives the table: COPY into
+it went from ~0.15 to ~0.19 of the unindexed COPY, still short of 0.25, so only answering before
+applying could meet the target.
 
-Fixed in plans/usage.py (from ~12,000 to ~20,000 records/s on a quiet machine, ~1.7x):
-the batch's record ids, line ids, numbers and ICCIDs go to PostgreSQL as one array parameter
-each instead of thousands of placeholders, which psycopg split and quoted one by one (87 ms for
-5,000 record ids, against 11 ms). Record ids and bucket lines as `IN (SELECT unnest(%s))`: as
-`= ANY(%s)` PostgreSQL chose a parallel sequential scan of plans_usagerecord (106 ms against
-20 ms); the line lock as `msisdn = ANY(%s) OR iccid = ANY(%s)` (a BitmapOr of the two unique
-indexes, 2 ms at 1,000,000 lines; the same with two unnest subqueries read every line, 340 ms).
-And the usage day of each record is computed with the zone looked up once a batch, not once a
-record.
+**(a) Accepted** (pyinstrument in-process on a bench batch, ~40 ms for 5,000 records): checking
+the records ~45 % (one pass in Python; the per-record time-zone conversion and the frozen
+dataclass were replaced by a range comparison and a plain slots dataclass, 22 ms to 11 ms), the
+INSERT of the one row ~30 % (the records as compact JSON made in Python, 3 ms; PostgreSQL parsing
+~500 kB of jsonb and compressing it, 10 ms: with lz4 rather than the default pglz, 9 against
+14 ms), the JSON parse of the body ~10 %, writing the records for the row ~10 % (times as
+microseconds since the epoch: ISO 8601 took four times as long, and was what moved the figure
+from ~0.24 to ~0.27 in one sitting). On two cores shared with PostgreSQL, the client and the
+worker applying batches meanwhile (at nice 10: the answers the network waits on go first), the
+figure varies from run to run between about 0.23 and 0.27, so it sits at the target rather than
+clearly above it. What would give it room: workers on hosts of their own (the design's scale
+plan), or a compiled JSON library (orjson) for the parse and the row, not added without the
+team.
 
-What would meet 0.25: first a plans migration dropping the two indexes nothing reads, the one on
-`line_id` alone (`(line_id, at)` serves) and the `varchar_pattern_ops` copy of the unique index
-on `record_id` (nothing filters record ids with LIKE): the third reference row shows what that
-gives the table. Beyond that the endpoint must stop applying batches synchronously: COPY the
-checked batch into an unlogged staging table, answer with the counts, and apply it to the
-buckets on the `usage` Celery queue (the design's queue for it), or have the network send
-batches grouped by line range so that they lock disjoint lines and apply in parallel. Both
-change what the API answers, so they are for the team to decide.
+**(b) Applied end to end** stays where the synchronous API was (~15,000-18,000 records/s, ~0.03):
+the same apply, now in the worker. py-spy on the worker: per batch ~300-450 ms, of which reading
+and locking the buckets ~20 % (Django values_list over ~1,840 rows and their JSON `countries`),
+encoding the new records as JSON for the INSERT ~14 %, the INSERT into plans_usagerecord ~14 %
+(PostgreSQL's side), decoding the stored batch ~10 %, locking the lines ~9 %, the daily totals
+~8 %, taking usage from the buckets ~6 %; and ~18 % waiting on PostgreSQL, mostly the second
+worker process waiting for the line locks. The limit is those locks: each batch of records spread
+at random over 2,000 lines locks ~1,840 of them, so batches apply one at a time whatever the
+number of workers. What would raise (b): batches grouped by line range (disjoint locks, applied in
+parallel), which is the network's side of the contract, or the apply moved into SQL (one
+statement that takes usage from the buckets), a larger change.
 
 ### Sweeps
 

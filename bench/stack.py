@@ -224,8 +224,7 @@ def usage_workers(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
 
 def usage_workers_description() -> str:
     return (
-        f"Celery worker on the usage queue (prefork, concurrency {USAGE_WORKER_CONCURRENCY},"
-        f" nice {USAGE_WORKER_NICE})"
+        f"Celery worker on the usage queue (prefork, concurrency {USAGE_WORKER_CONCURRENCY}, nice {USAGE_WORKER_NICE})"
     )
 
 
