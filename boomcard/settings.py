@@ -117,9 +117,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "boomcard.redis_cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            # An unreachable Redis fails fast: the page caches fall back to the database.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# How long a customer's cached page parts (accounts.page_cache) live at most: the age of the
+# days-left countdown on the home page. Changes to lines, buckets and notices show at once.
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=60)
 
 # --- Celery (see boomcard/celery.py) --------------------------------------------------------
 
@@ -232,6 +242,10 @@ for _name, _rate in RATE_LIMITS.items():
 SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
 SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=12)
 SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 60 * 60
+# Read from the cache, written through to the database (boomcard/sessions.py); a cached copy
+# lives at most SESSION_CACHE_SECONDS.
+SESSION_ENGINE = "boomcard.sessions"
+SESSION_CACHE_SECONDS = env.int("SESSION_CACHE_SECONDS", default=300)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
