@@ -9,6 +9,8 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
+        from accounts import page_cache
         from accounts.middleware import session_times_start
 
         user_logged_in.connect(session_times_start, dispatch_uid="accounts.session_times_start")
+        page_cache.connect_signals()

@@ -4,6 +4,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
 from accounts.models import User
+from accounts.page_cache import customer_cached
 from accounts.phones import parse_phone
 
 
@@ -39,7 +40,24 @@ def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> s
 
 
 class PhoneOrEmailBackend(ModelBackend):
-    """Authenticates with the number (any common writing), the email, or a staff name."""
+    """Authenticates with the number (any common writing), the email, or a staff name.
+
+    The logged-in user of each request comes from the customer's page cache
+    (accounts.page_cache), which any save of the user drops: a password change, a deactivation
+    or a new language shows on the next request, as with a database read.
+    """
+
+    def get_user(self, user_id: Any) -> User | None:
+        try:
+            pk = int(user_id)
+        except (TypeError, ValueError):
+            return None
+
+        def fetch() -> User | None:
+            return User._default_manager.filter(pk=pk).first()
+
+        user = customer_cached(pk, "user", fetch)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def authenticate(
         self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any

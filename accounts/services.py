@@ -24,6 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.models import EmailDelivery, Line, Notice, SmsCode, SupportRequest, User
+from accounts.page_cache import customers_changed
 from accounts.sms import SmsError, send_sms
 from boomcard.ratelimit import rate_limit_hit
 
@@ -191,6 +192,7 @@ def user_verify_phone(*, user: User, code: str) -> User:
     """Mark the user's number as verified once the registration code is right."""
     sms_code_check(phone=user.phone, purpose=SmsCode.Purpose.REGISTER, code=code)
     User.objects.filter(pk=user.pk, phone_verified_at__isnull=True).update(phone_verified_at=timezone.now())
+    customers_changed([user.pk])
     user.refresh_from_db(fields=["phone_verified_at"])
     return user
 
@@ -235,6 +237,7 @@ def user_preferences_update(*, user: User, email: str, language: str, time_zone:
 
 def user_language_set(*, user: User, language: str) -> None:
     User.objects.filter(pk=user.pk).update(language=language)
+    customers_changed([user.pk])
 
 
 # --- Two-step log-in (django-otp) ----------------------------------------------------------
@@ -615,7 +618,9 @@ def notice_mark_read(*, user: User, notice_ids: list[int] | None = None) -> int:
     notices = Notice.objects.filter(user=user, read_at__isnull=True)
     if notice_ids is not None:
         notices = notices.filter(pk__in=notice_ids)
-    return notices.update(read_at=timezone.now())
+    marked = notices.update(read_at=timezone.now())
+    customers_changed([user.pk])
+    return marked
 
 
 def support_request_create(*, user: User, topic: str, message: str, line: Line | None = None) -> SupportRequest:

@@ -18,8 +18,9 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse_lazy
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -49,6 +50,7 @@ from accounts.forms import (
 )
 from accounts.models import SmsCode, User
 from accounts.notice_text import notice_text
+from accounts.page_cache import customer_cached
 from boomcard.admin_site import AFTER_TWO_FACTOR_KEY
 from boomcard.http import CustomerRequest
 from boomcard.ratelimit import client_address, rate_limit_hit
@@ -91,7 +93,14 @@ def _refused(response: HttpResponse, error: ValidationError) -> HttpResponse:
 
 @login_required
 def home(request: CustomerRequest) -> HttpResponse:
-    return render(request, "accounts/home.html", {"summaries": line_summaries(user=request.user)})
+    user = request.user
+
+    def cards() -> str:
+        return render_to_string("accounts/line_cards.html", {"summaries": line_summaries(user=user)})
+
+    # Rendered in the customer's language and time zone, which are part of the name.
+    name = f"home-cards:{translation.get_language()}:{timezone.get_current_timezone_name()}"
+    return render(request, "accounts/home.html", {"cards": customer_cached(user.pk, name, cards)})
 
 
 @require_POST

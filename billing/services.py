@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Line, Notice, User
+from accounts.page_cache import customers_changed
 from accounts.services import notice_create
 from billing import gateway
 from billing.models import Order, PaymentProfile, StripeEvent
@@ -387,6 +388,7 @@ def auto_renew_set(*, line: Line, enabled: bool, payment_method_id: str = "") ->
         elif not profile.has_card:
             raise ValidationError(_("Save a card first."), code="no_card")
     Line.objects.filter(pk=line.pk).update(auto_renew=enabled)
+    customers_changed([line.owner_id])
     line.auto_renew = enabled
     return line
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Line, Notice
+from accounts.page_cache import customers_changed
 from accounts.services import notices_email
 from billing import gateway
 from billing.models import Order, PaymentProfile, RenewalReminder
@@ -83,6 +84,7 @@ def _remind(lines: list[Line], days: int, now: datetime) -> int:
             for line, owner_id, _ in due
         )
         notices_email(notices=notices)
+        customers_changed(owner_id for _, owner_id, _ in due)
     return len(lines)
 
 

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -152,11 +153,16 @@ def _customer_with(plans, lines: int, buckets_per_line: int, usage_rows: int):
 def test_home_page_query_count_is_fixed(client, plans, django_assert_num_queries, lines, buckets, records):
     customer = _customer_with(plans, lines, buckets, records)
     client.force_login(customer)
-    # session, user, unread notices (the bell), lines, live buckets
+    cache.clear()
+    # Cold: session, user, unread notices (the bell), lines, live buckets.
     with django_assert_num_queries(5):
         response = client.get("/")
     assert response.status_code == 200
     assert response.content.decode().count('class="card line') == lines
+    # Warm: all of it from the customer's page cache (accounts.page_cache).
+    with django_assert_num_queries(0):
+        again = client.get("/")
+    assert again.content.decode().count('class="card line') == lines
 
 
 @pytest.mark.parametrize(("buckets", "records"), [(2, 10), (50, 100_000)])
@@ -164,11 +170,15 @@ def test_line_page_query_count_is_fixed(client, plans, django_assert_num_queries
     customer = _customer_with(plans, 1, buckets, records)
     line = Line.objects.get(owner=customer)
     client.force_login(customer)
-    # session, user, unread notices (the bell), line, buckets, 30 days of usage
+    cache.clear()
+    # Cold: session, user, unread notices (the bell), line, buckets, 30 days of usage.
     with django_assert_num_queries(6):
         response = client.get(reverse("plans:line", args=[line.pk]))
     assert response.status_code == 200
     assert response.content.decode().count('class="bucket"') == buckets
+    # Warm: the session, the user and the bell come from the cache.
+    with django_assert_num_queries(3):
+        client.get(reverse("plans:line", args=[line.pk]))
 
 
 def test_catalogue_lists_plans_by_kind_in_the_chosen_currency(client, plans):

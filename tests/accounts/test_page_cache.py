@@ -1,0 +1,213 @@
+"""The per-customer page cache (accounts.page_cache) and the cached sessions
+(boomcard.sessions): a page served from the cache shows every change at once, and the site
+works the same when the cache cannot be reached."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.test import Client, override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import page_cache, services
+from accounts.models import Line, Notice
+from plans.demo import seed_catalogue
+from plans.models import GB, Entitlement, Plan
+from plans.services import entitlement_grant, entitlement_withdraw
+from plans.usage import usage_ingest
+from tests.factories import PASSWORD, LineFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+UNREACHABLE_CACHE = {
+    "default": {
+        "BACKEND": "boomcard.redis_cache.RedisCache",
+        # Nothing listens on port 1.
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+    }
+}
+
+
+@pytest.fixture
+def plans() -> dict[str, Plan]:
+    return seed_catalogue()
+
+
+@pytest.fixture
+def customer():
+    return UserFactory.create()
+
+
+@pytest.fixture
+def line(customer, plans) -> Line:
+    line = LineFactory.create(owner=customer, nickname="Work phone")
+    entitlement_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(hours=1))
+    return line
+
+
+@pytest.fixture
+def browser(customer) -> Client:
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(customer)
+    return client
+
+
+def home(client: Client) -> str:
+    response = client.get("/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def bell(page: str) -> int:
+    match = re.search(r'class="bell-count">(\d+)<', page)
+    return int(match.group(1)) if match else 0
+
+
+def test_a_second_visit_is_served_from_the_cache(browser, line, django_assert_num_queries):
+    first = home(browser)
+    with django_assert_num_queries(0):
+        again = home(browser)
+    # The same page but for the CSRF token, which is masked afresh for every response.
+    token = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+    assert token.sub("", again) == token.sub("", first)
+
+
+def test_a_new_bucket_shows_at_once(browser, line, plans):
+    assert "10 GB left of 10 GB" in home(browser)
+    entitlement_grant(line=line, plan=plans["topup-5"])
+    assert "15 GB left of 15 GB" in home(browser)
+
+
+def test_a_withdrawn_bucket_goes_at_once(browser, line, plans):
+    extra = entitlement_grant(line=line, plan=plans["topup-5"])
+    assert "15 GB left of 15 GB" in home(browser)
+    entitlement_withdraw(bucket=extra)
+    assert "10 GB left of 10 GB" in home(browser)
+
+
+def test_a_bucket_changed_in_the_admin_shows_at_once(browser, line):
+    assert "10 GB left of 10 GB" in home(browser)
+    bucket = Entitlement.objects.get(line=line)
+    bucket.data_total = 20 * GB
+    bucket.save()
+    assert "20 GB left of 20 GB" in home(browser)
+
+
+def test_usage_from_the_network_shows_at_once(browser, line):
+    assert "10 GB left of 10 GB" in home(browser)
+    report = usage_ingest(
+        records=[
+            {
+                "id": "cache-1",
+                "msisdn": str(line.msisdn),
+                "kind": "data",
+                "amount": 4 * GB,
+                "country": "CN",
+                "at": (timezone.now() - timedelta(minutes=1)).isoformat(),
+            }
+        ]
+    )
+    assert report.accepted == 1
+    page = home(browser)
+    assert "6 GB left of 10 GB" in page
+
+
+def test_a_renamed_line_shows_at_once(browser, line):
+    assert "Work phone" in home(browser)
+    services.line_rename(line=line, nickname="Mum")
+    page = home(browser)
+    assert "Mum" in page
+    assert "Work phone" not in page
+
+
+def test_the_bell_counts_new_and_read_notices_at_once(browser, customer, line):
+    assert bell(home(browser)) == 0
+    services.notice_create(user=customer, kind=Notice.Kind.SUPPORT_RECEIVED, key="cache-test-1", email=False)
+    assert bell(home(browser)) == 1
+    services.notice_mark_read(user=customer)
+    assert bell(home(browser)) == 0
+
+
+def test_each_language_has_its_own_cards(browser, customer, line):
+    assert "Renew" in home(browser)
+    services.user_language_set(user=customer, language="zh-hans")
+    assert "续费" in home(browser)
+
+
+def test_another_customer_never_gets_these_cards(browser, line, plans):
+    home(browser)
+    other = UserFactory.create()
+    LineFactory.create(owner=other, nickname="Someone else")
+    their_browser = Client(headers={"Accept-Language": "en"})
+    their_browser.force_login(other)
+    page = home(their_browser)
+    assert "Someone else" in page
+    assert "Work phone" not in page
+
+
+def test_a_password_changed_elsewhere_ends_this_session(browser, customer, line):
+    home(browser)  # the user is now cached
+    customer.set_password("another-long-passphrase-2026")
+    customer.save()
+    response = browser.get("/")
+    assert response.status_code == 302
+    assert reverse("accounts:login") in response["Location"]
+
+
+def test_a_deactivated_customer_is_logged_out_at_once(browser, customer, line):
+    home(browser)
+    customer.is_active = False
+    customer.save(update_fields=["is_active"])
+    assert browser.get("/").status_code == 302
+
+
+def test_a_value_built_before_a_change_is_not_served_after_it(customer):
+    """A reader that built from the old data stores it under the old generation."""
+    built = []
+
+    def stale() -> str:
+        # The change lands while this reader is building.
+        page_cache.customers_changed([customer.pk])
+        built.append("stale")
+        return "stale"
+
+    assert page_cache.customer_cached(customer.pk, "probe", stale) == "stale"
+    assert page_cache.customer_cached(customer.pk, "probe", lambda: "fresh") == "fresh"
+
+
+@pytest.fixture
+def cache_down() -> Iterator[None]:
+    with override_settings(CACHES=UNREACHABLE_CACHE):
+        yield
+
+
+def test_the_site_works_without_the_cache(cache_down, customer, line, plans):
+    browser = Client(headers={"Accept-Language": "en"})
+    response = browser.post(reverse("accounts:login"), {"username": str(customer.phone), "password": PASSWORD})
+    assert response.status_code == 302, response.content.decode()[:500]
+    assert "10 GB left of 10 GB" in home(browser)
+    entitlement_grant(line=line, plan=plans["topup-5"])
+    assert "15 GB left of 15 GB" in home(browser)
+    assert browser.get(reverse("billing:orders")).status_code == 200
+    browser.post(reverse("accounts:logout"))
+    assert browser.get("/").status_code == 302
+
+
+def test_a_session_whose_cached_copy_is_gone_is_read_from_the_database(browser, line):
+    home(browser)
+    cache.clear()
+    assert "Work phone" in home(browser)
+
+
+def test_a_cached_session_lives_at_most_session_cache_seconds(browser, settings):
+    import redis
+
+    key = cache.make_key("django.contrib.sessions.cached_db" + browser.session.session_key)
+    ttl = redis.Redis.from_url(settings.REDIS_URL).ttl(key)
+    assert 0 < ttl <= settings.SESSION_CACHE_SECONDS < settings.SESSION_COOKIE_AGE
