@@ -126,7 +126,14 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # The embedded default: files under var/, shared by the web process, the worker and beat
+    # (a worker's change must reach the web process's page cache).
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": VAR_DIR / "cache"}
+    }
+# Template fragments that are the same for every customer with the same language (the links of
+# the header, the footer), kept in each process's memory: {% cache ... using="fragments" %}.
+CACHES["fragments"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"}
 # How long a customer's cached page parts (accounts.page_cache) live at most: the age of the
 # days-left countdown on the home page. Changes to lines, buckets and notices show at once.
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=60)
