@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from accounts.models import User
 from accounts.page_cache import customer_cached
 from accounts.phones import parse_phone
+from accounts.selectors import unread_notice_count
 
 
 def find_user_by_login(login: str) -> User | None:
@@ -44,7 +45,9 @@ class PhoneOrEmailBackend(ModelBackend):
 
     The logged-in user of each request comes from the customer's page cache
     (accounts.page_cache), which any save of the user drops: a password change, a deactivation
-    or a new language shows on the next request, as with a database read.
+    or a new language shows on the next request, as with a database read. The header's bell
+    count comes with it (the cache drops both on any change to the customer's notices), so
+    that a page makes one trip to the cache for the two.
     """
 
     def get_user(self, user_id: Any) -> User | None:
@@ -54,7 +57,10 @@ class PhoneOrEmailBackend(ModelBackend):
             return None
 
         def fetch() -> User | None:
-            return User._default_manager.filter(pk=pk).first()
+            user = User._default_manager.filter(pk=pk).first()
+            if user is not None:
+                user.unread_notice_count = unread_notice_count(user=user)
+            return user
 
         user = customer_cached(pk, "user", fetch)
         return user if user is not None and self.user_can_authenticate(user) else None

@@ -55,6 +55,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     objects: ClassVar[UserManager] = UserManager()
 
+    # Not a column: the bell's count, read with the logged-in user (accounts.backends).
+    unread_notice_count: int | None = None
+
     USERNAME_FIELD = "phone"
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

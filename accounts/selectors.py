@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import User
+from accounts.models import Notice, User
+
+
+def unread_notice_count(*, user: User) -> int:
+    """The bell's count: one indexed query."""
+    return Notice.objects.filter(user=user, read_at__isnull=True).count()
 
 
 @dataclass(frozen=True)
