@@ -16,6 +16,7 @@ import re
 import time
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
@@ -93,6 +94,16 @@ def _only(method: str) -> JsonResponse:
     return response
 
 
+def _parsed(body: bytes) -> Any:
+    """The body as JSON. orjson reads a 5,000-record batch several times faster than the standard
+    library; what it refuses and the standard library reads (NaN, integers past 64 bits, lone
+    surrogates) goes to the standard library, so that every body is read as before."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
 @csrf_exempt
 def usage_ingest(request: HttpRequest) -> JsonResponse:
     """``POST /api/usage/``: ``{"records": [...]}``, at most ``usage.MAX_BATCH`` records.
@@ -115,7 +126,7 @@ def usage_ingest(request: HttpRequest) -> JsonResponse:
     if (refused := _signer_refused(request, body)) is not None:
         return refused
     try:
-        payload = json.loads(body)
+        payload = _parsed(body)
     except (ValueError, RecursionError):
         return _error(400, "body is not JSON", "body")
     if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):

@@ -223,6 +223,21 @@ def test_batch_whose_every_record_is_rejected_is_not_stored(client, queued):
     assert queued == []
 
 
+def test_what_the_fast_json_reader_refuses_is_still_read_record_by_record(client, queued):
+    """orjson refuses integers past 64 bits and NaN; the standard library reads them, so a
+    batch holding one still gets each record judged on its own."""
+    line = LineFactory.create()
+    good = json.dumps(record(line, "good"))
+    huge = json.dumps(record(line, "huge")).replace(f'"amount": {MB}', '"amount": 100000000000000000000000000000')
+    not_a_number = json.dumps(record(line, "nan")).replace(f'"amount": {MB}', '"amount": NaN')
+    body = f'{{"records": [{good}, {huge}, {not_a_number}]}}'.encode()
+
+    answer = post(client, body=body).json()
+
+    assert (answer["queued"], answer["rejected"]) == (1, 2)
+    assert [(error["id"], error["field"]) for error in answer["errors"]] == [("huge", "amount"), ("nan", "amount")]
+
+
 def test_empty_batch_is_answered_with_zeros_and_stores_nothing(client):
     response = post(client, {"records": []})
 

@@ -133,7 +133,7 @@ class Site:
 @pytest.fixture
 def site(plans: dict[str, Plan], localstripe: str, settings: Any) -> Site:
     # A cache of this test's own: examples clear it, and Redis's is shared with other runs.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CACHES = {**settings.CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     customer = UserFactory.create(email="fuzz@example.com")
     line = LineFactory.create(owner=customer)
     entitlement_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
