@@ -267,7 +267,13 @@ Profiles taken when the bench was written (pyinstrument in-process on the bench 
 the gunicorn workers; both pinned in requirements-dev.txt). Re-profile with e.g.
 `.venv/bin/py-spy record -p <worker pid> -o profile.svg` during `make bench BENCH_ARGS=--keep`.
 
-### Pages: the home page, from about 0.08 of /ping to about 0.25-0.45 (target 0.30)
+### Pages: the home page, from about 0.08 of /ping to about 0.29-0.45 (target 0.30)
+
+Over this session's runs (each the median of four rounds) the home page measured 0.29 and 0.32
+in full `make bench` runs and 0.41 and 0.45 in runs of the pages alone. `/ping` itself moves
+between about 1,100 and 3,000 req/s from one 6-second window to the next on this shared machine,
+so one run's figure sits at the target rather than clearly above it; the in-process costs below
+are steadier.
 
 **Before** (the first version of this bench), in-process `/` cost about 6-7 ms a request
 against 0.26-0.46 ms for an anonymous `/ping`:
@@ -333,9 +339,11 @@ microseconds since the epoch: ISO 8601 took four times as long, and was what mov
 from ~0.24 to ~0.27 in one sitting). On two cores shared with PostgreSQL, the client and the
 worker applying batches meanwhile (at nice 10: the answers the network waits on go first), the
 figure varies from run to run between about 0.23 and 0.27, so it sits at the target rather than
-clearly above it. What would give it room: workers on hosts of their own (the design's scale
-plan), or a compiled JSON library (orjson) for the parse and the row, not added without the
-team.
+clearly above it. Since then the body is parsed and the row written with orjson (the standard
+library still reads what orjson refuses: NaN, integers past 64 bits), ~5-10 % of a batch; the
+full run above measured 0.257. What would give it room: workers on hosts of their own (the
+design's scale plan), or checking the records in compiled code (msgspec, with the present
+checks kept for batches it refuses, to name each bad record).
 
 **(b) Applied end to end** stays where the synchronous API was (~15,000-18,000 records/s, ~0.03):
 the same apply, now in the worker. py-spy on the worker: per batch ~300-450 ms, of which reading
