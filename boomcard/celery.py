@@ -32,6 +32,8 @@ app.conf.beat_schedule = {
     "redeliver-outbox": {"task": "accounts.tasks.outbox_sweep", "schedule": crontab(minute="*/5")},
     # Queue again any usage batch still pending five minutes after it arrived.
     "usage-batches": {"task": "plans.tasks.usage_batches_sweep", "schedule": crontab(minute="*/5")},
+    # Delete applied usage batches older than USAGE_BATCH_KEEP_DAYS (their records stay).
+    "usage-batches-prune": {"task": "plans.tasks.usage_batches_prune", "schedule": crontab(hour=3, minute=30)},
 }
 if os.environ.get("BEAT_EVERY_MINUTE", "").lower() in {"1", "true", "yes"}:
     # The demo (make run): every sweep each minute, so a reminder shows up while you watch.

@@ -285,6 +285,9 @@ TIME_ZONE = "UTC"
 CUSTOMER_DEFAULT_TIME_ZONE = env.str("CUSTOMER_DEFAULT_TIME_ZONE", default="Asia/Shanghai")
 # Usage is totalled per calendar day in this zone (the usage chart's days).
 USAGE_DAY_TIME_ZONE = env.str("USAGE_DAY_TIME_ZONE", default="Asia/Shanghai")
+# Applied usage batches (the network's posts as received; their records live on in
+# plans_usagerecord) are deleted this many days after they arrived, and their status with them.
+USAGE_BATCH_KEEP_DAYS = env.int("USAGE_BATCH_KEEP_DAYS", default=30)
 LANGUAGE_COOKIE_NAME = "boom_language"
 LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
 LANGUAGE_COOKIE_HTTPONLY = True

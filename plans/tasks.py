@@ -12,6 +12,11 @@ def usage_batch_apply(batch_id: int) -> str:
 
 
 @shared_task
+def usage_batches_prune() -> int:
+    return usage.usage_batches_prune()
+
+
+@shared_task
 def usage_batches_sweep() -> int:
     """Queue again the batches still pending a while after they arrived (a lost task, a broker
     outage): applying one twice changes nothing."""

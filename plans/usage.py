@@ -653,6 +653,27 @@ def usage_batches_due(*, now: datetime | None = None, limit: int = BATCH_SWEEP_L
     )
 
 
+BATCH_PRUNE_CHUNK = 1_000
+
+
+def usage_batches_prune(*, now: datetime | None = None) -> int:
+    """Delete the applied batches that arrived more than ``USAGE_BATCH_KEEP_DAYS`` ago, a chunk
+    at a time; how many. Their records stay in plans_usagerecord. A batch still pending is kept,
+    however old: it has yet to be applied. Ids grow with arrival, so each chunk is read from the
+    start of the primary key and stops at the first thousand it finds."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.USAGE_BATCH_KEEP_DAYS)
+    deleted = 0
+    while True:
+        chunk = list(
+            UsageBatch.objects.filter(status=UsageBatch.Status.APPLIED, received_at__lt=cutoff)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:BATCH_PRUNE_CHUNK]
+        )
+        if not chunk:
+            return deleted
+        deleted += UsageBatch.objects.filter(pk__in=chunk).delete()[0]
+
+
 def usage_batch_report(*, batch: UsageBatch) -> dict[str, Any]:
     """What the network reads about a batch: its status and, once applied, what became of each
     record (accepted, duplicate, or rejected with index, id, field and reason)."""

@@ -292,6 +292,22 @@ def test_task_run_twice_applies_the_batch_once(client, queued):
     assert status(client, batch_id).json()["accepted"] == 1
 
 
+def test_prune_deletes_applied_batches_past_their_keep_days_and_keeps_their_records(client, queued, settings):
+    settings.USAGE_BATCH_KEEP_DAYS = 30
+    line = LineFactory.create()
+    old, recent, pending = (post(client, {"records": [record(line, name)]}).json()["batch"] for name in "abc")
+    tasks.usage_batch_apply(old)
+    tasks.usage_batch_apply(recent)
+    long_ago = timezone.now() - timedelta(days=31)
+    UsageBatch.objects.filter(pk__in=[old, pending]).update(received_at=long_ago)
+
+    assert tasks.usage_batches_prune() == 1
+
+    assert set(UsageBatch.objects.values_list("pk", flat=True)) == {recent, pending}  # pending: still to apply
+    assert UsageRecord.objects.filter(record_id="a").exists()
+    assert status(client, old).status_code == 404
+
+
 def test_task_for_a_batch_that_does_not_exist_does_nothing():
     assert tasks.usage_batch_apply(987654) == "missing"
 
