@@ -9,6 +9,7 @@ the rest of the suite uses database 15 as the cache and empties it at the start 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -36,7 +37,8 @@ from tests.celery_worker import REPO_DIR, Worker, celery_worker, database_url, w
 from tests.conftest import _free_port, _reachable
 from tests.factories import LineFactory
 
-BROKER_URL = "redis://127.0.0.1:6379/14"
+# TEST_BROKER_URL lets two runs of the suite on one machine use brokers of their own.
+BROKER_URL = os.environ.get("TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
 
 
 @pytest.fixture
