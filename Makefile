@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_CLUSTER = $(shell ls /etc/postgresql 2>/dev/null | head -1)
 
-.PHONY: help install system-packages run test lint format translations messages services bench clean
+.PHONY: help install system-packages run test lint format translations messages services bench bank clean
 
 help:
 	@echo "make run    - the demo site on http://127.0.0.1:8000 (SQLite, embedded broker, localstripe)"
 	@echo "make test   - the whole suite on PostgreSQL, Redis, Celery, localstripe and Chromium"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - throughput on gunicorn, PostgreSQL, Redis and localstripe; writes BENCHMARKS.md"
+	@echo "make bank   - the bank test scaled up (50 customers); writes its counts to BENCHMARKS.md"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +80,18 @@ bench: $(STAMP) services messages
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
 	  || { echo "Could not install wrk: install it and run make bench again"; exit 1; }; }
 	BENCH_COMMAND="make bench$(if $(BENCH_ARGS), BENCH_ARGS=\"$(BENCH_ARGS)\")" $(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The bank test (tests/reliability/test_bank.py) scaled up; not part of CI, a few minutes. Its
+# counts and the verdict go to the "## Bank test" section of BENCHMARKS.md, pass or fail.
+BANK_CUSTOMERS ?= 50
+BANK_ROUNDS ?= 3
+BANK_ENV = BANK_CUSTOMERS=$(BANK_CUSTOMERS) BANK_ROUNDS=$(BANK_ROUNDS) BANK_THREADS=24 BANK_TIMEOUT=900
+bank: $(STAMP) services messages
+	@mkdir -p var; rm -f var/bank.json
+	$(BANK_ENV) BANK_SUMMARY=var/bank.json $(BIN)/pytest -q -p no:randomly -s tests/reliability/test_bank.py; \
+	 status=$$?; \
+	 $(BIN)/python -m bench.bank var/bank.json $$status "make bank BANK_CUSTOMERS=$(BANK_CUSTOMERS) BANK_ROUNDS=$(BANK_ROUNDS)" \
+	 && exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 if __package__ in (None, ""):  # run as a file: python bench/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import stack
+from bench import bank, stack
 
 if TYPE_CHECKING:
     from bench.report import Report
@@ -145,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         if not arguments.keep:
             stack.database_drop()
     results.seconds = time.monotonic() - started
-    Path(arguments.output).write_text(report.markdown(results), encoding="utf-8")
+    output = Path(arguments.output)
+    kept = bank.kept_section(output.read_text(encoding="utf-8")) if output.exists() else ""  # make bank's
+    output.write_text(report.markdown(results) + kept, encoding="utf-8")
     _step(f"wrote {arguments.output} ({results.seconds / 60:.1f} minutes)")
     return 0
 
