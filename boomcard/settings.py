@@ -336,6 +336,12 @@ else:
     STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_boom_local")
     STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_boom_local")
     STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:8420")
+# Stripe calls never hang a request or a worker: seconds to connect and to wait for an answer
+# (the SDK's default is 80 s), and how often the SDK retries a call that failed on the way (every
+# POST carries an idempotency key, so a retry never acts twice).
+STRIPE_CONNECT_TIMEOUT = env.float("STRIPE_CONNECT_TIMEOUT", default=3.0)
+STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=10.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=1)
 # Stripe.js: localstripe serves a stand-in at the same address as its API.
 STRIPE_JS_URL = env.str(
     "STRIPE_JS_URL",

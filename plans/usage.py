@@ -429,7 +429,7 @@ def _lines_lock(checked: list[UsageIn]) -> tuple[dict[str, _Line], dict[str, _Li
     by_msisdn: dict[str, _Line] = {}
     by_iccid: dict[str, _Line] = {}
     rows = (
-        Line.objects.select_for_update()
+        Line.objects.select_for_update(no_key=True)
         # The number as the E.164 text stored (the column's index still serves): the field would
         # parse every number again, both ways.
         .annotate(msisdn_text=Cast("msisdn", CharField()))
@@ -451,7 +451,7 @@ def _buckets_by_line(lines: dict[int, _Line], checked: list[UsageIn]) -> dict[in
     last = max(record.at for record in checked)
     buckets: dict[int, list[_Bucket]] = defaultdict(list)
     rows = (
-        Entitlement.objects.select_for_update(of=("self",))
+        Entitlement.objects.select_for_update(of=("self",), no_key=True)
         .filter(line_id__in=_one_of(lines, "bigint"), starts_at__lte=last, expires_at__gt=first)
         .order_by("pk")
         .values_list(*_BUCKET_COLUMNS)
