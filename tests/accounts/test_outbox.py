@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from kombu.exceptions import OperationalError
 
 from accounts.models import EmailDelivery, Line, Notice, User
-from accounts.services import EMAIL_MAX_ATTEMPTS, email_backoff, email_send, notice_create, outbox_due
+from accounts.outbox import EMAIL_MAX_ATTEMPTS, email_backoff, email_send, notice_create, outbox_due
 from billing import services as billing
 from billing.models import Order
 from plans.models import Plan

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import EmailDelivery, Line, Notice, User
-from accounts.services import notice_create
+from accounts.outbox import notice_create
 from accounts.tasks import outbox_sweep
 from billing import services as billing
 from billing.models import Order
