@@ -1,5 +1,10 @@
 """The outbox: notices and their email rows, written in the caller's transaction, and the sending
-of those emails (a task queued after commit, and a sweep for whatever it missed)."""
+of those emails (a task queued after commit, and a sweep for whatever it missed).
+
+Each email is sent at least once while attempts last, and never twice except in one window: the
+sender dies after the mail server accepted the message and before the row is marked sent. The
+row is then sent again once its lease has run out, with the same Message-ID.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import EmailDelivery, Line, Notice, User
@@ -84,6 +90,12 @@ def _deliver_soon(delivery_id: int) -> None:
 
 EMAIL_MAX_ATTEMPTS = 8
 
+# How long an email claimed for sending is left to its sender. Once it has run out the sender is
+# taken to be dead and the email is due again. Far longer than a send takes: each step of the
+# SMTP conversation waits at most EMAIL_TIMEOUT (20 s), and the email task is stopped before the
+# lease ends (accounts.tasks.email_deliver's time limits), so no sender is still at work then.
+EMAIL_SEND_LEASE = timedelta(minutes=2)
+
 
 def email_backoff(attempts: int) -> timedelta:
     """Wait before the next try: 1, 2, 4 ... minutes, at most six hours."""
@@ -91,15 +103,36 @@ def email_backoff(attempts: int) -> timedelta:
 
 
 def email_send(*, delivery_id: int) -> str:
-    """Send one outbox email if it is still pending, and record the outcome.
+    """Send one outbox email if it is still pending and no other sender holds it, and record the
+    outcome: ``sent``, ``retry`` or ``failed`` (after ``EMAIL_MAX_ATTEMPTS`` tries, with backoff
+    between them), ``cancelled`` (a renewal reminder whose line has been renewed since),
+    ``sending`` (another sender holds it) or ``done`` (nothing left to do).
 
-    The row is locked while sending, so two tasks for the same email (a retry, the sweep, a
-    worker that died and came back) send it once: the second finds it sent. A failure is
-    counted and retried later with backoff, up to ``EMAIL_MAX_ATTEMPTS``. A renewal reminder
-    whose line has been renewed since is not sent.
+    Three steps, so that no row is locked and no transaction open while the mail server is
+    talked to: claim the row in a short transaction (a lease of ``EMAIL_SEND_LEASE``, the
+    attempt counted), send, and record the outcome in its own transaction at once. Calling it
+    again, or for the same email at the same time, sends nothing more. The one duplicate: if the
+    sender dies after the server accepted the email and before the record, the lease runs out
+    and the email is sent again, with the same Message-ID (``accounts.emails``).
     """
     from accounts.emails import delivery_email
 
+    delivery, outcome = _email_claim(delivery_id=delivery_id)
+    if delivery is None:
+        return outcome
+    try:
+        delivery_email(delivery).send()
+    except Exception as exc:  # an SMTP server can fail in many ways; each is retried
+        return _email_failed(delivery, error=f"{type(exc).__name__}: {exc}")
+    EmailDelivery.objects.filter(pk=delivery.pk, status=EmailDelivery.Status.PENDING).update(
+        status=EmailDelivery.Status.SENT, sent_at=timezone.now(), last_error="", claimed_until=None
+    )
+    return "sent"
+
+
+def _email_claim(*, delivery_id: int) -> tuple[EmailDelivery | None, str]:
+    """Lock the row just long enough to take it for sending: the row, or None and why not."""
+    now = timezone.now()
     with transaction.atomic():
         delivery = (
             EmailDelivery.objects.select_for_update(of=("self",))
@@ -108,26 +141,34 @@ def email_send(*, delivery_id: int) -> str:
             .first()
         )
         if delivery is None or delivery.status != EmailDelivery.Status.PENDING:
-            return "done"
+            return None, "done"
+        if delivery.claimed_until is not None and delivery.claimed_until > now:
+            return None, "sending"
         if _reminder_outdated(delivery.notice):
             delivery.status = EmailDelivery.Status.CANCELLED
-            delivery.save(update_fields=["status"])
-            return "cancelled"
+            delivery.claimed_until = None
+            delivery.save(update_fields=["status", "claimed_until"])
+            return None, "cancelled"
         delivery.attempts += 1
-        try:
-            delivery_email(delivery).send()
-        except Exception as exc:  # an SMTP server can fail in many ways; each is retried
-            delivery.last_error = f"{type(exc).__name__}: {exc}"[:255]
-            if delivery.attempts >= EMAIL_MAX_ATTEMPTS:
-                delivery.status = EmailDelivery.Status.FAILED
-            delivery.next_attempt_at = timezone.now() + email_backoff(delivery.attempts)
-            delivery.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-            return "failed" if delivery.status == EmailDelivery.Status.FAILED else "retry"
-        delivery.status = EmailDelivery.Status.SENT
-        delivery.sent_at = timezone.now()
-        delivery.last_error = ""
-        delivery.save(update_fields=["attempts", "status", "sent_at", "last_error"])
-    return "sent"
+        delivery.claimed_until = now + EMAIL_SEND_LEASE
+        delivery.save(update_fields=["attempts", "claimed_until"])
+    return delivery, "claimed"
+
+
+def _email_failed(delivery: EmailDelivery, *, error: str) -> str:
+    """Record a failed try on the row this sender still holds (its lease is the token)."""
+    gave_up = delivery.attempts >= EMAIL_MAX_ATTEMPTS
+    recorded = EmailDelivery.objects.filter(
+        pk=delivery.pk, status=EmailDelivery.Status.PENDING, claimed_until=delivery.claimed_until
+    ).update(
+        status=EmailDelivery.Status.FAILED if gave_up else EmailDelivery.Status.PENDING,
+        last_error=error[:255],
+        next_attempt_at=timezone.now() + email_backoff(delivery.attempts),
+        claimed_until=None,
+    )
+    if not recorded:  # the lease ran out and another sender took the email over
+        return "done"
+    return "failed" if gave_up else "retry"
 
 
 def _reminder_outdated(notice: Notice | None) -> bool:
@@ -143,11 +184,15 @@ OUTBOX_BATCH = 500
 
 def outbox_due(*, now: datetime | None = None, limit: int = OUTBOX_BATCH) -> list[int]:
     """Emails still pending two minutes after they were written (their task was lost, or failed
-    and is due again): one indexed query."""
+    and is due again), leaving out those a sender holds until its lease runs out: one indexed
+    query."""
     now = now or timezone.now()
     return list(
         EmailDelivery.objects.filter(
-            status=EmailDelivery.Status.PENDING, next_attempt_at__lte=now, created_at__lte=now - OUTBOX_GRACE
+            Q(claimed_until__isnull=True) | Q(claimed_until__lte=now),
+            status=EmailDelivery.Status.PENDING,
+            next_attempt_at__lte=now,
+            created_at__lte=now - OUTBOX_GRACE,
         )
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]

@@ -4,8 +4,19 @@ from celery import shared_task
 
 from accounts import outbox
 
+# Stopped before the email's lease runs out (soft: an error inside the send, recorded and
+# retried; hard: the process is killed), so that no sender is still at work when the lease ends
+# and the sweep sends the email again.
+SEND_SOFT_TIME_LIMIT = 60
+SEND_TIME_LIMIT = 90
 
-@shared_task(bind=True, max_retries=outbox.EMAIL_MAX_ATTEMPTS)
+
+@shared_task(
+    bind=True,
+    max_retries=outbox.EMAIL_MAX_ATTEMPTS,
+    soft_time_limit=SEND_SOFT_TIME_LIMIT,
+    time_limit=SEND_TIME_LIMIT,
+)
 def email_deliver(self, delivery_id: int) -> str:  # type: ignore[no-untyped-def]
     outcome = outbox.email_send(delivery_id=delivery_id)
     if outcome == "retry":
@@ -15,7 +26,8 @@ def email_deliver(self, delivery_id: int) -> str:  # type: ignore[no-untyped-def
 
 @shared_task
 def outbox_sweep() -> int:
-    """Send again what is still pending (a lost task, a broker outage, a failure now due)."""
+    """Send again what is still pending (a lost task, a broker outage, a failure now due, a sender
+    that died while holding an email)."""
     due = outbox.outbox_due()
     for delivery_id in due:
         email_deliver.delay(delivery_id)
