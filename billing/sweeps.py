@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Line, Notice
+from accounts.outbox import notices_email
 from accounts.page_cache import customers_changed
-from accounts.services import notices_email
 from billing import gateway
 from billing.models import Order, PaymentProfile, Refund, RenewalReminder
 from billing.services import (

@@ -320,6 +320,10 @@ if "EMAIL_URL" in env:
     vars().update(env.email_url("EMAIL_URL"))
 else:
     EMAIL_BACKEND = "boomcard.mail.ConsoleAndFileBackend"
+# Seconds each step of a conversation with the mail server may wait. At most 30: the email task
+# is interrupted after 60 s (accounts.tasks), well inside the two minutes an email is held by its
+# sender (accounts.outbox.EMAIL_SEND_LEASE).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Boom <no-reply@boom.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@boom.example")

@@ -31,8 +31,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Line, Notice
+from accounts.outbox import notices_email
 from accounts.page_cache import customers_changed
-from accounts.services import notices_email
 from plans.models import DailyUsage, Entitlement, UsageBatch, UsageRecord
 
 logger = logging.getLogger(__name__)
@@ -576,7 +576,7 @@ def _apply_soon(batch_id: int) -> None:
     """Queue the task that applies a committed batch.
 
     Runs after the commit, so it must not fail the request: if the broker cannot take the task,
-    the batch stays pending and the sweep queues it (as accounts.services._deliver_soon does for
+    the batch stays pending and the sweep queues it (as accounts.outbox._deliver_soon does for
     email). One quick retry rather than Celery's back-off, so that a broker outage does not also
     hold up every batch the network posts.
     """

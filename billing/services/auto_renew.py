@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Line, Notice, User
+from accounts.outbox import notice_create
 from accounts.page_cache import customers_changed
-from accounts.services import notice_create
 from billing import gateway
 from billing.models import Order, PaymentProfile
 from billing.services.orders import (

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Line, Notice, User
-from accounts.services import notice_create
+from accounts.outbox import notice_create
 from billing import gateway
 from billing.models import Order, PaymentProfile
 from plans.models import Plan

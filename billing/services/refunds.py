@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Notice
-from accounts.services import notice_create
+from accounts.outbox import notice_create
 from billing import gateway
 from billing.models import Order, Refund
 from billing.services.orders import _move, order_locked
