@@ -63,7 +63,9 @@ def test_gateway_intent_create_twice_with_one_key_makes_one_intent(localstripe):
     kwargs: dict[str, Any] = {
         "amount_minor": 3800,
         "currency": "HKD",
-        "customer_id": gateway.customer_create(user_id=41, email="", phone="+85291234567"),
+        "customer_id": gateway.customer_create(
+            user_id=41, email="", phone="+85291234567", idempotency_key="customer-41"
+        ),
         "order_public_id": "o-41",
         "idempotency_key": "order-o-41-intent",
         "payment_method_types": ["card"],
