@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import zoneinfo
+from datetime import UTC
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.utils import DNS_NAME
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -14,9 +16,13 @@ from accounts.models import EmailDelivery, Notice, SupportRequest
 from accounts.notice_text import notice_text
 
 
-def _message_id(key: str) -> str:
-    # The same id on every attempt, so a mail system that sees a resend can drop it.
-    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@boom.example>"
+def _message_id(delivery: EmailDelivery) -> str:
+    # One id per outbox row, the same on every try, so that a resend (accounts.outbox.email_send)
+    # can be recognised by mail systems and people. The row's creation time keeps the ids of two
+    # databases (production, a restored copy, a demo) apart; the domain is the sender's.
+    written = delivery.created_at.astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or str(DNS_NAME)
+    return f"<email-{delivery.pk}.{written}@{domain}>"
 
 
 def delivery_email(delivery: EmailDelivery) -> EmailMultiAlternatives:
@@ -50,7 +56,7 @@ def _notice_email(delivery: EmailDelivery, notice: Notice) -> EmailMultiAlternat
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[delivery.to],
-        headers={"Message-ID": _message_id(f"notice:{notice.key}")},
+        headers={"Message-ID": _message_id(delivery)},
     )
     message.attach_alternative(html, "text/html")
     return message
@@ -65,5 +71,5 @@ def _support_email(delivery: EmailDelivery, request: SupportRequest) -> EmailMul
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[delivery.to],
         reply_to=[user.email] if user.email else None,
-        headers={"Message-ID": _message_id(f"support:{request.pk}")},
+        headers={"Message-ID": _message_id(delivery)},
     )

@@ -228,6 +228,9 @@ class EmailDelivery(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Set when a sender takes the email (accounts.outbox.email_send): until then no one else
+    # sends it; after it, the sender is taken to have died and the email is due again.
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("email")

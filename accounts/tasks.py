@@ -1,22 +1,34 @@
-"""Celery tasks for the outbox: thin wrappers over accounts.services, safe to run twice."""
+"""Celery tasks for the outbox: thin wrappers over accounts.outbox, safe to run twice."""
 
 from celery import shared_task
 
-from accounts import services
+from accounts import outbox
+
+# Stopped before the email's lease runs out (soft: an error inside the send, recorded and
+# retried; hard: the process is killed), so that no sender is still at work when the lease ends
+# and the sweep sends the email again.
+SEND_SOFT_TIME_LIMIT = 60
+SEND_TIME_LIMIT = 90
 
 
-@shared_task(bind=True, max_retries=services.EMAIL_MAX_ATTEMPTS)
+@shared_task(
+    bind=True,
+    max_retries=outbox.EMAIL_MAX_ATTEMPTS,
+    soft_time_limit=SEND_SOFT_TIME_LIMIT,
+    time_limit=SEND_TIME_LIMIT,
+)
 def email_deliver(self, delivery_id: int) -> str:  # type: ignore[no-untyped-def]
-    outcome = services.email_send(delivery_id=delivery_id)
+    outcome = outbox.email_send(delivery_id=delivery_id)
     if outcome == "retry":
-        raise self.retry(countdown=services.email_backoff(self.request.retries + 1).total_seconds())
+        raise self.retry(countdown=outbox.email_backoff(self.request.retries + 1).total_seconds())
     return outcome
 
 
 @shared_task
 def outbox_sweep() -> int:
-    """Send again what is still pending (a lost task, a broker outage, a failure now due)."""
-    due = services.outbox_due()
+    """Send again what is still pending (a lost task, a broker outage, a failure now due, a sender
+    that died while holding an email)."""
+    due = outbox.outbox_due()
     for delivery_id in due:
         email_deliver.delay(delivery_id)
     return len(due)

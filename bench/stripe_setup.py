@@ -49,7 +49,12 @@ def profiles_with_cards(user_ids: list[int]) -> dict[int, PaymentProfile]:
     replacing the users' payment profiles."""
 
     def one(user_id: int) -> PaymentProfile:
-        customer_id = gateway.customer_create(user_id=user_id, email=f"bench{user_id}@bench.example", phone="")
+        customer_id = gateway.customer_create(
+            user_id=user_id,
+            email=f"bench{user_id}@bench.example",
+            phone="",
+            idempotency_key=f"bench-customer-{user_id}",
+        )
         card = gateway.card_attach(customer_id=customer_id, payment_method_id=card_make())
         return PaymentProfile(
             user_id=user_id,

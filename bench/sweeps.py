@@ -175,7 +175,7 @@ class _QueueFailures(logging.Handler):
 
 @contextmanager
 def _queue_failures() -> Iterator[_QueueFailures]:
-    logger = logging.getLogger("accounts.services")
+    logger = logging.getLogger("accounts.outbox")
     handler = _QueueFailures()
     logger.addHandler(handler)
     propagate, logger.propagate = logger.propagate, False

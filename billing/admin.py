@@ -12,8 +12,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from billing import gateway, services
-from billing.models import Order, PaymentProfile, RenewalReminder, StripeEvent
+from billing import services
+from billing.models import Order, PaymentProfile, Refund, RenewalReminder, StripeEvent
 from plans.templatetags.boom import money
 
 M = TypeVar("M", bound=Model)
@@ -77,18 +77,41 @@ class OrderAdmin(ReadOnlyAdmin[Order]):
         one order that cannot be refunded does not stop the others."""
         for order in queryset.order_by("pk"):
             try:
-                order = services.order_refund(order=order)
+                refund = services.order_refund(order=order, reason="staff: refund in full")
             except ValidationError as error:
                 self.message_user(request, f"{order.public_id}: {' '.join(error.messages)}", messages.ERROR)
-            except gateway.GatewayError as error:
-                self.message_user(request, f"{order.public_id}: {error.message}", messages.ERROR)
+                continue
+            amount = money(refund.amount_minor, refund.currency)
+            if refund.status == Refund.Status.SUCCEEDED:
+                text, level = gettext("%(order)s: refunded %(amount)s."), messages.SUCCESS
+            elif refund.status == Refund.Status.FAILED:
+                text, level = gettext("%(order)s: the payment service refused the refund: %(reason)s"), messages.ERROR
+            elif refund.status == Refund.Status.PENDING:
+                text = gettext("%(order)s: refund of %(amount)s accepted; the payment service confirms it later.")
+                level = messages.WARNING
             else:
-                self.message_user(
-                    request,
-                    gettext("%(order)s: refunded %(amount)s.")
-                    % {"order": order.public_id, "amount": money(order.amount_minor, order.currency)},
-                    messages.SUCCESS,
+                text = gettext(
+                    "%(order)s: refund of %(amount)s requested, but the payment service has not answered yet. "
+                    "It is asked again within minutes; do not refund again."
                 )
+                level = messages.WARNING
+            self.message_user(
+                request, text % {"order": order.public_id, "amount": amount, "reason": refund.failure_reason}, level
+            )
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin[Refund]):
+    list_display = ("order", "amount", "status", "stripe_refund_id", "reason", "created_at", "succeeded_at")
+    list_filter = ("status", "currency", "created_at")
+    search_fields = ("order__public_id", "stripe_refund_id", "order__payment_intent_id")
+    list_select_related = ("order",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    @admin.display(description=_("amount"), ordering="amount_minor")
+    def amount(self, refund: Refund) -> str:
+        return money(refund.amount_minor, refund.currency)
 
 
 @admin.register(StripeEvent)

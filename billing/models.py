@@ -119,6 +119,56 @@ class Order(models.Model):
         return status in self.TRANSITIONS[self.status]
 
 
+class Refund(models.Model):
+    """Money given back for an order. Recorded as requested before Stripe is asked, so a refund
+    Stripe made while the app was not listening (a timeout, a crash) is found and recorded by the
+    sweep; the order becomes refunded, and its bucket is withdrawn, only once Stripe says the
+    refund succeeded. Stripe's refund is asked for with this row's id as the idempotency key."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        PENDING = "pending", _("Pending at the payment service")
+        SUCCEEDED = "succeeded", _("Refunded")
+        FAILED = "failed", _("Failed")
+
+    OPEN = (Status.REQUESTED, Status.PENDING)
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    amount_minor = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, choices=CURRENCIES)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.REQUESTED)
+    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    failure_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(status__in=["requested", "pending"]), name="billing_refund_open"
+            )
+        ]
+        constraints = [
+            # Staff pressing twice, or two staff at once, cannot start a second refund of one order.
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(status="requested"), name="billing_refund_one_requested_per_order"
+            ),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="billing_refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_refund_id or f"refund {self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+
 class StripeEvent(models.Model):
     """Every webhook event Stripe sent, stored by its id: a repeat is a no-op."""
 

@@ -13,11 +13,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Line, Notice
+from accounts.outbox import notices_email
 from accounts.page_cache import customers_changed
-from accounts.services import notices_email
 from billing import gateway
-from billing.models import Order, PaymentProfile, RenewalReminder
-from billing.services import AUTO_RENEW_WINDOW, auto_renew_charge, order_cancel, order_fulfil
+from billing.models import Order, PaymentProfile, Refund, RenewalReminder
+from billing.services import (
+    AUTO_RENEW_WINDOW,
+    auto_renew_charge,
+    auto_renew_order_pay,
+    order_cancel,
+    order_fulfil,
+    refund_settle,
+    refunds_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +118,15 @@ def auto_renew_run(*, now: datetime | None = None) -> int:
                 count += 1
         except gateway.GatewayError:
             logger.warning("auto-renew of line %s could not reach Stripe; next run tries again", line_id)
+    # Charges Stripe did not answer last time: asked again with the same key (never twice).
+    unanswered = Order.objects.filter(
+        off_session=True, status=Order.Status.PENDING, payment_intent_id__isnull=True, created_at__lte=now
+    ).order_by("created_at")[:BATCH]
+    for order in list(unanswered):
+        try:
+            auto_renew_order_pay(order=order)
+        except gateway.GatewayError:
+            logger.warning("auto-renew order %s: Stripe still not answering", order.public_id)
     return count
 
 
@@ -132,6 +149,45 @@ def payments_reconcile(*, now: datetime | None = None) -> dict[str, int]:
                 order = order_fulfil(order=order)
             result["checked"] += 1
             result["fulfilled"] += order.status == Order.Status.FULFILLED
-        except gateway.GatewayError:
-            logger.warning("reconciling order %s: Stripe unavailable", order.public_id)
+        except gateway.GatewayError as error:
+            logger.warning("reconciling order %s: %s", order.public_id, error.code or "Stripe error")
+    return result
+
+
+REFUND_CHECK_AFTER = timedelta(minutes=1)
+# How far back the sweep lists Stripe's refunds, for those made outside the app whose event was
+# lost: longer than the gap between two sweeps, with room for a sweep or two that failed.
+REFUNDS_LOOK_BACK = timedelta(hours=2)
+
+
+def refunds_reconcile(*, now: datetime | None = None, look_back: timedelta = REFUNDS_LOOK_BACK) -> dict[str, int]:
+    """Make Stripe's truth about refunds the app's, within minutes, with or without the events.
+
+    Refunds the app asked for that Stripe has not confirmed (a call that timed out, a crash, a
+    wallet refund still pending) are asked again with their own idempotency key: Stripe answers
+    with the refund it made, or makes it now, never twice. Then Stripe's refunds of the last
+    ``look_back`` are listed, and any the app does not know (made in Stripe's dashboard, event
+    lost) is recorded on its order."""
+    now = now or timezone.now()
+    result = {"checked": 0, "succeeded": 0, "found": 0}
+    open_refunds = Refund.objects.filter(status__in=Refund.OPEN, created_at__lte=now - REFUND_CHECK_AFTER)
+    for refund in list(open_refunds.order_by("created_at")[:BATCH]):
+        refund = refund_settle(refund=refund)
+        result["checked"] += 1
+        result["succeeded"] += refund.status == Refund.Status.SUCCEEDED
+    try:
+        recent = gateway.refunds_list(created_after=int((now - look_back).timestamp()))
+    except gateway.GatewayError as error:
+        logger.warning("listing Stripe's refunds: %s", error.code or "Stripe error")
+        return result
+    known = set(
+        Refund.objects.filter(stripe_refund_id__in=[r.id for r in recent]).values_list("stripe_refund_id", flat=True)
+    )
+    unknown = [r for r in recent if r.id not in known and r.payment_intent_id]
+    orders = Order.objects.in_bulk([r.payment_intent_id for r in unknown], field_name="payment_intent_id")
+    for answer in unknown:
+        order = orders.get(answer.payment_intent_id)
+        if order is not None:
+            refunds_record(order=order, answers=[answer])
+            result["found"] += 1
     return result

@@ -18,3 +18,8 @@ def auto_renew() -> int:
 @shared_task
 def reconcile_payments() -> dict[str, int]:
     return sweeps.payments_reconcile()
+
+
+@shared_task
+def reconcile_refunds() -> dict[str, int]:
+    return sweeps.refunds_reconcile()

@@ -22,6 +22,8 @@ from plans.currency import currency_for
 
 
 def _gateway_message(error: gateway.GatewayError) -> str:
+    if isinstance(error, gateway.NotFound):
+        return _("This payment has expired. Please start again from Renew.")
     if isinstance(error, gateway.GatewayUnavailable):
         return _("The payment service is not answering just now. Your order is kept: please try again in a minute.")
     if isinstance(error, gateway.CardDeclined):
@@ -88,7 +90,8 @@ def card_setup(request: CustomerRequest) -> JsonResponse:
         profile = services.payment_profile_get(user=request.user)
         secret = gateway.setup_intent_create(customer_id=profile.stripe_customer_id)
     except gateway.GatewayError as error:
-        return JsonResponse({"error": _gateway_message(error)}, status=502)
+        # The page shows the message and the customer tries again: Stripe's trouble is no 5xx of ours.
+        return JsonResponse({"error": _gateway_message(error)})
     return JsonResponse({"client_secret": secret})
 
 
@@ -106,8 +109,11 @@ def pay_card(request: CustomerRequest, public_id: str) -> JsonResponse:
             payment_method_id=form.cleaned_data["payment_method"],
             save_card=form.cleaned_data["save_card"],
         )
+    except gateway.GatewayUnavailable as error:
+        # The order is kept and the page says to try again: Stripe's trouble is no 5xx of ours.
+        return JsonResponse({"status": order.status, "error": _gateway_message(error)})
     except gateway.GatewayError as error:
-        return JsonResponse({"error": _gateway_message(error)}, status=502)
+        return JsonResponse({"error": _gateway_message(error), "field": "payment_method"}, status=400)
     answer: dict[str, str] = {
         "status": order.status,
         "order_url": reverse("billing:order", args=[order.public_id]),

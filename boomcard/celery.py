@@ -28,6 +28,8 @@ app.conf.beat_schedule = {
     "auto-renew": {"task": "billing.tasks.auto_renew", "schedule": crontab(minute=15)},
     # Ask Stripe about orders pending for over 15 minutes; cancel those over a day old.
     "reconcile-payments": {"task": "billing.tasks.reconcile_payments", "schedule": crontab(minute="*/10")},
+    # Ask Stripe about refunds not yet confirmed, and find refunds made at Stripe the app missed.
+    "reconcile-refunds": {"task": "billing.tasks.reconcile_refunds", "schedule": crontab(minute="5-59/10")},
     # Send any email still unsent two minutes after it was written.
     "redeliver-outbox": {"task": "accounts.tasks.outbox_sweep", "schedule": crontab(minute="*/5")},
     # Queue again any usage batch still pending five minutes after it arrived.

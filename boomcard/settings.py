@@ -320,6 +320,10 @@ if "EMAIL_URL" in env:
     vars().update(env.email_url("EMAIL_URL"))
 else:
     EMAIL_BACKEND = "boomcard.mail.ConsoleAndFileBackend"
+# Seconds each step of a conversation with the mail server may wait. At most 30: the email task
+# is interrupted after 60 s (accounts.tasks), well inside the two minutes an email is held by its
+# sender (accounts.outbox.EMAIL_SEND_LEASE).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Boom <no-reply@boom.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@boom.example")
@@ -336,6 +340,12 @@ else:
     STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_boom_local")
     STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_boom_local")
     STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:8420")
+# Stripe calls never hang a request or a worker: seconds to connect and to wait for an answer
+# (the SDK's default is 80 s), and how often the SDK retries a call that failed on the way (every
+# POST carries an idempotency key, so a retry never acts twice).
+STRIPE_CONNECT_TIMEOUT = env.float("STRIPE_CONNECT_TIMEOUT", default=3.0)
+STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=10.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=1)
 # Stripe.js: localstripe serves a stand-in at the same address as its API.
 STRIPE_JS_URL = env.str(
     "STRIPE_JS_URL",

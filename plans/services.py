@@ -37,7 +37,7 @@ def entitlement_grant(
         flexible_choice_check(plan, choice)
         data_mb, minutes = choice.data_gb * 1024, choice.minutes
     with transaction.atomic():
-        line = Line.objects.select_for_update().get(pk=line.pk)
+        line = Line.objects.select_for_update(no_key=True).get(pk=line.pk)
         validity = timedelta(days=plan.validity_days)
         if plan.is_addon:
             expires_at = now + validity
@@ -69,7 +69,7 @@ def entitlement_withdraw(*, bucket: Entitlement, now: datetime | None = None) ->
     """
     now = now or timezone.now()
     with transaction.atomic():
-        line = Line.objects.select_for_update().get(pk=bucket.line_id)
+        line = Line.objects.select_for_update(no_key=True).get(pk=bucket.line_id)
         bought_until = bucket.expires_at
         bucket.data_total, bucket.voice_total, bucket.sms_total = bucket.data_used, bucket.voice_used, bucket.sms_used
         if bucket.starts_at < now < bucket.expires_at:
@@ -81,7 +81,7 @@ def entitlement_withdraw(*, bucket: Entitlement, now: datetime | None = None) ->
         unused = max(bought_until - own_days_from, timedelta(0))
         others = Entitlement.objects.filter(line=line, is_addon=False).exclude(pk=bucket.pk)
         if unused:
-            for later in others.filter(expires_at__gt=bought_until).select_for_update():
+            for later in others.filter(expires_at__gt=bought_until).select_for_update(of=("self",), no_key=True):
                 # Never before it starts (the database checks starts_at < expires_at).
                 later.expires_at = max(later.expires_at - unused, later.starts_at + timedelta(seconds=1))
                 later.save(update_fields=["expires_at"])

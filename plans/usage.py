@@ -31,8 +31,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Line, Notice
+from accounts.outbox import notices_email
 from accounts.page_cache import customers_changed
-from accounts.services import notices_email
 from plans.models import DailyUsage, Entitlement, UsageBatch, UsageRecord
 
 logger = logging.getLogger(__name__)
@@ -429,7 +429,7 @@ def _lines_lock(checked: list[UsageIn]) -> tuple[dict[str, _Line], dict[str, _Li
     by_msisdn: dict[str, _Line] = {}
     by_iccid: dict[str, _Line] = {}
     rows = (
-        Line.objects.select_for_update()
+        Line.objects.select_for_update(no_key=True)
         # The number as the E.164 text stored (the column's index still serves): the field would
         # parse every number again, both ways.
         .annotate(msisdn_text=Cast("msisdn", CharField()))
@@ -451,7 +451,7 @@ def _buckets_by_line(lines: dict[int, _Line], checked: list[UsageIn]) -> dict[in
     last = max(record.at for record in checked)
     buckets: dict[int, list[_Bucket]] = defaultdict(list)
     rows = (
-        Entitlement.objects.select_for_update(of=("self",))
+        Entitlement.objects.select_for_update(of=("self",), no_key=True)
         .filter(line_id__in=_one_of(lines, "bigint"), starts_at__lte=last, expires_at__gt=first)
         .order_by("pk")
         .values_list(*_BUCKET_COLUMNS)
@@ -576,7 +576,7 @@ def _apply_soon(batch_id: int) -> None:
     """Queue the task that applies a committed batch.
 
     Runs after the commit, so it must not fail the request: if the broker cannot take the task,
-    the batch stays pending and the sweep queues it (as accounts.services._deliver_soon does for
+    the batch stays pending and the sweep queues it (as accounts.outbox._deliver_soon does for
     email). One quick retry rather than Celery's back-off, so that a broker outage does not also
     hold up every batch the network posts.
     """

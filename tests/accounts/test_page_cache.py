@@ -14,7 +14,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import page_cache, services
+from accounts import outbox, page_cache, services
 from accounts.models import Line, Notice
 from plans.demo import seed_catalogue
 from plans.models import GB, Entitlement, Plan
@@ -129,7 +129,7 @@ def test_a_renamed_line_shows_at_once(browser, line):
 
 def test_the_bell_counts_new_and_read_notices_at_once(browser, customer, line):
     assert bell(home(browser)) == 0
-    services.notice_create(user=customer, kind=Notice.Kind.SUPPORT_RECEIVED, key="cache-test-1", email=False)
+    outbox.notice_create(user=customer, kind=Notice.Kind.SUPPORT_RECEIVED, key="cache-test-1", email=False)
     assert bell(home(browser)) == 1
     services.notice_mark_read(user=customer)
     assert bell(home(browser)) == 0

@@ -8,9 +8,11 @@ import requests
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Line, Notice, User
-from billing.models import Order
+from billing.models import Order, Refund
+from billing.sweeps import refunds_reconcile
 from plans.models import Entitlement
 from tests.billing.test_webhooks import STRIPE_AUTH, start_order
 from tests.factories import LineFactory, UserFactory
@@ -113,18 +115,37 @@ def test_each_selected_order_is_refunded_or_refused_on_its_own(client, staff, cu
     assert fulfilled_order.status == Order.Status.REFUNDED
 
 
-def test_stripe_unreachable_during_a_refund_says_so_and_changes_nothing(client, staff, fulfilled_order, settings):
+def test_stripe_unreachable_during_a_refund_records_it_as_requested_and_the_sweep_refunds_it_once(
+    client, staff, fulfilled_order, localstripe, settings
+):
     log_in_with_second_step(client, staff)
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"
 
     shown = refund_in_admin(client, fulfilled_order)
 
     assert shown == [
-        f"{fulfilled_order.public_id}: The payment service is not answering. Please try again in a minute."
+        f"{fulfilled_order.public_id}: refund of ¥38.00 requested, but the payment service has not answered yet. "
+        "It is asked again within minutes; do not refund again."
     ]
     fulfilled_order.refresh_from_db()
     assert fulfilled_order.status == Order.Status.FULFILLED
     assert Entitlement.objects.get(order=fulfilled_order).data_left > 0
+    [refund] = Refund.objects.filter(order=fulfilled_order)
+    assert (refund.status, refund.stripe_refund_id) == (Refund.Status.REQUESTED, None)
+    # Pressed again while it is open: the same refund, still not a second one.
+    assert refund_in_admin(client, fulfilled_order) == shown
+    assert Refund.objects.filter(order=fulfilled_order).count() == 1
+
+    settings.STRIPE_API_BASE = localstripe
+    result = refunds_reconcile(now=timezone.now() + timedelta(minutes=2))
+
+    assert result["succeeded"] == 1
+    [at_stripe] = refunds_at_stripe(localstripe, fulfilled_order)
+    refund.refresh_from_db()
+    fulfilled_order.refresh_from_db()
+    assert (refund.status, refund.stripe_refund_id) == (Refund.Status.SUCCEEDED, at_stripe["id"])
+    assert fulfilled_order.status == Order.Status.REFUNDED
+    assert Entitlement.objects.get(order=fulfilled_order).data_left == 0
 
 
 def test_staff_who_may_only_view_orders_are_not_offered_the_refund(client, fulfilled_order, localstripe):

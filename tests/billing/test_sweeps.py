@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import EmailDelivery, Line, Notice, User
-from accounts.services import email_send
+from accounts.outbox import email_send
 from billing import services, sweeps
 from billing.models import Order, PaymentProfile
 from plans.models import Entitlement, Plan

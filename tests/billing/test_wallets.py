@@ -96,7 +96,7 @@ def wechat_pay_waiting(*, intent_id: str = "pi_3WechatQr", amount: int = 4200, c
 
 def stripe_answers(*intents: dict[str, Any]) -> Any:
     """Patch the gateway's retrieve so Stripe "says" these intents (localstripe cannot)."""
-    by_id = {intent["id"]: gateway._intent(intent) for intent in intents}
+    by_id = {intent["id"]: gateway.intent_from_data(intent) for intent in intents}
     return mock.patch("billing.gateway.intent_retrieve", side_effect=lambda intent_id: by_id[intent_id])
 
 
@@ -155,7 +155,7 @@ def test_renewing_in_each_currency_asks_stripe_for_the_wallets(client, customer,
 
 
 def test_succeeded_alipay_intent_is_read_as_paid_by_alipay():
-    intent = gateway._intent(alipay_succeeded())
+    intent = gateway.intent_from_data(alipay_succeeded())
 
     assert intent.succeeded
     assert (intent.id, intent.amount_minor, intent.currency) == ("pi_3AlipayOk", 3800, "CNY")
@@ -167,7 +167,7 @@ def test_succeeded_alipay_intent_is_read_as_paid_by_alipay():
 
 
 def test_failed_alipay_intent_gives_the_reason_and_the_method():
-    intent = gateway._intent(alipay_failed())
+    intent = gateway.intent_from_data(alipay_failed())
 
     assert intent.status == "requires_payment_method"
     assert intent.payment_method_type == "alipay"
@@ -176,7 +176,7 @@ def test_failed_alipay_intent_gives_the_reason_and_the_method():
 
 
 def test_wechat_pay_intent_waiting_for_the_qr_code_is_read_as_requires_action():
-    intent = gateway._intent(wechat_pay_waiting())
+    intent = gateway.intent_from_data(wechat_pay_waiting())
 
     assert intent.status == "requires_action"
     assert not intent.succeeded

@@ -201,29 +201,40 @@ def test_failure_event_after_success_never_moves_the_order_back(client, line, pa
     assert StripeEvent.objects.count() == 4
 
 
-def test_late_copy_of_a_failure_is_checked_with_stripe_which_says_paid(client, customer, paid_order):
-    """The event's own copy of the intent is old news: the order asks Stripe, which says succeeded."""
+def test_late_copy_of_a_failure_arriving_first_is_overtaken_by_the_success_event(client, customer, paid_order):
+    """Events come in any order: the failure of an earlier try, delivered late, shows the order
+    failed for a moment; Stripe's success event, whenever it lands, fulfils it, once."""
     order, intent = paid_order
     stale = {**intent, "status": "requires_payment_method", "last_payment_error": {"message": "declined"}}
 
-    response = post_event(client, event_body("payment_intent.payment_failed", stale))
+    first = post_event(client, event_body("payment_intent.payment_failed", stale))
+    order.refresh_from_db()
+    assert (first.status_code, order.status) == (200, Order.Status.FAILED)
 
-    assert response.status_code == 200
+    post_event(client, event_body("payment_intent.succeeded", intent))
+    post_event(client, event_body("payment_intent.payment_failed", stale))
+
     order.refresh_from_db()
     assert order.status == Order.Status.FULFILLED
+    assert Entitlement.objects.filter(order=order).count() == 1
     assert customer.notices.filter(kind=Notice.Kind.PAYMENT_CONFIRMED).count() == 1
 
 
-def test_success_event_for_an_intent_stripe_says_is_unpaid_fulfils_nothing(client, customer, line, localstripe):
-    """A correctly signed event is still only a hint: the money is what Stripe says now."""
+def test_success_event_for_another_amount_adds_nothing_and_holds_the_order_for_staff(
+    client, customer, line, localstripe
+):
+    """The signed event is Stripe's word, and the amount is still checked against the order's."""
     order = start_order(client, customer, line)
     intent = stripe_get(localstripe, f"/v1/payment_intents/{order.payment_intent_id}")
 
-    response = post_event(client, event_body("payment_intent.succeeded", {**intent, "status": "succeeded"}))
+    response = post_event(
+        client, event_body("payment_intent.succeeded", {**intent, "status": "succeeded", "amount": 1})
+    )
 
     assert response.status_code == 200
     order.refresh_from_db()
-    assert order.status == Order.Status.PENDING
+    assert order.status == Order.Status.PAID
+    assert order.failure_reason == "amount mismatch: check by hand"
     assert not Entitlement.objects.filter(order=order).exists()
 
 
@@ -291,29 +302,24 @@ def test_charge_refunded_marks_the_order_refunded_and_withdraws_its_bucket(
 # --- Stripe out of reach ------------------------------------------------------------------------
 
 
-def test_stripe_unreachable_during_webhook_answers_503_and_the_redelivery_fulfils(
+def test_webhook_fulfils_from_the_signed_event_while_stripe_is_unreachable(
     client, customer, line, localstripe, paid_order, settings
 ):
+    """The webhook needs no answer from Stripe: a slow or unreachable Stripe neither delays nor
+    fails it (no 5xx), and Stripe's redelivery of the same event changes nothing."""
     order, intent = paid_order
-    body = event_body("payment_intent.succeeded", intent, event_id="evt_retry")
+    body = event_body("payment_intent.succeeded", intent, event_id="evt_offline")
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
 
     response = post_event(client, body)
-
-    assert response.status_code == 503
-    assert not StripeEvent.objects.exists()  # not stored, so the redelivery is not a "duplicate"
-    order.refresh_from_db()
-    assert order.status == Order.Status.PENDING
-    assert not Entitlement.objects.filter(order=order).exists()
-
-    settings.STRIPE_API_BASE = localstripe
     redelivery = post_event(client, body)
 
-    assert redelivery.status_code == 200
+    assert (response.status_code, redelivery.status_code) == (200, 200)
+    assert redelivery.json()["outcome"] == "duplicate"
     order.refresh_from_db()
     assert order.status == Order.Status.FULFILLED
     assert Entitlement.objects.filter(order=order).count() == 1
-    assert StripeEvent.objects.get().event_id == "evt_retry"
+    assert StripeEvent.objects.get().event_id == "evt_offline"
     assert customer.notices.count() == 1
 
 

@@ -1,6 +1,7 @@
 """The outbox with a real Celery worker, Redis and PostgreSQL: a confirmation email arrives, a
-broker outage delays mail but loses none, a worker killed mid-send sends it once on redelivery,
-and reconciliation runs as a task.
+broker outage delays mail but loses none, a worker killed mid-send (before the mail server
+accepted the email) has it sent once by the next worker once its lease has run out, and
+reconciliation runs as a task.
 
 Every wait is a poll with a time limit. Redis is stopped in one test only, for a few seconds,
 and always started again.
@@ -23,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import EmailDelivery, Line, Notice, User
-from accounts.services import notice_create
+from accounts.outbox import EMAIL_SEND_LEASE, notice_create, outbox_due
 from accounts.tasks import outbox_sweep
 from billing import services as billing
 from billing.models import Order
@@ -182,11 +183,19 @@ def test_email_of_a_worker_killed_mid_send_is_sent_once_by_the_next_worker(
         )
         first.kill()
     delivery = EmailDelivery.objects.get(notice=notice)
-    # The dead worker's transaction was rolled back: nothing sent, nothing counted; its task is
-    # still handed out, never acknowledged.
-    assert (delivery.status, delivery.attempts) == (EmailDelivery.Status.PENDING, 0)
+    # Killed before the mail server accepted it: nothing sent. The dead worker had claimed the
+    # email (one attempt, a lease), so the sweep leaves it alone while the lease lasts; its task
+    # is still handed out, never acknowledged.
+    assert (delivery.status, delivery.attempts) == (EmailDelivery.Status.PENDING, 1)
+    assert delivery.claimed_until is not None
+    assert delivery.claimed_until > timezone.now() + EMAIL_SEND_LEASE - timedelta(seconds=30)
     assert sent_emails(mail_dir) == []
     assert len(handed_out_since()) == 1
+    EmailDelivery.objects.filter(pk=delivery.pk).update(created_at=F("created_at") - timedelta(minutes=3))
+    assert outbox_due() == []
+    # The lease runs out: as if it had.
+    EmailDelivery.objects.filter(pk=delivery.pk).update(claimed_until=timezone.now())
+    assert outbox_due() == [delivery.pk]
 
     # The next worker starts once the task has been out longer than the visibility timeout, as
     # after a crash; starting, it puts such tasks back in their queue.
@@ -204,8 +213,10 @@ def test_email_of_a_worker_killed_mid_send_is_sent_once_by_the_next_worker(
         )
         wait_until(broker_idle, timeout=10, what="the broker to be idle")
     assert emails_mentioning(mail_dir, "S000042") == 1
+    [email] = sent_emails(mail_dir)
+    assert f"Message-ID: <email-{delivery.pk}." in email
     delivery.refresh_from_db()
-    assert (delivery.status, delivery.attempts) == (EmailDelivery.Status.SENT, 1)
+    assert (delivery.status, delivery.attempts, delivery.claimed_until) == (EmailDelivery.Status.SENT, 2, None)
 
 
 def test_reconciliation_task_fulfils_an_order_paid_at_stripe_whose_webhook_never_came(

@@ -1,0 +1,133 @@
+"""The gateway's own types: what the rest of the app knows of Stripe's objects and errors.
+
+Built from Stripe's answers by ``intent_from_data`` and ``refund_from_data`` (a dict, or a Stripe
+object with ``to_dict``); nothing here imports the SDK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Stripe's names for the methods the payment page offers, and the currencies Stripe takes
+# each in (Alipay and WeChat Pay for a Hong Kong or Singapore account).
+CARD, ALIPAY, WECHAT_PAY = "card", "alipay", "wechat_pay"
+METHOD_CURRENCIES = {
+    CARD: {"CNY", "HKD", "USD"},
+    ALIPAY: {"CNY", "HKD", "USD"},
+    WECHAT_PAY: {"CNY", "HKD", "USD"},
+}
+
+
+class GatewayError(Exception):
+    """Stripe refused or failed; ``message`` is safe to show a customer."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class CardDeclined(GatewayError):
+    """The bank said no (declined, insufficient funds, expired card...)."""
+
+
+class GatewayUnavailable(GatewayError):
+    """Stripe could not be reached, answered too slowly, or answered with a server error: try again
+    later. Stripe may or may not have acted: a retry with the same idempotency key finds out."""
+
+
+class NotFound(GatewayError):
+    """Stripe answered 404: the object (an intent, a customer) is gone. That is an answer, not an
+    outage: the caller closes what depended on it. ``param`` names the parameter Stripe blamed."""
+
+    def __init__(self, message: str, *, code: str = "resource_missing", param: str = "") -> None:
+        super().__init__(message, code=code)
+        self.param = param
+
+
+class WebhookSignatureInvalid(GatewayError):
+    pass
+
+
+@dataclass(frozen=True)
+class Intent:
+    id: str
+    status: str  # requires_payment_method, requires_confirmation, requires_action, processing, succeeded, canceled
+    amount_minor: int
+    currency: str  # upper case, as the app stores it
+    client_secret: str
+    customer_id: str = ""
+    payment_method_id: str = ""
+    payment_method_type: str = ""
+    failure_message: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+
+@dataclass(frozen=True)
+class Card:
+    payment_method_id: str
+    brand: str
+    last4: str
+    type: str = CARD  # Stripe's payment method type: card, alipay, wechat_pay
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    status: str  # pending, requires_action, succeeded, failed, canceled
+    amount_minor: int
+    currency: str = ""
+    payment_intent_id: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    failure_reason: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    type: str
+    object: dict[str, Any]
+
+
+def intent_from_data(obj: Any) -> Intent:
+    data = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    error = data.get("last_payment_error") or {}
+    payment_method = data.get("payment_method") or ""
+    if isinstance(payment_method, dict):
+        payment_method = payment_method.get("id", "")
+    method_type = (error.get("payment_method") or {}).get("type", "") if isinstance(error, dict) else ""
+    types = data.get("payment_method_types") or []
+    return Intent(
+        id=data["id"],
+        status=data["status"],
+        amount_minor=int(data["amount"]),
+        currency=str(data["currency"]).upper(),
+        client_secret=data.get("client_secret") or "",
+        customer_id=(data.get("customer") or "") if isinstance(data.get("customer"), str | type(None)) else "",
+        payment_method_id=payment_method,
+        payment_method_type=method_type or (types[0] if len(types) == 1 else ""),
+        failure_message=(error.get("message") or "") if isinstance(error, dict) else "",
+        metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+    )
+
+
+def refund_from_data(obj: Any) -> Refund:
+    data = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    return Refund(
+        id=str(data["id"]),
+        status=str(data.get("status") or ""),
+        amount_minor=int(data["amount"]),
+        currency=str(data.get("currency") or "").upper(),
+        payment_intent_id=str(data.get("payment_intent") or ""),
+        metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+        failure_reason=str(data.get("failure_reason") or ""),
+    )
+
+
+def methods_for(currency: str) -> list[str]:
+    return [method for method, currencies in METHOD_CURRENCIES.items() if currency in currencies]

@@ -1,0 +1,54 @@
+"""Every write on orders, payments and refunds, split by subject: ``orders`` (open, pay, fulfil,
+cancel), ``refunds``, ``webhooks`` and ``auto_renew``. Each function says what it guarantees.
+
+How they stay safe under mixed traffic (pages, webhooks, refunds, sweeps, all at once):
+
+- **Lock only the rows a service changes**, with ``select_for_update(of=("self",), no_key=True)``:
+  never the rows an order joins (the plan row is shared by every customer), and FOR NO KEY UPDATE,
+  so inserting a row that points at a locked one (an order for a line, a bucket for an order) is
+  not blocked by it.
+- **One lock order**: Order, then Refund, then Line, then the line's buckets (``plans.services``);
+  notices and emails are only inserted. The usage feed locks lines then buckets, in line order, and
+  never an order; so no two services wait on each other in a cycle.
+- **No lock is held across a call to Stripe** (nor to a mail server: the outbox sends after
+  commit). A service reads, calls Stripe, then locks and applies Stripe's answer, and applying is
+  idempotent: a state only moves forward, a paid order makes its one bucket (one-to-one in the
+  database), and whichever caller comes second finds the work done.
+- **Every call that makes something at Stripe carries an idempotency key** derived from the app's
+  own row (the order, the refund), so a call that timed out is asked again and returns what Stripe
+  made, never a second one.
+"""
+
+from billing.services.auto_renew import AUTO_RENEW_WINDOW, auto_renew_charge, auto_renew_order_pay, auto_renew_set
+from billing.services.orders import (
+    order_cancel,
+    order_fulfil,
+    order_intent_apply,
+    order_intent_ensure,
+    order_locked,
+    order_pay_with_card,
+    order_start,
+    payment_profile_get,
+)
+from billing.services.refunds import order_refund, refund_settle, refunds_record
+from billing.services.webhooks import HANDLED_EVENTS, stripe_event_handle
+
+__all__ = [
+    "AUTO_RENEW_WINDOW",
+    "HANDLED_EVENTS",
+    "auto_renew_charge",
+    "auto_renew_order_pay",
+    "auto_renew_set",
+    "order_cancel",
+    "order_fulfil",
+    "order_intent_apply",
+    "order_intent_ensure",
+    "order_locked",
+    "order_pay_with_card",
+    "order_refund",
+    "order_start",
+    "payment_profile_get",
+    "refund_settle",
+    "refunds_record",
+    "stripe_event_handle",
+]

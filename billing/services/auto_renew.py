@@ -1,0 +1,157 @@
+"""Auto-renew: a saved card charged off-session before the line expires, once per expiry."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Line, Notice, User
+from accounts.outbox import notice_create
+from accounts.page_cache import customers_changed
+from billing import gateway
+from billing.models import Order, PaymentProfile
+from billing.services.orders import (
+    _move,
+    order_intent_apply,
+    order_locked,
+    payment_profile_get,
+    payment_profile_renew,
+)
+
+AUTO_RENEW_WINDOW = timedelta(hours=48)
+CARD_GONE = "The saved card is no longer available."
+
+
+def auto_renew_set(*, line: Line, enabled: bool, payment_method_id: str = "") -> Line:
+    """Turn auto-renew on (saving the card given, or keeping the one saved) or off."""
+    if enabled:
+        profile = payment_profile_get(user=line.owner)  # type: ignore[arg-type]
+        if payment_method_id:
+            try:
+                card = gateway.card_attach(customer_id=profile.stripe_customer_id, payment_method_id=payment_method_id)
+            except gateway.NotFound as missing:
+                if missing.param != "customer":
+                    raise
+                profile = payment_profile_renew(profile=profile)
+                card = gateway.card_attach(customer_id=profile.stripe_customer_id, payment_method_id=payment_method_id)
+            PaymentProfile.objects.filter(pk=profile.pk).update(
+                card_payment_method_id=card.payment_method_id, card_brand=card.brand, card_last4=card.last4
+            )
+        elif not profile.has_card:
+            raise ValidationError(_("Save a card first."), code="no_card")
+    Line.objects.filter(pk=line.pk).update(auto_renew=enabled)
+    customers_changed([line.owner_id])
+    line.auto_renew = enabled
+    return line
+
+
+def auto_renew_charge(*, line: Line, now: datetime | None = None) -> Order | None:
+    """Charge the saved card off-session for the line's current plan, once per expiry date.
+
+    The order records the expiry it renews; a unique constraint on (line, expiry) makes a second
+    run for the same expiry do nothing. If the bank wants the customer (authentication needed,
+    declined), or the card is gone, the order stays open and the customer gets a notice with a
+    link to pay by hand. If Stripe does not answer, the next run asks again with the same key.
+    """
+    now = now or timezone.now()
+    line = Line.objects.select_related("plan", "owner").get(pk=line.pk)
+    if not (line.auto_renew and line.owner and line.plan and line.expires_at):
+        return None
+    if line.expires_at - now > AUTO_RENEW_WINDOW:
+        return None
+    profile = PaymentProfile.objects.filter(user=line.owner).first()
+    if profile is None or not profile.has_card:
+        return None
+    price = next((p for p in line.plan.prices.all() if p.currency == _currency_of(line.owner)), None)
+    if price is None or line.plan.is_flexible:
+        return None
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                user=line.owner,
+                line=line,
+                plan=line.plan,
+                kind=Order.Kind.RENEWAL,
+                amount_minor=price.amount_minor,
+                currency=price.currency,
+                off_session=True,
+                renews_expiry=line.expires_at,
+                payment_method_type=gateway.CARD,
+                card_brand=profile.card_brand,
+                card_last4=profile.card_last4,
+            )
+    except IntegrityError:
+        return None  # this expiry was already charged (or is being), or an order is open
+    return auto_renew_order_pay(order=order)
+
+
+def auto_renew_order_pay(*, order: Order) -> Order:
+    """Charge an auto-renew order that has no intent yet (just made, or Stripe did not answer
+    last time): the idempotency key is the order's, so asking again never charges twice."""
+    order = Order.objects.select_related("user").get(pk=order.pk)
+    if order.payment_intent_id or not order.is_open or not order.off_session:
+        return order
+    profile = PaymentProfile.objects.filter(user=order.user).first()
+    if profile is None or not profile.has_card:
+        return _payment_needed(order, CARD_GONE)
+    try:
+        intent = gateway.intent_charge_off_session(
+            amount_minor=order.amount_minor,
+            currency=order.currency,
+            customer_id=profile.stripe_customer_id,
+            payment_method_id=profile.card_payment_method_id,
+            order_public_id=order.public_id,
+            idempotency_key=f"order-{order.public_id}-intent",
+        )
+    except gateway.CardDeclined as declined:
+        return _payment_needed(order, declined.message)
+    except gateway.NotFound:
+        # The customer or the card is gone at Stripe: a new customer next time, and no saved card.
+        payment_profile_renew(profile=profile)
+        return _payment_needed(order, CARD_GONE)
+    with transaction.atomic():
+        order = order_locked(order.pk)
+        if not order.payment_intent_id:
+            order.payment_intent_id, order.client_secret = intent.id, intent.client_secret
+            order.save(update_fields=["payment_intent_id", "client_secret", "updated_at"])
+    order = order_intent_apply(order=order, intent=intent)
+    if order.is_open:
+        _ask_customer_to_pay(order)
+    return order
+
+
+def _payment_needed(order: Order, reason: str) -> Order:
+    with transaction.atomic():
+        order = order_locked(order.pk)
+        if order.is_open:
+            _move(order, Order.Status.FAILED, failure_reason=reason[:255])
+            _ask_customer_to_pay(order)
+    return order
+
+
+def _ask_customer_to_pay(order: Order) -> None:
+    notice_create(
+        user=order.user,
+        kind=Notice.Kind.PAYMENT_NEEDED,
+        key=f"order-payment-needed:{order.pk}",
+        line=order.line,
+        link=reverse("billing:pay", args=[order.public_id]),
+        params={
+            "order": order.public_id,
+            "reason": order.failure_reason,
+            "amount_minor": order.amount_minor,
+            "currency": order.currency,
+        },
+    )
+
+
+def _currency_of(user: User | None) -> str:
+    """Auto-renew charges in the currency the customer last paid in."""
+    last = Order.objects.filter(user=user).exclude(status=Order.Status.CANCELLED).order_by("-created_at").first()
+    return last.currency if last else settings.DEFAULT_CURRENCY

@@ -1,0 +1,383 @@
+"""Orders: open one with its PaymentIntent, pay it by card, fulfil it once, cancel it.
+
+The locking rules are in ``billing.services``: only the order row is locked, never across a call
+to Stripe; Stripe's answer is applied under the lock, idempotently.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Line, Notice, User
+from accounts.outbox import notice_create
+from billing import gateway
+from billing.models import Order, PaymentProfile
+from plans.models import Plan
+from plans.pricing import FlexibleChoice, quote
+from plans.services import entitlement_grant
+
+logger = logging.getLogger(__name__)
+
+# Stored on an order whose intent Stripe no longer knows (Stripe answered 404).
+PAYMENT_EXPIRED = "Payment expired."
+
+
+def order_locked(pk: int) -> Order:
+    """The order row, locked until the transaction ends: only the order (its line, plan and user
+    are read, not locked), FOR NO KEY UPDATE (rows pointing at it can still be inserted)."""
+    return Order.objects.select_for_update(of=("self",), no_key=True).select_related("line", "plan", "user").get(pk=pk)
+
+
+# --- The customer at Stripe ------------------------------------------------------------------
+
+
+def payment_profile_get(*, user: User) -> PaymentProfile:
+    """The customer's Stripe customer, made on first use (two requests at once make one: the
+    idempotency key is the user's)."""
+    profile = PaymentProfile.objects.filter(user=user).first()
+    if profile is not None:
+        return profile
+    customer_id = gateway.customer_create(
+        user_id=user.pk, email=user.email, phone=str(user.phone.as_e164), idempotency_key=f"customer-{user.pk}"
+    )
+    profile, _created = PaymentProfile.objects.get_or_create(user=user, defaults={"stripe_customer_id": customer_id})
+    return profile
+
+
+def payment_profile_renew(*, profile: PaymentProfile) -> PaymentProfile:
+    """Stripe no longer knows the customer (deleted at Stripe): make a new one. The saved card
+    went with the old customer, so it is forgotten, and auto-renew falls back to reminders."""
+    user = profile.user
+    customer_id = gateway.customer_create(
+        user_id=user.pk,
+        email=user.email,
+        phone=str(user.phone.as_e164),
+        idempotency_key=f"customer-{user.pk}-after-{profile.stripe_customer_id}",
+    )
+    PaymentProfile.objects.filter(pk=profile.pk, stripe_customer_id=profile.stripe_customer_id).update(
+        stripe_customer_id=customer_id, card_payment_method_id="", card_brand="", card_last4=""
+    )
+    logger.warning("user %s: Stripe customer %s was gone, made %s", user.pk, profile.stripe_customer_id, customer_id)
+    return PaymentProfile.objects.get(pk=profile.pk)
+
+
+# --- Opening an order ------------------------------------------------------------------------
+
+
+def _order_kind(line: Line, plan: Plan) -> str:
+    if plan.is_addon:
+        return Order.Kind.ADDON
+    return Order.Kind.RENEWAL if line.plan_id == plan.pk else Order.Kind.CHANGE
+
+
+def order_start(*, user: User, line: Line, plan: Plan, currency: str, choice: FlexibleChoice | None = None) -> Order:
+    """Open an order for ``line`` at the catalogue's price, with its PaymentIntent.
+
+    At most one open order per line (a database constraint): pressing twice, two tabs or two
+    threads get the same order and the same intent. An open order for something else is
+    cancelled first (at Stripe too). Stripe being down leaves the order pending, to pay later.
+    """
+    if line.owner_id != user.pk:
+        raise ValidationError(_("This line is not on your account."), code="not_owner")
+    if not plan.is_active:
+        raise ValidationError(_("This plan is no longer on sale."), code="not_on_sale")
+    money = quote(plan=plan, currency=currency, choice=choice)
+    wanted = {
+        "plan": plan,
+        "flex_data_gb": choice.data_gb if choice else None,
+        "flex_minutes": choice.minutes if choice else None,
+        "amount_minor": money.amount_minor,
+        "currency": money.currency,
+    }
+    for _attempt in range(3):
+        existing = Order.objects.filter(line=line, status__in=Order.OPEN).first()
+        if existing is not None:
+            if all(getattr(existing, name) == value for name, value in wanted.items()):
+                return order_intent_ensure(order=existing)
+            order_cancel(order=existing, reason=_("Replaced by a newer order."))
+            continue
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(user=user, line=line, kind=_order_kind(line, plan), **wanted)
+        except IntegrityError:
+            continue  # another request opened one just now: use it
+        return order_intent_ensure(order=order)
+    raise ValidationError(_("Please try again."), code="busy")
+
+
+def _intent_create(order: Order, *, idempotency_key: str) -> gateway.Intent:
+    """A PaymentIntent for the order at Stripe; if Stripe no longer knows the customer, a new
+    customer and a new key (the old key is bound to the old customer)."""
+    profile = payment_profile_get(user=order.user)
+    try:
+        return gateway.intent_create(
+            amount_minor=order.amount_minor,
+            currency=order.currency,
+            customer_id=profile.stripe_customer_id,
+            order_public_id=order.public_id,
+            idempotency_key=idempotency_key,
+            payment_method_types=gateway.methods_for(order.currency),
+        )
+    except gateway.NotFound:
+        profile = payment_profile_renew(profile=profile)
+        return gateway.intent_create(
+            amount_minor=order.amount_minor,
+            currency=order.currency,
+            customer_id=profile.stripe_customer_id,
+            order_public_id=order.public_id,
+            idempotency_key=f"{idempotency_key}-{profile.stripe_customer_id}",
+            payment_method_types=gateway.methods_for(order.currency),
+        )
+
+
+def _intent_record(order: Order, intent: gateway.Intent, *, replacing: str | None) -> Order:
+    """Give the order ``intent`` if it still has the intent it had when the call began
+    (``replacing``); an intent that lost a race is cancelled at Stripe."""
+    with transaction.atomic():
+        order = order_locked(order.pk)
+        if order.is_open and order.payment_intent_id == replacing:
+            order.payment_intent_id, order.client_secret = intent.id, intent.client_secret
+            order.save(update_fields=["payment_intent_id", "client_secret", "updated_at"])
+    if order.payment_intent_id != intent.id:
+        _intent_cancel_quietly(intent.id)
+    return order
+
+
+def order_intent_ensure(*, order: Order) -> Order:
+    """Give the order its PaymentIntent if it has none. One intent per order even when several
+    requests race: the idempotency key is derived from the order, so Stripe answers each with the
+    same intent, and the first to record it wins."""
+    order = Order.objects.select_related("user").get(pk=order.pk)
+    if order.payment_intent_id or not order.is_open:
+        return order
+    intent = _intent_create(order, idempotency_key=f"order-{order.public_id}-intent")
+    return _intent_record(order, intent, replacing=None)
+
+
+def _intent_cancel(intent_id: str) -> gateway.Intent | None:
+    """Cancel an intent at Stripe: its state afterwards (Stripe refuses to cancel one that was
+    paid meanwhile), or None if Stripe no longer knows it."""
+    try:
+        return gateway.intent_cancel(intent_id)
+    except gateway.NotFound:
+        return None
+    except gateway.GatewayUnavailable:
+        raise
+    except gateway.GatewayError:
+        try:
+            return gateway.intent_retrieve(intent_id)
+        except gateway.NotFound:
+            return None
+
+
+def _intent_cancel_quietly(intent_id: str) -> None:
+    try:
+        _intent_cancel(intent_id)
+    except gateway.GatewayError:
+        logger.warning("intent %s left open at Stripe; it expires unpaid", intent_id)
+
+
+def _order_intent_replace(*, order: Order) -> Order:
+    """A fresh intent for an order whose last try failed: an intent that recorded a failed charge
+    cannot always be confirmed again (localstripe), and a fresh one works the same on Stripe.
+    The old intent is cancelled first; if it turns out to have succeeded, the order is fulfilled."""
+    old_id = str(order.payment_intent_id)
+    old = _intent_cancel(old_id)
+    if old is not None and old.status not in ("canceled", "requires_payment_method"):
+        return order_intent_apply(order=order, intent=old)
+    intent = _intent_create(order, idempotency_key=f"order-{order.public_id}-after-{old_id}")
+    return _intent_record(order, intent, replacing=old_id)
+
+
+# --- Paying and fulfilling --------------------------------------------------------------------
+
+
+def order_pay_with_card(*, order: Order, payment_method_id: str, save_card: bool = False) -> Order:
+    """Pay an open order with a card collected by the page: attach it to the customer, confirm
+    the intent. A decline leaves the order open (FAILED, with the bank's reason) for another
+    try; 3-D Secure leaves it REQUIRES_ACTION for the page; success fulfils it. An intent Stripe
+    no longer knows closes the order (payment expired)."""
+    order = order_intent_ensure(order=order)
+    if order.is_open and order.status == Order.Status.FAILED:
+        order = _order_intent_replace(order=order)
+    if not order.is_open:
+        return order
+    profile = payment_profile_get(user=order.user)
+    try:
+        card = gateway.card_attach(customer_id=profile.stripe_customer_id, payment_method_id=payment_method_id)
+    except gateway.NotFound as missing:
+        if missing.param != "customer":
+            raise gateway.GatewayError(_("Enter your card again."), code="payment_method_missing") from missing
+        profile = payment_profile_renew(profile=profile)
+        card = gateway.card_attach(customer_id=profile.stripe_customer_id, payment_method_id=payment_method_id)
+    if save_card:
+        PaymentProfile.objects.filter(pk=profile.pk).update(
+            card_payment_method_id=card.payment_method_id, card_brand=card.brand, card_last4=card.last4
+        )
+    intent_id = str(order.payment_intent_id)
+    try:
+        intent = gateway.intent_pay_with_card(intent_id=intent_id, payment_method_id=card.payment_method_id)
+    except gateway.CardDeclined as declined:
+        with transaction.atomic():
+            order = order_locked(order.pk)
+            if order.is_open and order.payment_intent_id == intent_id:
+                _card_record(order, card)
+                _move(order, Order.Status.FAILED, failure_reason=declined.message[:255])
+        return order
+    except gateway.NotFound:
+        return order_expire(order=order)
+    except gateway.GatewayUnavailable:
+        raise
+    except gateway.GatewayError:
+        # Stripe refused to confirm (say, paid or cancelled meanwhile by another tab): its state now.
+        intent = gateway.intent_retrieve(intent_id)
+    return order_intent_apply(order=order, intent=intent, card=card)
+
+
+def order_fulfil(*, order: Order) -> Order:
+    """Bring the order in line with what Stripe says of its intent now, and if it is paid, fulfil
+    it exactly once. Called by the order page and by reconciliation; asks Stripe before taking
+    any lock. An intent Stripe no longer knows closes the order (payment expired)."""
+    order = Order.objects.get(pk=order.pk)
+    if order.status in (Order.Status.FULFILLED, Order.Status.REFUNDED) or not order.payment_intent_id:
+        return order
+    try:
+        intent = gateway.intent_retrieve(order.payment_intent_id)
+    except gateway.NotFound:
+        return order_expire(order=order)
+    return order_intent_apply(order=order, intent=intent)
+
+
+def order_expire(*, order: Order) -> Order:
+    """Stripe answered 404 for the order's intent: an answer, not an outage. The open order is
+    cancelled, so the line can be renewed at once."""
+    with transaction.atomic():
+        order = order_locked(order.pk)
+        if order.is_open:
+            logger.warning("order %s: Stripe no longer knows intent %s", order.public_id, order.payment_intent_id)
+            _move(order, Order.Status.CANCELLED, failure_reason=PAYMENT_EXPIRED)
+    return order
+
+
+def order_intent_apply(*, order: Order, intent: gateway.Intent, card: gateway.Card | None = None) -> Order:
+    """Move the order to what Stripe said of its intent (an answer to a call, or a verified
+    webhook event): under the order's lock, a state only moves forward, and a paid order is
+    fulfilled exactly once (its bucket, notice and email in this one transaction). What paid is
+    looked up first, outside the lock, when neither the page nor the intent said."""
+    if card is None and intent.succeeded and intent.payment_method_id and not order.card_last4:
+        card = _payment_method(intent.payment_method_id, order)
+    with transaction.atomic():
+        order = order_locked(order.pk)
+        if intent.id != order.payment_intent_id:
+            # An intent the order moved on from: it was cancelled at Stripe before being replaced.
+            logger.warning("order %s: ignoring intent %s (%s)", order.public_id, intent.id, intent.status)
+            return order
+        if card is not None and order.is_open:
+            _card_record(order, card)
+        if intent.succeeded:
+            if intent.amount_minor != order.amount_minor or intent.currency != order.currency:
+                # Never expected: the amount is set by us. Keep the money, hold the order for staff.
+                logger.error("order %s: Stripe charged %s %s", order.public_id, intent.amount_minor, intent.currency)
+                _move(order, Order.Status.PAID, paid_at=timezone.now(), failure_reason="amount mismatch: check by hand")
+            else:
+                _fulfil_locked(order, intent)
+        elif intent.status == "requires_action":
+            _move(order, Order.Status.REQUIRES_ACTION, failure_reason="")
+        elif intent.status == "requires_payment_method" and intent.failure_message:
+            _move(order, Order.Status.FAILED, failure_reason=intent.failure_message[:255])
+        elif intent.status == "canceled":
+            _move(order, Order.Status.CANCELLED)
+        elif order.is_open:
+            order.save()
+    return order
+
+
+def _payment_method(payment_method_id: str, order: Order) -> gateway.Card | None:
+    try:
+        return gateway.card_details(payment_method_id)
+    except gateway.GatewayError:
+        logger.warning("order %s: payment method details unavailable", order.public_id)
+        return None
+
+
+def _card_record(order: Order, card: gateway.Card) -> None:
+    """What paid, on the locked order (saved by the move that follows)."""
+    order.payment_method_type = card.type or order.payment_method_type
+    if card.last4:  # a wallet's payment method has no card: do not call it one
+        order.card_brand, order.card_last4 = card.brand, card.last4
+
+
+def _move(order: Order, status: str, **fields: object) -> bool:
+    """Set ``status`` if the order may go there; the caller holds the row lock."""
+    if order.status == status:
+        changed = False
+    elif order.can_move_to(status):
+        order.status = status
+        changed = True
+    else:
+        logger.info("order %s: not moving %s -> %s", order.public_id, order.status, status)
+        return False
+    for name, value in fields.items():
+        setattr(order, name, value)
+    order.save()
+    return changed or bool(fields)
+
+
+def _fulfil_locked(order: Order, intent: gateway.Intent) -> None:
+    if order.status in (Order.Status.FULFILLED, Order.Status.REFUNDED):
+        return
+    now = timezone.now()
+    choice = FlexibleChoice(order.flex_data_gb or 0, order.flex_minutes or 0) if order.plan.is_flexible else None
+    bucket = entitlement_grant(line=order.line, plan=order.plan, choice=choice, now=now, order=order)
+    order.payment_method_type = order.payment_method_type or intent.payment_method_type
+    order.status = Order.Status.FULFILLED
+    order.paid_at = order.paid_at or now
+    order.fulfilled_at = now
+    order.failure_reason = ""
+    order.save()
+    line = Line.objects.get(pk=order.line_id)
+    order.line = line  # the grant moved its expiry: pages after this show the new one
+    notice_create(
+        user=order.user,
+        kind=Notice.Kind.PAYMENT_CONFIRMED,
+        key=f"order-fulfilled:{order.pk}",
+        line=line,
+        link=reverse("billing:order", args=[order.public_id]),
+        params={
+            "order": order.public_id,
+            "plan_code": order.plan.code,
+            "plan_name_en": order.plan.name_en,
+            "plan_name_zh": order.plan.name_zh,
+            "amount_minor": order.amount_minor,
+            "currency": order.currency,
+            "expires_at": (line.expires_at or bucket.expires_at).isoformat(),
+            "msisdn": str(line.msisdn.as_e164),
+        },
+    )
+
+
+# --- Cancelling -------------------------------------------------------------------------------
+
+
+def order_cancel(*, order: Order, reason: str = "") -> Order:
+    """Cancel an open order and its intent (at Stripe first, then here). If Stripe says the
+    payment went through after all, the order is fulfilled instead."""
+    order = Order.objects.get(pk=order.pk)
+    if not order.is_open:
+        return order
+    intent_id = order.payment_intent_id
+    if intent_id:
+        intent = _intent_cancel(intent_id)
+        if intent is not None and intent.status != "canceled":
+            return order_intent_apply(order=order, intent=intent)
+    with transaction.atomic():
+        order = order_locked(order.pk)
+        if order.is_open and order.payment_intent_id == intent_id:
+            _move(order, Order.Status.CANCELLED, failure_reason=reason[:255])
+    return order
