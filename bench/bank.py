@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import platform
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,8 @@ HEADING = "## Bank test"
 ROWS = (
     ("customers", "customers"),
     ("lines", "lines (2 or 3 per customer)"),
-    ("browsers", "browsers renewing at once (1 or 2 per customer)"),
+    ("browsers", "browsers (1 or 2 per customer)"),
+    ("threads", "browsers renewing at once"),
     ("renewals", "renewals tried (lines x rounds)"),
     ("orders", "orders"),
     ("orders_by_status", "orders by final status"),
@@ -66,7 +68,7 @@ def section(summary: dict[str, Any], *, status: int, command: str, when: datetim
         " fulfilled twice; refunds match; no 5xx; every email once).",
         "",
         f"- command: `{command}`",
-        f"- date: {when:%Y-%m-%d %H:%M} UTC; Python {platform.python_version()}",
+        f"- date: {when:%Y-%m-%d %H:%M} UTC; Python {platform.python_version()}; code at commit {_commit()}",
         f"- result: {verdict}",
         "",
         "| count | value |",
@@ -81,6 +83,11 @@ def section(summary: dict[str, Any], *, status: int, command: str, when: datetim
         lines += ["", "Violations (first lines):", ""]
         lines += [f"- {text}" for text in summary["violations_first"]]
     return "\n".join(lines) + "\n"
+
+
+def _commit() -> str:
+    answer = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)  # noqa: S607
+    return answer.stdout.strip() or "unknown"
 
 
 def replace_section(text: str, new: str) -> str:

@@ -693,6 +693,7 @@ def test_bank_money_is_neither_made_nor_lost_under_races_replays_kills_and_strip
     summary = {
         **books,
         "browsers": len(jobs),
+        "threads": min(THREADS, len(jobs)),
         "renewals": renewals,
         "requests": sum(record.statuses.values()),
         "statuses": dict(sorted(record.statuses.items())),
