@@ -116,24 +116,25 @@ def _intent_create(order: Order, *, idempotency_key: str) -> gateway.Intent:
     customer and a new key (the old key is bound to the old customer)."""
     profile = payment_profile_get(user=order.user)
     try:
-        return gateway.intent_create(
-            amount_minor=order.amount_minor,
-            currency=order.currency,
-            customer_id=profile.stripe_customer_id,
-            order_public_id=order.public_id,
-            idempotency_key=idempotency_key,
-            payment_method_types=gateway.methods_for(order.currency),
-        )
+        return _intent_for(order, customer_id=profile.stripe_customer_id, idempotency_key=idempotency_key)
     except gateway.NotFound:
         profile = payment_profile_renew(profile=profile)
-        return gateway.intent_create(
-            amount_minor=order.amount_minor,
-            currency=order.currency,
+        return _intent_for(
+            order,
             customer_id=profile.stripe_customer_id,
-            order_public_id=order.public_id,
             idempotency_key=f"{idempotency_key}-{profile.stripe_customer_id}",
-            payment_method_types=gateway.methods_for(order.currency),
         )
+
+
+def _intent_for(order: Order, *, customer_id: str, idempotency_key: str) -> gateway.Intent:
+    return gateway.intent_create(
+        amount_minor=order.amount_minor,
+        currency=order.currency,
+        customer_id=customer_id,
+        order_public_id=order.public_id,
+        idempotency_key=idempotency_key,
+        payment_method_types=gateway.methods_for(order.currency),
+    )
 
 
 def _intent_record(order: Order, intent: gateway.Intent, *, replacing: str | None) -> Order:
