@@ -61,11 +61,41 @@ class Intent:
     payment_method_id: str = ""
     payment_method_type: str = ""
     failure_message: str = ""
+    failure_code: str = ""  # Stripe's decline_code, or its error code: what the page translates
     metadata: dict[str, str] = field(default_factory=dict)
+    setup_future_usage: str = ""  # "off_session": the card is kept for auto-renew once it pays
+    next_action: NextAction | None = None
 
     @property
     def succeeded(self) -> bool:
         return self.status == "succeeded"
+
+
+@dataclass(frozen=True)
+class NextAction:
+    """What the customer must do for a ``requires_action`` intent (Stripe's ``next_action``)."""
+
+    type: str  # use_stripe_sdk / redirect_to_url (3-D Secure), alipay_handle_redirect, wechat_pay_display_qr_code
+    url: str = ""  # where to send the browser (Alipay), or Stripe's instructions page (WeChat Pay)
+    qr_data: str = ""  # what the WeChat Pay QR code holds
+    expires_at: int | None = None  # when the QR code stops working (Unix time)
+
+
+def next_action_from_data(data: Any) -> NextAction | None:
+    if not isinstance(data, dict) or not data.get("type"):
+        return None
+    kind = str(data["type"])
+    found = data.get(kind)
+    detail: dict[str, Any] = found if isinstance(found, dict) else {}
+    if kind == "wechat_pay_display_qr_code":
+        expires = detail.get("expires_at")
+        return NextAction(
+            type=kind,
+            url=str(detail.get("hosted_instructions_url") or ""),
+            qr_data=str(detail.get("data") or ""),
+            expires_at=int(expires) if isinstance(expires, int | float) else None,
+        )
+    return NextAction(type=kind, url=str(detail.get("url") or ""))
 
 
 @dataclass(frozen=True)
@@ -112,7 +142,10 @@ def intent_from_data(obj: Any) -> Intent:
         payment_method_id=payment_method,
         payment_method_type=method_type or (types[0] if len(types) == 1 else ""),
         failure_message=(error.get("message") or "") if isinstance(error, dict) else "",
+        failure_code=str(error.get("decline_code") or error.get("code") or "") if isinstance(error, dict) else "",
         metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+        setup_future_usage=str(data.get("setup_future_usage") or ""),
+        next_action=next_action_from_data(data.get("next_action")),
     )
 
 

@@ -1,0 +1,83 @@
+"""Renewing, and the customer's orders: the confirmation page, the order page, the list, the receipt."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from billing import gateway, selectors, services
+from billing.forms import RenewForm
+from billing.models import Order
+from billing.views.messages import gateway_message
+from boomcard.http import CustomerRequest
+from plans.currency import currency_for
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def renew(request: CustomerRequest, line_id: int) -> HttpResponse:
+    """The confirmation page: plan, price and new expiry; posting opens the order."""
+    currency = currency_for(request)
+    options = selectors.renewal_options(user=request.user, line_id=line_id, currency=currency)
+    form = RenewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = services.order_start(
+                user=request.user,
+                line=options.line,
+                plan=form.cleaned_data["plan"],
+                currency=currency,
+                choice=form.choice(),
+            )
+        except ValidationError as error:
+            form.add_error("data_gb" if error.code == "data_out_of_range" else None, error)
+        except gateway.GatewayError as error:
+            messages.error(request, gateway_message(error))
+            return redirect("billing:renew", line_id=line_id)
+        else:
+            return redirect("billing:pay", public_id=order.public_id)
+    return render(request, "billing/renew.html", {"options": options, "form": form, "currency": currency})
+
+
+@login_required
+@require_GET
+def order_detail(request: CustomerRequest, public_id: str) -> HttpResponse:
+    """The return page: asks Stripe while the order is open, and refreshes until it is final."""
+    order = selectors.customer_order(user=request.user, public_id=public_id)
+    if order.status not in Order.FINAL and order.payment_intent_id:
+        try:
+            order = services.order_fulfil(order=order)
+        except gateway.GatewayError as error:
+            messages.warning(request, gateway_message(error))
+    notice = order.user.notices.filter(key=f"order-fulfilled:{order.pk}").first()
+    return render(
+        request,
+        "billing/order.html",
+        # Refresh while Stripe may still answer; a failed try waits for the customer instead.
+        {
+            "order": order,
+            "notice": notice,
+            "refresh": order.status in (Order.Status.PENDING, Order.Status.REQUIRES_ACTION, Order.Status.PAID),
+        },
+    )
+
+
+@login_required
+@require_GET
+def orders(request: CustomerRequest) -> HttpResponse:
+    page = Paginator(selectors.customer_orders(user=request.user), 20).get_page(request.GET.get("page"))
+    return render(request, "billing/orders.html", {"page": page})
+
+
+@login_required
+@require_GET
+def receipt(request: CustomerRequest, public_id: str) -> HttpResponse:
+    order = selectors.customer_order(user=request.user, public_id=public_id)
+    if order.status not in (Order.Status.FULFILLED, Order.Status.PAID, Order.Status.REFUNDED):
+        return redirect("billing:order", public_id=order.public_id)
+    return render(request, "billing/receipt.html", {"order": order})
