@@ -72,6 +72,9 @@ class Order(models.Model):
     card_brand = models.CharField(max_length=32, blank=True)
     card_last4 = models.CharField(max_length=4, blank=True)
     failure_reason = models.CharField(max_length=255, blank=True)
+    # What the customer must do to finish paying, as Stripe last said (its ``next_action``): the
+    # Alipay address, the WeChat Pay QR code and when it expires. Empty once nothing is awaited.
+    action = models.JSONField(default=dict, blank=True)
     off_session = models.BooleanField(default=False, help_text=_("Charged by auto-renew with a saved card."))
     # For auto-renew: the line expiry this order renews, so one expiry is charged once.
     renews_expiry = models.DateTimeField(null=True, blank=True)
