@@ -54,7 +54,7 @@ from accounts.page_cache import customer_cached
 from boomcard.admin_site import AFTER_TWO_FACTOR_KEY
 from boomcard.http import CustomerRequest
 from boomcard.ratelimit import client_address, rate_limit_hit
-from plans.esim import qr_svg
+from plans.esim import qr_svg_draw
 from plans.selectors import line_summaries
 
 # Session keys for the steps between "we sent a code" and "the code was right".
@@ -445,7 +445,7 @@ class TwoFactorSetupView(LoginRequiredMixin, FormView[AuthenticatorCodeForm]):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(
-            qr_svg=qr_svg(self.device.config_url), secret=_secret_text(self.device), **kwargs
+            qr_svg=qr_svg_draw(self.device.config_url), secret=_secret_text(self.device), **kwargs
         )
 
     def form_valid(self, form: AuthenticatorCodeForm) -> HttpResponse:

@@ -12,6 +12,8 @@ urlpatterns = [
     path("billing/orders/<str:public_id>/", views.order_detail, name="order"),
     path("billing/orders/<str:public_id>/pay/", views.pay, name="pay"),
     path("billing/orders/<str:public_id>/card/", views.pay_card, name="pay_card"),
+    path("billing/orders/<str:public_id>/wallet/", views.pay_wallet, name="pay_wallet"),
+    path("billing/orders/<str:public_id>/status/", views.order_status, name="order_status"),
     path("billing/orders/<str:public_id>/receipt/", views.receipt, name="receipt"),
     path("stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
 ]

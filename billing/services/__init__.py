@@ -1,5 +1,6 @@
-"""Every write on orders, payments and refunds, split by subject: ``orders`` (open, pay, fulfil,
-cancel), ``refunds``, ``webhooks`` and ``auto_renew``. Each function says what it guarantees.
+"""Every write on orders, payments and refunds, split by subject: ``orders`` (open, pay by card,
+fulfil, cancel), ``wallets`` (Alipay, WeChat Pay), ``refunds``, ``webhooks`` and ``auto_renew``.
+Each function says what it guarantees.
 
 How they stay safe under mixed traffic (pages, webhooks, refunds, sweeps, all at once):
 
@@ -31,11 +32,13 @@ from billing.services.orders import (
     payment_profile_get,
 )
 from billing.services.refunds import order_refund, refund_settle, refunds_record
+from billing.services.wallets import WALLETS, order_pay_with_wallet
 from billing.services.webhooks import HANDLED_EVENTS, stripe_event_handle
 
 __all__ = [
     "AUTO_RENEW_WINDOW",
     "HANDLED_EVENTS",
+    "WALLETS",
     "auto_renew_charge",
     "auto_renew_order_pay",
     "auto_renew_set",
@@ -45,6 +48,7 @@ __all__ = [
     "order_intent_ensure",
     "order_locked",
     "order_pay_with_card",
+    "order_pay_with_wallet",
     "order_refund",
     "order_start",
     "payment_profile_get",

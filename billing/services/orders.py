@@ -289,14 +289,22 @@ def order_intent_apply(*, order: Order, intent: gateway.Intent, card: gateway.Ca
             else:
                 _fulfil_locked(order, intent)
         elif intent.status == "requires_action":
-            _move(order, Order.Status.REQUIRES_ACTION, failure_reason="")
+            _move(order, Order.Status.REQUIRES_ACTION, failure_reason="", action=_action(intent))
         elif intent.status == "requires_payment_method" and intent.failure_message:
-            _move(order, Order.Status.FAILED, failure_reason=intent.failure_message[:255])
+            _move(order, Order.Status.FAILED, failure_reason=intent.failure_message[:255], action={})
         elif intent.status == "canceled":
-            _move(order, Order.Status.CANCELLED)
+            _move(order, Order.Status.CANCELLED, action={})
         elif order.is_open:
             order.save()
     return order
+
+
+def _action(intent: gateway.Intent) -> dict[str, object]:
+    """What the customer must do next, kept on the order for its pages (no call to Stripe)."""
+    step = intent.next_action
+    if step is None:
+        return {}
+    return {"type": step.type, "url": step.url, "qr_data": step.qr_data, "expires_at": step.expires_at}
 
 
 def _payment_method(payment_method_id: str, order: Order) -> gateway.Card | None:
@@ -338,6 +346,7 @@ def _fulfil_locked(order: Order, intent: gateway.Intent) -> None:
     bucket = entitlement_grant(line=order.line, plan=order.plan, choice=choice, now=now, order=order)
     order.payment_method_type = order.payment_method_type or intent.payment_method_type
     order.status = Order.Status.FULFILLED
+    order.action = {}
     order.paid_at = order.paid_at or now
     order.fulfilled_at = now
     order.failure_reason = ""

@@ -12,8 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from billing import gateway, selectors, services
 from billing.forms import RenewForm
-from billing.models import Order
+from billing.models import Order, Refund
 from billing.views.messages import gateway_message
+from billing.views.wallets import wallet_step
 from boomcard.http import CustomerRequest
 from plans.currency import currency_for
 
@@ -47,7 +48,9 @@ def renew(request: CustomerRequest, line_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def order_detail(request: CustomerRequest, public_id: str) -> HttpResponse:
-    """The return page: asks Stripe while the order is open, and refreshes until it is final."""
+    """The return page: asks Stripe while the order is open; while the customer pays in a wallet
+    or at the bank it sends them on to Alipay or shows the WeChat Pay QR code, and the page's
+    script asks for the order's status until it changes."""
     order = selectors.customer_order(user=request.user, public_id=public_id)
     if order.status not in Order.FINAL and order.payment_intent_id:
         try:
@@ -55,14 +58,17 @@ def order_detail(request: CustomerRequest, public_id: str) -> HttpResponse:
         except gateway.GatewayError as error:
             messages.warning(request, gateway_message(error))
     notice = order.user.notices.filter(key=f"order-fulfilled:{order.pk}").first()
+    refund = order.refunds.filter(status__in=Refund.OPEN).first() if order.status == Order.Status.FULFILLED else None
     return render(
         request,
         "billing/order.html",
-        # Refresh while Stripe may still answer; a failed try waits for the customer instead.
         {
             "order": order,
             "notice": notice,
-            "refresh": order.status in (Order.Status.PENDING, Order.Status.REQUIRES_ACTION, Order.Status.PAID),
+            "refund": refund,
+            "wallet": wallet_step(order, go=request.GET.get("go") == "1"),
+            # Ask again while Stripe may still answer; a failed try waits for the customer instead.
+            "waiting": order.status in (Order.Status.PENDING, Order.Status.REQUIRES_ACTION, Order.Status.PAID),
         },
     )
 

@@ -36,6 +36,7 @@ def pay(request: CustomerRequest, public_id: str) -> HttpResponse:
         {
             "order": order,
             "methods": gateway.methods_for(order.currency),
+            "currencies": {method: sorted(taken) for method, taken in gateway.METHOD_CURRENCIES.items()},
             "stripe_js": settings.STRIPE_JS_URL,
             "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
             "return_url": request.build_absolute_uri(reverse("billing:order", args=[order.public_id])),
