@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -28,6 +29,12 @@ def customer_order(*, user: User, public_id: str) -> Order:
     if order is None:
         raise Http404("no such order")
     return order
+
+
+def customer_currency(*, user: User | None) -> str:
+    """The currency the customer last paid in (what auto-renew and one-tap renewals charge)."""
+    last = Order.objects.filter(user=user).exclude(status=Order.Status.CANCELLED).order_by("-created_at").first()
+    return last.currency if last else settings.DEFAULT_CURRENCY
 
 
 def customer_orders(*, user: User) -> QuerySet[Order]:

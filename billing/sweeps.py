@@ -86,7 +86,9 @@ def _remind(lines: list[Line], days: int, now: datetime) -> int:
                 kind=Notice.Kind.RENEWAL_REMINDER,
                 key=f"reminder:{line.pk}:{_iso(line)}:{days}",
                 params={"days": days, "expires_at": _iso(line), "msisdn": str(line.msisdn)},
-                link=reverse("billing:renew", args=[line.pk]),
+                # One tap to the pay page of an order for the same plan (auto-renew is card-only:
+                # a customer paying by Alipay or WeChat Pay renews from here).
+                link=reverse("billing:renew_now", args=[line.pk]),
                 created_at=now,
             )
             for line, owner_id, _ in due

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Line, Notice, User
+from accounts.models import Line, Notice
 from accounts.outbox import notice_create
 from accounts.page_cache import customers_changed
 from billing import gateway
 from billing.models import Order, PaymentProfile
+from billing.selectors import customer_currency
 from billing.services.orders import (
     _move,
     order_intent_apply,
@@ -68,7 +68,7 @@ def auto_renew_charge(*, line: Line, now: datetime | None = None) -> Order | Non
     profile = PaymentProfile.objects.filter(user=line.owner).first()
     if profile is None or not profile.has_card:
         return None
-    price = next((p for p in line.plan.prices.all() if p.currency == _currency_of(line.owner)), None)
+    price = next((p for p in line.plan.prices.all() if p.currency == customer_currency(user=line.owner)), None)
     if price is None or line.plan.is_flexible:
         return None
     try:
@@ -149,9 +149,3 @@ def _ask_customer_to_pay(order: Order) -> None:
             "currency": order.currency,
         },
     )
-
-
-def _currency_of(user: User | None) -> str:
-    """Auto-renew charges in the currency the customer last paid in."""
-    last = Order.objects.filter(user=user).exclude(status=Order.Status.CANCELLED).order_by("-created_at").first()
-    return last.currency if last else settings.DEFAULT_CURRENCY

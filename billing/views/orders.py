@@ -75,6 +75,32 @@ def order_detail(request: CustomerRequest, public_id: str) -> HttpResponse:
 
 @login_required
 @require_GET
+def renew_now(request: CustomerRequest, line_id: int) -> HttpResponse:
+    """The one-tap link in a renewal reminder: the pay page of an order for the line's current
+    plan, opened now (or of the order already open for the line: a link someone else makes the
+    customer follow never cancels a payment under way). A line without a fixed plan to repeat
+    goes to the renewal page."""
+    line = selectors.customer_line(user=request.user, line_id=line_id)
+    open_order = Order.objects.filter(line=line, status__in=Order.OPEN).first()
+    if open_order is not None:
+        return redirect("billing:pay", public_id=open_order.public_id)
+    if line.plan is None or line.plan.is_flexible or not line.plan.is_active:
+        return redirect("billing:renew", line_id=line.pk)
+    try:
+        order = services.order_start(
+            user=request.user, line=line, plan=line.plan, currency=selectors.customer_currency(user=request.user)
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("billing:renew", line_id=line.pk)
+    except gateway.GatewayError as error:
+        messages.error(request, gateway_message(error))
+        return redirect("billing:renew", line_id=line.pk)
+    return redirect("billing:pay", public_id=order.public_id)
+
+
+@login_required
+@require_GET
 def orders(request: CustomerRequest) -> HttpResponse:
     page = Paginator(selectors.customer_orders(user=request.user), 20).get_page(request.GET.get("page"))
     return render(request, "billing/orders.html", {"page": page})

@@ -59,7 +59,8 @@ def test_reminders_go_out_7_3_and_1_days_before_and_at_expiry_once_each_when_the
         assert sweep_at(when + 5 * HOUR) == [0]
     assert reminders(line) == [(days, expiry.isoformat()) for days in (7, 3, 1, 0)]
     assert EmailDelivery.objects.filter(notice__line=line, to=line.owner.email).count() == 4
-    assert Notice.objects.get(line=line, params__days=3).link == reverse("billing:renew", args=[line.pk])
+    # One tap to the pay page of an order for the same plan (billing:renew_now).
+    assert Notice.objects.get(line=line, params__days=3).link == reverse("billing:renew_now", args=[line.pk])
 
 
 def test_a_line_that_will_auto_renew_with_a_saved_card_gets_no_reminder_before_expiry_only_at_it(line, customer):

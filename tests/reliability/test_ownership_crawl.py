@@ -34,10 +34,13 @@ pytestmark = [pytest.mark.django_db, pytest.mark.timeout(60)]
 FILL: dict[str, dict[str, str]] = {
     "plans:line": {"pk": "line"},
     "billing:renew": {"line_id": "line"},
+    "billing:renew_now": {"line_id": "line"},
     "billing:auto_renew": {"line_id": "line"},
     "billing:order": {"public_id": "order"},
     "billing:pay": {"public_id": "order"},
     "billing:pay_card": {"public_id": "order"},
+    "billing:pay_wallet": {"public_id": "order"},
+    "billing:order_status": {"public_id": "order"},
     "billing:receipt": {"public_id": "order"},
 }
 # Addresses whose parameter names something public: the catalogue's plans.
@@ -127,6 +130,7 @@ def _posted(name: str, card: str) -> dict[str, str]:
         "billing:renew": {"plan": "basic-10"},
         "billing:auto_renew": {"enabled": "on", "payment_method": card},
         "billing:pay_card": {"payment_method": card},
+        "billing:pay_wallet": {"method": "alipay"},
     }.get(name, {})
 
 
