@@ -17,6 +17,8 @@ METHOD_CURRENCIES = {
     ALIPAY: {"CNY", "HKD", "USD"},
     WECHAT_PAY: {"CNY", "HKD", "USD"},
 }
+# How long after the payment Stripe still refunds each wallet method (cards: no app-side limit).
+REFUND_WINDOW_DAYS = {ALIPAY: 90, WECHAT_PAY: 180}
 
 
 class GatewayError(Exception):
