@@ -1,4 +1,5 @@
-"""Turning an outbox row into an email: in the customer's language and time zone, HTML and text."""
+"""Turning an outbox row into an email: in the customer's language and time zone, HTML and text.
+Staff alerts are written in the site's language and the customers' default time zone."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from django.core.mail.utils import DNS_NAME
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from accounts.models import EmailDelivery, Notice, SupportRequest
-from accounts.notice_text import notice_text
+from accounts.models import EmailDelivery, Notice, StaffAlert, SupportRequest
+from accounts.notice_text import notice_text, staff_alert_text
 
 
 def _message_id(delivery: EmailDelivery) -> str:
@@ -30,6 +31,8 @@ def delivery_email(delivery: EmailDelivery) -> EmailMultiAlternatives:
         return _notice_email(delivery, delivery.notice)
     if delivery.support_request is not None:
         return _support_email(delivery, delivery.support_request)
+    if delivery.staff_alert is not None:
+        return _staff_alert_email(delivery, delivery.staff_alert)
     raise ValueError(f"email {delivery.pk} has nothing to send")
 
 
@@ -73,3 +76,25 @@ def _support_email(delivery: EmailDelivery, request: SupportRequest) -> EmailMul
         reply_to=[user.email] if user.email else None,
         headers={"Message-ID": _message_id(delivery)},
     )
+
+
+def _staff_alert_email(delivery: EmailDelivery, alert: StaffAlert) -> EmailMultiAlternatives:
+    zone = zoneinfo.ZoneInfo(settings.CUSTOMER_DEFAULT_TIME_ZONE)
+    with translation.override(settings.LANGUAGE_CODE), timezone.override(zone):
+        text = staff_alert_text(alert)
+        context = {
+            "text": text,
+            "link": f"{settings.SITE_URL.rstrip('/')}{alert.link}" if alert.link else settings.SITE_URL,
+            "language": settings.LANGUAGE_CODE,
+        }
+        body = render_to_string("emails/staff_alert.txt", context)
+        html = render_to_string("emails/staff_alert.html", context)
+    message = EmailMultiAlternatives(
+        subject=f"[Boom] {text.title}",
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[delivery.to],
+        headers={"Message-ID": _message_id(delivery)},
+    )
+    message.attach_alternative(html, "text/html")
+    return message

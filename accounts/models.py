@@ -208,8 +208,30 @@ class Notice(models.Model):
         return self.key
 
 
+class StaffAlert(models.Model):
+    """Something staff must look at (a disputed payment), emailed to ``SUPPORT_EMAIL`` through the
+    outbox. ``key`` makes it once-only, like a notice's; ``link`` is a path in the admin."""
+
+    class Kind(models.TextChoices):
+        DISPUTE = "dispute", _("Payment disputed")
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    key = models.CharField(max_length=120, unique=True)
+    params = models.JSONField(default=dict, blank=True)
+    link = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("staff alert")
+        verbose_name_plural = _("staff alerts")
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class EmailDelivery(models.Model):
-    """The email for a notice, written in the same transaction (the outbox); a task sends it."""
+    """The email for a notice, a support request or a staff alert, written in the same
+    transaction (the outbox); a task sends it."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
@@ -220,6 +242,9 @@ class EmailDelivery(models.Model):
     notice = models.OneToOneField(Notice, null=True, blank=True, on_delete=models.CASCADE, related_name="email")
     support_request = models.OneToOneField(
         "SupportRequest", null=True, blank=True, on_delete=models.CASCADE, related_name="email"
+    )
+    staff_alert = models.OneToOneField(
+        StaffAlert, null=True, blank=True, on_delete=models.CASCADE, related_name="email"
     )
     to = models.EmailField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)

@@ -1,4 +1,5 @@
-"""What a notice says, in the active language: the same words in the site and in its email."""
+"""What a notice says, in the active language: the same words in the site and in its email; and
+what a staff alert says in its email."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Notice
+from accounts.models import Notice, StaffAlert
 from plans.templatetags.boom import data_amount, money
 
 
@@ -17,6 +18,14 @@ class NoticeText:
     title: str
     body: str
     action: str  # the link's label
+
+
+@dataclass(frozen=True)
+class StaffAlertText:
+    title: str
+    body: str
+    facts: list[tuple[str, str]]  # (label, value), in order
+    action: str  # the admin link's label
 
 
 def _when(iso: str) -> str:
@@ -102,3 +111,27 @@ def notice_text(notice: Notice) -> NoticeText:
             action=_("Help centre"),
         )
     return NoticeText(title=notice.get_kind_display(), body="", action=_("Open"))
+
+
+def staff_alert_text(alert: StaffAlert) -> StaffAlertText:
+    p = alert.params or {}
+    if alert.kind == StaffAlert.Kind.DISPUTE:
+        due = _when(str(p.get("evidence_due_by", "")))
+        amount = money(int(p.get("amount_minor", 0)), str(p.get("currency", "")))
+        return StaffAlertText(
+            title=_("Payment disputed: order %(order)s") % {"order": p.get("order", "")},
+            body=_(
+                "The customer's bank or wallet disputes this payment. The customer keeps the plan until "
+                "staff decide; answer the dispute at Stripe before evidence is due."
+            ),
+            facts=[
+                (_("Order"), str(p.get("order", ""))),
+                (_("Customer"), str(p.get("phone", ""))),
+                (_("Amount"), amount),
+                (_("Reason"), str(p.get("reason", ""))),
+                (_("Evidence due by"), f"{due} ({timezone.get_current_timezone_name()})" if due else "-"),
+                (_("Stripe dispute"), str(p.get("dispute", ""))),
+            ],
+            action=_("Open the order in the admin"),
+        )
+    return StaffAlertText(title=str(alert.get_kind_display()), body="", facts=[], action=_("Open"))

@@ -12,11 +12,12 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import EmailDelivery, Line, Notice, User
+from accounts.models import EmailDelivery, Line, Notice, StaffAlert, User
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,20 @@ def notice_create(
             delivery = EmailDelivery.objects.create(notice=notice, to=user.email)
             email_deliver_on_commit(delivery.pk)
     return notice
+
+
+def staff_alert_create(*, kind: str, key: str, params: dict[str, Any], link: str = "") -> StaffAlert | None:
+    """Write a staff alert and its email to ``SUPPORT_EMAIL`` in the caller's transaction.
+    ``key`` makes it once-only: a second call with the same key writes nothing and returns None."""
+    with transaction.atomic():
+        alert, created = StaffAlert.objects.get_or_create(
+            key=key, defaults={"kind": kind, "params": params, "link": link}
+        )
+        if not created:
+            return None
+        delivery = EmailDelivery.objects.create(staff_alert=alert, to=settings.SUPPORT_EMAIL)
+        email_deliver_on_commit(delivery.pk)
+    return alert
 
 
 def notices_email(*, notices: list[Notice]) -> int:
@@ -136,7 +151,9 @@ def _email_claim(*, delivery_id: int) -> tuple[EmailDelivery | None, str]:
     with transaction.atomic():
         delivery = (
             EmailDelivery.objects.select_for_update(of=("self",))
-            .select_related("notice__user", "notice__line", "support_request__user", "support_request__line")
+            .select_related(
+                "notice__user", "notice__line", "support_request__user", "support_request__line", "staff_alert"
+            )
             .filter(pk=delivery_id)
             .first()
         )

@@ -3,17 +3,17 @@ edited by hand: every change to an order goes through ``billing.services``."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Model, QuerySet
+from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from billing import services
-from billing.models import Order, PaymentProfile, Refund, RenewalReminder, StripeEvent
+from billing.models import Dispute, Order, PaymentProfile, Refund, RenewalReminder, StripeEvent
 from plans.templatetags.boom import money
 
 M = TypeVar("M", bound=Model)
@@ -32,10 +32,43 @@ class ReadOnlyAdmin(admin.ModelAdmin[M]):
         return False
 
 
+class DisputedFilter(admin.SimpleListFilter):
+    title = _("disputed")
+    parameter_name = "disputed"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
+        return [("yes", gettext("Yes")), ("no", gettext("No"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(is_disputed=True)
+        if self.value() == "no":
+            return queryset.filter(is_disputed=False)
+        return queryset
+
+
+class DisputeInline(admin.TabularInline[Dispute, Order]):
+    model = Dispute
+    fields = ("stripe_dispute_id", "status", "reason", "amount", "evidence_due_by", "opened_at", "updated_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    @admin.display(description=_("amount"))
+    def amount(self, dispute: Dispute) -> str:
+        return money(dispute.amount_minor, dispute.currency)
+
+
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin[Order]):
-    list_display = ("public_id", "user", "line", "plan", "amount", "currency", "status", "created_at")
-    list_filter = ("status", "kind", "currency", "payment_method_type", "off_session", "created_at")
+    list_display = ("public_id", "user", "line", "plan", "amount", "currency", "status", "disputed", "created_at")
+    list_filter = ("status", DisputedFilter, "kind", "currency", "payment_method_type", "off_session", "created_at")
     search_fields = ("public_id", "user__phone", "line__msisdn", "payment_intent_id")
     list_select_related = ("user", "line", "plan")
     date_hierarchy = "created_at"
@@ -62,10 +95,19 @@ class OrderAdmin(ReadOnlyAdmin[Order]):
         (_("Dates"), {"fields": ("created_at", "updated_at", "paid_at", "fulfilled_at", "refunded_at")}),
     )
     readonly_fields = ("amount",)
+    inlines = (DisputeInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
+        # One subquery, not a query per row, for the list's "disputed" column and filter.
+        return super().get_queryset(request).annotate(is_disputed=Exists(Dispute.objects.filter(order=OuterRef("pk"))))
 
     @admin.display(description=_("amount"), ordering="amount_minor")
     def amount(self, order: Order) -> str:
         return money(order.amount_minor, order.currency)
+
+    @admin.display(description=_("disputed"), boolean=True, ordering="is_disputed")
+    def disputed(self, order: Order) -> bool:
+        return bool(getattr(order, "is_disputed", False))
 
     def has_refund_permission(self, request: HttpRequest) -> bool:
         # The admin itself is read-only; refunding needs the staff member's own right to change orders.
@@ -112,6 +154,20 @@ class RefundAdmin(ReadOnlyAdmin[Refund]):
     @admin.display(description=_("amount"), ordering="amount_minor")
     def amount(self, refund: Refund) -> str:
         return money(refund.amount_minor, refund.currency)
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdmin[Dispute]):
+    list_display = ("stripe_dispute_id", "order", "amount", "status", "reason", "evidence_due_by", "created_at")
+    list_filter = ("status", "reason", "created_at")
+    search_fields = ("stripe_dispute_id", "order__public_id", "order__user__phone", "order__payment_intent_id")
+    list_select_related = ("order",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    @admin.display(description=_("amount"), ordering="amount_minor")
+    def amount(self, dispute: Dispute) -> str:
+        return money(dispute.amount_minor, dispute.currency)
 
 
 @admin.register(StripeEvent)

@@ -172,6 +172,54 @@ class Refund(models.Model):
         return self.status in self.OPEN
 
 
+class Dispute(models.Model):
+    """A customer's bank or wallet disputing an order's payment (Stripe's dispute), kept as
+    Stripe last said. Its own row rather than an order status: a dispute runs beside the
+    payment's life (the order stays paid, its bucket stays, until staff decide) and has its own
+    id and status at Stripe. ``stripe_dispute_id`` is unique, so an event that comes twice
+    records it once; staff are told once, when it is first recorded."""
+
+    class Status(models.TextChoices):
+        WARNING_NEEDS_RESPONSE = "warning_needs_response", _("Inquiry: needs a response")
+        WARNING_UNDER_REVIEW = "warning_under_review", _("Inquiry: under review")
+        WARNING_CLOSED = "warning_closed", _("Inquiry closed")
+        NEEDS_RESPONSE = "needs_response", _("Needs a response")
+        UNDER_REVIEW = "under_review", _("Under review")
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
+
+    # How far along each status is: a late or repeated event never moves a dispute back.
+    STAGE: dict[str, int] = {
+        Status.WARNING_NEEDS_RESPONSE: 0,
+        Status.NEEDS_RESPONSE: 0,
+        Status.WARNING_UNDER_REVIEW: 1,
+        Status.UNDER_REVIEW: 1,
+        Status.WARNING_CLOSED: 2,
+        Status.WON: 2,
+        Status.LOST: 2,
+    }
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="disputes")
+    stripe_dispute_id = models.CharField(max_length=255, unique=True)
+    charge_id = models.CharField(max_length=255, blank=True)
+    amount_minor = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, choices=CURRENCIES)
+    reason = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=32, choices=Status.choices)
+    evidence_due_by = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True, help_text=_("When the dispute was opened at Stripe."))
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.stripe_dispute_id
+
+
 class StripeEvent(models.Model):
     """Every webhook event Stripe sent, stored by its id: a repeat is a no-op."""
 

@@ -16,14 +16,22 @@ import stripe
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from billing.gateway.events import intent_id_of_event, intent_of_event, refunds_of_event, webhook_event
+from billing.gateway.events import (
+    dispute_of_event,
+    intent_id_of_event,
+    intent_of_event,
+    refunds_of_event,
+    webhook_event,
+)
 from billing.gateway.types import (
     ALIPAY,
     CARD,
     METHOD_CURRENCIES,
+    REFUND_WINDOW_DAYS,
     WECHAT_PAY,
     Card,
     CardDeclined,
+    Dispute,
     Event,
     GatewayError,
     GatewayUnavailable,
@@ -41,9 +49,11 @@ __all__ = [
     "ALIPAY",
     "CARD",
     "METHOD_CURRENCIES",
+    "REFUND_WINDOW_DAYS",
     "WECHAT_PAY",
     "Card",
     "CardDeclined",
+    "Dispute",
     "Event",
     "GatewayError",
     "GatewayUnavailable",
@@ -52,6 +62,7 @@ __all__ = [
     "NotFound",
     "Refund",
     "WebhookSignatureInvalid",
+    "dispute_of_event",
     "intent_id_of_event",
     "intent_of_event",
     "methods_for",
@@ -220,6 +231,13 @@ def intent_retrieve(intent_id: str) -> Intent:
 
 def intent_cancel(intent_id: str) -> Intent:
     return intent_from_data(_call(client().v1.payment_intents.cancel, intent_id))
+
+
+def charge_intent_id(charge_id: str) -> str:
+    """The PaymentIntent a charge belongs to ("" if none): how a dispute that names only its
+    charge is matched to an order."""
+    intent = _call(client().v1.charges.retrieve, charge_id).to_dict().get("payment_intent")
+    return str(intent.get("id", "") if isinstance(intent, dict) else intent or "")
 
 
 def refund_create(*, intent_id: str, amount_minor: int, idempotency_key: str, metadata: dict[str, str]) -> Refund:

@@ -10,10 +10,12 @@ import stripe
 from django.conf import settings
 
 from billing.gateway.types import (
+    Dispute,
     Event,
     Intent,
     Refund,
     WebhookSignatureInvalid,
+    dispute_from_data,
     intent_from_data,
     refund_from_data,
 )
@@ -101,6 +103,16 @@ def refunds_of_event(event: Event) -> list[Refund] | None:
     except (KeyError, TypeError, ValueError):
         pass
     return None
+
+
+def dispute_of_event(event: Event) -> Dispute | None:
+    """The dispute a ``charge.dispute.*`` event carries; None if it carries none."""
+    if event.object.get("object") != "dispute":
+        return None
+    try:
+        return dispute_from_data(event.object)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def intent_id_of_event(event: Event) -> str:

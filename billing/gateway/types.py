@@ -17,6 +17,8 @@ METHOD_CURRENCIES = {
     ALIPAY: {"CNY", "HKD", "USD"},
     WECHAT_PAY: {"CNY", "HKD", "USD"},
 }
+# How long after the payment Stripe still refunds each wallet method (cards: no app-side limit).
+REFUND_WINDOW_DAYS = {ALIPAY: 90, WECHAT_PAY: 180}
 
 
 class GatewayError(Exception):
@@ -118,6 +120,21 @@ class Refund:
 
 
 @dataclass(frozen=True)
+class Dispute:
+    """A cardholder's (or wallet user's) dispute of a charge, as Stripe last described it."""
+
+    id: str
+    status: str  # warning_needs_response, warning_under_review, warning_closed, needs_response, under_review, won, lost
+    reason: str  # fraudulent, duplicate, product_not_received, ... (Stripe's codes)
+    amount_minor: int
+    currency: str  # upper case, as the app stores it
+    charge_id: str = ""
+    payment_intent_id: str = ""
+    evidence_due_by: int | None = None  # Unix time
+    created: int | None = None  # Unix time
+
+
+@dataclass(frozen=True)
 class Event:
     id: str
     type: str
@@ -160,6 +177,31 @@ def refund_from_data(obj: Any) -> Refund:
         metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
         failure_reason=str(data.get("failure_reason") or ""),
     )
+
+
+def dispute_from_data(obj: Any) -> Dispute:
+    data = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    evidence = data.get("evidence_details")
+    due = evidence.get("due_by") if isinstance(evidence, dict) else None
+    created = data.get("created")
+    return Dispute(
+        id=str(data["id"]),
+        status=str(data.get("status") or ""),
+        reason=str(data.get("reason") or ""),
+        amount_minor=int(data["amount"]),
+        currency=str(data.get("currency") or "").upper(),
+        charge_id=_id_of(data.get("charge")),
+        payment_intent_id=_id_of(data.get("payment_intent")),
+        evidence_due_by=int(due) if isinstance(due, int | float) else None,
+        created=int(created) if isinstance(created, int | float) else None,
+    )
+
+
+def _id_of(value: Any) -> str:
+    """An id Stripe gives as a string, or inside the object when it was expanded."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return str(value) if isinstance(value, str) else ""
 
 
 def methods_for(currency: str) -> list[str]:

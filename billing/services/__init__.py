@@ -1,6 +1,6 @@
 """Every write on orders, payments and refunds, split by subject: ``orders`` (open, pay by card,
-fulfil, cancel), ``wallets`` (Alipay, WeChat Pay), ``refunds``, ``webhooks`` and ``auto_renew``.
-Each function says what it guarantees.
+fulfil, cancel), ``wallets`` (Alipay, WeChat Pay), ``refunds``, ``disputes``, ``webhooks`` and
+``auto_renew``. Each function says what it guarantees.
 
 How they stay safe under mixed traffic (pages, webhooks, refunds, sweeps, all at once):
 
@@ -9,8 +9,9 @@ How they stay safe under mixed traffic (pages, webhooks, refunds, sweeps, all at
   so inserting a row that points at a locked one (an order for a line, a bucket for an order) is
   not blocked by it.
 - **One lock order**: Order, then Refund, then Line, then the line's buckets (``plans.services``);
-  notices and emails are only inserted. The usage feed locks lines then buckets, in line order, and
-  never an order; so no two services wait on each other in a cycle.
+  notices and emails are only inserted; a dispute locks its own row and nothing else. The usage
+  feed locks lines then buckets, in line order, and never an order; so no two services wait on
+  each other in a cycle.
 - **No lock is held across a call to Stripe** (nor to a mail server: the outbox sends after
   commit). A service reads, calls Stripe, then locks and applies Stripe's answer, and applying is
   idempotent: a state only moves forward, a paid order makes its one bucket (one-to-one in the
@@ -21,6 +22,7 @@ How they stay safe under mixed traffic (pages, webhooks, refunds, sweeps, all at
 """
 
 from billing.services.auto_renew import AUTO_RENEW_WINDOW, auto_renew_charge, auto_renew_order_pay, auto_renew_set
+from billing.services.disputes import dispute_record
 from billing.services.orders import (
     order_cancel,
     order_fulfil,
@@ -42,6 +44,7 @@ __all__ = [
     "auto_renew_charge",
     "auto_renew_order_pay",
     "auto_renew_set",
+    "dispute_record",
     "order_cancel",
     "order_fulfil",
     "order_intent_apply",

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Notice
 from accounts.outbox import notice_create
@@ -36,12 +38,15 @@ STATUSES = {
     "canceled": Refund.Status.FAILED,
 }
 
+METHOD_NAMES = {gateway.ALIPAY: gettext_lazy("Alipay"), gateway.WECHAT_PAY: gettext_lazy("WeChat Pay")}
+
 
 def order_refund(*, order: Order, reason: str = "") -> Refund:
     """Refund a paid order in full (staff). The refund is recorded as requested, then Stripe is
     asked with no lock held, then its answer is recorded. If Stripe does not answer, the refund
     stays requested and the sweep asks again with the same key: it never raises for that. Raises
-    ``ValidationError`` if the order is not paid or is already refunded; pressing twice, or two
+    ``ValidationError`` if the order is not paid, is already refunded, or was paid by a wallet
+    longer ago than Stripe refunds it (``gateway.REFUND_WINDOW_DAYS``); pressing twice, or two
     staff at once, make one refund (the open one is returned)."""
     with transaction.atomic():
         order = order_locked(order.pk)
@@ -51,10 +56,27 @@ def order_refund(*, order: Order, reason: str = "") -> Refund:
                 raise ValidationError(_("This order is already refunded."), code="already_refunded")
             if order.status not in (Order.Status.PAID, Order.Status.FULFILLED):
                 raise ValidationError(_("Only a paid order can be refunded."), code="not_paid")
+            _refund_window_check(order, now=timezone.now())
             refund = Refund.objects.create(
                 order=order, amount_minor=order.amount_minor, currency=order.currency, reason=reason[:255]
             )
     return refund_settle(refund=refund)
+
+
+def _refund_window_check(order: Order, *, now: datetime) -> None:
+    days = gateway.REFUND_WINDOW_DAYS.get(order.payment_method_type)
+    paid_at = order.paid_at or order.fulfilled_at or order.created_at
+    if days is None or now <= paid_at + timedelta(days=days):
+        return
+    raise ValidationError(
+        _("%(method)s payments can be refunded up to %(days)d days after payment; this one was paid on %(date)s.")
+        % {
+            "method": METHOD_NAMES.get(order.payment_method_type, order.payment_method_type),
+            "days": days,
+            "date": formats.date_format(timezone.localtime(paid_at), "Y-m-d"),
+        },
+        code="refund_window_over",
+    )
 
 
 def refund_settle(*, refund: Refund) -> Refund:

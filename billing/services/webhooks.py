@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from billing import gateway
 from billing.models import Order, Refund, StripeEvent
+from billing.services.disputes import DISPUTE_EVENTS, dispute_record
 from billing.services.orders import order_intent_apply
 from billing.services.refunds import refunds_record
 
@@ -21,7 +22,7 @@ INTENT_EVENTS = {
     "payment_intent.requires_action",
 }
 REFUND_EVENTS = {"charge.refunded", "refund.created", "refund.updated", "charge.refund.updated"}
-HANDLED_EVENTS = INTENT_EVENTS | REFUND_EVENTS
+HANDLED_EVENTS = INTENT_EVENTS | REFUND_EVENTS | DISPUTE_EVENTS
 
 
 def stripe_event_handle(*, event: gateway.Event) -> str:
@@ -29,7 +30,9 @@ def stripe_event_handle(*, event: gateway.Event) -> str:
 
     The signature proves Stripe sent the event, so an intent event is applied from the intent it
     carries, without asking Stripe: a webhook neither waits on Stripe nor fails when Stripe is
-    slow. Events may come in any order and any number of times: applying is idempotent and a
+    slow. A dispute that names only its charge makes the app ask Stripe which intent the charge
+    belongs to (if Stripe does not answer, nothing is stored and Stripe redelivers).
+    Events may come in any order and any number of times: applying is idempotent and a
     state only moves forward (a late failure never undoes a payment). A refund event that does not
     list its refunds makes the app ask Stripe for them; if Stripe does not answer, the refunds
     sweep finds them. Acting happens before storing, in transactions of its own, so two copies
@@ -39,6 +42,8 @@ def stripe_event_handle(*, event: gateway.Event) -> str:
     if StripeEvent.objects.filter(event_id=event.id).exists():
         return "duplicate"
     intent_id = gateway.intent_id_of_event(event)
+    if not intent_id and event.type in DISPUTE_EVENTS:
+        intent_id = _intent_id_of_charge(event)
     order = Order.objects.filter(payment_intent_id=intent_id).first() if intent_id else None
     if order is None:
         outcome = "unknown intent" if event.type in HANDLED_EVENTS else "ignored"
@@ -46,6 +51,8 @@ def stripe_event_handle(*, event: gateway.Event) -> str:
         outcome = _intent_event(event, order)
     elif event.type in REFUND_EVENTS:
         outcome = _refund_event(event, order)
+    elif event.type in DISPUTE_EVENTS:
+        outcome = _dispute_event(event, order)
     else:
         outcome = "ignored"
     try:
@@ -83,3 +90,24 @@ def _refund_event(event: gateway.Event, order: Order) -> str:
     if order.status != Order.Status.REFUNDED and order.refunds.filter(status=Refund.Status.SUCCEEDED).exists():
         return f"order {order.public_id}: partial refund, order unchanged"
     return f"order {order.public_id}: {order.status}"
+
+
+def _intent_id_of_charge(event: gateway.Event) -> str:
+    dispute = gateway.dispute_of_event(event)
+    if dispute is None or not dispute.charge_id:
+        return ""
+    try:
+        return gateway.charge_intent_id(dispute.charge_id)
+    except gateway.GatewayUnavailable:
+        raise  # nothing stored: Stripe redelivers the event
+    except gateway.GatewayError as error:
+        logger.warning("event %s: charge %s not found (%s)", event.id, dispute.charge_id, error.code)
+        return ""
+
+
+def _dispute_event(event: gateway.Event, order: Order) -> str:
+    answer = gateway.dispute_of_event(event)
+    if answer is None:
+        return f"order {order.public_id}: not a dispute"
+    dispute = dispute_record(order=order, answer=answer)
+    return f"order {order.public_id}: dispute {dispute.stripe_dispute_id} {dispute.status}"
