@@ -1,13 +1,10 @@
-"""What the launcher adds to localstripe (billing/localstripe_extras.py), driven by the real stripe
+"""What the launcher adds to localstripe (billing/localstripe_extras/), driven by the real stripe
 SDK over HTTP against ``manage.py run_localstripe``, as the app and Stripe meet."""
 
 import json
-import secrets
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlparse
 
@@ -16,6 +13,7 @@ import requests
 import stripe
 
 from billing import gateway
+from tests.billing.webhook_receiver import Receiver, receiving
 
 API_KEY = "sk_test_boom_local"
 
@@ -137,15 +135,16 @@ def test_key_of_a_request_refused_before_it_ran_can_be_used_again(sdk):
 
 
 def test_key_of_a_server_error_is_not_saved(sdk, card):
-    intent = sdk.v1.payment_intents.create(params={"amount": 1500, "currency": "hkd", "payment_method": card("ok")})
-    with pytest.raises(stripe.APIError) as failed:  # localstripe: confirm with payment_method is not implemented
-        sdk.v1.payment_intents.confirm(
-            intent.id, params={"payment_method": card("ok")}, options={"idempotency_key": "k-7"}
-        )
+    intent = sdk.v1.payment_intents.create(
+        params={"amount": 1500, "currency": "hkd", "payment_method": card("ok"), "capture_method": "manual"}
+    )
+    with pytest.raises(stripe.APIError) as failed:  # localstripe: capturing an intent never confirmed fails
+        sdk.v1.payment_intents.capture(intent.id, options={"idempotency_key": "k-7"})
     assert failed.value.http_status == 500
 
-    confirmed = sdk.v1.payment_intents.confirm(intent.id, options={"idempotency_key": "k-7"})
-    assert confirmed.status == "succeeded"
+    assert sdk.v1.payment_intents.confirm(intent.id).status == "requires_capture"
+    captured = sdk.v1.payment_intents.capture(intent.id, options={"idempotency_key": "k-7"})
+    assert captured.status == "succeeded"
 
 
 def test_declined_payment_is_replayed_not_charged_again(sdk, card, localstripe):
@@ -204,64 +203,10 @@ def test_second_request_while_the_first_runs_gets_409_key_in_use(sdk, localstrip
 # --- Refund events ----------------------------------------------------------------------------
 
 
-class Receiver:
-    """A small HTTP server registered at the fake for refund events, with its own secret."""
-
-    def __init__(self) -> None:
-        self.secret = f"whsec_{secrets.token_hex(12)}"
-        self.received: list[tuple[bytes, str]] = []  # (body, Stripe-Signature)
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers["Content-Length"])
-                received.append((self.rfile.read(length), self.headers.get("Stripe-Signature", "")))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-
-    def events_about(self, intent_id: str, count: int, timeout: float = 8) -> list[stripe.Event]:
-        """The first ``count`` events about the intent, each verified with its signature, by type and
-        amount refunded. Anything else that reaches this port (another run's fake) is not ours."""
-        deadline = time.monotonic() + timeout
-        while True:
-            events = []
-            for body, signature in list(self.received):
-                try:
-                    event = stripe.Webhook.construct_event(body, signature, self.secret)
-                except stripe.SignatureVerificationError:
-                    continue
-                if event.data.object.to_dict().get("payment_intent") == intent_id:
-                    events.append(event)
-            if len(events) >= count or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        assert len(events) == count, f"{len(events)} events about {intent_id} received, {count} expected"
-        return sorted(events, key=lambda event: (event.type, event.data.object.to_dict().get("amount_refunded", 0)))
-
-
 @pytest.fixture
 def webhook_receiver(localstripe: str) -> Iterator[Receiver]:
-    receiver = Receiver()
-    threading.Thread(target=receiver.server.serve_forever, daemon=True).start()
-    registration = f"{localstripe}/_config/webhooks/extras-test"
-    url = f"http://127.0.0.1:{receiver.server.server_port}/"
-    requests.post(
-        registration,
-        data={"url": url, "secret": receiver.secret, "events[]": ["charge.refunded", "refund.created"]},
-        timeout=10,
-    ).raise_for_status()
-    yield receiver
-    # Registrations outlive a wipe and cannot be removed: leave this one listening to nothing.
-    requests.post(
-        registration, data={"url": url, "secret": receiver.secret, "events[]": ["none.none"]}, timeout=10
-    ).raise_for_status()
-    receiver.server.shutdown()
-    receiver.server.server_close()
+    with receiving(localstripe, "extras-test", ["charge.refunded", "refund.created"]) as receiver:
+        yield receiver
 
 
 def test_refund_sends_signed_charge_refunded_and_refund_created(sdk, paid_intent, webhook_receiver):
