@@ -15,12 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Line, Notice, User
-from billing import services
+from billing import gateway, services
 from billing.models import Order, PaymentProfile, Refund
 from billing.services.orders import PAYMENT_EXPIRED
 from billing.sweeps import payments_reconcile, refunds_reconcile
 from plans.models import Entitlement
 from tests.billing.test_webhooks import STRIPE_AUTH, start_order
+from tests.reliability.faults import StripeProxy
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +174,43 @@ def test_staff_refund_of_an_order_already_refunded_in_the_dashboard_records_that
     assert (refund.status, refund.stripe_refund_id) == (Refund.Status.SUCCEEDED, made["id"])
     assert len(stripe_refunds(localstripe, fulfilled_order)) == 1
     assert fulfilled_order.status == Order.Status.REFUNDED
+
+
+# --- A call that timed out is asked again with its key --------------------------------------------
+
+
+def test_renewing_again_after_stripe_lost_its_answer_gets_the_intent_stripe_made(
+    client, customer, line, localstripe, settings
+):
+    """Stripe made the intent but its answer never came (the app gave up after STRIPE_TIMEOUT):
+    pressing Renew again sends the same idempotency key, and Stripe answers with that intent."""
+    settings.STRIPE_TIMEOUT = 1.0
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    client.force_login(customer)
+    with StripeProxy(localstripe, lifetime=60) as proxy:
+        settings.STRIPE_API_BASE = proxy.url
+        PaymentProfile.objects.create(
+            user=customer,
+            stripe_customer_id=gateway.customer_create(
+                user_id=customer.pk, email="", phone="", idempotency_key=f"customer-{customer.pk}"
+            ),
+        )
+        proxy.lost(hold=2.0)
+        first = client.post(reverse("billing:renew", args=[line.pk]), {"plan": "basic-10"}, follow=True)
+        waiting = Order.objects.get(line=line, status__in=Order.OPEN)
+        assert waiting.payment_intent_id is None  # the app never heard back...
+        assert len(intents_for(localstripe, waiting)) == 1  # ...but Stripe made the intent
+        proxy.passing()
+        second = client.post(reverse("billing:renew", args=[line.pk]), {"plan": "basic-10"})
+
+    assert first.status_code == 200
+    assert "not answering" in first.content.decode()
+    assert second.status_code == 302
+    order = Order.objects.get(line=line, status__in=Order.OPEN)
+    assert order.pk == waiting.pk
+    assert [i["id"] for i in intents_for(localstripe, order)] == [order.payment_intent_id]
+
+
+def intents_for(localstripe: str, order: Order) -> list[dict[str, Any]]:
+    intents = requests.get(f"{localstripe}/v1/payment_intents", params={"limit": 100}, auth=STRIPE_AUTH, timeout=10)
+    return [i for i in intents.json()["data"] if i["metadata"].get("order") == order.public_id]
