@@ -72,26 +72,47 @@ def profiles_with_cards(user_ids: list[int]) -> dict[int, PaymentProfile]:
 
 
 def intents_succeeded(orders: list[tuple[str, int, str, PaymentProfile]]) -> list[dict[str, Any]]:
-    """For each (order public id, amount, currency, payer): a PaymentIntent paid with the payer's
-    saved card, as Stripe holds it after the customer paid. In the order given."""
+    """For each (order public id, amount, currency, payer): a PaymentIntent that succeeded, as
+    Stripe holds it after the customer paid. In the order given; one in three paid with the
+    payer's saved card, one with Alipay and one with WeChat Pay (confirmed by the server, then
+    "Authorize test payment" on the local Stripe's test page), so events of every kind arrive."""
 
-    def one(order: tuple[str, int, str, PaymentProfile]) -> dict[str, Any]:
-        public_id, amount, currency, profile = order
-        intent = _post(
-            "/v1/payment_intents",
-            {
-                "amount": str(amount),
-                "currency": currency.lower(),
-                "customer": profile.stripe_customer_id,
-                "payment_method": profile.card_payment_method_id,
-                "payment_method_types[]": "card",
-                "confirm": "true",
-                "metadata[order]": public_id,
-            },
-        )
+    def one(numbered: tuple[int, tuple[str, int, str, PaymentProfile]]) -> dict[str, Any]:
+        n, (public_id, amount, currency, profile) = numbered
+        method = (gateway.CARD, gateway.ALIPAY, gateway.WECHAT_PAY)[n % 3]
+        made = {
+            "amount": str(amount),
+            "currency": currency.lower(),
+            "customer": profile.stripe_customer_id,
+            "payment_method_types[]": method,
+            "metadata[order]": public_id,
+        }
+        if method == gateway.CARD:
+            intent = _post(
+                "/v1/payment_intents", {**made, "payment_method": profile.card_payment_method_id, "confirm": "true"}
+            )
+        else:
+            intent = _post("/v1/payment_intents", made)
+            confirmed = _post(f"/v1/payment_intents/{intent['id']}/confirm", _wallet_confirm(method))
+            step = confirmed["next_action"]
+            page = step[step["type"]]["url" if method == gateway.ALIPAY else "hosted_instructions_url"]
+            requests.post(f"{page.rstrip('/')}/authorize", allow_redirects=False, timeout=30).raise_for_status()
+            intent = _get(f"/v1/payment_intents/{intent['id']}")
         if intent["status"] != "succeeded":
-            raise RuntimeError(f"intent for {public_id}: {intent['status']}")
+            raise RuntimeError(f"intent for {public_id} ({method}): {intent['status']}")
         return intent
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        return list(pool.map(one, orders))
+        return list(pool.map(one, enumerate(orders)))
+
+
+def _wallet_confirm(method: str) -> dict[str, str]:
+    if method == gateway.ALIPAY:
+        return {"payment_method_data[type]": method, "return_url": "https://boom.example/billing/orders/bench/"}
+    return {"payment_method_data[type]": method, "payment_method_options[wechat_pay][client]": "web"}
+
+
+def _get(path: str) -> dict[str, Any]:
+    answer = requests.get(f"{settings.STRIPE_API_BASE}{path}", auth=(settings.STRIPE_SECRET_KEY, ""), timeout=30)
+    answer.raise_for_status()
+    return dict(answer.json())
