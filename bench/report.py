@@ -373,10 +373,11 @@ auto-renew lines. Not added: the bench does not show it is needed.
 
 Measured when the event still made the app ask Stripe for the intent: about 20 ms of work per
 event in-process: two requests to Stripe (the intent, then its card) ~30 %, the bucket grant
-(locks and updates the line) ~15 %, the notice and email ~10 %, the order row lock and save, the commit and the Celery publish on Redis ~10 %. On two cores shared with
-PostgreSQL, localstripe and the client the endpoint is CPU-bound. Since 2026-12-01 (issue 11) the
-webhook applies the intent the signed event carries and asks Stripe only for a card's details, so
-a wallet event makes no request to Stripe and a card event one.
+(locks and updates the line) ~15 %, the notice and email ~10 %, the order row lock and save, the
+commit and the Celery publish on Redis ~10 %. On two cores shared with PostgreSQL, localstripe and
+the client the endpoint is CPU-bound. Since 2026-12-01 (issue 11) the webhook applies the intent
+the signed event carries and asks Stripe only for a card's details, so a wallet event makes no
+request to Stripe and a card event one.
 
 ### The server: gthread, 2 workers x 4 threads
 
