@@ -34,7 +34,7 @@ class Order(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting for payment")
-        REQUIRES_ACTION = "requires_action", _("Waiting for your bank")
+        REQUIRES_ACTION = "requires_action", _("Waiting for you to finish paying")
         FAILED = "failed", _("Payment failed")
         PAID = "paid", _("Paid")
         FULFILLED = "fulfilled", _("Paid and added")
