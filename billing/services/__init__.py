@@ -1,5 +1,7 @@
-"""Every write on orders, payments and refunds, split by subject: ``orders`` (open, pay, fulfil,
-cancel), ``refunds``, ``webhooks`` and ``auto_renew``. Each function says what it guarantees.
+"""Every write on orders, payments and refunds, split by subject: ``orders`` (open, ready for the
+card, fulfil, cancel), ``customers`` (the Stripe customer and the card kept for auto-renew),
+``refunds``, ``webhooks`` and ``auto_renew``. Each function says what it
+guarantees.
 
 How they stay safe under mixed traffic (pages, webhooks, refunds, sweeps, all at once):
 
@@ -7,8 +9,9 @@ How they stay safe under mixed traffic (pages, webhooks, refunds, sweeps, all at
   never the rows an order joins (the plan row is shared by every customer), and FOR NO KEY UPDATE,
   so inserting a row that points at a locked one (an order for a line, a bucket for an order) is
   not blocked by it.
-- **One lock order**: Order, then Refund, then Line, then the line's buckets (``plans.services``);
-  notices and emails are only inserted. The usage feed locks lines then buckets, in line order, and
+- **One lock order**: Order, then Refund, then Line, then the line's buckets (``plans.services``),
+  then the customer's PaymentProfile (a card kept as an order is paid); notices and emails are
+  only inserted. The usage feed locks lines then buckets, in line order, and
   never an order; so no two services wait on each other in a cycle.
 - **No lock is held across a call to Stripe** (nor to a mail server: the outbox sends after
   commit). A service reads, calls Stripe, then locks and applies Stripe's answer, and applying is
@@ -20,15 +23,15 @@ How they stay safe under mixed traffic (pages, webhooks, refunds, sweeps, all at
 """
 
 from billing.services.auto_renew import AUTO_RENEW_WINDOW, auto_renew_charge, auto_renew_order_pay, auto_renew_set
+from billing.services.customers import payment_profile_get
 from billing.services.orders import (
     order_cancel,
+    order_card_prepare,
     order_fulfil,
     order_intent_apply,
     order_intent_ensure,
     order_locked,
-    order_pay_with_card,
     order_start,
-    payment_profile_get,
 )
 from billing.services.refunds import order_refund, refund_settle, refunds_record
 from billing.services.webhooks import HANDLED_EVENTS, stripe_event_handle
@@ -40,11 +43,11 @@ __all__ = [
     "auto_renew_order_pay",
     "auto_renew_set",
     "order_cancel",
+    "order_card_prepare",
     "order_fulfil",
     "order_intent_apply",
     "order_intent_ensure",
     "order_locked",
-    "order_pay_with_card",
     "order_refund",
     "order_start",
     "payment_profile_get",
