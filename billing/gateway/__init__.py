@@ -4,7 +4,7 @@ It speaks in the app's own types (``Intent``, ``Card``, ``Refund``, ``Event``, i
 turns Stripe's errors into the gateway's (``CardDeclined``, ``GatewayUnavailable``, ``NotFound``,
 ``GatewayError``), so the rest of the code never sees a Stripe object. Webhook events are read in
 ``events``. The same calls work against Stripe and against localstripe extended by the project's
-launcher (see ../shared/STRIPE-LOCAL.md and ``billing/localstripe_extras.py``).
+launcher (see ../shared/STRIPE-LOCAL.md and ``billing/localstripe_extras/``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""What the launcher adds to localstripe (billing/localstripe_extras.py), driven by the real stripe
+"""What the launcher adds to localstripe (billing/localstripe_extras/), driven by the real stripe
 SDK over HTTP against ``manage.py run_localstripe``, as the app and Stripe meet."""
 
+import contextlib
 import json
 import secrets
 import socket
@@ -137,15 +138,16 @@ def test_key_of_a_request_refused_before_it_ran_can_be_used_again(sdk):
 
 
 def test_key_of_a_server_error_is_not_saved(sdk, card):
-    intent = sdk.v1.payment_intents.create(params={"amount": 1500, "currency": "hkd", "payment_method": card("ok")})
-    with pytest.raises(stripe.APIError) as failed:  # localstripe: confirm with payment_method is not implemented
-        sdk.v1.payment_intents.confirm(
-            intent.id, params={"payment_method": card("ok")}, options={"idempotency_key": "k-7"}
-        )
+    intent = sdk.v1.payment_intents.create(
+        params={"amount": 1500, "currency": "hkd", "payment_method": card("ok"), "capture_method": "manual"}
+    )
+    with pytest.raises(stripe.APIError) as failed:  # localstripe: capturing an intent never confirmed fails
+        sdk.v1.payment_intents.capture(intent.id, options={"idempotency_key": "k-7"})
     assert failed.value.http_status == 500
 
-    confirmed = sdk.v1.payment_intents.confirm(intent.id, options={"idempotency_key": "k-7"})
-    assert confirmed.status == "succeeded"
+    assert sdk.v1.payment_intents.confirm(intent.id).status == "requires_capture"
+    captured = sdk.v1.payment_intents.capture(intent.id, options={"idempotency_key": "k-7"})
+    assert captured.status == "succeeded"
 
 
 def test_declined_payment_is_replayed_not_charged_again(sdk, card, localstripe):
@@ -205,7 +207,7 @@ def test_second_request_while_the_first_runs_gets_409_key_in_use(sdk, localstrip
 
 
 class Receiver:
-    """A small HTTP server registered at the fake for refund events, with its own secret."""
+    """A small HTTP server registered at the fake for events, with its own secret."""
 
     def __init__(self) -> None:
         self.secret = f"whsec_{secrets.token_hex(12)}"
@@ -235,7 +237,8 @@ class Receiver:
                     event = stripe.Webhook.construct_event(body, signature, self.secret)
                 except stripe.SignatureVerificationError:
                     continue
-                if event.data.object.to_dict().get("payment_intent") == intent_id:
+                about = event.data.object.to_dict()
+                if intent_id in (about.get("payment_intent"), about.get("id")):
                     events.append(event)
             if len(events) >= count or time.monotonic() > deadline:
                 break
@@ -244,24 +247,31 @@ class Receiver:
         return sorted(events, key=lambda event: (event.type, event.data.object.to_dict().get("amount_refunded", 0)))
 
 
-@pytest.fixture
-def webhook_receiver(localstripe: str) -> Iterator[Receiver]:
+@contextlib.contextmanager
+def receiving(localstripe: str, name: str, events: list[str]) -> Iterator[Receiver]:
+    """A receiver registered at the fake as webhook ``name`` for ``events``, while the block runs."""
     receiver = Receiver()
     threading.Thread(target=receiver.server.serve_forever, daemon=True).start()
-    registration = f"{localstripe}/_config/webhooks/extras-test"
+    registration = f"{localstripe}/_config/webhooks/{name}"
     url = f"http://127.0.0.1:{receiver.server.server_port}/"
     requests.post(
-        registration,
-        data={"url": url, "secret": receiver.secret, "events[]": ["charge.refunded", "refund.created"]},
-        timeout=10,
+        registration, data={"url": url, "secret": receiver.secret, "events[]": events}, timeout=10
     ).raise_for_status()
-    yield receiver
-    # Registrations outlive a wipe and cannot be removed: leave this one listening to nothing.
-    requests.post(
-        registration, data={"url": url, "secret": receiver.secret, "events[]": ["none.none"]}, timeout=10
-    ).raise_for_status()
-    receiver.server.shutdown()
-    receiver.server.server_close()
+    try:
+        yield receiver
+    finally:
+        # Registrations outlive a wipe and cannot be removed: leave this one listening to nothing.
+        requests.post(
+            registration, data={"url": url, "secret": receiver.secret, "events[]": ["none.none"]}, timeout=10
+        ).raise_for_status()
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+
+@pytest.fixture
+def webhook_receiver(localstripe: str) -> Iterator[Receiver]:
+    with receiving(localstripe, "extras-test", ["charge.refunded", "refund.created"]) as receiver:
+        yield receiver
 
 
 def test_refund_sends_signed_charge_refunded_and_refund_created(sdk, paid_intent, webhook_receiver):

@@ -6,7 +6,9 @@ site's webhook endpoint at start, since registrations do not survive a restart.
 
 Before serving it installs ``billing.localstripe_extras``: what localstripe lacks and the app
 relies on, as Stripe does it (idempotency keys, refund events and checks, listing refunds,
-Stripe's 404 for missing objects), so the app needs no workaround for the fake.
+Stripe's 404 for missing objects, Alipay and WeChat Pay with their test page,
+``setup_future_usage``, asynchronous wallet refunds, test disputes, and a Stripe.js that confirms
+a card payment), so the app needs no workaround for the fake.
 """
 
 from argparse import ArgumentParser
