@@ -65,10 +65,10 @@ def test_declined_card_says_why_and_the_same_order_can_be_paid_again(client, cus
     client.post(reverse("billing:renew", args=[line.pk]), {"plan": "basic-10"})
     order = Order.objects.get()
     declined = pay_by_card(client, order, card("declined"), localstripe=localstripe)
-    assert declined.error["code"] == "card_declined"
+    assert (declined.error["code"], declined.error["decline_code"]) == ("card_declined", "generic_decline")
     page = client.get(reverse("billing:order", args=[order.public_id])).content.decode()
     order.refresh_from_db()
-    assert (order.status, order.failure_code) == (Order.Status.FAILED, "card_declined")
+    assert (order.status, order.failure_code) == (Order.Status.FAILED, "generic_decline")
     assert "Your bank declined the payment." in page
 
     payment = pay_by_card(client, order, card("ok"), localstripe=localstripe)
