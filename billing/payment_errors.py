@@ -9,6 +9,8 @@ page) and by the pay page's script, which gets them all in a ``data-`` attribute
 
 from __future__ import annotations
 
+import json
+
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -89,5 +91,14 @@ def payment_error_message(code: str, reason: str = "") -> str:
 
 
 def payment_error_messages() -> dict[str, str]:
-    """Every listed code's message in the active language, for the pay page's script."""
+    """Every listed code's message in the active language, by code."""
     return {code: str(message) for code, message in MESSAGES.items()}
+
+
+def payment_errors_for_script() -> dict[str, str]:
+    """What a page that runs Stripe.js gives its script, in ``data-`` attributes: every message by
+    code (JSON), and the sentence for Stripe's own message (``%(reason)s``)."""
+    return {
+        "payment_messages": json.dumps(payment_error_messages(), ensure_ascii=False),
+        "payment_reason": str(WITH_REASON),
+    }

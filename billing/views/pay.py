@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing import gateway, selectors, services
 from billing.forms import CardForm
-from billing.payment_errors import WITH_REASON, payment_error_messages
+from billing.payment_errors import payment_errors_for_script
 from billing.views.messages import gateway_message
 from boomcard.http import CustomerRequest
 
@@ -40,9 +38,8 @@ def pay(request: CustomerRequest, public_id: str) -> HttpResponse:
             "stripe_js": settings.STRIPE_JS_URL,
             "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
             "return_url": request.build_absolute_uri(reverse("billing:order", args=[order.public_id])),
-            # The page's script says why a card was refused in the customer's language.
-            "payment_messages": json.dumps(payment_error_messages(), ensure_ascii=False),
-            "payment_reason": str(WITH_REASON),
+            # Why a card was refused, in the customer's language, for the script.
+            **payment_errors_for_script(),
         },
     )
 
