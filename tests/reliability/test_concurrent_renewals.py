@@ -78,9 +78,13 @@ def test_twenty_browsers_renewing_one_line_at_once_make_one_order_one_intent_and
 
     payments = _all_at_once([(b, {"payment_method": c}) for b, c in zip(browsers, cards, strict=True)], pay)
 
+    # Each browser's card was taken, refused by Stripe (the intent paid by then), or not even
+    # tried: the order was paid by the time the browser asked to pay (no client secret).
     confirmed = [p for p in payments if "paymentIntent" in p.confirmed]
+    refused = [p for p in payments if p.error]
+    too_late = [p for p in payments if not p.confirmed and p.answer["status"] == Order.Status.FULFILLED]
     assert [p.confirmed["paymentIntent"]["status"] for p in confirmed] == ["succeeded"]
-    assert all(p.error for p in payments if p not in confirmed)
+    assert len(confirmed) + len(refused) + len(too_late) == BROWSERS, [p.answer for p in payments]
     assert confirmed[0].status == Order.Status.FULFILLED
     # The others, on the order page, see it paid too.
     for browser in browsers:
