@@ -1,14 +1,10 @@
 """What the launcher adds to localstripe (billing/localstripe_extras/), driven by the real stripe
 SDK over HTTP against ``manage.py run_localstripe``, as the app and Stripe meet."""
 
-import contextlib
 import json
-import secrets
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlparse
 
@@ -17,6 +13,7 @@ import requests
 import stripe
 
 from billing import gateway
+from tests.billing.webhook_receiver import Receiver, receiving
 
 API_KEY = "sk_test_boom_local"
 
@@ -204,68 +201,6 @@ def test_second_request_while_the_first_runs_gets_409_key_in_use(sdk, localstrip
 
 
 # --- Refund events ----------------------------------------------------------------------------
-
-
-class Receiver:
-    """A small HTTP server registered at the fake for events, with its own secret."""
-
-    def __init__(self) -> None:
-        self.secret = f"whsec_{secrets.token_hex(12)}"
-        self.received: list[tuple[bytes, str]] = []  # (body, Stripe-Signature)
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers["Content-Length"])
-                received.append((self.rfile.read(length), self.headers.get("Stripe-Signature", "")))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-
-    def events_about(self, intent_id: str, count: int, timeout: float = 8) -> list[stripe.Event]:
-        """The first ``count`` events about the intent, each verified with its signature, by type and
-        amount refunded. Anything else that reaches this port (another run's fake) is not ours."""
-        deadline = time.monotonic() + timeout
-        while True:
-            events = []
-            for body, signature in list(self.received):
-                try:
-                    event = stripe.Webhook.construct_event(body, signature, self.secret)
-                except stripe.SignatureVerificationError:
-                    continue
-                about = event.data.object.to_dict()
-                if intent_id in (about.get("payment_intent"), about.get("id")):
-                    events.append(event)
-            if len(events) >= count or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        assert len(events) == count, f"{len(events)} events about {intent_id} received, {count} expected"
-        return sorted(events, key=lambda event: (event.type, event.data.object.to_dict().get("amount_refunded", 0)))
-
-
-@contextlib.contextmanager
-def receiving(localstripe: str, name: str, events: list[str]) -> Iterator[Receiver]:
-    """A receiver registered at the fake as webhook ``name`` for ``events``, while the block runs."""
-    receiver = Receiver()
-    threading.Thread(target=receiver.server.serve_forever, daemon=True).start()
-    registration = f"{localstripe}/_config/webhooks/{name}"
-    url = f"http://127.0.0.1:{receiver.server.server_port}/"
-    requests.post(
-        registration, data={"url": url, "secret": receiver.secret, "events[]": events}, timeout=10
-    ).raise_for_status()
-    try:
-        yield receiver
-    finally:
-        # Registrations outlive a wipe and cannot be removed: leave this one listening to nothing.
-        requests.post(
-            registration, data={"url": url, "secret": receiver.secret, "events[]": ["none.none"]}, timeout=10
-        ).raise_for_status()
-        receiver.server.shutdown()
-        receiver.server.server_close()
 
 
 @pytest.fixture
