@@ -47,10 +47,9 @@ class RenewForm(forms.Form):
         return FlexibleChoice(data_gb=self.cleaned_data["data_gb"], minutes=self.cleaned_data["minutes"])
 
 
-class PaymentMethodForm(forms.Form):
-    """A card the page collected with Stripe.js: only its id comes from the browser."""
+class CardForm(forms.Form):
+    """Paying by card: the card itself goes from the page to Stripe, never here."""
 
-    payment_method = forms.RegexField(regex=r"^pm_[A-Za-z0-9_]{1,250}$", max_length=255)
     save_card = forms.BooleanField(required=False)
 
 

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from billing.payment_errors import payment_error_message
 from plans.models import CURRENCIES
 
 
@@ -75,6 +76,8 @@ class Order(models.Model):
     # What the customer must do to finish paying, as Stripe last said (its ``next_action``): the
     # Alipay address, the WeChat Pay QR code and when it expires. Empty once nothing is awaited.
     action = models.JSONField(default=dict, blank=True)
+    # Stripe's code for the failure (``insufficient_funds``...): the pages translate it.
+    failure_code = models.CharField(max_length=64, blank=True)
     off_session = models.BooleanField(default=False, help_text=_("Charged by auto-renew with a saved card."))
     # For auto-renew: the line expiry this order renews, so one expiry is charged once.
     renews_expiry = models.DateTimeField(null=True, blank=True)
@@ -117,6 +120,11 @@ class Order(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL
+
+    @property
+    def failure_message(self) -> str:
+        """Why the last try did not go through, in the customer's language."""
+        return payment_error_message(self.failure_code, self.failure_reason)
 
     def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.status]

@@ -97,7 +97,10 @@ def client() -> stripe.StripeClient:
 def _translate(error: stripe.StripeError) -> GatewayError:
     status = error.http_status or 0
     if isinstance(error, stripe.CardError):
-        return CardDeclined(error.user_message or str(error), code=error.code or "card_declined")
+        # The bank's reason (insufficient_funds, expired_card...) when Stripe gives one: what the
+        # customer is told, in their language.
+        decline_code = getattr(error.error, "decline_code", None) if error.error else None
+        return CardDeclined(error.user_message or str(error), code=decline_code or error.code or "card_declined")
     if status == 404:
         return NotFound(error.user_message or str(error), param=str(getattr(error, "param", "") or ""))
     # 409: another request with the same idempotency key is still being handled; try again later.
@@ -126,7 +129,8 @@ def customer_create(*, user_id: int, email: str, phone: str, idempotency_key: st
 
 
 def setup_intent_create(*, customer_id: str) -> str:
-    """A SetupIntent's client secret, for the page's card form (``confirmCardSetup``)."""
+    """A SetupIntent's client secret, for saving a card without paying (``confirmCardSetup`` on the
+    auto-renew page). Paying saves a card with ``setup_future_usage`` instead (``intent_card_prepare``)."""
     intent = _call(client().v1.setup_intents.create, params={"customer": customer_id, "usage": "off_session"})
     return str(intent.client_secret)
 
@@ -176,11 +180,12 @@ def intent_create(
     return intent_from_data(intent)
 
 
-def intent_pay_with_card(*, intent_id: str, payment_method_id: str) -> Intent:
-    """Confirm the order's intent with a card. A decline raises ``CardDeclined``; a card that
-    needs 3-D Secure comes back ``requires_action`` for the page to finish."""
-    _call(client().v1.payment_intents.update, intent_id, params={"payment_method": payment_method_id})
-    return intent_from_data(_call(client().v1.payment_intents.confirm, intent_id))
+def intent_card_prepare(*, intent_id: str, save: bool) -> Intent:
+    """Ready the order's intent for the page, which confirms it with the card (Stripe.js's
+    ``confirmCardPayment``): with ``save``, Stripe keeps the card on the customer for off-session
+    payments once it pays (``setup_future_usage``); without, that is unset ("" unsets)."""
+    params = {"setup_future_usage": "off_session" if save else ""}
+    return intent_from_data(_call(client().v1.payment_intents.update, intent_id, params=params))
 
 
 def intent_pay_with_wallet(*, intent_id: str, method: str, return_url: str) -> Intent:

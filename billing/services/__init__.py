@@ -1,6 +1,7 @@
-"""Every write on orders, payments and refunds, split by subject: ``orders`` (open, pay by card,
-fulfil, cancel), ``wallets`` (Alipay, WeChat Pay), ``refunds``, ``disputes``, ``webhooks`` and
-``auto_renew``. Each function says what it guarantees.
+"""Every write on orders, payments and refunds, split by subject: ``orders`` (open, ready for the
+card, fulfil, cancel), ``customers`` (the Stripe customer and the card kept for auto-renew),
+``wallets`` (Alipay, WeChat Pay), ``refunds``, ``disputes``, ``webhooks`` and ``auto_renew``. Each
+function says what it guarantees.
 
 How they stay safe under mixed traffic (pages, webhooks, refunds, sweeps, all at once):
 
@@ -8,10 +9,10 @@ How they stay safe under mixed traffic (pages, webhooks, refunds, sweeps, all at
   never the rows an order joins (the plan row is shared by every customer), and FOR NO KEY UPDATE,
   so inserting a row that points at a locked one (an order for a line, a bucket for an order) is
   not blocked by it.
-- **One lock order**: Order, then Refund, then Line, then the line's buckets (``plans.services``);
-  notices and emails are only inserted; a dispute locks its own row and nothing else. The usage
-  feed locks lines then buckets, in line order, and never an order; so no two services wait on
-  each other in a cycle.
+- **One lock order**: Order, then Refund, then Line, then the line's buckets (``plans.services``),
+  then the customer's PaymentProfile (a card kept as an order is paid); notices and emails are
+  only inserted; a dispute locks its own row and nothing else. The usage feed locks lines then
+  buckets, in line order, and never an order; so no two services wait on each other in a cycle.
 - **No lock is held across a call to Stripe** (nor to a mail server: the outbox sends after
   commit). A service reads, calls Stripe, then locks and applies Stripe's answer, and applying is
   idempotent: a state only moves forward, a paid order makes its one bucket (one-to-one in the
@@ -22,16 +23,16 @@ How they stay safe under mixed traffic (pages, webhooks, refunds, sweeps, all at
 """
 
 from billing.services.auto_renew import AUTO_RENEW_WINDOW, auto_renew_charge, auto_renew_order_pay, auto_renew_set
+from billing.services.customers import payment_profile_get
 from billing.services.disputes import dispute_record
 from billing.services.orders import (
     order_cancel,
+    order_card_prepare,
     order_fulfil,
     order_intent_apply,
     order_intent_ensure,
     order_locked,
-    order_pay_with_card,
     order_start,
-    payment_profile_get,
 )
 from billing.services.refunds import order_refund, refund_settle, refunds_record
 from billing.services.wallets import WALLETS, order_pay_with_wallet
@@ -46,11 +47,11 @@ __all__ = [
     "auto_renew_set",
     "dispute_record",
     "order_cancel",
+    "order_card_prepare",
     "order_fulfil",
     "order_intent_apply",
     "order_intent_ensure",
     "order_locked",
-    "order_pay_with_card",
     "order_pay_with_wallet",
     "order_refund",
     "order_start",

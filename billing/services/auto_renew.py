@@ -16,16 +16,11 @@ from accounts.page_cache import customers_changed
 from billing import gateway
 from billing.models import Order, PaymentProfile
 from billing.selectors import customer_currency
-from billing.services.orders import (
-    _move,
-    order_intent_apply,
-    order_locked,
-    payment_profile_get,
-    payment_profile_renew,
-)
+from billing.services.customers import payment_profile_get, payment_profile_renew
+from billing.services.orders import _move, order_intent_apply, order_locked
 
 AUTO_RENEW_WINDOW = timedelta(hours=48)
-CARD_GONE = "The saved card is no longer available."
+CARD_GONE, CARD_GONE_CODE = "The saved card is no longer available.", "saved_card_missing"
 
 
 def auto_renew_set(*, line: Line, enabled: bool, payment_method_id: str = "") -> Line:
@@ -99,7 +94,7 @@ def auto_renew_order_pay(*, order: Order) -> Order:
         return order
     profile = PaymentProfile.objects.filter(user=order.user).first()
     if profile is None or not profile.has_card:
-        return _payment_needed(order, CARD_GONE)
+        return _payment_needed(order, CARD_GONE, code=CARD_GONE_CODE)
     try:
         intent = gateway.intent_charge_off_session(
             amount_minor=order.amount_minor,
@@ -110,11 +105,11 @@ def auto_renew_order_pay(*, order: Order) -> Order:
             idempotency_key=f"order-{order.public_id}-intent",
         )
     except gateway.CardDeclined as declined:
-        return _payment_needed(order, declined.message)
+        return _payment_needed(order, declined.message, code=declined.code)
     except gateway.NotFound:
         # The customer or the card is gone at Stripe: a new customer next time, and no saved card.
         payment_profile_renew(profile=profile)
-        return _payment_needed(order, CARD_GONE)
+        return _payment_needed(order, CARD_GONE, code=CARD_GONE_CODE)
     with transaction.atomic():
         order = order_locked(order.pk)
         if not order.payment_intent_id:
@@ -126,11 +121,11 @@ def auto_renew_order_pay(*, order: Order) -> Order:
     return order
 
 
-def _payment_needed(order: Order, reason: str) -> Order:
+def _payment_needed(order: Order, reason: str, *, code: str) -> Order:
     with transaction.atomic():
         order = order_locked(order.pk)
         if order.is_open:
-            _move(order, Order.Status.FAILED, failure_reason=reason[:255])
+            _move(order, Order.Status.FAILED, failure_reason=reason[:255], failure_code=code[:64])
             _ask_customer_to_pay(order)
     return order
 

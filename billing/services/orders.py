@@ -1,4 +1,4 @@
-"""Orders: open one with its PaymentIntent, pay it by card, fulfil it once, cancel it.
+"""Orders: open one with its PaymentIntent, ready it for the card, fulfil it once, cancel it.
 
 The locking rules are in ``billing.services``: only the order row is locked, never across a call
 to Stripe; Stripe's answer is applied under the lock, idempotently.
@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 from accounts.models import Line, Notice, User
 from accounts.outbox import notice_create
 from billing import gateway
-from billing.models import Order, PaymentProfile
+from billing.models import Order
+from billing.services.customers import payment_profile_card_keep, payment_profile_get, payment_profile_renew
 from plans.models import Plan
 from plans.pricing import FlexibleChoice, quote
 from plans.services import entitlement_grant
@@ -32,39 +33,6 @@ def order_locked(pk: int) -> Order:
     """The order row, locked until the transaction ends: only the order (its line, plan and user
     are read, not locked), FOR NO KEY UPDATE (rows pointing at it can still be inserted)."""
     return Order.objects.select_for_update(of=("self",), no_key=True).select_related("line", "plan", "user").get(pk=pk)
-
-
-# --- The customer at Stripe ------------------------------------------------------------------
-
-
-def payment_profile_get(*, user: User) -> PaymentProfile:
-    """The customer's Stripe customer, made on first use (two requests at once make one: the
-    idempotency key is the user's)."""
-    profile = PaymentProfile.objects.filter(user=user).first()
-    if profile is not None:
-        return profile
-    customer_id = gateway.customer_create(
-        user_id=user.pk, email=user.email, phone=str(user.phone.as_e164), idempotency_key=f"customer-{user.pk}"
-    )
-    profile, _created = PaymentProfile.objects.get_or_create(user=user, defaults={"stripe_customer_id": customer_id})
-    return profile
-
-
-def payment_profile_renew(*, profile: PaymentProfile) -> PaymentProfile:
-    """Stripe no longer knows the customer (deleted at Stripe): make a new one. The saved card
-    went with the old customer, so it is forgotten, and auto-renew falls back to reminders."""
-    user = profile.user
-    customer_id = gateway.customer_create(
-        user_id=user.pk,
-        email=user.email,
-        phone=str(user.phone.as_e164),
-        idempotency_key=f"customer-{user.pk}-after-{profile.stripe_customer_id}",
-    )
-    PaymentProfile.objects.filter(pk=profile.pk, stripe_customer_id=profile.stripe_customer_id).update(
-        stripe_customer_id=customer_id, card_payment_method_id="", card_brand="", card_last4=""
-    )
-    logger.warning("user %s: Stripe customer %s was gone, made %s", user.pk, profile.stripe_customer_id, customer_id)
-    return PaymentProfile.objects.get(pk=profile.pk)
 
 
 # --- Opening an order ------------------------------------------------------------------------
@@ -199,46 +167,43 @@ def _order_intent_replace(*, order: Order) -> Order:
 # --- Paying and fulfilling --------------------------------------------------------------------
 
 
-def order_pay_with_card(*, order: Order, payment_method_id: str, save_card: bool = False) -> Order:
-    """Pay an open order with a card collected by the page: attach it to the customer, confirm
-    the intent. A decline leaves the order open (FAILED, with the bank's reason) for another
-    try; 3-D Secure leaves it REQUIRES_ACTION for the page; success fulfils it. An intent Stripe
-    no longer knows closes the order (payment expired)."""
+# An intent in these states can still be confirmed by the page.
+_PAYABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
+
+
+def order_card_prepare(*, order: Order, save_card: bool) -> Order:
+    """Ready an open order's intent for the page to confirm with a card, once (Stripe.js's
+    ``confirmCardPayment``, which asks for 3-D Secure if the bank wants it): the order gets its
+    intent, a fresh one after a failed try, and ``save_card`` sets or unsets keeping the card for
+    auto-renew when it pays (``setup_future_usage``). An order that is no longer open, or whose
+    intent Stripe has paid, cancelled or forgotten meanwhile, comes back closed: the page goes to
+    the order page instead. Stripe being unreachable raises ``GatewayUnavailable``."""
+    made_now = not order.payment_intent_id  # (an auto-renew charge Stripe declined has none)
     order = order_intent_ensure(order=order)
-    if order.is_open and order.status == Order.Status.FAILED:
-        order = _order_intent_replace(order=order)
-    if not order.is_open:
-        return order
-    profile = payment_profile_get(user=order.user)
-    try:
-        card = gateway.card_attach(customer_id=profile.stripe_customer_id, payment_method_id=payment_method_id)
-    except gateway.NotFound as missing:
-        if missing.param != "customer":
-            raise gateway.GatewayError(_("Enter your card again."), code="payment_method_missing") from missing
-        profile = payment_profile_renew(profile=profile)
-        card = gateway.card_attach(customer_id=profile.stripe_customer_id, payment_method_id=payment_method_id)
-    if save_card:
-        PaymentProfile.objects.filter(pk=profile.pk).update(
-            card_payment_method_id=card.payment_method_id, card_brand=card.brand, card_last4=card.last4
-        )
-    intent_id = str(order.payment_intent_id)
-    try:
-        intent = gateway.intent_pay_with_card(intent_id=intent_id, payment_method_id=card.payment_method_id)
-    except gateway.CardDeclined as declined:
-        with transaction.atomic():
-            order = order_locked(order.pk)
-            if order.is_open and order.payment_intent_id == intent_id:
-                _card_record(order, card)
-                _move(order, Order.Status.FAILED, failure_reason=declined.message[:255])
-        return order
-    except gateway.NotFound:
-        return order_expire(order=order)
-    except gateway.GatewayUnavailable:
-        raise
-    except gateway.GatewayError:
-        # Stripe refused to confirm (say, paid or cancelled meanwhile by another tab): its state now.
-        intent = gateway.intent_retrieve(intent_id)
-    return order_intent_apply(order=order, intent=intent, card=card)
+    for _attempt in range(2):
+        if order.is_open and order.status == Order.Status.FAILED and not made_now:
+            order = _order_intent_replace(order=order)
+        if not order.is_open:
+            return order
+        intent_id = str(order.payment_intent_id)
+        try:
+            intent = gateway.intent_card_prepare(intent_id=intent_id, save=save_card)
+        except gateway.NotFound:
+            return order_expire(order=order)
+        except gateway.GatewayUnavailable:
+            raise
+        except gateway.GatewayError as refused:
+            # Stripe refuses to change an intent paid or cancelled meanwhile: its state now.
+            intent = gateway.intent_retrieve(intent_id)
+            if intent.status in _PAYABLE:
+                raise refused from None  # refused for another reason: the page says it
+        failed_try = intent.status == "requires_payment_method" and bool(intent.failure_message)
+        if intent.status in _PAYABLE and not failed_try:
+            return order
+        # Paid, cancelled, or a failed try the app has not heard of yet (recorded, then a fresh
+        # intent on the next round).
+        order, made_now = order_intent_apply(order=order, intent=intent), False
+    return order
 
 
 def order_fulfil(*, order: Order) -> Order:
@@ -262,16 +227,24 @@ def order_expire(*, order: Order) -> Order:
         order = order_locked(order.pk)
         if order.is_open:
             logger.warning("order %s: Stripe no longer knows intent %s", order.public_id, order.payment_intent_id)
-            _move(order, Order.Status.CANCELLED, failure_reason=PAYMENT_EXPIRED)
+            _move(order, Order.Status.CANCELLED, failure_reason=PAYMENT_EXPIRED, failure_code="")
     return order
 
 
-def order_intent_apply(*, order: Order, intent: gateway.Intent, card: gateway.Card | None = None) -> Order:
+def order_intent_apply(*, order: Order, intent: gateway.Intent, paid_with: gateway.Card | None = None) -> Order:
     """Move the order to what Stripe said of its intent (an answer to a call, or a verified
     webhook event): under the order's lock, a state only moves forward, and a paid order is
-    fulfilled exactly once (its bucket, notice and email in this one transaction). What paid is
-    looked up first, outside the lock, when neither the page nor the intent said."""
-    if card is None and intent.succeeded and intent.payment_method_id and not order.card_last4:
+    fulfilled exactly once (its bucket, notice and email in this one transaction, and the card
+    kept for auto-renew if the customer asked). What paid (``paid_with``, when the caller knows)
+    is otherwise looked up first, outside the lock."""
+    card = paid_with
+    if (
+        card is None
+        and intent.succeeded
+        and intent.payment_method_id
+        and order.status not in (Order.Status.FULFILLED, Order.Status.REFUNDED)
+        and (not order.card_last4 or intent.setup_future_usage == "off_session")
+    ):
         card = _payment_method(intent.payment_method_id, order)
     with transaction.atomic():
         order = order_locked(order.pk)
@@ -286,12 +259,18 @@ def order_intent_apply(*, order: Order, intent: gateway.Intent, card: gateway.Ca
                 # Never expected: the amount is set by us. Keep the money, hold the order for staff.
                 logger.error("order %s: Stripe charged %s %s", order.public_id, intent.amount_minor, intent.currency)
                 _move(order, Order.Status.PAID, paid_at=timezone.now(), failure_reason="amount mismatch: check by hand")
-            else:
-                _fulfil_locked(order, intent)
+            elif _fulfil_locked(order, intent):
+                payment_profile_card_keep(order=order, intent=intent, card=card)
         elif intent.status == "requires_action":
-            _move(order, Order.Status.REQUIRES_ACTION, failure_reason="", action=_action(intent))
+            _move(order, Order.Status.REQUIRES_ACTION, failure_reason="", failure_code="", action=_action(intent))
         elif intent.status == "requires_payment_method" and intent.failure_message:
-            _move(order, Order.Status.FAILED, failure_reason=intent.failure_message[:255], action={})
+            _move(
+                order,
+                Order.Status.FAILED,
+                failure_reason=intent.failure_message[:255],
+                failure_code=intent.failure_code[:64],
+                action={},
+            )
         elif intent.status == "canceled":
             _move(order, Order.Status.CANCELLED, action={})
         elif order.is_open:
@@ -338,9 +317,10 @@ def _move(order: Order, status: str, **fields: object) -> bool:
     return changed or bool(fields)
 
 
-def _fulfil_locked(order: Order, intent: gateway.Intent) -> None:
+def _fulfil_locked(order: Order, intent: gateway.Intent) -> bool:
+    """Fulfil the locked order; False if it already was."""
     if order.status in (Order.Status.FULFILLED, Order.Status.REFUNDED):
-        return
+        return False
     now = timezone.now()
     choice = FlexibleChoice(order.flex_data_gb or 0, order.flex_minutes or 0) if order.plan.is_flexible else None
     bucket = entitlement_grant(line=order.line, plan=order.plan, choice=choice, now=now, order=order)
@@ -349,7 +329,7 @@ def _fulfil_locked(order: Order, intent: gateway.Intent) -> None:
     order.action = {}
     order.paid_at = order.paid_at or now
     order.fulfilled_at = now
-    order.failure_reason = ""
+    order.failure_reason = order.failure_code = ""
     order.save()
     line = Line.objects.get(pk=order.line_id)
     order.line = line  # the grant moved its expiry: pages after this show the new one
@@ -370,6 +350,7 @@ def _fulfil_locked(order: Order, intent: gateway.Intent) -> None:
             "msisdn": str(line.msisdn.as_e164),
         },
     )
+    return True
 
 
 # --- Cancelling -------------------------------------------------------------------------------
@@ -389,5 +370,5 @@ def order_cancel(*, order: Order, reason: str = "") -> Order:
     with transaction.atomic():
         order = order_locked(order.pk)
         if order.is_open and order.payment_intent_id == intent_id:
-            _move(order, Order.Status.CANCELLED, failure_reason=reason[:255])
+            _move(order, Order.Status.CANCELLED, failure_reason=reason[:255], failure_code="")
     return order

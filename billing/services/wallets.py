@@ -42,6 +42,6 @@ def order_pay_with_wallet(*, order: Order, method: str, return_url: str) -> Orde
     except gateway.GatewayError:
         # Stripe refused to confirm (paid or cancelled meanwhile, say): its state now.
         intent = gateway.intent_retrieve(intent_id)
-    return order_intent_apply(
-        order=order, intent=intent, card=gateway.Card(payment_method_id="", brand="", last4="", type=method)
-    )
+    # What paid is the wallet, not a card: the order shows it before Stripe says more.
+    paid_with = gateway.Card(payment_method_id=intent.payment_method_id, brand="", last4="", type=method)
+    return order_intent_apply(order=order, intent=intent, paid_with=paid_with)

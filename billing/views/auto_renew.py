@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing import gateway, selectors, services
 from billing.forms import AutoRenewForm
+from billing.payment_errors import payment_errors_for_script
 from billing.views.messages import gateway_message
 from boomcard.http import CustomerRequest
 
@@ -53,5 +54,7 @@ def auto_renew(request: CustomerRequest, line_id: int) -> HttpResponse:
             "profile": profile,
             "stripe_js": settings.STRIPE_JS_URL,
             "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            # Why a card was refused, in the customer's language, for the script.
+            **payment_errors_for_script(),
         },
     )

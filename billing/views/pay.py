@@ -8,12 +8,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from billing import gateway, selectors, services
-from billing.forms import PaymentMethodForm
-from billing.models import Order
+from billing.forms import CardForm
+from billing.payment_errors import payment_errors_for_script
 from billing.views.messages import gateway_message
 from boomcard.http import CustomerRequest
 
@@ -39,7 +38,8 @@ def pay(request: CustomerRequest, public_id: str) -> HttpResponse:
             "currencies": {method: sorted(taken) for method, taken in gateway.METHOD_CURRENCIES.items()},
             "stripe_js": settings.STRIPE_JS_URL,
             "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-            "return_url": request.build_absolute_uri(reverse("billing:order", args=[order.public_id])),
+            # Why a card was refused, in the customer's language, for the script.
+            **payment_errors_for_script(),
         },
     )
 
@@ -47,7 +47,8 @@ def pay(request: CustomerRequest, public_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def card_setup(request: CustomerRequest) -> JsonResponse:
-    """A SetupIntent's client secret, for the card form (``confirmCardSetup``)."""
+    """A SetupIntent's client secret, for saving a card without paying (the auto-renew page's
+    ``confirmCardSetup``)."""
     try:
         profile = services.payment_profile_get(user=request.user)
         secret = gateway.setup_intent_create(customer_id=profile.stripe_customer_id)
@@ -60,28 +61,18 @@ def card_setup(request: CustomerRequest) -> JsonResponse:
 @login_required
 @require_POST
 def pay_card(request: CustomerRequest, public_id: str) -> JsonResponse:
-    """Pay the order with the card the page collected. Answers what the page does next."""
+    """Ready the order's intent for the card: the page then confirms it once with Stripe.js
+    (``confirmCardPayment``) and opens the order page. Answers the ``client_secret`` to confirm,
+    or only the order's ``status`` if it is no longer open (paid meanwhile, say)."""
     order = selectors.customer_order(user=request.user, public_id=public_id)
-    form = PaymentMethodForm(request.POST)
-    if not form.is_valid():
-        return JsonResponse({"error": _("Enter your card again."), "field": "payment_method"}, status=400)
+    form = CardForm(request.POST)
+    form.is_valid()  # one optional box: always valid
     try:
-        order = services.order_pay_with_card(
-            order=order,
-            payment_method_id=form.cleaned_data["payment_method"],
-            save_card=form.cleaned_data["save_card"],
-        )
-    except gateway.GatewayUnavailable as error:
+        order = services.order_card_prepare(order=order, save_card=form.cleaned_data["save_card"])
+    except gateway.GatewayError as error:
         # The order is kept and the page says to try again: Stripe's trouble is no 5xx of ours.
         return JsonResponse({"status": order.status, "error": gateway_message(error)})
-    except gateway.GatewayError as error:
-        return JsonResponse({"error": gateway_message(error), "field": "payment_method"}, status=400)
-    answer: dict[str, str] = {
-        "status": order.status,
-        "order_url": reverse("billing:order", args=[order.public_id]),
-    }
-    if order.status == Order.Status.REQUIRES_ACTION:
+    answer = {"status": order.status, "order_url": reverse("billing:order", args=[order.public_id])}
+    if order.is_open:
         answer["client_secret"] = order.client_secret
-    if order.status == Order.Status.FAILED:
-        answer["error"] = _("Your bank declined the payment: %(reason)s") % {"reason": order.failure_reason}
     return JsonResponse(answer)

@@ -1,20 +1,34 @@
-// The payment page. The card flow works the same on Stripe and on localstripe:
-// collect the card with confirmCardSetup, let the server confirm the order's intent with it,
-// finish 3-D Secure with confirmCardPayment if the bank asks, then go to the order page,
-// which asks the server (and so Stripe) what happened. Alipay and WeChat Pay use Stripe.js.
+// The payment page. The card flow works the same on Stripe and on localstripe: the server
+// readies the order's one PaymentIntent ("save this card" sets setup_future_usage on it), the
+// page confirms it once with confirmCardPayment and the card element (3-D Secure, if the bank
+// asks, is Stripe.js's one prompt), then goes to the order page, which asks the server (and so
+// Stripe) what happened. Alipay and WeChat Pay are a plain form: the server confirms them. Every error is shown in the
+// customer's language: Stripe's code is looked up in the messages the server put in the page.
 (function () {
   "use strict";
   const root = document.getElementById("payment");
   if (!root || typeof Stripe !== "function") return;
   const data = root.dataset;
+  const messages = JSON.parse(data.messages || "{}");
   const stripe = Stripe(data.publishableKey);
   const card = stripe.elements().create("card");
   card.mount("#card-element");
   const form = document.getElementById("card-form");
   const button = document.getElementById("card-pay");
   const errorBox = document.getElementById("pay-error");
+  const saveCard = document.getElementById("save-card");
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
 
+  // Stripe.js's error: the bank's decline_code, else its code, in the customer's language;
+  // Stripe's own (English) message only for a code the page does not know.
+  function stripeMessage(error) {
+    const code = error && (error.decline_code || error.code);
+    if (code && messages[code]) return messages[code];
+    if (error && error.message) return data.msgReason.replace("%(reason)s", error.message);
+    return data.msgFailed;
+  }
+
+  // The one error box: a new error replaces the old one.
   function showError(message) {
     errorBox.textContent = message || data.msgFailed;
     errorBox.hidden = false;
@@ -23,15 +37,19 @@
   }
 
   async function post(url, body) {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "X-CSRFToken": csrf, Accept: "application/json" },
-      body: body,
-      credentials: "same-origin",
-    });
-    const answer = await response.json().catch(() => ({}));
-    if (!response.ok && !answer.error) answer.error = data.msgFailed;
-    return answer;
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+        body: body,
+        credentials: "same-origin",
+      });
+      const answer = await response.json().catch(() => ({}));
+      if (!response.ok && !answer.error) answer.error = data.msgFailed;
+      return answer;
+    } catch (networkError) {
+      return { error: data.msgFailed };
+    }
   }
 
   button.dataset.label = button.textContent;
@@ -40,39 +58,14 @@
     errorBox.hidden = true;
     button.disabled = true;
     button.textContent = data.msgWorking;
-    const setup = await post(data.setupUrl, new FormData());
-    if (setup.error) return showError(setup.error);
-    const result = await stripe.confirmCardSetup(setup.client_secret, { payment_method: { card: card } });
-    if (result.error) return showError(result.error.message);
-    const pm = result.setupIntent.payment_method;
     const body = new FormData();
-    body.append("payment_method", typeof pm === "string" ? pm : pm.id);
-    if (document.getElementById("save-card").checked) body.append("save_card", "on");
+    if (saveCard.checked) body.append("save_card", "on");
     const answer = await post(data.cardUrl, body);
     if (answer.error) return showError(answer.error);
-    if (answer.status === "requires_action") {
-      const confirmed = await stripe.confirmCardPayment(answer.client_secret);
-      if (confirmed.error) return showError(confirmed.error.message);
+    if (answer.client_secret) {
+      const result = await stripe.confirmCardPayment(answer.client_secret, { payment_method: { card: card } });
+      if (result.error) return showError(stripeMessage(result.error));
     }
     window.location.assign(answer.order_url || data.orderUrl);
-  });
-
-  document.querySelectorAll("[data-wallet]").forEach((walletButton) => {
-    walletButton.addEventListener("click", async () => {
-      errorBox.hidden = true;
-      const wallet = walletButton.dataset.wallet;
-      if (wallet === "alipay" && typeof stripe.confirmAlipayPayment === "function") {
-        const result = await stripe.confirmAlipayPayment(data.clientSecret, { return_url: data.returnUrl });
-        if (result.error) showError(result.error.message);
-      } else if (wallet === "wechat_pay" && typeof stripe.confirmWechatPayPayment === "function") {
-        const result = await stripe.confirmWechatPayPayment(data.clientSecret, {
-          payment_method_options: { wechat_pay: { client: "web" } },
-        });
-        if (result.error) return showError(result.error.message);
-        window.location.assign(data.orderUrl);
-      } else {
-        showError(data.msgUnavailable);
-      }
-    });
   });
 })();

@@ -9,6 +9,15 @@
   card.mount("#card-element");
   const errorBox = document.getElementById("save-error");
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const messages = JSON.parse(form.dataset.messages || "{}");
+
+  // Stripe.js's error in the customer's language (as on the payment page); Stripe's own English
+  // message only for a code the page does not know.
+  function stripeMessage(error) {
+    const code = error.decline_code || error.code;
+    if (code && messages[code]) return messages[code];
+    return form.dataset.msgReason.replace("%(reason)s", error.message || "");
+  }
 
   async function post(url, body) {
     const response = await fetch(url, {
@@ -24,10 +33,14 @@
     event.preventDefault();
     errorBox.hidden = true;
     const setup = await post(form.dataset.setupUrl, new FormData());
-    const result = setup.error ? { error: { message: setup.error } } :
-      await stripe.confirmCardSetup(setup.client_secret, { payment_method: { card: card } });
+    if (setup.error) {
+      errorBox.textContent = setup.error;
+      errorBox.hidden = false;
+      return;
+    }
+    const result = await stripe.confirmCardSetup(setup.client_secret, { payment_method: { card: card } });
     if (result.error) {
-      errorBox.textContent = result.error.message;
+      errorBox.textContent = stripeMessage(result.error);
       errorBox.hidden = false;
       return;
     }

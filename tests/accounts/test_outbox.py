@@ -17,6 +17,7 @@ import time_machine
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends import locmem
 from django.db import DatabaseError, connection, transaction
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -38,6 +39,7 @@ from billing import services as billing
 from billing.models import Order
 from plans.models import Plan
 from tests.billing import conftest as billing_fixtures
+from tests.card_payments import pay_by_card
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -336,9 +338,11 @@ def test_a_sender_is_stopped_well_before_its_lease_runs_out(settings):
 # --- What the payment confirmation says ----------------------------------------------------
 
 
-def paid_order(user: User, renewed: Line, plan: Plan, payment_method: str) -> Order:
+def paid_order(user: User, renewed: Line, plan: Plan, payment_method: str, localstripe: str) -> Order:
     order = billing.order_start(user=user, line=renewed, plan=plan, currency="CNY")
-    order = billing.order_pay_with_card(order=order, payment_method_id=payment_method)
+    browser = Client()
+    browser.force_login(user)
+    order = pay_by_card(browser, order, payment_method, localstripe=localstripe).order
     assert order.status == Order.Status.FULFILLED
     return order
 
@@ -360,7 +364,7 @@ def test_confirmation_email_has_text_and_html_with_order_plan_amount_new_expiry_
     customer, line, plans, localstripe, card: Callable[[str], str], mailoutbox, settings
 ):
     settings.SITE_URL = "https://my.boom.example"
-    order = paid_order(customer, line, plans["basic-10"], card("ok"))
+    order = paid_order(customer, line, plans["basic-10"], card("ok"), localstripe)
     message = confirmation_email(order, mailoutbox)
 
     line.refresh_from_db()
@@ -384,7 +388,7 @@ def test_confirmation_email_for_a_chinese_speaking_customer_is_in_chinese(
 ):
     customer.language = "zh-hans"
     customer.save(update_fields=["language"])
-    order = paid_order(customer, line, plans["basic-10"], card("ok"))
+    order = paid_order(customer, line, plans["basic-10"], card("ok"), localstripe)
     message = confirmation_email(order, mailoutbox)
 
     with translation.override("zh-hans"):

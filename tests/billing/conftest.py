@@ -61,14 +61,3 @@ def card(localstripe: str):
         return str(response.json()["id"])
 
     return make
-
-
-def authenticate(localstripe: str, intent_id: str, client_secret: str, success: bool = True) -> None:
-    """What the customer's bank page does for 3-D Secure (localstripe's server-side equivalent)."""
-    response = requests.post(
-        f"{localstripe}/v1/payment_intents/{intent_id}/_authenticate",
-        params={"success": "true" if success else "false"},
-        json={"key": "pk_test_boom_local", "client_secret": client_secret},
-        timeout=10,
-    )
-    response.raise_for_status()

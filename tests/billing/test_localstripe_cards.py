@@ -39,7 +39,7 @@ def test_card_paid_with_setup_future_usage_is_attached_to_the_customer(sdk, stri
     assert intent.setup_future_usage == "off_session"
     method = card("ok")
 
-    paid = gateway.intent_pay_with_card(intent_id=intent.id, payment_method_id=method)
+    paid = gateway.intent_from_data(sdk.v1.payment_intents.confirm(intent.id, params={"payment_method": method}))
 
     assert paid.status == "succeeded"
     assert paid.setup_future_usage == "off_session"

@@ -19,6 +19,7 @@ from billing import gateway, services
 from billing.models import Order, Refund
 from billing.sweeps import payments_reconcile, refunds_reconcile
 from tests.billing.test_webhooks import event_body, pay_at_stripe, post_event, start_order, stripe_get
+from tests.card_payments import pay_by_card
 
 
 @contextmanager
@@ -103,9 +104,8 @@ def test_no_call_to_stripe_is_made_inside_a_transaction_on_any_payment_path(
     client.force_login(customer)
     # Renew, fail once, pay, get the webhook, see the order, refund, renew again and cancel.
     order = start_order(client, customer, line)
-    client.post(reverse("billing:pay_card", args=[order.public_id]), {"payment_method": card("declined")})
-    answer = client.post(reverse("billing:pay_card", args=[order.public_id]), {"payment_method": card("ok")})
-    assert answer.json()["status"] == "fulfilled"
+    pay_by_card(client, order, card("declined"), localstripe=localstripe, save_card=True)
+    assert pay_by_card(client, order, card("ok"), localstripe=localstripe, save_card=True).status == "fulfilled"
     order.refresh_from_db()
     intent = stripe_get(localstripe, f"/v1/payment_intents/{order.payment_intent_id}")
     post_event(client, event_body("payment_intent.succeeded", intent))

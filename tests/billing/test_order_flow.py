@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from billing.models import Order
 from plans.models import Entitlement
-from tests.billing.conftest import authenticate
+from tests.card_payments import pay_by_card, stripe_js_confirm
 
 pytestmark = pytest.mark.django_db
 
@@ -31,8 +31,9 @@ def test_card_payment_renews_the_line_once(client, customer, line, localstripe, 
     assert order.currency == "CNY"
     assert (order.payment_intent_id or "").startswith("pi_")
 
-    answer = client.post(reverse("billing:pay_card", args=[order.public_id]), {"payment_method": card("ok")}).json()
-    assert answer["status"] == "fulfilled"
+    payment = pay_by_card(client, order, card("ok"), localstripe=localstripe)
+    assert payment.answer["client_secret"] == order.client_secret
+    assert payment.status == "fulfilled"
     order.refresh_from_db()
     line.refresh_from_db()
     assert order.status == Order.Status.FULFILLED
@@ -40,39 +41,59 @@ def test_card_payment_renews_the_line_once(client, customer, line, localstripe, 
     assert line.expires_at == old_expiry + timedelta(days=30)
     assert Entitlement.objects.filter(order=order).count() == 1
     assert customer.notices.filter(kind="payment_confirmed").count() == 1
+    assert "Payment received" in payment.page
 
-    # The return page and a second look change nothing.
-    client.get(reverse("billing:order", args=[order.public_id]))
+    # A second look changes nothing.
     client.get(reverse("billing:order", args=[order.public_id]))
     assert Entitlement.objects.filter(line=line).count() == 2
 
 
-def test_three_d_secure_then_the_order_page_fulfils(client, customer, line, localstripe, card):
+def test_three_d_secure_once_then_the_order_page_fulfils(client, customer, line, localstripe, card):
     client.force_login(customer)
     client.post(reverse("billing:renew", args=[line.pk]), {"plan": "basic-30"})
     order = Order.objects.get()
-    answer = client.post(reverse("billing:pay_card", args=[order.public_id]), {"payment_method": card("3ds")}).json()
-    assert answer["status"] == "requires_action"
-    authenticate(localstripe, str(order.payment_intent_id), answer["client_secret"])
-    page = client.get(reverse("billing:order", args=[order.public_id])).content.decode()
-    order.refresh_from_db()
-    assert order.status == Order.Status.FULFILLED
-    assert order.kind == Order.Kind.CHANGE
-    assert "Payment received" in page
+    payment = pay_by_card(client, order, card("3ds"), localstripe=localstripe)
+    assert payment.confirmed["paymentIntent"]["status"] == "succeeded"
+    assert payment.status == Order.Status.FULFILLED
+    assert payment.order.kind == Order.Kind.CHANGE
+    assert payment.order.card_last4 == "3155"
+    assert "Payment received" in payment.page
 
 
 def test_declined_card_says_why_and_the_same_order_can_be_paid_again(client, customer, line, localstripe, card):
     client.force_login(customer)
     client.post(reverse("billing:renew", args=[line.pk]), {"plan": "basic-10"})
     order = Order.objects.get()
-    answer = client.post(
-        reverse("billing:pay_card", args=[order.public_id]), {"payment_method": card("declined")}
-    ).json()
-    assert answer["status"] == "failed"
-    assert "declined" in answer["error"]
-    answer = client.post(reverse("billing:pay_card", args=[order.public_id]), {"payment_method": card("ok")}).json()
-    assert answer["status"] == "fulfilled"
+    declined = pay_by_card(client, order, card("declined"), localstripe=localstripe)
+    assert (declined.error["code"], declined.error["decline_code"]) == ("card_declined", "generic_decline")
+    page = client.get(reverse("billing:order", args=[order.public_id])).content.decode()
+    order.refresh_from_db()
+    assert (order.status, order.failure_code) == (Order.Status.FAILED, "generic_decline")
+    assert "Your bank declined the payment." in page
+
+    payment = pay_by_card(client, order, card("ok"), localstripe=localstripe)
+    assert payment.status == "fulfilled"
     assert Order.objects.count() == 1
+
+
+def test_a_decline_the_app_has_not_heard_of_is_recorded_and_a_retry_gets_a_fresh_intent(
+    client, customer, line, localstripe, card
+):
+    """The webhook of the decline is late and the customer did not open the order page: the next
+    try finds the failed intent at Stripe, records why, and pays a fresh intent."""
+    client.force_login(customer)
+    client.post(reverse("billing:renew", args=[line.pk]), {"plan": "basic-10"})
+    order = Order.objects.get()
+    first_intent = order.payment_intent_id
+    pay_by_card(client, order, card("declined"), localstripe=localstripe)
+
+    answer = client.post(reverse("billing:pay_card", args=[order.public_id])).json()
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.FAILED
+    assert order.payment_intent_id != first_intent
+    assert answer["client_secret"] == order.client_secret
+    assert pay_by_card(client, order, card("ok"), localstripe=localstripe).status == "fulfilled"
 
 
 def test_pressing_renew_twice_gives_one_order_and_one_intent(client, customer, line, localstripe):
@@ -87,18 +108,46 @@ def test_failed_3d_secure_says_why_and_a_retry_on_the_same_order_pays(client, cu
     client.force_login(customer)
     client.post(reverse("billing:renew", args=[line.pk]), {"plan": "basic-10"})
     order = Order.objects.get()
-    answer = client.post(reverse("billing:pay_card", args=[order.public_id]), {"payment_method": card("3ds")}).json()
-    assert answer["status"] == "requires_action"
-    authenticate(localstripe, str(order.payment_intent_id), answer["client_secret"], success=False)
+    failed = pay_by_card(client, order, card("3ds"), localstripe=localstripe, three_d_secure=False)
+    assert failed.error["code"] == "payment_intent_authentication_failure"
 
     page = client.get(reverse("billing:order", args=[order.public_id])).content.decode()
     order.refresh_from_db()
     assert order.status == Order.Status.FAILED
     assert "failed authentication" in order.failure_reason
-    assert "The payment did not go through" in page
+    assert order.failure_code == "payment_intent_authentication_failure"
+    assert "Your bank could not confirm it was you (3-D Secure)." in page
     assert not Entitlement.objects.filter(order=order).exists()
 
-    answer = client.post(reverse("billing:pay_card", args=[order.public_id]), {"payment_method": card("ok")}).json()
-    assert answer["status"] == "fulfilled"
+    payment = pay_by_card(client, order, card("ok"), localstripe=localstripe)
+    assert payment.status == "fulfilled"
     assert Order.objects.count() == 1
+    assert Entitlement.objects.filter(order=order).count() == 1
+
+
+def test_paying_an_order_paid_meanwhile_sends_the_page_to_the_order(client, customer, line, localstripe, card):
+    """Another tab paid it: pay_card gives no client secret, only where to go."""
+    client.force_login(customer)
+    client.post(reverse("billing:renew", args=[line.pk]), {"plan": "basic-10"})
+    order = Order.objects.get()
+    pay_by_card(client, order, card("ok"), localstripe=localstripe)
+
+    answer = client.post(reverse("billing:pay_card", args=[order.public_id])).json()
+
+    assert answer == {"status": "fulfilled", "order_url": reverse("billing:order", args=[order.public_id])}
+
+
+def test_a_payment_confirmed_at_stripe_the_app_has_not_heard_of_is_fulfilled_by_the_next_press(
+    client, customer, line, localstripe, card
+):
+    """The tab closed after Stripe.js confirmed: pressing Pay again finds the intent paid."""
+    client.force_login(customer)
+    client.post(reverse("billing:renew", args=[line.pk]), {"plan": "basic-10"})
+    order = Order.objects.get()
+    stripe_js_confirm(localstripe, order.client_secret, card("ok"))
+
+    answer = client.post(reverse("billing:pay_card", args=[order.public_id])).json()
+
+    assert answer["status"] == "fulfilled"
+    assert "client_secret" not in answer
     assert Entitlement.objects.filter(order=order).count() == 1

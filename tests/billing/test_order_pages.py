@@ -14,6 +14,7 @@ from accounts.models import Line, User
 from billing.models import Order
 from plans.models import Plan
 from tests.billing.test_webhooks import start_order
+from tests.card_payments import pay_by_card
 from tests.factories import LineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -100,7 +101,7 @@ def test_orders_page_takes_the_same_number_of_queries_however_many_orders(
 
 def test_receipt_shows_what_was_bought_and_how_it_was_paid(client, customer, line, localstripe, card):
     order = start_order(client, customer, line)
-    client.post(reverse("billing:pay_card", args=[order.public_id]), {"payment_method": card("ok")})
+    pay_by_card(client, order, card("ok"), localstripe=localstripe)
     order.refresh_from_db()
     assert order.paid_at is not None
 

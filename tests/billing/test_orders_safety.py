@@ -116,10 +116,10 @@ def test_renewing_another_customers_line_is_not_found_and_creates_nothing(client
     ("name", "method"),
     [("billing:order", "get"), ("billing:pay", "get"), ("billing:pay_card", "post"), ("billing:receipt", "get")],
 )
-def test_another_customers_order_is_not_found(client, customer, line, localstripe, card, name, method):
+def test_another_customers_order_is_not_found(client, customer, line, localstripe, name, method):
     order = start_order(Client(headers={"Accept-Language": "en"}), customer, line)
     url = reverse(name, args=[order.public_id])
-    data = {"payment_method": card("ok")} if method == "post" else {}
+    data = {"save_card": "on"} if method == "post" else {}
     client.force_login(UserFactory.create())
 
     response = getattr(client, method)(url, data)
@@ -157,6 +157,23 @@ def test_stripe_unreachable_when_renewing_keeps_the_order_for_later(client, cust
     assert order.client_secret in page.content.decode()
     [intent] = intents_for(localstripe, order)
     assert intent["id"] == order.payment_intent_id
+
+
+def test_stripe_unreachable_when_paying_by_card_says_so_and_keeps_the_order(
+    client, customer, line, localstripe, settings
+):
+    order = start_order(client, customer, line)
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
+
+    response = client.post(reverse("billing:pay_card", args=[order.public_id]), {"save_card": "on"})
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "pending",
+        "error": "The payment service is not answering just now. Your order is kept: please try again in a minute.",
+    }
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
 
 
 # --- What the database refuses ------------------------------------------------------------------

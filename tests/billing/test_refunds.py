@@ -15,6 +15,7 @@ from billing.models import Order, Refund
 from billing.sweeps import refunds_reconcile
 from plans.models import Entitlement
 from tests.billing.test_webhooks import STRIPE_AUTH, start_order
+from tests.card_payments import pay_by_card
 from tests.factories import LineFactory, UserFactory
 from tests.security.helpers import log_in_with_second_step
 
@@ -33,8 +34,7 @@ def fulfilled_order(customer: User, line: Line, localstripe: str, card: Any) -> 
     """A renewal the customer paid by card on the page: fulfilled, with its bucket."""
     browser = Client(headers={"Accept-Language": "en"})
     order = start_order(browser, customer, line)
-    answer = browser.post(reverse("billing:pay_card", args=[order.public_id]), {"payment_method": card("ok")}).json()
-    assert answer["status"] == "fulfilled"
+    assert pay_by_card(browser, order, card("ok"), localstripe=localstripe).status == "fulfilled"
     order.refresh_from_db()
     return order
 

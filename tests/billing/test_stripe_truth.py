@@ -21,21 +21,16 @@ from billing.services.orders import PAYMENT_EXPIRED
 from billing.sweeps import payments_reconcile, refunds_reconcile
 from plans.models import Entitlement
 from tests.billing.test_webhooks import STRIPE_AUTH, start_order
+from tests.card_payments import pay_by_card
 from tests.reliability.faults import StripeProxy
 
 pytestmark = pytest.mark.django_db
 
 
-def pay_by_card(client: Client, order: Order, payment_method: str) -> dict[str, Any]:
-    response = client.post(reverse("billing:pay_card", args=[order.public_id]), {"payment_method": payment_method})
-    assert response.status_code == 200, response.content[:300]
-    return dict(response.json())
-
-
 @pytest.fixture
 def fulfilled_order(client: Client, customer: User, line: Line, localstripe: str, card: Any) -> Order:
     order = start_order(client, customer, line)
-    assert pay_by_card(client, order, card("ok"))["status"] == "fulfilled"
+    assert pay_by_card(client, order, card("ok"), localstripe=localstripe).status == "fulfilled"
     order.refresh_from_db()
     return order
 
@@ -65,18 +60,18 @@ def test_order_whose_intent_stripe_no_longer_knows_is_cancelled_by_reconciliatio
     fresh = start_order(client, customer, line)
     assert fresh.pk != order.pk
     assert fresh.payment_intent_id != "pi_gone_from_stripe"
-    assert pay_by_card(client, fresh, card("ok"))["status"] == "fulfilled"
+    assert pay_by_card(client, fresh, card("ok"), localstripe=localstripe).status == "fulfilled"
 
 
 def test_paying_an_order_whose_intent_is_gone_closes_it_instead_of_failing(client, customer, line, localstripe, card):
     order = start_order(client, customer, line)
     Order.objects.filter(pk=order.pk).update(payment_intent_id="pi_gone_from_stripe")
 
-    answer = pay_by_card(client, order, card("ok"))
-    page = client.get(reverse("billing:order", args=[order.public_id]))
+    payment = pay_by_card(client, order, card("ok"), localstripe=localstripe)
 
-    assert answer["status"] == "cancelled"
-    assert page.status_code == 200
+    assert payment.answer["status"] == "cancelled"
+    assert "client_secret" not in payment.answer
+    assert "This order was cancelled" in payment.page
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELLED
     assert not Entitlement.objects.filter(order=order).exists()
@@ -99,7 +94,7 @@ def test_a_stripe_customer_that_no_longer_exists_is_made_again_on_the_next_payme
     assert profile.stripe_customer_id.startswith("cus_")
     assert profile.stripe_customer_id != "cus_deleted_at_stripe"
     assert not profile.has_card  # the card went with the old customer
-    assert pay_by_card(client, order, card("ok"))["status"] == "fulfilled"
+    assert pay_by_card(client, order, card("ok"), localstripe=localstripe).status == "fulfilled"
 
 
 # --- Refunds Stripe made while the app was not listening ---------------------------------------

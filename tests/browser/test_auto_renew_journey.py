@@ -1,18 +1,28 @@
-"""The demo customer saves a card for auto-renew on a line's page, then turns auto-renew off.
+"""Auto-renew: the demo customer saves a card on a line's auto-renew page, then turns auto-renew
+off; and a Chinese customer on a phone saves the card they pay with (3-D Secure once), which
+auto-renew then charges.
 
 Stripe is localstripe, and Stripe.js is localstripe's stand-in: its card element is five plain
 inputs (number, exp_month, exp_year, cvc, postal_code).
 """
 
+import re
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
 from django.core.management import call_command
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
-from accounts.models import Line
-from billing.models import PaymentProfile
-from tests.browser.conftest import Screenshot
+from accounts.models import EmailDelivery, Line, Notice
+from billing.models import Order, PaymentProfile
+from billing.sweeps import auto_renew_run
+from plans.models import Entitlement
+from tests.billing.test_webhooks import stripe_get
+from tests.browser.conftest import SCREENSHOT_DIR, TIMEOUT_MS, Screenshot
+from tests.browser.test_renew_journey import CARD_3DS, CARD_DECLINED, PAY_URL, complete_3d_secure, fill_card
 
 
 @pytest.mark.browser
@@ -87,3 +97,107 @@ def test_customer_saves_a_card_for_auto_renew_then_turns_it_off(
     expect(page.locator("main")).to_contain_text("Saved card: Visa •••• 4242")
     expect(page.get_by_role("button", name="Turn auto-renew on", exact=True)).to_be_visible()
     screenshot(page, "off")
+
+
+NARROW: ViewportSize = {"width": 360, "height": 780}
+
+
+@pytest.mark.browser
+def test_chinese_customer_on_a_phone_pays_with_3d_secure_once_saving_the_card_then_auto_renew_charges_it(
+    live_server: LiveServer, localstripe: str, page: Page, screenshot: Screenshot, request: pytest.FixtureRequest
+) -> None:
+    """zh-CN at 360 px: Renew, card 4000 0025 0000 3155 with "save this card" ticked, one 3-D
+    Secure box; one order, one bucket, one notice, one email; then auto-renew, turned on with the
+    saved card, charges that same card before the line runs out."""
+    call_command("seed_demo", verbosity=0)
+    base = live_server.url
+    line = Line.objects.get(msisdn="+8617012345678")
+    customer = line.owner
+    assert customer is not None
+    before = line.expires_at
+    assert before is not None
+    page.set_viewport_size(NARROW)
+
+    def narrow_shot(step: str, shown: Page = page) -> list[Path]:
+        """The page as it is, at 360 px (the ``screenshot`` fixture resizes to 390 and 1280)."""
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOT_DIR / f"{request.node.name}-{step}-360.png"
+        shown.screenshot(path=path, full_page=True)
+        return [path]
+
+    page.goto(f"{base}/accounts/login/")
+    page.locator("#id_username").fill(DEMO_PHONE)
+    page.locator("#id_password").fill(DEMO_PASSWORD)
+    page.locator("main button[type=submit]").click()
+    expect(page).to_have_url(f"{base}/")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+
+    page.goto(f"{base}/lines/{line.pk}/renew/")
+    page.locator("section.renew-current button[type=submit]").click()
+    expect(page).to_have_url(PAY_URL)
+    match = PAY_URL.search(page.url)
+    assert match
+    public_id = match.group(1)
+    expect(page.locator("#save-card")).not_to_be_checked()
+
+    # A card the bank declines, then one typed short: each time the one error box says why, in
+    # Chinese, the new message replacing the old.
+    error = page.locator("#pay-error")
+    fill_card(page, CARD_DECLINED)
+    page.locator("#card-pay").click()
+    expect(error).to_have_text("银行拒绝了此次支付。请换一张卡，或向发卡银行询问原因。")
+    narrow_shot("declined")
+    page.locator('#card-element input[placeholder="number"]').fill("")
+    page.locator("#card-pay").click()
+    expect(error).to_have_text("卡号不正确。")
+    expect(page.locator("#payment .form-errors")).to_have_count(1)
+    expect(page.locator("#card-pay")).to_be_enabled()
+
+    fill_card(page, CARD_3DS)
+    page.locator("#save-card").check()
+    narrow_shot("pay")
+    page.locator("#card-pay").click()
+    assert complete_3d_secure(page, base, public_id, lambda shown, step: narrow_shot(step, shown)) == 1
+
+    expect(page.locator(".order .badge")).to_have_class(re.compile(r"\bstatus-fulfilled\b"), timeout=2 * TIMEOUT_MS)
+    expect(page.locator(".order .message-success")).to_have_text("支付成功，号码已续费。")
+    narrow_shot("paid")
+    [order] = Order.objects.filter(line=line)
+    assert (order.public_id, order.status, order.card_last4) == (public_id, "fulfilled", "3155")
+    assert Entitlement.objects.filter(order=order).count() == 1
+    assert Notice.objects.filter(user=customer, kind=Notice.Kind.PAYMENT_CONFIRMED).count() == 1
+    assert EmailDelivery.objects.filter(notice__user=customer, notice__kind=Notice.Kind.PAYMENT_CONFIRMED).count() == 1
+    profile = PaymentProfile.objects.get(user=customer)
+    assert (profile.card_brand, profile.card_last4) == ("visa", "3155")
+    intent = stripe_get(localstripe, f"/v1/payment_intents/{order.payment_intent_id}")
+    assert intent["setup_future_usage"] == "off_session"
+    assert intent["payment_method"] == profile.card_payment_method_id
+
+    # The auto-renew page offers the card just saved; the customer turns auto-renew on with it.
+    page.goto(f"{base}/lines/{line.pk}/auto-renew/")
+    expect(page.locator("main")).to_contain_text("已保存的银行卡：Visa •••• 3155")
+    narrow_shot("auto-renew")
+    page.get_by_role("button", name="开启自动续费", exact=True).click()
+    expect(page).to_have_url(f"{base}/lines/{line.pk}/")
+    expect(page.get_by_role("status").first).to_contain_text("自动续费已开启。")
+    narrow_shot("auto-renew-on")
+
+    # Thirty hours before the line runs out, the auto-renew run charges that card, customer away.
+    line.refresh_from_db()
+    assert line.expires_at is not None
+    assert auto_renew_run(now=line.expires_at - timedelta(hours=30)) == 1
+    renewal = Order.objects.filter(line=line, off_session=True).get()
+    charged = stripe_get(localstripe, f"/v1/payment_intents/{renewal.payment_intent_id}")
+    assert (charged["payment_method"], charged["customer"]) == (
+        profile.card_payment_method_id,
+        profile.stripe_customer_id,
+    )
+    # Stripe charges 4000 0025 0000 3155 off-session without asking once it was set up for
+    # off-session use; the local Stripe asks for 3-D Secure again, so the order waits for the
+    # customer (a "payment needed" notice). With 4242 it is fulfilled (tests/billing/test_pay_by_card.py).
+    assert renewal.status == Order.Status.REQUIRES_ACTION
+    assert Notice.objects.filter(user=customer, kind=Notice.Kind.PAYMENT_NEEDED).count() == 1
+    page.goto(f"{base}/billing/orders/")
+    expect(page.locator("li.order-row")).to_have_count(2)
+    expect(page.locator(f'li.order-row a[href="/billing/orders/{renewal.public_id}/"]')).to_be_visible()
+    narrow_shot("orders")

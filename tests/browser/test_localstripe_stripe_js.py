@@ -152,7 +152,9 @@ def test_confirm_card_payment_finishes_an_intent_the_server_confirmed(shop, sdk,
     method = sdk.v1.payment_methods.create(
         params={"type": "card", "card": {"number": CARDS["3ds"], "exp_month": 12, "exp_year": 2034, "cvc": "123"}}
     )
-    confirmed = gateway.intent_pay_with_card(intent_id=intent.id, payment_method_id=method.id)
+    confirmed = gateway.intent_from_data(
+        sdk.v1.payment_intents.confirm(intent.id, params={"payment_method": method.id})
+    )
     assert confirmed.status == "requires_action"
     page = shop("ok")
 

@@ -65,6 +65,7 @@ from billing.models import Order, Refund
 from billing.sweeps import payments_reconcile, refunds_reconcile
 from plans.models import Entitlement, Plan
 from tests.billing.test_webhooks import stripe_signature
+from tests.card_payments import CardPayment, pay_by_card
 from tests.celery_worker import Worker, wait_until
 from tests.factories import LineFactory, UserFactory
 from tests.reliability.conftest import BROKER_URL, handed_out_since, site_browser, stripe_api, stripe_card, stripe_list
@@ -119,6 +120,21 @@ class Record:
     def problem(self, text: str) -> None:
         with self.lock:
             self.problems.append(text)
+
+
+@contextmanager
+def _site_answers_recorded(browser: requests.Session, record: Record) -> Iterator[None]:
+    """Record every answer the site gives ``browser`` meanwhile (the pages ``pay_by_card`` opens)."""
+
+    def recorded(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        match = resolve(urlparse(response.url).path)
+        record.answer(f"{response.request.method} {match.url_name}", response)
+
+    browser.hooks["response"].append(recorded)
+    try:
+        yield
+    finally:
+        browser.hooks["response"].remove(recorded)
 
 
 def _send(record: Record, what: str, call: Callable[[], requests.Response]) -> requests.Response | None:
@@ -204,30 +220,32 @@ def _renew(browser: requests.Session, line: Line, turn: int, base: str, localstr
         record.count("renewals not started")
         return
     record.count("orders started")
-    card_url = base + reverse("billing:pay_card", args=[public_id])
+    order = Order.objects.get(public_id=public_id)
     declined_first = turn % 5 == 0
     double_click = turn % 4 == 1
     for attempt in range(PAY_TRIES):
         number = CARD_DECLINED if declined_first and attempt == 0 else CARD_OK
         payment_method = stripe_card(api, localstripe, number)
-        token = browser.cookies[django_settings.CSRF_COOKIE_NAME]
 
-        def pay(payment_method: str = payment_method, token: str = token) -> requests.Response:
-            return browser.post(
-                card_url, data={"payment_method": payment_method}, headers={"X-CSRFToken": token}, timeout=60
-            )
+        def pay(payment_method: str = payment_method) -> CardPayment | None:
+            try:
+                return pay_by_card(browser, order, payment_method, localstripe=localstripe, base=base)
+            except requests.RequestException as error:
+                record.answer("pay by card", None, error)
+                return None
 
-        if double_click:
-            record.count("double clicks")
-            with ThreadPoolExecutor(2) as clicks:
-                answers = list(clicks.map(lambda _: _send(record, "POST pay_card", pay), range(2)))
-        else:
-            answers = [_send(record, "POST pay_card", pay)]
-        states = {a.json().get("status") for a in answers if a is not None and a.status_code == 200}
+        with _site_answers_recorded(browser, record):
+            if double_click:
+                record.count("double clicks")
+                with ThreadPoolExecutor(2) as clicks:
+                    payments = list(clicks.map(lambda _: pay(), range(2)))
+            else:
+                payments = [pay()]
+        states = {p.status for p in payments if p is not None}
         if states & {Order.Status.FULFILLED, Order.Status.PAID}:
             record.count("paid on the page")
             break
-        if Order.Status.FAILED in states:
+        if any(p.error.get("code") == "card_declined" for p in payments if p is not None):
             record.count("declined")
         elif states & {Order.Status.CANCELLED, Order.Status.REFUNDED}:
             break

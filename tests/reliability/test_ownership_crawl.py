@@ -24,6 +24,7 @@ from billing import services as billing
 from billing.models import Order, PaymentProfile
 from plans.models import Entitlement, Plan
 from plans.services import entitlement_grant
+from tests.card_payments import pay_by_card
 from tests.factories import LineFactory, UserFactory
 from tests.reliability.conftest import stripe_api, stripe_card
 
@@ -101,7 +102,7 @@ def two_customers(plans: dict[str, Plan], localstripe: str) -> tuple[Customer, C
     a, b = customer("a@example.com"), customer("b@example.com")
     api = stripe_api(localstripe)
     paid = billing.order_start(user=b.user, line=b.line, plan=plans["basic-10"], currency="CNY")
-    paid = billing.order_pay_with_card(order=paid, payment_method_id=stripe_card(api, localstripe))
+    paid = pay_by_card(b.client, paid, stripe_card(api, localstripe), localstripe=localstripe).order
     assert paid.status == Order.Status.FULFILLED
     second_line = LineFactory.create(owner=b.user)
     entitlement_grant(line=second_line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
@@ -129,7 +130,7 @@ def _posted(name: str, card: str) -> dict[str, str]:
     return {
         "billing:renew": {"plan": "basic-10"},
         "billing:auto_renew": {"enabled": "on", "payment_method": card},
-        "billing:pay_card": {"payment_method": card},
+        "billing:pay_card": {"save_card": "on"},
         "billing:pay_wallet": {"method": "alipay"},
     }.get(name, {})
 
