@@ -23,6 +23,7 @@ from billing.models import Dispute, Order, Refund, StripeEvent
 from plans.models import Entitlement
 from tests.billing.test_refunds import CHANGELIST, refund_in_admin, refunds_at_stripe
 from tests.billing.test_webhooks import event_body, post_event, start_order, stripe_get
+from tests.card_payments import pay_by_card
 from tests.factories import UserFactory
 from tests.security.helpers import log_in_with_second_step
 
@@ -41,10 +42,9 @@ def fulfilled_order(customer: User, line: Line, localstripe: str, card: Any) -> 
     """A renewal the customer paid by card on the page: fulfilled, with its bucket."""
     browser = Client(headers={"Accept-Language": "en"})
     order = start_order(browser, customer, line)
-    answer = browser.post(reverse("billing:pay_card", args=[order.public_id]), {"payment_method": card("ok")}).json()
-    assert answer["status"] == "fulfilled"
-    order.refresh_from_db()
-    return order
+    paid = pay_by_card(browser, order, card("ok"), localstripe=localstripe)
+    assert paid.order.status == Order.Status.FULFILLED
+    return paid.order
 
 
 def charge_of(localstripe: str, order: Order) -> str:
