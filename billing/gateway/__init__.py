@@ -183,8 +183,11 @@ def intent_create(
 def intent_card_prepare(*, intent_id: str, save: bool) -> Intent:
     """Ready the order's intent for the page, which confirms it with the card (Stripe.js's
     ``confirmCardPayment``): with ``save``, Stripe keeps the card on the customer for off-session
-    payments once it pays (``setup_future_usage``); without, that is unset ("" unsets)."""
-    params = {"setup_future_usage": "off_session" if save else ""}
+    payments once it pays (``setup_future_usage``), without, it does not. Set for the card alone
+    (``payment_method_options[card]``): the same intent may still be paid by Alipay or WeChat Pay,
+    which cannot be kept for later."""
+    usage = "off_session" if save else "none"
+    params = {"payment_method_options": {"card": {"setup_future_usage": usage}}}
     return intent_from_data(_call(client().v1.payment_intents.update, intent_id, params=params))
 
 

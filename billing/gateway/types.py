@@ -161,9 +161,20 @@ def intent_from_data(obj: Any) -> Intent:
         failure_message=(error.get("message") or "") if isinstance(error, dict) else "",
         failure_code=str(error.get("decline_code") or error.get("code") or "") if isinstance(error, dict) else "",
         metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
-        setup_future_usage=str(data.get("setup_future_usage") or ""),
+        setup_future_usage=_setup_future_usage(data),
         next_action=next_action_from_data(data.get("next_action")),
     )
+
+
+def _setup_future_usage(data: dict[str, Any]) -> str:
+    """Whether the card is kept once it pays: the intent's own ``setup_future_usage``, or the
+    card's in ``payment_method_options`` (which overrides it; "none" means not kept)."""
+    options = data.get("payment_method_options")
+    card = options.get("card") if isinstance(options, dict) else None
+    usage = card.get("setup_future_usage") if isinstance(card, dict) else None
+    if usage is None:
+        usage = data.get("setup_future_usage")
+    return "" if usage in (None, "", "none") else str(usage)
 
 
 def refund_from_data(obj: Any) -> Refund:

@@ -35,6 +35,10 @@ _localstripe_on_success = PaymentIntent._on_success
 _localstripe_report_failure = PaymentIntent._report_failure
 _localstripe_authenticate = PaymentIntent._api_authenticate.__func__
 _localstripe_last_payment_error = PaymentIntent.last_payment_error
+_localstripe_confirm_now = PaymentIntent._confirm
+# Stripe's test card that asks for 3-D Secure on a payment the customer makes, but not on an
+# off-session payment once it was set up for off-session use (4000 0027 6000 3184 always asks).
+AUTHENTICATED_ONCE = "4000002500003155"
 
 
 def install() -> None:
@@ -47,6 +51,7 @@ def install() -> None:
     PaymentIntent._api_confirm = classmethod(_confirm)
     PaymentIntent._api_authenticate = classmethod(_authenticate)
     PaymentIntent._on_success = _on_success
+    PaymentIntent._confirm = _charge_or_authenticate
     PaymentIntent._report_failure = _report_failure
     PaymentIntent.last_payment_error = property(_last_payment_error)
     # localstripe bound these routes to its functions when its module loaded.
@@ -95,6 +100,14 @@ def _payment_method_options(value: Any, current: dict[str, Any]) -> dict[str, An
             raise error(
                 400, f"Received unknown parameter: payment_method_options[{kind}]", param="payment_method_options"
             )
+        usage = options.get("setup_future_usage")
+        if usage is not None and usage not in ("none", *SETUP_FUTURE_USAGE):
+            raise error(
+                400,
+                f"Invalid payment_method_options[{kind}][setup_future_usage]: must be one of none, off_session or "
+                "on_session",
+                param=f"payment_method_options[{kind}][setup_future_usage]",
+            )
         merged.setdefault(kind, {}).update(options)
     return merged
 
@@ -138,6 +151,7 @@ def _create(
     intent.payment_method_types = types
     intent.payment_method_options = options
     intent.setup_future_usage = usage
+    intent._off_session = off is True
     if confirm:
         _confirm_now(intent, intent.payment_method, return_url=return_url)
     return intent
@@ -246,17 +260,36 @@ def _confirm_now(intent: Any, method_id: str, *, return_url: Any) -> None:
 # --- Outcomes -------------------------------------------------------------------------------------
 
 
+def card_setup_future_usage(intent: Any) -> str | None:
+    """Whether a card paying ``intent`` is kept: the card's own option overrides the intent's."""
+    usage = (intent.payment_method_options.get("card") or {}).get("setup_future_usage")
+    if usage == "none":
+        return None
+    return usage or intent.setup_future_usage
+
+
 def _on_success(self: Any) -> None:
     method = resources.store.get(f"payment_method:{self.payment_method}")
-    if (
-        self.setup_future_usage in SETUP_FUTURE_USAGE
-        and self.customer
-        and method is not None
-        and method.type == "card"
-        and method.customer is None
-    ):
-        method.customer = self.customer  # before the event: it says the card is saved
+    if card_setup_future_usage(self) in SETUP_FUTURE_USAGE and method is not None and method.type == "card":
+        method._set_up_off_session = True  # authenticated now: off-session payments need not ask again
+        if self.customer and method.customer is None:
+            method.customer = self.customer  # before the event: it says the card is saved
     _localstripe_on_success(self)
+
+
+def _charge_or_authenticate(self: Any, on_failure_now: Any) -> None:
+    """localstripe asks for 3-D Secure whenever the card is one that needs it; Stripe does not
+    ask again, off-session, for a card set up for off-session use when the customer paid."""
+    method = resources.PaymentMethod._api_retrieve(self.payment_method)
+    if (
+        getattr(self, "_off_session", False)
+        and getattr(method, "_set_up_off_session", False)
+        and getattr(method, "_card_number", "") == AUTHENTICATED_ONCE
+    ):
+        self._authentication_failed = False
+        self._create_charge(on_failure_now=on_failure_now)
+        return
+    _localstripe_confirm_now(self, on_failure_now)
 
 
 def _report_failure(self: Any) -> None:

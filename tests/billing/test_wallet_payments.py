@@ -15,12 +15,12 @@ from django.utils import timezone
 
 from accounts.models import Line, Notice, User
 from billing import gateway, services
-from billing.models import Order, Refund
+from billing.models import Order, PaymentProfile, Refund
 from billing.sweeps import refunds_reconcile
 from plans.models import Entitlement
 from tests.billing.test_localstripe_wallets import press
 from tests.billing.test_webhooks import event_body, post_event, start_order, stripe_get
-from tests.card_payments import pay_by_card
+from tests.card_payments import card_prepare, pay_by_card
 
 pytestmark = pytest.mark.django_db
 
@@ -188,3 +188,20 @@ def test_a_wallet_refund_is_pending_until_stripe_confirms_it(
     refund.refresh_from_db()
     order.refresh_from_db()
     assert (refund.status, order.status) == (Refund.Status.SUCCEEDED, Order.Status.REFUNDED)
+
+
+def test_a_customer_who_ticked_save_card_can_still_pay_with_a_wallet(
+    client: Client, customer: User, line: Line, localstripe: str
+) -> None:
+    """ "Save this card" is set for the card alone: WeChat Pay, which Stripe cannot keep for later,
+    still pays the same intent."""
+    order = start_order(client, customer, line)
+    card_prepare(client, order.public_id, save_card=True)
+
+    pay_with(client, order, gateway.WECHAT_PAY)
+    order.refresh_from_db()
+    press(order.action["qr_data"], "Authorize test payment")
+    client.get(reverse("billing:order", args=[order.public_id]))
+
+    paid_once(customer, order)
+    assert not PaymentProfile.objects.get(user=customer).has_card

@@ -170,7 +170,7 @@ def test_chinese_customer_on_a_phone_pays_with_3d_secure_once_saving_the_card_th
     profile = PaymentProfile.objects.get(user=customer)
     assert (profile.card_brand, profile.card_last4) == ("visa", "3155")
     intent = stripe_get(localstripe, f"/v1/payment_intents/{order.payment_intent_id}")
-    assert intent["setup_future_usage"] == "off_session"
+    assert intent["payment_method_options"]["card"]["setup_future_usage"] == "off_session"
     assert intent["payment_method"] == profile.card_payment_method_id
 
     # The auto-renew page offers the card just saved; the customer turns auto-renew on with it.
@@ -192,11 +192,11 @@ def test_chinese_customer_on_a_phone_pays_with_3d_secure_once_saving_the_card_th
         profile.card_payment_method_id,
         profile.stripe_customer_id,
     )
-    # Stripe charges 4000 0025 0000 3155 off-session without asking once it was set up for
-    # off-session use; the local Stripe asks for 3-D Secure again, so the order waits for the
-    # customer (a "payment needed" notice). With 4242 it is fulfilled (tests/billing/test_pay_by_card.py).
-    assert renewal.status == Order.Status.REQUIRES_ACTION
-    assert Notice.objects.filter(user=customer, kind=Notice.Kind.PAYMENT_NEEDED).count() == 1
+    # 4000 0025 0000 3155 asked for 3-D Secure once, when the customer paid; set up for
+    # off-session use then, it is charged now without asking again, as on Stripe.
+    assert renewal.status == Order.Status.FULFILLED
+    assert not Notice.objects.filter(user=customer, kind=Notice.Kind.PAYMENT_NEEDED).exists()
+    assert Entitlement.objects.filter(order=renewal).count() == 1
     page.goto(f"{base}/billing/orders/")
     expect(page.locator("li.order-row")).to_have_count(2)
     expect(page.locator(f'li.order-row a[href="/billing/orders/{renewal.public_id}/"]')).to_be_visible()
