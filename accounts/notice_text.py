@@ -3,8 +3,10 @@ what a staff alert says in its email."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -26,6 +28,24 @@ class StaffAlertText:
     body: str
     facts: list[tuple[str, str]]  # (label, value), in order
     action: str  # the admin link's label
+
+
+# How a failed payment's code reads in the customer's language. Billing knows Stripe's codes and
+# registers its wording when it loads (billing.apps); this module, lower down, only calls it.
+_payment_reason_wording: Callable[[str, str], str] | None = None
+
+
+def payment_reason_wording_register(wording: Callable[[str, str], str]) -> None:
+    """``wording(code, stripe_text)``: the sentence a customer reads for a failed payment."""
+    global _payment_reason_wording
+    _payment_reason_wording = wording
+
+
+def _payment_reason(params: dict[str, Any]) -> str:
+    code, text = str(params.get("reason_code") or ""), str(params.get("reason") or "")
+    if _payment_reason_wording is not None and (code or text):
+        return _payment_reason_wording(code, text)
+    return text or _("your bank asked for your confirmation.")
 
 
 def _when(iso: str) -> str:
@@ -64,7 +84,7 @@ def notice_text(notice: Notice) -> NoticeText:
         return NoticeText(
             title=_("We could not renew your line automatically"),
             body=_("Your saved card was not charged %(amount)s: %(reason)s Please pay by hand to keep your number.")
-            % {"amount": amount, "reason": p.get("reason") or _("your bank asked for your confirmation.")},
+            % {"amount": amount, "reason": _payment_reason(p)},
             action=_("Pay now"),
         )
     if notice.kind == Notice.Kind.REFUNDED:

@@ -140,6 +140,7 @@ def _ask_customer_to_pay(order: Order) -> None:
         params={
             "order": order.public_id,
             "reason": order.failure_reason,
+            "reason_code": order.failure_code,
             "amount_minor": order.amount_minor,
             "currency": order.currency,
         },

@@ -4,8 +4,9 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from accounts.notice_text import notice_text
 from billing import services
 from billing.models import Order, PaymentProfile
 from plans.models import Entitlement
@@ -63,6 +64,10 @@ def test_declined_saved_card_asks_the_customer_to_pay_by_hand(line, customer, lo
     assert order.status == Order.Status.FAILED
     notice = customer.notices.get(kind="payment_needed")
     assert notice.link == f"/billing/orders/{order.public_id}/pay/"
+    # The bank's reason in the customer's language, not Stripe's English.
+    with translation.override("zh-hans"):
+        assert "银行拒绝了此次支付" in notice_text(notice).body
+    assert "银行拒绝了此次支付" not in order.failure_reason
     # Running again for the same expiry does not charge or notify twice.
     assert services.auto_renew_charge(line=line) is None
     assert customer.notices.filter(kind="payment_needed").count() == 1

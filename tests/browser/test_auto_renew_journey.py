@@ -119,7 +119,7 @@ def test_chinese_customer_on_a_phone_pays_with_3d_secure_once_saving_the_card_th
     page.set_viewport_size(NARROW)
 
     def narrow_shot(step: str, shown: Page = page) -> list[Path]:
-        """The page as it is, at 360 px (the ``screenshot`` fixture resizes to 390 and 1280)."""
+        """The page as it is, at 360 px (the ``screenshot`` fixture also saves 1280)."""
         SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOT_DIR / f"{request.node.name}-{step}-360.png"
         shown.screenshot(path=path, full_page=True)
