@@ -14,10 +14,12 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
+from accounts.demo import ADMIN_PASSWORD, ADMIN_USERNAME, DEMO_PASSWORD, DEMO_PHONE
 from accounts.enrolment import enrolment_code_create
 from accounts.models import EnrolmentCode, User
 from tests.factories import PASSWORD, UserFactory
 from tests.security.helpers import app_code, log_in_with_second_step
+from tests.test_project import PRODUCTION_ENV, _manage
 
 pytestmark = pytest.mark.django_db
 
@@ -177,3 +179,55 @@ def test_staff_make_a_code_in_the_admin_shown_once(client, staff):
     log_in(other, "newcomer")
     enrol(other, codes[0])
     assert other.get(ADMIN).status_code == 200
+
+
+# --- seed_demo -------------------------------------------------------------------------------
+
+
+def test_seed_demo_prints_an_enrolment_code_for_the_demo_admin(client):
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    found = CODE_PATTERN.search(out.getvalue())
+    assert found is not None
+    log_in(client, ADMIN_USERNAME, ADMIN_PASSWORD)
+    enrol(client, found.group())
+    assert client.get(ADMIN).status_code == 200
+    again = io.StringIO()
+    call_command("seed_demo", stdout=again)
+    assert CODE_PATTERN.search(again.getvalue()) is None
+    assert "set up already" in again.getvalue()
+
+
+def test_seed_demo_refuses_in_production(settings):
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError, match="does not run in production"):
+        call_command("seed_demo")
+    assert not User.objects.exists()
+
+
+def test_seed_demo_refuses_with_django_env_production():
+    # A database that cannot be reached: the command must stop before it looks.
+    result = _manage("seed_demo", **{**PRODUCTION_ENV, "DATABASE_URL": "postgres://postgres@127.0.0.1:1/none"})
+    assert result.returncode != 0
+    assert "does not run in production" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "holder",
+    [
+        {"username": ADMIN_USERNAME, "is_staff": False},
+        {"phone": DEMO_PHONE},
+        {"email": "Demo@boom.example"},
+    ],
+)
+def test_seed_demo_leaves_an_account_it_did_not_create_alone(holder):
+    someone = UserFactory.create(**holder)
+    before = User.objects.values().get(pk=someone.pk)
+    with pytest.raises(CommandError, match="was not made by seed_demo"):
+        call_command("seed_demo")
+    assert User.objects.values().get(pk=someone.pk) == before
+    assert User.objects.count() == 1
+    someone.refresh_from_db()
+    assert someone.check_password(PASSWORD)
+    assert not someone.check_password(DEMO_PASSWORD)
+    assert not someone.check_password(ADMIN_PASSWORD)
