@@ -46,11 +46,9 @@ messages: $(STAMP)
 run: $(STAMP) messages
 	mkdir -p var/mail
 	$(BIN)/python manage.py migrate --no-input -v0
-	$(BIN)/python manage.py seed_demo
 	@echo
 	@echo "  Boom is starting on http://127.0.0.1:8000"
-	@echo "  Customer log-in: +8613800138000 / boom-demo-2026"
-	@echo "  Staff (admin at /admin/): admin / boom-admin-2026"
+	@set -o pipefail; $(BIN)/python manage.py seed_demo | sed 's/^/  /'
 	@echo "  Emails: the console and var/mail/.  Ctrl-C stops everything."
 	@echo
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile

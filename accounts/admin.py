@@ -1,8 +1,14 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Line, SmsCode, User
+from accounts.enrolment import NewEnrolmentCode, enrolment_code_create
+from accounts.models import EnrolmentCode, Line, SmsCode, User
 
 
 class LineInline(admin.TabularInline[Line, User]):
@@ -29,6 +35,26 @@ class UserAdmin(DjangoUserAdmin):
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("phone", "username", "password1", "password2")}),)
+    actions = ["enrolment_code_make"]
+
+    @admin.action(description=_("Make an enrolment code (to set up an authenticator)"), permissions=["change"])
+    def enrolment_code_make(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        """A one-time enrolment code for each selected staff member, shown on the answer once."""
+        made: list[NewEnrolmentCode] = []
+        for user in queryset.order_by("pk"):
+            try:
+                made.append(enrolment_code_create(user=user, created_by=request.user))  # type: ignore[arg-type]
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+        if not made:
+            return None
+        response = TemplateResponse(
+            request,
+            "admin/accounts/enrolment_codes.html",
+            {**self.admin_site.each_context(request), "title": _("Enrolment codes"), "made": made, "opts": self.opts},
+        )
+        add_never_cache_headers(response)
+        return response
 
 
 @admin.register(Line)
@@ -49,4 +75,22 @@ class SmsCodeAdmin(admin.ModelAdmin[SmsCode]):
     readonly_fields = ["phone", "purpose", "user", "code_hash", "created_at", "expires_at", "attempts", "used_at"]
 
     def has_add_permission(self, request: object) -> bool:
+        return False
+
+
+@admin.register(EnrolmentCode)
+class EnrolmentCodeAdmin(admin.ModelAdmin[EnrolmentCode]):
+    """Who made which code for whom, and whether it was used: the codes themselves are shown
+    once, when they are made (the *Make an enrolment code* action on customers)."""
+
+    list_display = ["user", "created_by", "created_at", "expires_at", "used_at"]
+    list_select_related = ["user", "created_by"]
+    search_fields = ["user__username", "user__phone"]
+    fields = ["user", "created_by", "created_at", "expires_at", "used_at"]
+    readonly_fields = ["user", "created_by", "created_at", "expires_at", "used_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: EnrolmentCode | None = None) -> bool:
         return False

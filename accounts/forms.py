@@ -149,6 +149,18 @@ class AuthenticatorCodeForm(forms.Form):
         return code
 
 
+class EnrolmentCodeForm(forms.Form):
+    """Staff set up two-step log-in with the one-time enrolment code another staff member (or
+    the server) made for them."""
+
+    enrolment_code = forms.CharField(
+        label=_("Enrolment code"),
+        max_length=40,
+        help_text=_("From another staff member (in the admin) or from the server: it works once, for 24 hours."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+    )
+
+
 class TwoFactorCodeForm(forms.Form):
     """The second step: a code from the authenticator app, or one of the recovery codes."""
 

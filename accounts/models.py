@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -297,3 +297,56 @@ class SupportRequest(models.Model):
     @property
     def reference(self) -> str:
         return f"S{self.pk:06d}"
+
+
+class EnrolmentCode(models.Model):
+    """A one-time code that lets one staff member set up their authenticator app: with the
+    password alone, a staff account cannot get into the admin.
+
+    Made by another staff member in the admin (``created_by``) or on the server with
+    ``manage.py staff_enrolment_code`` (no ``created_by``). Only a keyed hash is stored. It is
+    held for the authenticator being set up (``device``) and used up when that one is confirmed;
+    it expires ``LIFETIME`` after it was made.
+    """
+
+    LIFETIME = timedelta(hours=24)
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrolment_codes", verbose_name=_("staff")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("made by"),
+    )
+    code_hash = models.CharField(max_length=64, unique=True)
+    device = models.ForeignKey(
+        "otp_totp.TOTPDevice", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("made at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("enrolment code")
+        verbose_name_plural = _("enrolment codes")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class DemoAccount(models.Model):
+    """An account that ``manage.py seed_demo`` created, and so may reset: it never touches any
+    other account."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="demo_account"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return str(self.user)

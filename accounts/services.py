@@ -22,6 +22,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from phonenumber_field.phonenumber import PhoneNumber
 
+from accounts.enrolment import enrolment_code_hold, enrolment_code_use
 from accounts.models import EmailDelivery, Line, Notice, SmsCode, SupportRequest, User
 from accounts.outbox import email_deliver_on_commit, notice_create
 from accounts.page_cache import customers_changed
@@ -250,24 +251,29 @@ def recovery_code_clean(code: str) -> str:
     return "".join(code.split()).replace("-", "").lower()
 
 
-def two_factor_setup_start(*, user: User) -> TOTPDevice:
+def two_factor_setup_start(*, user: User, enrolment_code: str = "") -> TOTPDevice:
     """A new authenticator for ``user``, not yet confirmed (one left half set up is replaced).
 
-    Refused (code ``already_on``) while two-step log-in is on: turn it off first.
+    Refused (code ``already_on``) while two-step log-in is on: turn it off first. Staff need a
+    live ``enrolment_code`` of theirs (else ``enrolment_code``), held for this authenticator.
     """
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()
         if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
             raise ValidationError(_("Two-step log-in is already on."), code="already_on")
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-        return TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
+        device = TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
+        if user.is_staff:
+            enrolment_code_hold(user=user, code=enrolment_code, device=device)
+        return device
 
 
 def two_factor_setup_confirm(*, user: User, code: str) -> tuple[TOTPDevice, list[str]]:
     """Turn two-step log-in on once the first code from the app is right.
 
     Returns the authenticator and ``RECOVERY_CODE_COUNT`` fresh recovery codes, each good for
-    one log-in; they are shown to the customer once. A wrong code is counted by the device
+    one log-in; they are shown to the customer once. Staff use up the enrolment code held for
+    it (ValidationError ``enrolment_code`` when it is no longer live). A wrong code is counted by the device
     (it makes the next try wait) and raises ValidationError (``wrong`` or ``throttled``).
     """
     error: ValidationError | None = None
@@ -278,6 +284,8 @@ def two_factor_setup_confirm(*, user: User, code: str) -> tuple[TOTPDevice, list
             raise ValidationError(_("Start the set-up again."), code="no_device")
         error = _device_verify(device, code)
         if error is None:
+            if user.is_staff:
+                enrolment_code_use(user=user, device=device)
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()

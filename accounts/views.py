@@ -37,6 +37,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 from accounts import selectors, services
 from accounts.forms import (
     AuthenticatorCodeForm,
+    EnrolmentCodeForm,
     LineAddConfirmForm,
     LineAddForm,
     LoginForm,
@@ -406,16 +407,24 @@ class PreferencesView(LoginRequiredMixin, UpdateView[User, PreferencesForm]):
 def security(request: CustomerRequest) -> HttpResponse:
     """Two-step log-in: on or off, recovery codes left; turn it on, or off with a code."""
     status = selectors.two_factor_status(user=request.user)
-    return render(request, "accounts/security.html", {"status": status, "form": TwoFactorCodeForm()})
+    enrolment_form = EnrolmentCodeForm() if request.user.is_staff else None
+    return render(
+        request,
+        "accounts/security.html",
+        {"status": status, "form": TwoFactorCodeForm(), "enrolment_form": enrolment_form},
+    )
 
 
 @login_required
 @require_POST
 def two_factor_start(request: CustomerRequest) -> HttpResponse:
+    """Staff give their enrolment code here; the service refuses them without a live one."""
     try:
-        services.two_factor_setup_start(user=request.user)
+        services.two_factor_setup_start(
+            user=request.user, enrolment_code=str(request.POST.get("enrolment_code", ""))[:40]
+        )
     except ValidationError as error:
-        messages.info(request, " ".join(error.messages))
+        (messages.error if error.code == "enrolment_code" else messages.info)(request, " ".join(error.messages))
         return redirect("accounts:security")
     return redirect("accounts:two_factor_setup")
 
@@ -456,6 +465,9 @@ class TwoFactorSetupView(LoginRequiredMixin, FormView[AuthenticatorCodeForm]):
             )
         except ValidationError as error:
             if error.code == "no_device":
+                return redirect("accounts:security")
+            if error.code == "enrolment_code":
+                messages.error(self.request, " ".join(error.messages))
                 return redirect("accounts:security")
             form.add_error("code", error)
             return self.form_invalid(form)

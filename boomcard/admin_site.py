@@ -27,7 +27,8 @@ class StaffAdminSite(OTPAdminSite):
 
     Its log-in page is the customers' one (number or staff name, password, then the code from
     the authenticator app), not a form of its own. A staff member without an authenticator is
-    sent to set one up first, and comes back here after.
+    sent to set one up first, which needs a one-time enrolment code besides the password
+    (``accounts.enrolment``), and comes back here after.
     """
 
     site_header = "Boom"
@@ -56,7 +57,10 @@ class StaffAdminSite(OTPAdminSite):
             request.session[AFTER_TWO_FACTOR_KEY] = next_url
             messages.info(
                 request,
-                _("Staff need two-step log-in to use the admin. Set it up with an authenticator app to carry on."),
+                _(
+                    "Staff need two-step log-in to use the admin. Set it up with an authenticator app and "
+                    "the enrolment code another staff member made for you to carry on."
+                ),
             )
             return redirect("accounts:security")
         # An authenticator is set up, but this session logged in without it (before it was

@@ -14,6 +14,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
+from accounts.enrolment import enrolment_code_create
 from accounts.models import User
 from accounts.views import TWO_FACTOR_LOGIN_KEY
 from tests.factories import PASSWORD, UserFactory
@@ -293,7 +294,7 @@ def test_staff_logged_in_without_an_authenticator_are_sent_to_set_one_up_then_re
     assert "Staff need two-step log-in to use the admin." in response.content.decode()
     assert client.get(reverse("admin:accounts_line_changelist")).status_code == 302
 
-    client.post(START)
+    client.post(START, {"enrolment_code": enrolment_code_create(user=staff).code})
     device = TOTPDevice.objects.get(user=staff)
     codes_page = client.post(SETUP, {"code": app_code(device)})
     assert f'href="{ADMIN}"' in codes_page.content.decode()
