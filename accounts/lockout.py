@@ -7,11 +7,15 @@ the pair of that name and the client's address (``AXES_LOCKOUT_PARAMETERS``), so
 while the owner elsewhere (and anyone else from that address) still can. Elsewhere, each
 password tried for an account with that many recent failures first waits ``login_delay``: a
 guesser spread over many addresses is slowed down, the owner gets in.
+
+A password reset by SMS code forgets the account's failures (``login_failures_forget``), so the
+owner can always get in with the new password, from anywhere.
 """
 
 from time import sleep
 
 from axes.models import AccessAttempt
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
@@ -72,3 +76,8 @@ def login_wait(*, key: str) -> None:
     if delay := login_delay(failures=recent_failures(key=key)):
         sleep(delay)
 
+
+def login_failures_forget(*, user: User) -> None:
+    """Forget ``user``'s failed log-ins from every address: the password they were guesses at is
+    gone, and the owner, who proved the number by SMS, must get in."""
+    axes_reset(username=account_key(user))

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts import lockout
 from accounts.models import User
 from tests.factories import PASSWORD, UserFactory
+from tests.sms import code_in
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +142,17 @@ def test_names_of_no_account_lock_the_same_way(customer, clock, slept):
     assert tries(browser(ELSEWHERE), "13800138000", "13911110000") == [200, 200]
     assert slept == [0.5, 0.5]
 
+
+def test_password_reset_by_sms_works_while_locked_and_lets_the_owner_in(customer, clock, slept, sms_outbox):
+    here = browser(HERE)
+    tries(here, *["13800138000"] * 5)
+    assert here.post(reverse("accounts:password_reset"), {"phone": "138 0013 8000"}).status_code == 302
+    new_password = "green-Lake-2031!"
+    response = here.post(
+        reverse("accounts:password_reset_confirm"),
+        {"code": code_in(sms_outbox[-1]), "password1": new_password, "password2": new_password},
+    )
+    assert response.status_code == 302
+    # Logged in at once with the new password, from the address that was locked out, without delay.
+    assert tries(here, "demo@example.com", password=new_password) == [302]
+    assert slept == []
