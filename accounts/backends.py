@@ -3,6 +3,7 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
+from accounts.lockout import login_key, login_wait
 from accounts.models import User
 from accounts.page_cache import customer_cached
 from accounts.phones import parse_phone
@@ -22,22 +23,11 @@ def find_user_by_login(login: str) -> User | None:
     return User.objects.filter(username=login, is_staff=True).first()
 
 
-def canonical_login(login: str) -> str:
-    """One spelling per account, so that lockouts count ``138 0013 8000`` and ``+8613800138000``
-    as the same number."""
-    login = login.strip()
-    if "@" in login:
-        return login.lower()
-    if (phone := parse_phone(login)) is not None:
-        return str(phone.as_e164)
-    return login
-
-
 def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
-    """The name django-axes counts failed log-ins by, cut to the 255 characters its tables hold:
-    the log-in form does not limit what is typed, and a longer name was a server error."""
-    login = (credentials or {}).get("username") or request.POST.get("username", "")
-    return canonical_login(str(login))[:255]
+    """The name django-axes counts failed log-ins by: the account's, whichever of its names was
+    typed (``accounts.lockout``)."""
+    login = str((credentials or {}).get("username") or request.POST.get("username", ""))
+    return login_key(user=find_user_by_login(login), login=login)
 
 
 class PhoneOrEmailBackend(ModelBackend):
@@ -71,6 +61,8 @@ class PhoneOrEmailBackend(ModelBackend):
         if username is None or password is None:
             return None
         user = find_user_by_login(username)
+        # From an address that is not locked out, an account under attack answers slowly.
+        login_wait(key=login_key(user=user, login=username))
         if user is None:
             # Spend the same time as a real check, so timing does not tell which numbers exist.
             User().set_password(password)

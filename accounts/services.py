@@ -23,6 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.enrolment import enrolment_code_hold, enrolment_code_use
+from accounts.lockout import login_failures_forget
 from accounts.models import EmailDelivery, Line, Notice, SmsCode, SupportRequest, User
 from accounts.outbox import email_deliver_on_commit, notice_create
 from accounts.page_cache import customers_changed
@@ -211,7 +212,8 @@ def password_reset_request(*, phone: PhoneNumber, language: str = "", client_add
 
 
 def password_reset_confirm(*, phone: PhoneNumber, code: str, password: str) -> User:
-    """Set a new password for the account behind ``phone`` once the reset code is right."""
+    """Set a new password for the account behind ``phone`` once the reset code is right, and
+    lift any lockout of the account: an SMS code always lets the owner back in."""
     user = User.objects.filter(phone=phone, phone_verified_at__isnull=False, is_active=True).first()
     if user is None:
         raise ValidationError(_("There is no code waiting for this number. Ask for a new one."), code="no_code")
@@ -219,6 +221,7 @@ def password_reset_confirm(*, phone: PhoneNumber, code: str, password: str) -> U
     sms_code_check(phone=phone, purpose=SmsCode.Purpose.PASSWORD_RESET, code=code)
     user.set_password(password)
     user.save(update_fields=["password"])
+    login_failures_forget(user=user)
     return user
 
 

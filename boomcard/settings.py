@@ -221,10 +221,15 @@ SMS_API_URL = env.str("SMS_API_URL", default="")
 SMS_API_KEY = env.str("SMS_API_KEY", default="")
 SMS_SENDER = env.str("SMS_SENDER", default="Boom")
 
-# django-axes: five wrong passwords lock the number, and separately the address, for a while.
+# django-axes: five wrong passwords for an account (whichever of its names was typed) lock that
+# account from that address for a while; not the account from elsewhere, nor the address for
+# other accounts. Elsewhere, each try for that account waits first: LOGIN_DELAY_SECONDS, doubled
+# with each further failure, at most LOGIN_DELAY_MAX_SECONDS (accounts.lockout).
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+LOGIN_DELAY_SECONDS = env.float("LOGIN_DELAY_SECONDS", default=0.5)
+LOGIN_DELAY_MAX_SECONDS = env.float("LOGIN_DELAY_MAX_SECONDS", default=4.0)
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
 AXES_RESET_ON_SUCCESS = True
@@ -241,8 +246,9 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Requests one client address may make (the usage API: also one signing key), as "<count>/<s|m|h>".
 # Counted in the cache, so every web process shares them when REDIS_URL is set.
 RATE_LIMITS = {
-    # Password and second-step posts to the log-in pages (django-axes also locks a number or an
-    # address after LOGIN_FAILURE_LIMIT wrong passwords).
+    # Password and second-step posts to the log-in pages (django-axes also locks an account from
+    # an address after LOGIN_FAILURE_LIMIT wrong passwords). The only cap on one address trying
+    # many accounts.
     "login": env.str("RATE_LIMIT_LOGIN", default="20/m"),
     # SMS codes sent: registration, new code, password reset, adding a line.
     "sms": env.str("RATE_LIMIT_SMS", default="10/h"),
