@@ -79,11 +79,34 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.phone_verified_at is not None
 
 
+class Registration(models.Model):
+    """One attempt to register a number: what was typed (the password as a hash), kept with the
+    codes sent for it (``SmsCode.registration``) rather than on an account.
+
+    The account is made, with this attempt's data, only when one of its own codes is entered
+    (accounts.registration), so a later attempt for the same number changes nothing of an
+    earlier one.
+    """
+
+    phone = PhoneNumberField()
+    password = models.CharField(max_length=128)
+    email = models.EmailField(blank=True)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("registration")
+
+    def __str__(self) -> str:
+        return f"{self.phone} {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class SmsCode(models.Model):
     """A six-digit code sent by SMS to prove that someone holds a number.
 
-    Only a keyed hash of the code is stored. The newest unused code for a number and purpose is
-    the one that counts; it expires after ``LIFETIME`` and dies after ``MAX_ATTEMPTS`` wrong tries.
+    Only a keyed hash of the code is stored. The newest unused code for a number and purpose (and
+    registration) is the one that counts; it expires after ``LIFETIME`` and dies after ``MAX_ATTEMPTS`` wrong tries.
     """
 
     class Purpose(models.TextChoices):
@@ -94,6 +117,10 @@ class SmsCode(models.Model):
     phone = PhoneNumberField()
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    # A registration code proves its own attempt only.
+    registration = models.ForeignKey(
+        Registration, null=True, blank=True, on_delete=models.CASCADE, related_name="codes"
+    )
     code_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
@@ -23,8 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.enrolment import enrolment_code_hold, enrolment_code_use
-from accounts.lockout import login_failures_forget
-from accounts.models import EmailDelivery, Line, Notice, SmsCode, SupportRequest, User
+from accounts.models import EmailDelivery, Line, Notice, Registration, SmsCode, SupportRequest, User
 from accounts.outbox import email_deliver_on_commit, notice_create
 from accounts.page_cache import customers_changed
 from accounts.sms import SmsError, send_sms
@@ -55,8 +53,14 @@ def sms_code_send(
     user: User | None = None,
     language: str | None = None,
     client_address: str = "",
+    registration: Registration | None = None,
+    instead: str | None = None,
 ) -> SmsCode:
     """Send a fresh code to ``phone`` and store its hash.
+
+    With ``instead``, that text is sent in place of a code (nothing is sent when it is empty)
+    and the stored code is one nobody knows: the limits count it and the answers are those of a
+    real code, so that a page cannot tell a number with an account from one without.
 
     Refuses (ValidationError, code ``too_soon`` or ``too_many``) a second code within
     ``CODE_RESEND_AFTER`` or a sixth within an hour for the same number, whatever the purpose;
@@ -103,15 +107,18 @@ def sms_code_send(
             phone=phone,
             purpose=purpose,
             user=user,
-            code_hash=_code_hash(phone=phone, purpose=purpose, code=code),
+            registration=registration,
+            # A hash of six digits is hex: "-" makes one that no code matches.
+            code_hash=_code_hash(phone=phone, purpose=purpose, code=code) if instead is None else "-",
             created_at=now,
             expires_at=now + CODE_LIFETIME,
         )
         # Sent inside the transaction: if the gateway refuses, no code is stored or counted.
         with translation.override(language or translation.get_language()):
-            body = _sms_text(purpose, code)
+            body = _sms_text(purpose, code) if instead is None else instead
         try:
-            send_sms(to=str(phone.as_e164), body=body)
+            if body:
+                send_sms(to=str(phone.as_e164), body=body)
         except SmsError as exc:
             raise ValidationError(
                 _("We could not send the SMS just now. Please try again in a minute."), code="sms_failed"
@@ -119,8 +126,8 @@ def sms_code_send(
     return sms_code
 
 
-def sms_code_check(*, phone: PhoneNumber, purpose: str, code: str) -> SmsCode:
-    """Use up the newest code for ``phone`` and ``purpose`` if ``code`` matches it.
+def sms_code_check(*, phone: PhoneNumber, purpose: str, code: str, registration: Registration | None = None) -> SmsCode:
+    """Use up the newest code for ``phone``, ``purpose`` and ``registration`` if ``code`` matches it.
 
     A wrong try is counted (and committed) before the error is raised; after ``CODE_MAX_ATTEMPTS``
     wrong tries, or after expiry, the code is dead and the customer must ask for another.
@@ -129,7 +136,7 @@ def sms_code_check(*, phone: PhoneNumber, purpose: str, code: str) -> SmsCode:
     with transaction.atomic():
         sms_code = (
             SmsCode.objects.select_for_update()
-            .filter(phone=phone, purpose=purpose, used_at__isnull=True)
+            .filter(phone=phone, purpose=purpose, registration=registration, used_at__isnull=True)
             .order_by("-created_at")
             .first()
         )
@@ -157,72 +164,6 @@ def sms_code_check(*, phone: PhoneNumber, purpose: str, code: str) -> SmsCode:
         else:
             error = ValidationError(_("Too many wrong tries. Ask for a new code."), code="too_many_attempts")
     raise error
-
-
-def user_register(
-    *, phone: PhoneNumber, password: str, email: str = "", language: str = "", client_address: str = ""
-) -> User:
-    """Create an account waiting for its number to be verified, and send the code.
-
-    A number whose earlier registration was never verified can be registered again (the code
-    proves who holds it); a verified number cannot. Nothing is kept when the code cannot be sent.
-    """
-    with transaction.atomic():
-        user = User.objects.select_for_update().filter(phone=phone).first()
-        if user is not None and user.phone_verified:
-            raise ValidationError(_("This number already has an account. Log in instead."), code="registered")
-        if user is None:
-            user = User(phone=phone)
-        user.email = User.objects.normalize_email(email)
-        user.language = language
-        validate_password(password, user)
-        user.set_password(password)
-        try:
-            with transaction.atomic():
-                user.save()
-        except IntegrityError as exc:
-            raise ValidationError(_("This email is already used by another account."), code="email_taken") from exc
-        sms_code_send(
-            phone=phone, purpose=SmsCode.Purpose.REGISTER, user=user, language=language, client_address=client_address
-        )
-    return user
-
-
-def user_verify_phone(*, user: User, code: str) -> User:
-    """Mark the user's number as verified once the registration code is right."""
-    sms_code_check(phone=user.phone, purpose=SmsCode.Purpose.REGISTER, code=code)
-    User.objects.filter(pk=user.pk, phone_verified_at__isnull=True).update(phone_verified_at=timezone.now())
-    customers_changed([user.pk])
-    user.refresh_from_db(fields=["phone_verified_at"])
-    return user
-
-
-def password_reset_request(*, phone: PhoneNumber, language: str = "", client_address: str = "") -> None:
-    """Send a reset code if the number has a verified account; say nothing either way."""
-    user = User.objects.filter(phone=phone, phone_verified_at__isnull=False, is_active=True).first()
-    if user is None:
-        return
-    sms_code_send(
-        phone=phone,
-        purpose=SmsCode.Purpose.PASSWORD_RESET,
-        user=user,
-        language=language,
-        client_address=client_address,
-    )
-
-
-def password_reset_confirm(*, phone: PhoneNumber, code: str, password: str) -> User:
-    """Set a new password for the account behind ``phone`` once the reset code is right, and
-    lift any lockout of the account: an SMS code always lets the owner back in."""
-    user = User.objects.filter(phone=phone, phone_verified_at__isnull=False, is_active=True).first()
-    if user is None:
-        raise ValidationError(_("There is no code waiting for this number. Ask for a new one."), code="no_code")
-    validate_password(password, user)
-    sms_code_check(phone=phone, purpose=SmsCode.Purpose.PASSWORD_RESET, code=code)
-    user.set_password(password)
-    user.save(update_fields=["password"])
-    login_failures_forget(user=user)
-    return user
 
 
 def user_preferences_update(*, user: User, email: str, language: str, time_zone: str) -> User:

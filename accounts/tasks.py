@@ -1,8 +1,9 @@
-"""Celery tasks for the outbox: thin wrappers over accounts.outbox, safe to run twice."""
+"""Celery tasks: thin wrappers over the outbox and the registration warning."""
 
 from celery import shared_task
 
 from accounts import outbox
+from accounts.registration import email_in_use_warn
 
 # Stopped before the email's lease runs out (soft: an error inside the send, recorded and
 # retried; hard: the process is killed), so that no sender is still at work when the lease ends
@@ -32,3 +33,9 @@ def outbox_sweep() -> int:
     for delivery_id in due:
         email_deliver.delay(delivery_id)
     return len(due)
+
+
+@shared_task
+def email_in_use_warn_task(user_id: int) -> None:
+    """The SMS to an account whose email someone tried to register with."""
+    email_in_use_warn(user_id=user_id)

@@ -1,15 +1,15 @@
 from django.urls import path
 
-from accounts import views
+from accounts import registration_views, views
 
 app_name = "accounts"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("language/", views.language_switch, name="language"),
-    path("accounts/register/", views.RegisterView.as_view(), name="register"),
-    path("accounts/verify/", views.VerifyPhoneView.as_view(), name="verify"),
-    path("accounts/verify/resend/", views.verify_resend, name="verify_resend"),
+    path("accounts/register/", registration_views.RegisterView.as_view(), name="register"),
+    path("accounts/verify/", registration_views.VerifyPhoneView.as_view(), name="verify"),
+    path("accounts/verify/resend/", registration_views.verify_resend, name="verify_resend"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/login/code/", views.LoginCodeView.as_view(), name="login_code"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),

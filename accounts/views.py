@@ -44,14 +44,15 @@ from accounts.forms import (
     PasswordResetConfirmForm,
     PasswordResetRequestForm,
     PreferencesForm,
-    RegisterForm,
     SupportForm,
     TwoFactorCodeForm,
-    VerifyCodeForm,
 )
-from accounts.models import SmsCode, User
+from accounts.models import User
 from accounts.notice_text import notice_text
 from accounts.page_cache import customer_cached
+from accounts.password_reset import password_reset_confirm, password_reset_request
+from accounts.registration import registration_resume
+from accounts.registration_views import VERIFY_REGISTRATION_KEY
 from boomcard.admin_site import AFTER_TWO_FACTOR_KEY
 from boomcard.http import CustomerRequest
 from boomcard.ratelimit import client_address, rate_limit_hit
@@ -59,7 +60,6 @@ from plans.esim import qr_svg_draw
 from plans.selectors import line_summaries
 
 # Session keys for the steps between "we sent a code" and "the code was right".
-VERIFY_USER_KEY = "boom_verify_user"
 RESET_PHONE_KEY = "boom_reset_phone"
 ADD_LINE_KEY = "boom_add_line"
 # Between the right password and the right code from the authenticator app.
@@ -114,78 +114,6 @@ def language_switch(request: HttpRequest) -> HttpResponse:
     return response
 
 
-class RegisterView(FormView[RegisterForm]):
-    template_name = "accounts/register.html"
-    form_class = RegisterForm
-    success_url = reverse_lazy("accounts:verify")
-
-    def form_valid(self, form: RegisterForm) -> HttpResponse:
-        try:
-            user = services.user_register(
-                phone=form.cleaned_data["phone"],
-                password=form.cleaned_data["password1"],
-                email=form.cleaned_data["email"],
-                language=translation.get_language() or "",
-                client_address=client_address(self.request),
-            )
-        except ValidationError as error:
-            field = {"registered": "phone", "email_taken": "email"}.get(str(error.code))
-            form.add_error(field, error)
-            return _refused(self.form_invalid(form), error)
-        self.request.session[VERIFY_USER_KEY] = user.pk
-        messages.success(self.request, _("We have sent a 6-digit code to %(phone)s.") % {"phone": user.phone})
-        return super().form_valid(form)
-
-
-def _user_to_verify(request: HttpRequest) -> User | None:
-    user_id = request.session.get(VERIFY_USER_KEY)
-    if user_id is None:
-        return None
-    return User.objects.filter(pk=user_id, phone_verified_at__isnull=True).first()
-
-
-class VerifyPhoneView(FormView[VerifyCodeForm]):
-    template_name = "accounts/verify.html"
-    form_class = VerifyCodeForm
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        self.pending_user = _user_to_verify(request)
-        if self.pending_user is None:
-            return redirect("accounts:register")
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(phone=self.pending_user.phone if self.pending_user else "", **kwargs)
-
-    def form_valid(self, form: VerifyCodeForm) -> HttpResponse:
-        assert self.pending_user is not None
-        try:
-            user = services.user_verify_phone(user=self.pending_user, code=form.cleaned_data["code"])
-        except ValidationError as error:
-            form.add_error("code", error)
-            return self.form_invalid(form)
-        del self.request.session[VERIFY_USER_KEY]
-        login(self.request, user, backend="accounts.backends.PhoneOrEmailBackend")
-        messages.success(self.request, _("Your number is verified. Welcome to Boom!"))
-        return redirect("accounts:home")
-
-
-@require_POST
-def verify_resend(request: HttpRequest) -> HttpResponse:
-    user = _user_to_verify(request)
-    if user is None:
-        return redirect("accounts:register")
-    try:
-        services.sms_code_send(
-            phone=user.phone, purpose=SmsCode.Purpose.REGISTER, user=user, client_address=client_address(request)
-        )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, _("A new code is on its way."))
-    return redirect("accounts:verify")
-
-
 class LoginView(auth_views.LoginView):
     """The password step. With two-step log-in on, the right password does not log in yet: it
     leads to the code step (``LoginCodeView``)."""
@@ -216,16 +144,10 @@ class LoginView(auth_views.LoginView):
         user = getattr(form, "unverified_user", None)
         if user is not None:
             # Right password, number never verified: finish the registration instead.
-            try:
-                services.sms_code_send(
-                    phone=user.phone,
-                    purpose=SmsCode.Purpose.REGISTER,
-                    user=user,
-                    client_address=client_address(self.request),
-                )
-            except ValidationError as error:
+            registration, error = registration_resume(user=user, client_address=client_address(self.request))
+            if error is not None:
                 messages.info(self.request, " ".join(error.messages))
-            self.request.session[VERIFY_USER_KEY] = user.pk
+            self.request.session[VERIFY_REGISTRATION_KEY] = registration.pk
             messages.info(self.request, _("Your number is not verified yet. Enter the code we sent you."))
             return redirect("accounts:verify")
         return super().form_invalid(form)
@@ -325,9 +247,7 @@ class PasswordResetRequestView(FormView[PasswordResetRequestForm]):
                     % {"minutes": minutes},
                     code="rate_limited",
                 )
-            services.password_reset_request(
-                phone=phone, language=translation.get_language() or "", client_address=address
-            )
+            password_reset_request(phone=phone, language=translation.get_language() or "", client_address=address)
         except ValidationError as error:
             form.add_error("phone", error)
             return _refused(self.form_invalid(form), error)
@@ -356,7 +276,7 @@ class PasswordResetConfirmView(FormView[PasswordResetConfirmForm]):
 
     def form_valid(self, form: PasswordResetConfirmForm) -> HttpResponse:
         try:
-            services.password_reset_confirm(
+            password_reset_confirm(
                 phone=self.phone, code=form.cleaned_data["code"], password=form.cleaned_data["password1"]
             )
         except ValidationError as error:

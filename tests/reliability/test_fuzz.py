@@ -33,11 +33,15 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from phonenumber_field.phonenumber import PhoneNumber
 
+from accounts import registration as registrations
 from accounts import services as accounts
 from accounts import sms
 from accounts.models import Line, SmsCode, SupportRequest, User
-from accounts.views import ADD_LINE_KEY, RESET_PHONE_KEY, VERIFY_USER_KEY
+from accounts.password_reset import password_reset_request
+from accounts.registration_views import VERIFY_REGISTRATION_KEY
+from accounts.views import ADD_LINE_KEY, RESET_PHONE_KEY
 from billing import services as billing
 from billing.models import Order
 from plans.models import Plan
@@ -206,17 +210,17 @@ def _customer_client(site: Site) -> Client:
 
 
 def _verify_client(site: Site) -> Client:
-    """Registered, not yet verified (again, if an example got the code right), a code sent."""
-    pending = User.objects.filter(phone="+8613700009999").first() or UserFactory.create(
-        phone="+8613700009999", phone_verified_at=None
+    """A registration waiting for its code (the account an example made by getting the code
+    right is removed first), a code sent."""
+    User.objects.filter(phone="+8613700009999").delete()
+    registration = registrations.registration_start(
+        phone=PhoneNumber.from_string("+8613700009999"), password="blue-River-1987!"
     )
-    User.objects.filter(pk=pending.pk).update(phone_verified_at=None)
-    accounts.sms_code_send(phone=pending.phone, purpose=SmsCode.Purpose.REGISTER, user=pending)
-    return with_session(browser(), **{VERIFY_USER_KEY: pending.pk})
+    return with_session(browser(), **{VERIFY_REGISTRATION_KEY: registration.pk})
 
 
 def _reset_client(site: Site) -> Client:
-    accounts.password_reset_request(phone=site.customer.phone)
+    password_reset_request(phone=site.customer.phone)
     return with_session(browser(), **{RESET_PHONE_KEY: str(site.customer.phone.as_e164)})
 
 
