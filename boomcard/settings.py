@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the authentication, so that it knows whose page it is: none is stored by a cache.
+    "boomcard.middleware.PrivatePagesMiddleware",
     # request.user.is_verified(): did this session pass the second step?
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.CustomerPreferencesMiddleware",
