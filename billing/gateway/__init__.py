@@ -49,11 +49,11 @@ from billing.gateway.types import (
 __all__ = [
     "ALIPAY",
     "CARD",
+    "CARD_OF_ANOTHER_CUSTOMER",
     "METHOD_CURRENCIES",
     "REFUND_WINDOW_DAYS",
     "WECHAT_PAY",
     "Card",
-    "CARD_OF_ANOTHER_CUSTOMER",
     "CardDeclined",
     "Dispute",
     "Event",

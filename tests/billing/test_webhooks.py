@@ -129,7 +129,7 @@ def test_webhook_without_a_valid_signature_is_refused_and_nothing_is_stored(clie
 
 
 def test_webhook_stamped_a_little_ahead_of_our_clock_is_taken(client, paid_order):
-    order, intent = paid_order
+    _order, intent = paid_order
     body = event_body("payment_intent.succeeded", intent)
 
     response = post_event(client, body, signature=stripe_signature(body, timestamp=int(time.time()) + 60))
