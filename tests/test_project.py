@@ -45,7 +45,12 @@ def test_healthz_names_the_broker_when_it_is_down(client, monkeypatch):
 @pytest.mark.django_db
 def test_healthz_opens_one_broker_connection_for_many_probes_within_the_window(client, monkeypatch):
     opened: list[int] = []
-    monkeypatch.setattr(boomcard_views, "_broker_ok", lambda: opened.append(1) or True)
+
+    def broker_ok() -> bool:
+        opened.append(1)
+        return True
+
+    monkeypatch.setattr(boomcard_views, "_broker_ok", broker_ok)
 
     answers = [client.get("/healthz").status_code for _ in range(20)]
 
