@@ -31,11 +31,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 StartWorker = Callable[..., AbstractContextManager[Worker]]
 
 
-def signed(body: bytes) -> dict[str, str]:
+def signed(body: bytes, *, method: str = "POST", path: str = "/api/usage/") -> dict[str, str]:
     stamp = str(int(time.time()))
-    signature = usage_signature(
-        key=settings.USAGE_API_KEYS[0], timestamp=stamp, method="POST", path=reverse("plans:api_usage"), body=body
-    )
+    signature = usage_signature(key=settings.USAGE_API_KEYS[0], timestamp=stamp, method=method, path=path, body=body)
     return {"X-Boom-Timestamp": stamp, "X-Boom-Signature": signature}
 
 
@@ -53,7 +51,7 @@ def post_batch(line: Line, ids: list[str]) -> int:
 
 def batch_status(batch_id: int) -> dict[str, Any]:
     url = reverse("plans:api_usage_batch", args=[batch_id])
-    answer: dict[str, Any] = Client().get(url, headers=signed(b"")).json()
+    answer: dict[str, Any] = Client().get(url, headers=signed(b"", method="GET", path=url)).json()
     return answer
 
 
