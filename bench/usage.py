@@ -5,8 +5,6 @@ worker on the ``usage`` queue has applied every batch."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import json
 import os
@@ -17,11 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from bench import seed, stack
 from bench.load import Request, send_all
 from plans.models import Plan, UsageBatch, UsageRecord
+from plans.signing import usage_signature
 
 COLUMNS = ("record_id", "line_id", "kind", "amount", "country", "at", "received_at", "overage")
 KINDS = ("data",) * 16 + ("voice",) * 3 + ("sms",)
@@ -169,11 +169,12 @@ def copy_once(text: bytes, table: str = "bench_usage_copy") -> float:
 
 def _signed(body: bytes) -> dict[str, str]:
     timestamp = str(int(time.time()))
-    digest = hmac.new(stack.USAGE_KEY.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     return {
         "Content-Type": "application/json",
         "X-Boom-Timestamp": timestamp,
-        "X-Boom-Signature": f"sha256={digest}",
+        "X-Boom-Signature": usage_signature(
+            key=stack.USAGE_KEY, timestamp=timestamp, method="POST", path=reverse("plans:api_usage"), body=body
+        ),
     }
 
 

@@ -76,6 +76,8 @@ MESSAGES: dict[str, Promise] = {
     "payment_intent_payment_attempt_expired": _("The wallet payment was not finished in time. Please try again."),
     "payment_intent_unexpected_state": _("This payment changed meanwhile. Open the order to see where it stands."),
     "saved_card_missing": _("The saved card is no longer available. Please pay on this page."),
+    # card_attach: the card's id names another customer's saved card (gateway.CARD_OF_ANOTHER_CUSTOMER).
+    "payment_method_of_another_customer": _("This card could not be saved. Enter your card again."),
 }
 
 

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils.cache import add_never_cache_headers
 
 from boomcard.content_policy import stripe_sources
 
@@ -41,4 +42,21 @@ class SecureCookiesMiddleware:
                 morsel["secure"] = True
             if not morsel["samesite"]:
                 morsel["samesite"] = "Lax"
+        return response
+
+
+class PrivatePagesMiddleware:
+    """``Cache-Control: no-store`` (with Django's other never-cache headers) on every response to
+    a logged-in visitor: a customer's pages show an eSIM activation code, balances, receipts, and
+    must stay out of shared caches and the browser's back-forward history on a shared phone.
+    Needs ``request.user`` (after the authentication middleware); asks nothing of any app."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
         return response

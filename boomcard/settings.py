@@ -7,7 +7,7 @@ the README.
 """
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import django_stubs_ext
@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the authentication, so that it knows whose page it is: none is stored by a cache.
+    "boomcard.middleware.PrivatePagesMiddleware",
     # request.user.is_verified(): did this session pass the second step?
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.CustomerPreferencesMiddleware",
@@ -403,6 +405,17 @@ if PRODUCTION:
         raise ImproperlyConfigured("USAGE_API_KEYS must be set in production")
 else:
     USAGE_API_KEYS = env.list("USAGE_API_KEYS", default=["dev-usage-key"])
+
+# Until this date (YYYY-MM-DD, UTC) a request signed the old way, over "<timestamp>.<body>"
+# only, is still accepted (and logged), while the network moves to signing the method and the
+# path too (plans/signing.py). Unset, in every profile: only the current scheme.
+_legacy_until = env.str("USAGE_API_LEGACY_SIGNATURES_UNTIL", default="")
+try:
+    USAGE_API_LEGACY_SIGNATURES_UNTIL = date.fromisoformat(_legacy_until) if _legacy_until else None
+except ValueError:
+    raise ImproperlyConfigured(
+        f"USAGE_API_LEGACY_SIGNATURES_UNTIL must be a date like 2027-03-01, not {_legacy_until!r}"
+    ) from None
 
 # --- Logging --------------------------------------------------------------------------------
 

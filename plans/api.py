@@ -1,35 +1,31 @@
 """The usage API the mobile network posts batches of usage records to, and asks what became of
 each batch.
 
-A request is signed: ``X-Boom-Timestamp`` (unix seconds) and ``X-Boom-Signature: sha256=<hex>``,
-the HMAC-SHA256 of ``"<timestamp>.<raw body>"`` with any key in ``settings.USAGE_API_KEYS``
-(several, so that a key can be rotated); a GET signs the empty body. Answers are JSON, meant for
-machines, in English.
+A request is signed (``plans.signing``): ``X-Boom-Timestamp`` (unix seconds) and
+``X-Boom-Signature: sha256=<hex>``, the HMAC-SHA256 of ``"<timestamp>.<METHOD>.<path>.<body>"``
+with any key in ``settings.USAGE_API_KEYS``; a GET signs the empty body. A post sent again (same
+``Idempotency-Key``, or the same signed request) answers the first batch (``plans.usage_keys``).
+Answers are JSON, meant for machines, in English.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import time
 from typing import Any
 
 import orjson
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from boomcard.ratelimit import client_address, rate_limit_hit
-from plans import usage
+from plans import usage, usage_keys
 from plans.models import UsageBatch
+from plans.signing import usage_signature_check
 
-SIGNATURE_MAX_AGE = 300  # seconds either side of our clock
-_TIMESTAMP = re.compile(r"[0-9]{1,12}")
-_SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
 _BATCH_ID = re.compile(r"[1-9][0-9]{0,17}")
 
 
@@ -46,46 +42,24 @@ def _too_many(wait: int) -> JsonResponse:
     return response
 
 
-def _signature_check(
-    *, timestamp: str | None, signature: str | None, body: bytes, now: float
-) -> tuple[str | None, str]:
-    """Why the request's signature is refused (or None when it is good), and the key that
-    signed it ("" when none did)."""
-    if not timestamp or not signature:
-        return "X-Boom-Timestamp and X-Boom-Signature headers are required", ""
-    if not _TIMESTAMP.fullmatch(timestamp):
-        return "X-Boom-Timestamp must be unix seconds", ""
-    if abs(now - int(timestamp)) > SIGNATURE_MAX_AGE:
-        return f"X-Boom-Timestamp is more than {SIGNATURE_MAX_AGE} seconds from the server's clock", ""
-    match = _SIGNATURE.fullmatch(signature)
-    if match is None:
-        return "X-Boom-Signature must be sha256=<hex HMAC-SHA256>", ""
-    sent = match.group(1).lower().encode()
-    signed = timestamp.encode() + b"." + body
-    signer = ""
-    for key in settings.USAGE_API_KEYS:
-        expected = hmac.new(key.encode(), signed, hashlib.sha256).hexdigest().encode()
-        # Every key is tried, so the time taken does not tell which one matched.
-        if hmac.compare_digest(expected, sent) and key:
-            signer = key
-    return (None, signer) if signer else ("signature does not match", "")
-
-
-def _signer_refused(request: HttpRequest, body: bytes) -> JsonResponse | None:
-    """The refusal for a request without a good signature of ``body`` (401), or past the
-    ``usage_api`` rate limit of its signing key (429); None for a request to serve. (The limit
-    per client address is counted before, even for requests that are not signed.)"""
-    problem, signer = _signature_check(
+def _signer_refused(request: HttpRequest, body: bytes) -> tuple[JsonResponse | None, str]:
+    """The refusal for a request without a good signature of its method, path and ``body``
+    (401), or past the ``usage_api`` rate limit of its signing key (429), else None; and the
+    request's signature. (The limit per client address is counted before, even for requests that
+    are not signed.)"""
+    checked = usage_signature_check(
         timestamp=request.headers.get("X-Boom-Timestamp"),
         signature=request.headers.get("X-Boom-Signature"),
+        method=request.method or "",
+        path=request.path,
         body=body,
         now=time.time(),
     )
-    if problem is not None:
-        return _error(401, problem)
-    if wait := rate_limit_hit(name="usage_api", key=f"usage-key:{signer}"):
-        return _too_many(wait)
-    return None
+    if checked.problem is not None:
+        return _error(401, checked.problem), ""
+    if wait := rate_limit_hit(name="usage_api", key=f"usage-key:{checked.signer}"):
+        return _too_many(wait), ""
+    return None, checked.signature
 
 
 def _only(method: str) -> JsonResponse:
@@ -112,8 +86,11 @@ def usage_ingest(request: HttpRequest) -> JsonResponse:
     balances soon after by a task on the ``usage`` queue. 202 with the batch's id, how many
     records it queued, the records rejected (index, id, field, reason) and the address of its
     status (``usage_batch_status``); 200 with the same and no batch when no record passed (nothing
-    was stored). 400 for a body that is not such an object; 401 for a missing, stale or wrong
-    signature; 413 for a body over the upload limit; 429 (with Retry-After) past the rate limit.
+    was stored). The same post again (same ``Idempotency-Key`` header, or else the same
+    signature) answers the first batch again and stores nothing; the key with another body is
+    409. 400 for a body that is not such an object, or a malformed key; 401 for a missing, stale
+    or wrong signature; 413 for a body over the upload limit; 429 (with Retry-After) past the
+    rate limit.
     """
     if request.method != "POST":
         return _only("POST")
@@ -123,8 +100,18 @@ def usage_ingest(request: HttpRequest) -> JsonResponse:
         body = request.body
     except RequestDataTooBig:
         return _error(413, "request body is too large", "body")
-    if (refused := _signer_refused(request, body)) is not None:
+    refused, signature = _signer_refused(request, body)
+    if refused is not None:
         return refused
+    field = usage_keys.IDEMPOTENCY_KEY_HEADER
+    try:
+        key = usage_keys.usage_post_key(header=request.headers.get(field), signature=signature)
+        if (replayed := usage_keys.usage_post_replay(key=key, body=body)) is not None:
+            return _posted(replayed)
+    except usage_keys.IdempotencyKeyInvalid as invalid:
+        return _error(400, str(invalid), field)
+    except usage_keys.IdempotencyKeyReused as reused:
+        return _error(409, str(reused), field)
     try:
         payload = _parsed(body)
     except (ValueError, RecursionError):
@@ -137,7 +124,17 @@ def usage_ingest(request: HttpRequest) -> JsonResponse:
     for index, record in enumerate(records):
         if not isinstance(record, dict):
             return _error(400, "each record must be an object", f"records[{index}]")
-    accepted = usage.usage_batch_accept(records=records)
+    try:
+        posted = usage_keys.usage_post_accept(key=key, body=body, records=records)
+    except usage_keys.IdempotencyKeyReused as reused:  # a race with another body under the key
+        return _error(409, str(reused), field)
+    return _posted(posted)
+
+
+def _posted(posted: usage_keys.BatchPosted) -> JsonResponse:
+    """The answer to a post: 202 with its batch (the first one again, for a post sent twice), or
+    200 with no batch when no record passed."""
+    accepted = posted.accepted
     answer: dict[str, Any] = {
         "batch": accepted.batch_id,
         "queued": accepted.queued,
@@ -146,9 +143,12 @@ def usage_ingest(request: HttpRequest) -> JsonResponse:
     }
     if accepted.batch_id is None:
         return JsonResponse(answer)
-    answer["status"] = UsageBatch.Status.PENDING.value
+    answer["status"] = posted.status
     answer["status_url"] = reverse("plans:api_usage_batch", args=[accepted.batch_id])
-    return JsonResponse(answer, status=202)
+    response = JsonResponse(answer, status=202)
+    if posted.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
 
 
 @csrf_exempt  # so that a POST here is answered 405 in JSON, not refused by the CSRF check
@@ -163,7 +163,8 @@ def usage_batch_status(request: HttpRequest, batch_id: str) -> JsonResponse:
         return _only("GET")
     if wait := rate_limit_hit(name="usage_api", key=client_address(request)):
         return _too_many(wait)
-    if (refused := _signer_refused(request, b"")) is not None:
+    refused, _ = _signer_refused(request, b"")
+    if refused is not None:
         return refused
     # Any text in the address gets a JSON answer; a batch id is a positive 64-bit integer.
     batch = UsageBatch.objects.filter(pk=int(batch_id)).first() if _BATCH_ID.fullmatch(batch_id) else None

@@ -280,3 +280,20 @@ class UsageBatch(models.Model):
 
     def __str__(self) -> str:
         return f"usage batch {self.pk} ({self.status})"
+
+
+class UsageBatchKey(models.Model):
+    """The idempotency key a batch was posted under: the network's ``Idempotency-Key`` header, or
+    else the request's signature. The same key again answers this batch, and stores nothing; the
+    same key with another body (``body_sha256``) is refused. Kept, and deleted, with its batch."""
+
+    key = models.CharField(max_length=300, primary_key=True)
+    batch = models.OneToOneField(UsageBatch, on_delete=models.CASCADE, related_name="idempotency_key")
+    body_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("usage batch key")
+        verbose_name_plural = _("usage batch keys")
+
+    def __str__(self) -> str:
+        return f"{self.key} -> batch {self.batch_id}"

@@ -671,7 +671,7 @@ def usage_batches_prune(*, now: datetime | None = None) -> int:
         )
         if not chunk:
             return deleted
-        deleted += UsageBatch.objects.filter(pk__in=chunk).delete()[0]
+        deleted += UsageBatch.objects.filter(pk__in=chunk).delete()[1].get(UsageBatch._meta.label, 0)
 
 
 def usage_batch_report(*, batch: UsageBatch) -> dict[str, Any]:

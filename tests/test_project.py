@@ -11,11 +11,21 @@ from django.core.management import call_command
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from boomcard import views as boomcard_views
 from boomcard.celery import app as celery_app
+from boomcard.views import health_checks_forget
 from tests.factories import UserFactory
 from tests.security.helpers import app_code
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_health_checks():
+    """Each test asks the database and the broker itself, not within an earlier test's window."""
+    health_checks_forget()
+    yield
+    health_checks_forget()
 
 
 @pytest.mark.django_db
@@ -31,6 +41,39 @@ def test_healthz_names_the_broker_when_it_is_down(client, monkeypatch):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"database": "ok", "broker": "unavailable", "status": "unavailable"}
+
+
+@pytest.mark.django_db
+def test_healthz_opens_one_broker_connection_for_many_probes_within_the_window(client, monkeypatch):
+    opened: list[int] = []
+
+    def broker_ok() -> bool:
+        opened.append(1)
+        return True
+
+    monkeypatch.setattr(boomcard_views, "_broker_ok", broker_ok)
+
+    answers = [client.get("/healthz").status_code for _ in range(20)]
+
+    assert answers == [200] * 20
+    assert len(opened) == 1
+
+
+@pytest.mark.django_db
+def test_healthz_reports_a_broker_failure_and_its_recovery_after_the_window(client, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(boomcard_views.time, "monotonic", lambda: clock[0])
+    broker_up = [False]
+    monkeypatch.setattr(boomcard_views, "_broker_ok", lambda: broker_up[0])
+
+    assert client.get("/healthz").status_code == 503
+    broker_up[0] = True
+    clock[0] += boomcard_views.HEALTH_CHECK_SECONDS - 1
+    assert client.get("/healthz").status_code == 503  # still the answer of a moment ago
+    clock[0] += 1
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "broker": "ok", "status": "ok"}
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

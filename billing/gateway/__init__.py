@@ -26,6 +26,7 @@ from billing.gateway.events import (
 from billing.gateway.types import (
     ALIPAY,
     CARD,
+    CARD_OF_ANOTHER_CUSTOMER,
     METHOD_CURRENCIES,
     REFUND_WINDOW_DAYS,
     WECHAT_PAY,
@@ -48,6 +49,7 @@ from billing.gateway.types import (
 __all__ = [
     "ALIPAY",
     "CARD",
+    "CARD_OF_ANOTHER_CUSTOMER",
     "METHOD_CURRENCIES",
     "REFUND_WINDOW_DAYS",
     "WECHAT_PAY",
@@ -136,9 +138,17 @@ def setup_intent_create(*, customer_id: str) -> str:
 
 
 def card_attach(*, customer_id: str, payment_method_id: str) -> Card:
-    """Attach a card the page collected to the customer (localstripe's SetupIntent does not)."""
+    """Attach a card the page collected to the customer (localstripe's SetupIntent does not).
+
+    A payment method already attached to another Stripe customer is refused (``CardDeclined``
+    with code ``CARD_OF_ANOTHER_CUSTOMER``), never used or moved: its id came from the browser,
+    and it may be someone else's saved card."""
     method = _call(client().v1.payment_methods.retrieve, payment_method_id)
-    if getattr(method, "customer", None) != customer_id:
+    owner = getattr(method, "customer", None)
+    owner_id = owner if isinstance(owner, str) or owner is None else getattr(owner, "id", None)
+    if owner_id is not None and owner_id != customer_id:
+        raise CardDeclined("This card belongs to another customer.", code=CARD_OF_ANOTHER_CUSTOMER)
+    if owner_id != customer_id:
         method = _call(client().v1.payment_methods.attach, payment_method_id, params={"customer": customer_id})
     card = method.to_dict().get("card") or {}
     return Card(payment_method_id=method.id, brand=str(card.get("brand", "")), last4=str(card.get("last4", "")))

@@ -34,6 +34,10 @@ class CardDeclined(GatewayError):
     """The bank said no (declined, insufficient funds, expired card...)."""
 
 
+# Why ``card_attach`` refused a payment method: it is saved to another Stripe customer.
+CARD_OF_ANOTHER_CUSTOMER = "payment_method_of_another_customer"
+
+
 class GatewayUnavailable(GatewayError):
     """Stripe could not be reached, answered too slowly, or answered with a server error: try again
     later. Stripe may or may not have acted: a retry with the same idempotency key finds out."""

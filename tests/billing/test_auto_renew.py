@@ -3,11 +3,14 @@
 from datetime import timedelta
 
 import pytest
+import requests
 from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.notice_text import notice_text
-from billing import services
+from billing import gateway, services
 from billing.models import Order, PaymentProfile
 from plans.models import Entitlement
 
@@ -87,3 +90,51 @@ def test_turning_auto_renew_off_stops_the_charge(expiring_line):
     services.auto_renew_set(line=expiring_line, enabled=False)
     expiring_line.refresh_from_db()
     assert services.auto_renew_charge(line=expiring_line) is None
+
+
+def _saved_to_someone_else(localstripe: str, payment_method_id: str) -> str:
+    """Attach the card to another Stripe customer, as that customer's own saved card; its id."""
+    auth = ("sk_test_boom_local", "")
+    other = requests.post(f"{localstripe}/v1/customers", data={"email": "other@example.com"}, auth=auth, timeout=10)
+    other.raise_for_status()
+    attached = requests.post(
+        f"{localstripe}/v1/payment_methods/{payment_method_id}/attach",
+        data={"customer": other.json()["id"]},
+        auth=auth,
+        timeout=10,
+    )
+    attached.raise_for_status()
+    return str(other.json()["id"])
+
+
+def test_a_card_saved_to_another_stripe_customer_is_refused_and_left_where_it_is(line, customer, localstripe, card):
+    stolen = card("ok")
+    owner = _saved_to_someone_else(localstripe, stolen)
+
+    with pytest.raises(gateway.CardDeclined) as refused:
+        services.auto_renew_set(line=line, enabled=True, payment_method_id=stolen)
+
+    assert refused.value.code == gateway.CARD_OF_ANOTHER_CUSTOMER
+    line.refresh_from_db()
+    assert not line.auto_renew
+    assert not PaymentProfile.objects.filter(user=customer, card_payment_method_id=stolen).exists()
+    method = requests.get(
+        f"{localstripe}/v1/payment_methods/{stolen}", auth=("sk_test_boom_local", ""), timeout=10
+    ).json()
+    assert method["customer"] == owner
+
+
+def test_auto_renew_page_asks_for_the_card_again_when_it_is_another_customers(line, customer, localstripe, card):
+    stolen = card("ok")
+    _saved_to_someone_else(localstripe, stolen)
+    browser = Client(headers={"Accept-Language": "en"})
+    browser.force_login(customer)
+
+    response = browser.post(
+        reverse("billing:auto_renew", args=[line.pk]), {"enabled": "on", "payment_method": stolen}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "Enter your card again." in response.content.decode()
+    line.refresh_from_db()
+    assert not line.auto_renew

@@ -109,6 +109,9 @@ def paid_order(client, customer, line, localstripe, card) -> tuple[Order, dict[s
         pytest.param(lambda body: stripe_signature(body, secret="whsec_someone_else"), id="wrong-secret"),
         pytest.param(lambda body: stripe_signature(body + b" "), id="body-changed"),
         pytest.param(lambda body: stripe_signature(body, timestamp=int(time.time()) - 3600), id="an-hour-old"),
+        pytest.param(lambda body: stripe_signature(body, timestamp=int(time.time()) + 3600), id="an-hour-ahead"),
+        # Well over 300 s: the stamp is whole seconds, and a slow machine reaches the check later.
+        pytest.param(lambda body: stripe_signature(body, timestamp=int(time.time()) + 310), id="over-5-min-ahead"),
         pytest.param(lambda body: "t=1,v1=00", id="garbage"),
     ],
 )
@@ -123,6 +126,16 @@ def test_webhook_without_a_valid_signature_is_refused_and_nothing_is_stored(clie
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
     assert not Entitlement.objects.filter(order=order).exists()
+
+
+def test_webhook_stamped_a_little_ahead_of_our_clock_is_taken(client, paid_order):
+    _order, intent = paid_order
+    body = event_body("payment_intent.succeeded", intent)
+
+    response = post_event(client, body, signature=stripe_signature(body, timestamp=int(time.time()) + 60))
+
+    assert response.status_code == 200
+    assert StripeEvent.objects.count() == 1
 
 
 # --- Fulfilment -------------------------------------------------------------------------------

@@ -1,12 +1,11 @@
 """POST /api/usage/ and GET /api/usage/batches/<id>/: signatures, what a body must be, the answer
 the network reads at once (202 and a batch), and what it reads once the batch's task has run."""
 
-import hashlib
-import hmac
 import json
 import time
 from datetime import timedelta
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from django.test import Client, TestCase
@@ -19,6 +18,7 @@ from hypothesis import strategies as st
 from accounts.models import EmailDelivery, Line, Notice
 from plans import tasks, usage
 from plans.models import MB, DailyUsage, UsageBatch, UsageRecord
+from plans.signing import usage_signature
 from plans.usage import MAX_BATCH
 from tests.factories import EntitlementFactory, LineFactory, PlanFactory, UserFactory
 
@@ -48,9 +48,11 @@ def apply_queued(queued: list[int]) -> list[str]:
     return outcomes
 
 
-def signed_headers(body: bytes, *, key: str = KEY, timestamp: int | None = None) -> dict[str, str]:
+def signed_headers(
+    body: bytes, *, key: str = KEY, timestamp: int | None = None, method: str = "POST", path: str = URL
+) -> dict[str, str]:
     stamp = str(int(time.time()) if timestamp is None else timestamp)
-    signature = "sha256=" + hmac.new(key.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    signature = usage_signature(key=key, timestamp=stamp, method=method, path=path, body=body)
     return {"X-Boom-Timestamp": stamp, "X-Boom-Signature": signature}
 
 
@@ -77,7 +79,9 @@ def post(
 
 def status(client: Client, batch_id: int | str, *, key: str = KEY, body: bytes = b"") -> Any:
     """GET a batch's status, signed over the empty body (or ``body``, to sign something else)."""
-    return client.get(f"{URL}batches/{batch_id}/", headers=signed_headers(body, key=key))
+    path = f"{URL}batches/{batch_id}/"
+    # Signed over the path as the server reads it: percent-decoded.
+    return client.get(path, headers=signed_headers(body, key=key, method="GET", path=unquote(path)))
 
 
 def record(line: Line, record_id: str, **fields: Any) -> dict[str, Any]:
@@ -152,7 +156,9 @@ def test_batch_sent_twice_counts_once(client, queued):
     payload = {"records": [record(line, "a"), record(line, "b")]}
 
     first = post(client, payload).json()["batch"]
-    second = post(client, payload).json()["batch"]
+    # Signed anew (the very same signed request would answer the first batch: test_usage_signing).
+    second = post(client, payload, timestamp=int(time.time()) - 1).json()["batch"]
+    assert second != first
     apply_queued(queued)
 
     assert UsageRecord.objects.count() == 2
@@ -421,7 +427,7 @@ def test_body_changed_after_signing_is_401(client):
     line = LineFactory.create()
     stamp = str(int(time.time()))
     signed = json.dumps({"records": [record(line, "a", amount=1)]}).encode()
-    signature = "sha256=" + hmac.new(KEY.encode(), stamp.encode() + b"." + signed, hashlib.sha256).hexdigest()
+    signature = signed_headers(signed, timestamp=int(stamp))["X-Boom-Signature"]
 
     response = post(
         client, body=signed.replace(b'"amount": 1', b'"amount": 9'), timestamp=int(stamp), signature=signature
@@ -459,7 +465,7 @@ def test_no_key_configured_refuses_everything(client, settings):
 def test_uppercase_hex_signature_is_accepted(client):
     body = b'{"records": []}'
     stamp = str(int(time.time()))
-    digest = hmac.new(KEY.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest().upper()
+    digest = signed_headers(body, timestamp=int(stamp))["X-Boom-Signature"].removeprefix("sha256=").upper()
 
     assert post(client, body=body, signature=f"sha256={digest}", timestamp=int(stamp)).status_code == 200
 

@@ -12,8 +12,6 @@ The examples are derandomised: the same inputs every run, so that ``make test`` 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import time
@@ -46,6 +44,7 @@ from billing import services as billing
 from billing.models import Order
 from plans.models import Plan
 from plans.services import entitlement_grant
+from plans.signing import usage_signature
 from tests.billing.conftest import CARDS
 from tests.billing.test_webhooks import stripe_signature
 from tests.factories import LineFactory, UserFactory
@@ -386,9 +385,11 @@ def test_no_form_input_gives_a_server_error(site: Site, name: str) -> None:
 def _usage_post(body: bytes, headers: dict[str, str] | None = None) -> Any:
     if headers is None:
         timestamp = str(int(time.time()))
-        key = django_settings.USAGE_API_KEYS[0].encode()
-        digest = hmac.new(key, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-        headers = {"X-Boom-Timestamp": timestamp, "X-Boom-Signature": f"sha256={digest}"}
+        key = django_settings.USAGE_API_KEYS[0]
+        signature = usage_signature(
+            key=key, timestamp=timestamp, method="POST", path=reverse("plans:api_usage"), body=body
+        )
+        headers = {"X-Boom-Timestamp": timestamp, "X-Boom-Signature": signature}
     return Client().post(reverse("plans:api_usage"), data=body, content_type="application/json", headers=headers)
 
 
@@ -451,9 +452,11 @@ def test_no_unsigned_usage_request_gives_a_server_error() -> None:
 def _usage_status_get(batch_id: str, headers: dict[str, str] | None = None) -> Any:
     if headers is None:
         timestamp = str(int(time.time()))
-        key = django_settings.USAGE_API_KEYS[0].encode()
-        digest = hmac.new(key, timestamp.encode() + b".", hashlib.sha256).hexdigest()
-        headers = {"X-Boom-Timestamp": timestamp, "X-Boom-Signature": f"sha256={digest}"}
+        key = django_settings.USAGE_API_KEYS[0]
+        # Signed over the path as the server reads it, percent-decoded.
+        path = f"/api/usage/batches/{batch_id}/"
+        signature = usage_signature(key=key, timestamp=timestamp, method="GET", path=path, body=b"")
+        headers = {"X-Boom-Timestamp": timestamp, "X-Boom-Signature": signature}
     return Client().get(f"/api/usage/batches/{quote(batch_id, safe='')}/", headers=headers)
 
 

@@ -4,8 +4,6 @@ leaves it pending, to be applied once when the task is delivered again."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -23,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import Line
 from plans.models import MB, Entitlement, UsageBatch, UsageRecord
+from plans.signing import usage_signature
 from tests.celery_worker import VISIBILITY_TIMEOUT, Worker, wait_until
 from tests.factories import EntitlementFactory, LineFactory
 from tests.reliability.conftest import broker_idle
@@ -32,10 +31,10 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 StartWorker = Callable[..., AbstractContextManager[Worker]]
 
 
-def signed(body: bytes) -> dict[str, str]:
+def signed(body: bytes, *, method: str = "POST", path: str = "/api/usage/") -> dict[str, str]:
     stamp = str(int(time.time()))
-    digest = hmac.new(settings.USAGE_API_KEYS[0].encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return {"X-Boom-Timestamp": stamp, "X-Boom-Signature": f"sha256={digest}"}
+    signature = usage_signature(key=settings.USAGE_API_KEYS[0], timestamp=stamp, method=method, path=path, body=body)
+    return {"X-Boom-Timestamp": stamp, "X-Boom-Signature": signature}
 
 
 def post_batch(line: Line, ids: list[str]) -> int:
@@ -52,7 +51,7 @@ def post_batch(line: Line, ids: list[str]) -> int:
 
 def batch_status(batch_id: int) -> dict[str, Any]:
     url = reverse("plans:api_usage_batch", args=[batch_id])
-    answer: dict[str, Any] = Client().get(url, headers=signed(b"")).json()
+    answer: dict[str, Any] = Client().get(url, headers=signed(b"", method="GET", path=url)).json()
     return answer
 
 

@@ -1,8 +1,6 @@
 """Rate limits per client address (and per signing key on the usage API): each is hit, answered
 with a clear 429, and released when its window ends. Also django-axes' lockout and its cool-off."""
 
-import hashlib
-import hmac
 import json
 import re
 import time
@@ -19,6 +17,7 @@ from accounts import lockout
 from accounts.models import User
 from boomcard import ratelimit
 from boomcard.ratelimit import client_address, rate_limit_hit
+from plans.signing import usage_signature
 from tests.factories import PASSWORD, LineFactory, UserFactory
 from tests.security.helpers import app_code, authenticator_for
 from tests.sms import code_in
@@ -215,8 +214,9 @@ def post_usage(client: Client, *, key: str = KEY, signed: bool = True):
     stamp = str(int(time.time()))
     headers = {"X-Boom-Timestamp": stamp}
     if signed:
-        digest = hmac.new(key.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-        headers["X-Boom-Signature"] = f"sha256={digest}"
+        headers["X-Boom-Signature"] = usage_signature(
+            key=key, timestamp=stamp, method="POST", path=USAGE_API, body=body
+        )
     return client.post(USAGE_API, body, content_type="application/json", headers=headers)
 
 
@@ -256,9 +256,9 @@ def test_batch_status_counts_in_the_same_limit_as_posting(limits, clock, usage_k
     limits(usage_api="3/m")
     network = browser("192.0.2.13")
     stamp = str(int(time.time()))
-    digest = hmac.new(KEY.encode(), stamp.encode() + b".", hashlib.sha256).hexdigest()
-    headers = {"X-Boom-Timestamp": stamp, "X-Boom-Signature": f"sha256={digest}"}
     status_url = reverse("plans:api_usage_batch", args=[1])
+    signature = usage_signature(key=KEY, timestamp=stamp, method="GET", path=status_url, body=b"")
+    headers = {"X-Boom-Timestamp": stamp, "X-Boom-Signature": signature}
 
     assert [post_usage(network).status_code, post_usage(network).status_code] == [200, 200]
     assert network.get(status_url, headers=headers).status_code == 404  # no such batch, but counted
