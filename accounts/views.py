@@ -34,7 +34,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from phonenumber_field.phonenumber import PhoneNumber
 
-from accounts import selectors, services
+from accounts import passwords, selectors, services
 from accounts.forms import (
     AuthenticatorCodeForm,
     LineAddConfirmForm,
@@ -51,6 +51,7 @@ from accounts.forms import (
 from accounts.models import SmsCode, User
 from accounts.notice_text import notice_text
 from accounts.page_cache import customer_cached
+from accounts.reauth import reauth_required
 from boomcard.admin_site import AFTER_TWO_FACTOR_KEY
 from boomcard.http import CustomerRequest
 from boomcard.ratelimit import client_address, rate_limit_hit
@@ -293,15 +294,6 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
-class PasswordChangeView(auth_views.PasswordChangeView):
-    template_name = "accounts/password_change.html"
-    success_url = reverse_lazy("accounts:preferences")
-
-    def form_valid(self, form: Any) -> HttpResponse:
-        messages.success(self.request, _("Your password is changed."))
-        return super().form_valid(form)
-
-
 class PasswordResetRequestView(FormView[PasswordResetRequestForm]):
     template_name = "accounts/password_reset.html"
     form_class = PasswordResetRequestForm
@@ -355,7 +347,7 @@ class PasswordResetConfirmView(FormView[PasswordResetConfirmForm]):
 
     def form_valid(self, form: PasswordResetConfirmForm) -> HttpResponse:
         try:
-            services.password_reset_confirm(
+            passwords.password_reset_confirm(
                 phone=self.phone, code=form.cleaned_data["code"], password=form.cleaned_data["password1"]
             )
         except ValidationError as error:
@@ -378,12 +370,11 @@ class PreferencesView(LoginRequiredMixin, UpdateView[User, PreferencesForm]):
         try:
             services.user_preferences_update(
                 user=self.get_object(),
-                email=form.cleaned_data["email"],
                 language=form.cleaned_data["language"],
                 time_zone=form.cleaned_data["time_zone"],
             )
         except ValidationError as error:
-            form.add_error("email", error)
+            form.add_error(None, error)
             return self.form_invalid(form)
         translation.activate(form.cleaned_data["language"])
         messages.success(self.request, _("Your settings are saved."))
@@ -409,7 +400,7 @@ def security(request: CustomerRequest) -> HttpResponse:
     return render(request, "accounts/security.html", {"status": status, "form": TwoFactorCodeForm()})
 
 
-@login_required
+@reauth_required(return_to="accounts:security")
 @require_POST
 def two_factor_start(request: CustomerRequest) -> HttpResponse:
     try:
@@ -426,7 +417,9 @@ def _secret_text(device: TOTPDevice) -> str:
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
-@method_decorator([sensitive_post_parameters("code"), never_cache], name="dispatch")
+@method_decorator(
+    [sensitive_post_parameters("code"), never_cache, reauth_required(return_to="accounts:security")], name="dispatch"
+)
 class TwoFactorSetupView(LoginRequiredMixin, FormView[AuthenticatorCodeForm]):
     """Scan the QR code (or type the key), then confirm with the first code; the answer shows
     the recovery codes, once."""
@@ -469,6 +462,7 @@ class TwoFactorSetupView(LoginRequiredMixin, FormView[AuthenticatorCodeForm]):
         return response
 
 
+# No "confirm it's you" first: the form's own code from the authenticator is that confirmation.
 @method_decorator(sensitive_post_parameters("code"), name="dispatch")
 class TwoFactorDisableView(LoginRequiredMixin, FormView[TwoFactorCodeForm]):
     template_name = "accounts/security.html"
