@@ -12,9 +12,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.utils import DNS_NAME
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
-from accounts.models import EmailDelivery, Notice, StaffAlert, SupportRequest
-from accounts.notice_text import notice_text, staff_alert_text
+from accounts.models import EmailDelivery, Notice, StaffAlert, SupportRequest, User
+from accounts.notice_text import NoticeText, notice_text, staff_alert_text
 
 
 def _message_id(delivery: EmailDelivery) -> str:
@@ -33,25 +34,50 @@ def delivery_email(delivery: EmailDelivery) -> EmailMultiAlternatives:
         return _support_email(delivery, delivery.support_request)
     if delivery.staff_alert is not None:
         return _staff_alert_email(delivery, delivery.staff_alert)
+    if delivery.email_verification_for is not None:
+        return _email_verification_email(delivery, delivery.email_verification_for)
     raise ValueError(f"email {delivery.pk} has nothing to send")
+
+
+def _customer_zone(user: User) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(user.time_zone or settings.CUSTOMER_DEFAULT_TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(settings.CUSTOMER_DEFAULT_TIME_ZONE)
 
 
 def _notice_email(delivery: EmailDelivery, notice: Notice) -> EmailMultiAlternatives:
     user = notice.user
     language = user.language or settings.LANGUAGE_CODE
-    try:
-        zone = zoneinfo.ZoneInfo(user.time_zone or settings.CUSTOMER_DEFAULT_TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo(settings.CUSTOMER_DEFAULT_TIME_ZONE)
-    with translation.override(language), timezone.override(zone):
+    with translation.override(language), timezone.override(_customer_zone(user)):
         text = notice_text(notice)
-        context = {
-            "text": text,
-            "notice": notice,
-            "link": f"{settings.SITE_URL.rstrip('/')}{notice.link}" if notice.link else settings.SITE_URL,
-            "site_url": settings.SITE_URL,
-            "language": language,
-        }
+        link = f"{settings.SITE_URL.rstrip('/')}{notice.link}" if notice.link else settings.SITE_URL
+    return _customer_email(delivery, text=text, link=link, language=language, notice=notice)
+
+
+def _email_verification_email(delivery: EmailDelivery, user: User) -> EmailMultiAlternatives:
+    """The link that confirms a new address, sent to that address only (never shown in the site)."""
+    from accounts.email_change import EMAIL_LINK_HOURS, email_change_link
+
+    language = user.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        text = NoticeText(
+            title=_("Confirm your new email"),
+            body=_(
+                "Follow this link within %(hours)d hours to make %(email)s the email of your Boom account. "
+                "If you did not ask for this, ignore this email: nothing changes."
+            )
+            % {"hours": EMAIL_LINK_HOURS, "email": delivery.to},
+            action=_("Confirm this email"),
+        )
+    return _customer_email(delivery, text=text, link=email_change_link(delivery), language=language)
+
+
+def _customer_email(
+    delivery: EmailDelivery, *, text: NoticeText, link: str, language: str, notice: Notice | None = None
+) -> EmailMultiAlternatives:
+    with translation.override(language):
+        context = {"text": text, "notice": notice, "link": link, "site_url": settings.SITE_URL, "language": language}
         body = render_to_string("emails/notice.txt", context)
         html = render_to_string("emails/notice.html", context)
     message = EmailMultiAlternatives(

@@ -194,7 +194,7 @@ class PreferencesForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["email", "language", "time_zone"]
+        fields = ["language", "time_zone"]
 
 
 class LineAddForm(forms.Form):

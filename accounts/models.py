@@ -46,6 +46,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     phone = PhoneNumberField(_("mobile number"), unique=True)
     username = models.CharField(_("staff log-in name"), max_length=64, unique=True, null=True, blank=True, default=None)
     email = models.EmailField(_("email"), blank=True, help_text=_("Needed for receipts."))
+    # A new address waits here until the customer follows the link sent to it
+    # (accounts.email_change): until then receipts and log-ins keep to ``email``.
+    email_pending = models.EmailField(_("new email, not yet confirmed"), blank=True)
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default=settings.CUSTOMER_DEFAULT_TIME_ZONE)
     phone_verified_at = models.DateTimeField(_("number verified at"), null=True, blank=True)
@@ -216,6 +219,12 @@ class Notice(models.Model):
         REFUNDED = "refunded", _("Refund")
         RENEWAL_REMINDER = "renewal_reminder", _("Renewal reminder")
         SUPPORT_RECEIVED = "support_received", _("Support request received")
+        # Security notices (accounts.security_notices).
+        PASSWORD_RESET = "password_reset", _("Password reset")
+        PASSWORD_CHANGED = "password_changed", _("Password changed")
+        TWO_FACTOR_ON = "two_factor_on", _("Two-step log-in turned on")
+        TWO_FACTOR_OFF = "two_factor_off", _("Two-step log-in turned off")
+        EMAIL_CHANGED = "email_changed", _("Email changed")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices")
     line = models.ForeignKey(Line, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
@@ -272,6 +281,11 @@ class EmailDelivery(models.Model):
     )
     staff_alert = models.OneToOneField(
         StaffAlert, null=True, blank=True, on_delete=models.CASCADE, related_name="email"
+    )
+    # The link that confirms a new address (``to``) for this customer (accounts.email_change);
+    # the link itself is made when the email is sent, never stored.
+    email_verification_for = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     to = models.EmailField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)

@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import formats, timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Notice, StaffAlert
 from plans.templatetags.boom import data_amount, money
@@ -130,7 +132,35 @@ def notice_text(notice: Notice) -> NoticeText:
             body=_("Thank you. Our team answers within one working day (request %(ref)s).") % {"ref": p.get("ref", "")},
             action=_("Help centre"),
         )
+    if notice.kind in _SECURITY_TITLES:
+        not_you = _("If this was not you, reset your password now and write to our support team.")
+        return NoticeText(
+            title=str(_SECURITY_TITLES[notice.kind]),
+            body=f"{_security_body(notice.kind, p)} {not_you}",
+            action=_("Your account's security"),
+        )
     return NoticeText(title=notice.get_kind_display(), body="", action=_("Open"))
+
+
+_SECURITY_TITLES: dict[str, str | Promise] = {
+    Notice.Kind.PASSWORD_RESET: gettext_lazy("Your password was reset"),
+    Notice.Kind.PASSWORD_CHANGED: gettext_lazy("Your password was changed"),
+    Notice.Kind.TWO_FACTOR_ON: gettext_lazy("Two-step log-in is on"),
+    Notice.Kind.TWO_FACTOR_OFF: gettext_lazy("Two-step log-in is off"),
+    Notice.Kind.EMAIL_CHANGED: gettext_lazy("Your email was changed"),
+}
+
+
+def _security_body(kind: str, p: dict[str, object]) -> str:
+    if kind == Notice.Kind.PASSWORD_RESET:
+        return _("The password of your Boom account was reset with a code sent to your number.")
+    if kind == Notice.Kind.PASSWORD_CHANGED:
+        return _("The password of your Boom account was changed.")
+    if kind == Notice.Kind.TWO_FACTOR_ON:
+        return _("Logging in to your Boom account now also needs a code from an authenticator app.")
+    if kind == Notice.Kind.TWO_FACTOR_OFF:
+        return _("Logging in to your Boom account no longer needs a code from an authenticator app.")
+    return _("Receipts and notices for your Boom account now go to %(email)s.") % {"email": p.get("email", "")}
 
 
 def staff_alert_text(alert: StaffAlert) -> StaffAlertText:

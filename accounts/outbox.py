@@ -152,7 +152,12 @@ def _email_claim(*, delivery_id: int) -> tuple[EmailDelivery | None, str]:
         delivery = (
             EmailDelivery.objects.select_for_update(of=("self",))
             .select_related(
-                "notice__user", "notice__line", "support_request__user", "support_request__line", "staff_alert"
+                "notice__user",
+                "notice__line",
+                "support_request__user",
+                "support_request__line",
+                "staff_alert",
+                "email_verification_for",
             )
             .filter(pk=delivery_id)
             .first()

@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.lockout import login_failures_forget
-from accounts.models import SmsCode, User
+from accounts.models import Notice, SmsCode, User
+from accounts.security_notices import security_notice_create
 from accounts.services import sms_code_check, sms_code_send
 
 
@@ -41,7 +42,8 @@ def password_reset_request(*, phone: PhoneNumber, language: str = "", client_add
 
 def password_reset_confirm(*, phone: PhoneNumber, code: str, password: str) -> User:
     """Set a new password for the account behind ``phone`` once the reset code is right, and
-    lift any lockout of the account: an SMS code always lets the owner back in.
+    lift any lockout of the account: an SMS code always lets the owner back in. The customer is
+    told (notice and email) in the same transaction.
 
     The code is checked before the account is looked for, so a number without an account gets
     the same "not right, n tries left" answers as one with; the password is checked against the
@@ -55,5 +57,6 @@ def password_reset_confirm(*, phone: PhoneNumber, code: str, password: str) -> U
             raise ValidationError(_("There is no code waiting for this number. Ask for a new one."), code="no_code")
         user.set_password(password)
         user.save(update_fields=["password"])
+        security_notice_create(user=user, kind=Notice.Kind.PASSWORD_RESET)
     login_failures_forget(user=user)
     return user

@@ -25,6 +25,7 @@ from accounts.enrolment import enrolment_code_hold, enrolment_code_use
 from accounts.models import EmailDelivery, Line, Notice, Registration, SmsCode, SupportRequest, User
 from accounts.outbox import email_deliver_on_commit, notice_create
 from accounts.page_cache import customers_changed
+from accounts.security_notices import security_notice_create
 from accounts.sms import SmsError, send_sms
 from boomcard.ratelimit import rate_limit_hit
 
@@ -166,15 +167,11 @@ def sms_code_check(*, phone: PhoneNumber, purpose: str, code: str, registration:
     raise error
 
 
-def user_preferences_update(*, user: User, email: str, language: str, time_zone: str) -> User:
-    user.email = User.objects.normalize_email(email)
+def user_preferences_update(*, user: User, language: str, time_zone: str) -> User:
+    """Language and time zone; the email changes through accounts.email_change."""
     user.language = language
     user.time_zone = time_zone
-    try:
-        with transaction.atomic():
-            user.save(update_fields=["email", "language", "time_zone"])
-    except IntegrityError as exc:
-        raise ValidationError(_("This email is already used by another account."), code="email_taken") from exc
+    user.save(update_fields=["language", "time_zone"])
     return user
 
 
@@ -237,6 +234,7 @@ def two_factor_setup_confirm(*, user: User, code: str) -> tuple[TOTPDevice, list
             recovery = StaticDevice.objects.create(user=user, name=RECOVERY_CODES_NAME, confirmed=True)
             codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
             StaticToken.objects.bulk_create([StaticToken(device=recovery, token=code) for code in codes])
+            security_notice_create(user=user, kind=Notice.Kind.TWO_FACTOR_ON)
             return device, codes
     raise error
 
@@ -266,11 +264,12 @@ def two_factor_verify(*, user: User, code: str) -> Device:
 
 def two_factor_disable(*, user: User, code: str) -> None:
     """Turn two-step log-in off: a current code (or a recovery code) is needed, and then the
-    authenticator and the recovery codes are deleted."""
+    authenticator and the recovery codes are deleted, and the customer told."""
     two_factor_verify(user=user, code=code)
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
+        security_notice_create(user=user, kind=Notice.Kind.TWO_FACTOR_OFF)
 
 
 def _device_verify(device: TOTPDevice | StaticDevice, code: str) -> ValidationError | None:

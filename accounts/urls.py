@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import registration_views, views
+from accounts import email_change, passwords, reauth, registration_views, views
 
 app_name = "accounts"
 
@@ -13,10 +13,13 @@ urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/login/code/", views.LoginCodeView.as_view(), name="login_code"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
-    path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/", passwords.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/reset/", views.PasswordResetRequestView.as_view(), name="password_reset"),
     path("accounts/password/reset/confirm/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("accounts/settings/", views.PreferencesView.as_view(), name="preferences"),
+    path("accounts/confirm/", reauth.reauth, name="reauth"),
+    path("accounts/email/", email_change.EmailChangeView.as_view(), name="email_change"),
+    path("accounts/email/confirm/", email_change.email_confirm, name="email_confirm"),
     path("accounts/security/", views.security, name="security"),
     path("accounts/security/start/", views.two_factor_start, name="two_factor_start"),
     path("accounts/security/setup/", views.TwoFactorSetupView.as_view(), name="two_factor_setup"),

@@ -51,6 +51,7 @@ from accounts.models import User
 from accounts.notice_text import notice_text
 from accounts.page_cache import customer_cached
 from accounts.password_reset import password_reset_confirm, password_reset_request
+from accounts.reauth import reauth_required
 from accounts.registration import registration_resume
 from accounts.registration_views import VERIFY_REGISTRATION_KEY
 from boomcard.admin_site import AFTER_TWO_FACTOR_KEY
@@ -216,15 +217,6 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
-class PasswordChangeView(auth_views.PasswordChangeView):
-    template_name = "accounts/password_change.html"
-    success_url = reverse_lazy("accounts:preferences")
-
-    def form_valid(self, form: Any) -> HttpResponse:
-        messages.success(self.request, _("Your password is changed."))
-        return super().form_valid(form)
-
-
 class PasswordResetRequestView(FormView[PasswordResetRequestForm]):
     template_name = "accounts/password_reset.html"
     form_class = PasswordResetRequestForm
@@ -299,12 +291,11 @@ class PreferencesView(LoginRequiredMixin, UpdateView[User, PreferencesForm]):
         try:
             services.user_preferences_update(
                 user=self.get_object(),
-                email=form.cleaned_data["email"],
                 language=form.cleaned_data["language"],
                 time_zone=form.cleaned_data["time_zone"],
             )
         except ValidationError as error:
-            form.add_error("email", error)
+            form.add_error(None, error)
             return self.form_invalid(form)
         translation.activate(form.cleaned_data["language"])
         messages.success(self.request, _("Your settings are saved."))
@@ -335,7 +326,7 @@ def security(request: CustomerRequest) -> HttpResponse:
     )
 
 
-@login_required
+@reauth_required(return_to="accounts:security")
 @require_POST
 def two_factor_start(request: CustomerRequest) -> HttpResponse:
     """Staff give their enrolment code here; the service refuses them without a live one."""
@@ -355,7 +346,9 @@ def _secret_text(device: TOTPDevice) -> str:
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
-@method_decorator([sensitive_post_parameters("code"), never_cache], name="dispatch")
+@method_decorator(
+    [sensitive_post_parameters("code"), never_cache, reauth_required(return_to="accounts:security")], name="dispatch"
+)
 class TwoFactorSetupView(LoginRequiredMixin, FormView[AuthenticatorCodeForm]):
     """Scan the QR code (or type the key), then confirm with the first code; the answer shows
     the recovery codes, once."""
@@ -401,6 +394,7 @@ class TwoFactorSetupView(LoginRequiredMixin, FormView[AuthenticatorCodeForm]):
         return response
 
 
+# No "confirm it's you" first: the form's own code from the authenticator is that confirmation.
 @method_decorator(sensitive_post_parameters("code"), name="dispatch")
 class TwoFactorDisableView(LoginRequiredMixin, FormView[TwoFactorCodeForm]):
     template_name = "accounts/security.html"

@@ -22,7 +22,13 @@ How they stay safe under mixed traffic (pages, webhooks, refunds, sweeps, all at
   made, never a second one.
 """
 
-from billing.services.auto_renew import AUTO_RENEW_WINDOW, auto_renew_charge, auto_renew_order_pay, auto_renew_set
+from billing.services.auto_renew import (
+    AUTO_RENEW_WINDOW,
+    auto_renew_card_remove,
+    auto_renew_charge,
+    auto_renew_order_pay,
+    auto_renew_set,
+)
 from billing.services.customers import payment_profile_get
 from billing.services.disputes import dispute_record
 from billing.services.orders import (
@@ -42,6 +48,7 @@ __all__ = [
     "AUTO_RENEW_WINDOW",
     "HANDLED_EVENTS",
     "WALLETS",
+    "auto_renew_card_remove",
     "auto_renew_charge",
     "auto_renew_order_pay",
     "auto_renew_set",

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Line, Notice
+from accounts.models import Line, Notice, User
 from accounts.outbox import notice_create
 from accounts.page_cache import customers_changed
 from billing import gateway
@@ -44,6 +44,18 @@ def auto_renew_set(*, line: Line, enabled: bool, payment_method_id: str = "") ->
     customers_changed([line.owner_id])
     line.auto_renew = enabled
     return line
+
+
+def auto_renew_card_remove(*, user: User) -> int:
+    """Forget the card saved for auto-renew and turn auto-renew off on every line of the
+    customer (nothing is left to charge), in one transaction, lines before the profile as in
+    the lock order. Returns how many lines had it on. The card stays with the Stripe customer
+    but is never charged again; saving a card later replaces it."""
+    with transaction.atomic():
+        lines = Line.objects.filter(owner=user, auto_renew=True).update(auto_renew=False)
+        PaymentProfile.objects.filter(user=user).update(card_payment_method_id="", card_brand="", card_last4="")
+    customers_changed([user.pk])
+    return lines
 
 
 def auto_renew_charge(*, line: Line, now: datetime | None = None) -> Order | None:

@@ -1,4 +1,6 @@
-"""Auto-renew: the customer saves a card and turns it on or off."""
+"""Auto-renew: the customer saves a card and turns it on or off, or removes the saved card.
+Turning it on and saving or removing a card are sensitive changes: they need a fresh "confirm
+it's you" (accounts.reauth); turning it off does not."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.reauth import reauth_fresh, reauth_refusal
 from billing import gateway, selectors, services
 from billing.forms import AutoRenewForm
 from billing.payment_errors import payment_errors_for_script
@@ -24,9 +27,18 @@ from boomcard.http import CustomerRequest
 def auto_renew(request: CustomerRequest, line_id: int) -> HttpResponse:
     line = selectors.customer_line(user=request.user, line_id=line_id)
     profile = request.user.payment_profile if hasattr(request.user, "payment_profile") else None
+    page = reverse("billing:auto_renew", args=[line.pk])
+    if request.method == "POST" and request.POST.get("action") == "remove_card":
+        if not reauth_fresh(request):
+            return reauth_refusal(request, page)
+        services.auto_renew_card_remove(user=request.user)
+        messages.success(request, _("Your saved card is removed, and auto-renew is off."))
+        return redirect("plans:line", pk=line.pk)
     if request.method == "POST":
         form = AutoRenewForm(request.POST)
         if form.is_valid():
+            if form.cleaned_data["enabled"] and not reauth_fresh(request):
+                return reauth_refusal(request, page)
             try:
                 services.auto_renew_set(
                     line=line,

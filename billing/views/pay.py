@@ -8,8 +8,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.reauth import reauth_fresh, reauth_url
 from billing import gateway, selectors, services
 from billing.forms import CardForm
 from billing.payment_errors import payment_errors_for_script
@@ -48,7 +50,13 @@ def pay(request: CustomerRequest, public_id: str) -> HttpResponse:
 @require_POST
 def card_setup(request: CustomerRequest) -> JsonResponse:
     """A SetupIntent's client secret, for saving a card without paying (the auto-renew page's
-    ``confirmCardSetup``)."""
+    ``confirmCardSetup``). Saving a card is a sensitive change: a stale session gets 403 JSON
+    with the ``reauth_url`` the page opens, before the customer types the card."""
+    if not reauth_fresh(request):
+        back = request.POST.get("next") or reverse("accounts:preferences")
+        return JsonResponse(
+            {"error": _("Please confirm it's you first."), "reauth_url": reauth_url(request, back)}, status=403
+        )
     try:
         profile = services.payment_profile_get(user=request.user)
         secret = gateway.setup_intent_create(customer_id=profile.stripe_customer_id)

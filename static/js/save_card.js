@@ -32,7 +32,14 @@
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     errorBox.hidden = true;
-    const setup = await post(form.dataset.setupUrl, new FormData());
+    const ask = new FormData();
+    ask.append("next", window.location.pathname);
+    const setup = await post(form.dataset.setupUrl, ask);
+    // Saving a card needs a recent "confirm it's you": go there first, and come back here.
+    if (setup.reauth_url) {
+      window.location.assign(setup.reauth_url);
+      return;
+    }
     if (setup.error) {
       errorBox.textContent = setup.error;
       errorBox.hidden = false;
@@ -49,6 +56,10 @@
     body.append("enabled", "on");
     body.append("payment_method", typeof pm === "string" ? pm : pm.id);
     const answer = await post(form.dataset.postUrl, body);
+    if (answer.reauth_url) {
+      window.location.assign(answer.reauth_url);
+      return;
+    }
     if (answer.error) {
       errorBox.textContent = answer.error;
       errorBox.hidden = false;
