@@ -19,12 +19,13 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
+from accounts.email_change import email_change_request
 from accounts.models import Registration, SmsCode, User
 from accounts.page_cache import customers_changed
 from accounts.services import sms_code_check, sms_code_send
@@ -122,10 +123,11 @@ def registration_pending(*, registration_id: int) -> Registration | None:
 def registration_complete(*, registration: Registration, code: str) -> User:
     """Make the account from the attempt once one of its own codes is right.
 
-    The account gets this attempt's password, email and language, and nothing from any other
-    attempt. An account left unverified from before is taken over by it (the code proves who
-    holds the number); a verified one is not (``registered``). An email that another account
-    took meanwhile is left out.
+    The account gets this attempt's password and language, and its email as the address waiting
+    for confirmation (a link is sent to it), and nothing from any other attempt. An account left
+    unverified from before is taken over by it (the code proves who holds the number); a
+    verified one is not (``registered``). An email that another account took meanwhile is left
+    out.
     """
     sms_code_check(phone=registration.phone, purpose=SmsCode.Purpose.REGISTER, code=code, registration=registration)
     now = timezone.now()
@@ -140,14 +142,13 @@ def registration_complete(*, registration: Registration, code: str) -> User:
         user.password = registration.password
         user.language = registration.language
         user.phone_verified_at = now
+        # The email, like any new address, is used only once its link is followed: it waits as
+        # the pending address, and the link goes to it with this commit (accounts.email_change).
+        user.email = ""
+        user.save()
         email_taken = User.objects.filter(email__iexact=registration.email).exclude(pk=user.pk).exists()
-        user.email = "" if not registration.email or email_taken else registration.email
-        try:
-            with transaction.atomic():
-                user.save()
-        except IntegrityError:  # the email was taken between the check and the save
-            user.email = ""
-            user.save()
+        if registration.email and not email_taken:
+            user = email_change_request(user=user, email=registration.email)
         registration.completed_at = now
         registration.password = ""
         registration.save(update_fields=["completed_at", "password"])

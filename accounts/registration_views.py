@@ -87,7 +87,13 @@ class VerifyPhoneView(FormView[VerifyCodeForm]):
         del self.request.session[VERIFY_REGISTRATION_KEY]
         login(self.request, user, backend="accounts.backends.PhoneOrEmailBackend")
         messages.success(self.request, _("Your number is verified. Welcome to Boom!"))
-        if not user.email:
+        if user.email_pending:
+            messages.info(
+                self.request,
+                _("We sent a link to %(email)s: follow it to get receipts and reminders there.")
+                % {"email": user.email_pending},
+            )
+        elif not user.email:
             messages.info(self.request, _("Add your email in Settings to get receipts and reminders."))
         return redirect("accounts:home")
 

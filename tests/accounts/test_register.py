@@ -36,7 +36,8 @@ def test_registering_sends_a_code_and_the_code_opens_the_account(client, sms_out
     user = User.objects.get(phone="+8613912345678")
     assert user.phone_verified
     assert user.check_password("blue-River-1987!")
-    assert (user.email, user.language) == ("new@example.com", "en")
+    # The email waits for its link, like any new address (accounts.email_change).
+    assert (user.email, user.email_pending, user.language) == ("", "new@example.com", "en")
     assert client.get(reverse("accounts:home")).status_code == 200
     # The attempt is done: its password hash is not kept, and its page is gone.
     assert Registration.objects.get().password == ""
@@ -111,14 +112,14 @@ def test_a_later_registration_cannot_take_over_an_unverified_one(client, sms_out
     assert response["Location"] == reverse("accounts:home")
     user = User.objects.get(phone="+8613912345678")
     assert user.check_password("first-Person-2020!")
-    assert user.email == "victim@example.com"
+    assert user.email_pending == "victim@example.com"
     assert client.get(reverse("accounts:home")).context["user"] == user
     # The attacker's attempt can no longer make an account, even with its own code.
     page = attacker.post(VERIFY, {"code": attacker_code}).content.decode()
     assert "already has an account. Log in instead." in page
     user.refresh_from_db()
     assert user.check_password("first-Person-2020!")
-    assert user.email == "victim@example.com"
+    assert user.email_pending == "victim@example.com"
 
 
 def test_each_attempt_keeps_its_own_data_whichever_is_verified(client, sms_outbox):
@@ -132,7 +133,7 @@ def test_each_attempt_keeps_its_own_data_whichever_is_verified(client, sms_outbo
         assert other.post(VERIFY, {"code": second_code})["Location"] == reverse("accounts:home")
     user = User.objects.get(phone="+8613912345678")
     assert user.check_password("second-Person-2021!")
-    assert (user.email, user.language) == ("two@example.com", "zh-hans")
+    assert (user.email_pending, user.language) == ("two@example.com", "zh-hans")
 
 
 def test_an_account_left_unverified_from_before_gets_the_data_of_the_attempt_verified(client, sms_outbox):
@@ -144,7 +145,7 @@ def test_an_account_left_unverified_from_before_gets_the_data_of_the_attempt_ver
     old.refresh_from_db()
     assert old.phone_verified
     assert old.check_password("first-Person-2020!")
-    assert old.email == "new@example.com"
+    assert (old.email, old.email_pending) == ("", "new@example.com")
     assert User.objects.count() == 1
 
 

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -9,7 +10,8 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts import sms
-from accounts.models import User
+from accounts.email_change import email_change_link
+from accounts.models import EmailDelivery, User
 
 PHONE_AS_TYPED = "+86 139 1234 5678"
 PHONE_E164 = "+8613912345678"
@@ -64,10 +66,17 @@ def test_customer_registers_verifies_by_sms_and_logs_back_in_with_number_written
     expect(empty_state).to_contain_text("You have no Boom line on this account yet.")
     expect(empty_state.get_by_role("link", name="Add a line")).to_have_attribute("href", "/lines/add/")
     screenshot(page, "home")
+    expect(page.get_by_role("status").last).to_contain_text(f"We sent a link to {EMAIL}")
     user = User.objects.get(phone=PHONE_E164)
     assert user.phone_verified
-    assert user.email == EMAIL
+    assert (user.email, user.email_pending) == ("", EMAIL)  # used once its link is followed
     assert user.language == "en"
+    # The customer opens the link from the email.
+    link = email_change_link(EmailDelivery.objects.get(email_verification_for=user, to=EMAIL))
+    page.goto(base + urlsplit(link).path + "?" + urlsplit(link).query)
+    user.refresh_from_db()
+    assert (user.email, user.email_pending) == (EMAIL, "")
+    page.goto(f"{base}/")
     registration_session = session_cookie(page)
     assert registration_session
 
