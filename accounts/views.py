@@ -102,7 +102,10 @@ def home(request: CustomerRequest) -> HttpResponse:
 
     # Rendered in the customer's language and time zone, which are part of the name.
     name = f"home-cards:{translation.get_language()}:{timezone.get_current_timezone_name()}"
-    return render(request, "accounts/home.html", {"cards": customer_cached(user.pk, name, cards)})
+    response = render(request, "accounts/home.html", {"cards": customer_cached(user.pk, name, cards)})
+    # The service worker keeps this page, and only this one, to show offline (static/js/sw.js).
+    response["Boom-Offline"] = "keep"
+    return response
 
 
 @require_POST
@@ -214,7 +217,12 @@ class LoginCodeView(FormView[TwoFactorCodeForm]):
 
 
 class LogoutView(auth_views.LogoutView):
-    pass
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        # The browser forgets what it kept of the customer: the offline copy of their balances
+        # (the service worker's caches, and the worker itself) and the HTTP cache.
+        response["Clear-Site-Data"] = '"cache", "storage"'
+        return response
 
 
 class PasswordResetRequestView(FormView[PasswordResetRequestForm]):

@@ -385,6 +385,9 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],
+        # The service worker (/sw.js) and the web app manifest (/manifest.webmanifest).
+        "worker-src": [SELF],
+        "manifest-src": [SELF],
         "frame-src": [NONE],
         "object-src": [NONE],
         "base-uri": [SELF],
