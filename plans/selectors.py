@@ -3,6 +3,7 @@ queries however many lines, buckets or usage records there are."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -75,16 +76,28 @@ class LineSummary:
         return self.line.is_expired(self.now)
 
     @property
-    def days_left(self) -> int:
+    def time_left(self) -> timedelta:
         if self.line.expires_at is None or self.is_expired:
-            return 0
-        return (self.line.expires_at - self.now).days
+            return timedelta(0)
+        return self.line.expires_at - self.now
+
+    @property
+    def days_left(self) -> int:
+        """Whole days left, part of a day counting as one: right after buying 30 days, 30."""
+        return math.ceil(self.time_left / timedelta(days=1))
 
     @property
     def hours_left(self) -> int:
-        if self.line.expires_at is None or self.is_expired:
-            return 0
-        return int((self.line.expires_at - self.now).total_seconds() // 3600)
+        """Whole hours left, part of an hour counting as one."""
+        return math.ceil(self.time_left / timedelta(hours=1))
+
+    @property
+    def under_a_day_left(self) -> bool:
+        return self.time_left <= timedelta(days=1)
+
+    @property
+    def expires_within_a_week(self) -> bool:
+        return self.time_left < timedelta(days=7)
 
 
 def _live_buckets(lines: list[Line], now: datetime) -> QuerySet[Entitlement]:

@@ -65,8 +65,23 @@ def test_home_shows_what_is_left_on_each_live_bucket(client, plans):
     page = client.get("/").content.decode()
     assert "Work phone" in page
     assert "14 GB left of 35 GB" in page  # (30 - 20) + (5 - 1) of 30 + 5
-    assert "19 days left" in page
+    assert "20 days left" in page  # 19 days and some hours: part of a day counts as a day
     assert f'href="/lines/{line.pk}/"' in page
+
+
+def test_right_after_buying_30_days_the_home_card_and_line_page_say_30_days_left(client, plans):
+    customer = UserFactory.create(language="zh-hans")
+    line = LineFactory.create(owner=customer)
+    entitlement_grant(line=line, plan=plans["basic-10"])
+    client.force_login(customer)
+    for url in ("/", reverse("plans:line", args=[line.pk])):
+        page = client.get(url).content.decode()
+        assert "剩余 30 天" in page, url
+        assert "剩余 29 天" not in page, url
+    # Under a day: hours, part of an hour counting as one.
+    Line.objects.filter(pk=line.pk).update(expires_at=timezone.now() + timedelta(hours=5, minutes=30))
+    cache.clear()
+    assert "剩余 6 小时" in client.get(reverse("plans:line", args=[line.pk])).content.decode()
 
 
 def test_low_data_and_expired_lines_are_shown_as_warnings(client, plans):
