@@ -84,6 +84,19 @@ def test_right_after_buying_30_days_the_home_card_and_line_page_say_30_days_left
     assert "剩余 6 小时" in client.get(reverse("plans:line", args=[line.pk])).content.decode()
 
 
+def test_a_line_without_a_plan_offers_to_choose_one_and_shows_what_its_pack_has_left(client, plans):
+    customer = UserFactory.create(language="zh-hans")
+    line = LineFactory.create(owner=customer)
+    entitlement_grant(line=line, plan=plans["roam-hkmo-7"])
+    client.force_login(customer)
+    for url in ("/", reverse("plans:line", args=[line.pk])):
+        page = client.get(url).content.decode()
+        assert "该号码已无可用余量" not in page, url
+        assert f'href="/lines/{line.pk}/renew/">选择套餐</a>' in page, url
+        assert "此号码还没有套餐" in page, url
+        assert "3 GB" in page, url
+
+
 def test_low_data_and_expired_lines_are_shown_as_warnings(client, plans):
     customer = UserFactory.create()
     low = LineFactory.create(owner=customer, nickname="Low")
