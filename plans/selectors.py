@@ -39,8 +39,10 @@ def plan_on_sale(*, code: str, currency: str) -> Plan:
 
 @dataclass
 class Balance:
-    """What is left in a set of buckets, and what they held."""
+    """What is left in a set of buckets, and what they held (ending on ``ends_on``, in the
+    customer's time zone, when they all end the same day)."""
 
+    ends_on: date | None = None
     data_left: int = 0
     data_total: int = 0
     voice_left: int = 0
@@ -60,16 +62,30 @@ class Balance:
 @dataclass
 class LineSummary:
     line: Line
-    home: Balance
+    home: Balance  # every live home bucket together
     roaming: list[Entitlement] = field(default_factory=list)
     now: datetime = field(default_factory=timezone.now)
+    # The live home buckets summed per day they end: an old allowance is not counted under a
+    # later date.
+    home_by_end: list[Balance] = field(default_factory=list)
 
     def add(self, bucket: Entitlement) -> None:
-        """Count a live bucket: a roaming pack is shown on its own, home buckets are summed."""
+        """Count a live bucket (in order of expiry): a roaming pack is shown on its own, home
+        buckets are summed, all together and per day they end."""
         if bucket.countries:
             self.roaming.append(bucket)
-        else:
-            self.home.add(bucket)
+            return
+        self.home.add(bucket)
+        ends_on = timezone.localdate(bucket.expires_at)
+        if not self.home_by_end or self.home_by_end[-1].ends_on != ends_on:
+            self.home_by_end.append(Balance(ends_on=ends_on))
+        self.home_by_end[-1].add(bucket)
+
+    @property
+    def home_ends_apart(self) -> bool:
+        """Some home allowance ends on another day than the line: each shows its own date."""
+        line_ends_on = timezone.localdate(self.line.expires_at) if self.line.expires_at else None
+        return any(group.ends_on != line_ends_on for group in self.home_by_end)
 
     @property
     def is_expired(self) -> bool:
