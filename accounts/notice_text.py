@@ -3,15 +3,16 @@ what a staff alert says in its email."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import Notice, StaffAlert
 from plans.templatetags.boom import data_amount, money
@@ -56,6 +57,29 @@ def _when(iso: str) -> str:
     except (TypeError, ValueError):
         return ""
     return formats.date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+def _left_at(iso: str, written_at: datetime | None) -> timedelta | None:
+    """The time from ``written_at`` (when the notice was written) to the moment ``iso``."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return None
+    return moment - written_at if written_at else None
+
+
+def _runs_out_in(left: timedelta) -> str:
+    """ "Runs out in N days" (part of a day counts as a day, as on the home page), or in N hours
+    (part of an hour counts as an hour) when a day or less is left."""
+    if left > timedelta(days=1):
+        days = math.ceil(left / timedelta(days=1))
+        return ngettext("Your plan runs out in %(days)d day", "Your plan runs out in %(days)d days", days) % {
+            "days": days
+        }
+    hours = max(1, math.ceil(left / timedelta(hours=1)))
+    return ngettext("Your plan runs out in %(hours)d hour", "Your plan runs out in %(hours)d hours", hours) % {
+        "hours": hours
+    }
 
 
 def _plan_name(params: dict[str, object]) -> str:
@@ -107,20 +131,19 @@ def notice_text(notice: Notice) -> NoticeText:
             body = _("You have %(left)s of data left. Renew or add a top-up pack before it runs out.") % {"left": left}
         return NoticeText(title=title, body=body, action=_("Top up"))
     if notice.kind == Notice.Kind.RENEWAL_REMINDER:
-        days = int(p.get("days", 0))
-        when = _when(str(p.get("expires_at", "")))
-        if days <= 0:
+        expires_at = str(p.get("expires_at", ""))
+        when = _when(expires_at)
+        time_left = _left_at(expires_at, notice.created_at)
+        if time_left is None and int(p.get("days", 0)) > 0:
+            time_left = timedelta(days=int(p.get("days", 0)))
+        if time_left is None or time_left <= timedelta(0):
             title = _("Your plan has run out")
             body = _("The plan on %(number)s ran out on %(when)s. Renew now to keep your number.") % {
                 "number": number,
                 "when": when,
             }
         else:
-            title = (
-                _("Your plan runs out in %(days)d days") % {"days": days}
-                if days > 1
-                else _("Your plan runs out tomorrow")
-            )
+            title = _runs_out_in(time_left)
             body = _("The plan on %(number)s runs out on %(when)s. Renew in one click to keep your number.") % {
                 "number": number,
                 "when": when,

@@ -43,9 +43,11 @@ def _due_for_reminder(days: int, until: int, now: datetime) -> Q:
 
 def renewal_reminders_send(*, now: datetime | None = None) -> int:
     """A notice and email 7, 3 and 1 days before a line's expiry and at expiry, once per line,
-    expiry and stage. Lines with auto-renew on and a saved card are left to auto-renew before
-    expiry; a renewal moves the expiry, so the old expiry's reminders stop (and unsent ones are
-    dropped when their turn comes)."""
+    expiry and stage. A line first seen inside a stage's window (5 days left: the 7-day stage)
+    gets that stage once; the notice says the real time left (its expiry minus the time it was
+    written, see accounts.notice_text), not the stage's number. Lines with auto-renew on and a
+    saved card are left to auto-renew before expiry; a renewal moves the expiry, so the old
+    expiry's reminders stop (and unsent ones are dropped when their turn comes)."""
     now = now or timezone.now()
     sent = 0
     will_auto_renew = Q(auto_renew=True) & Exists(
@@ -53,7 +55,11 @@ def renewal_reminders_send(*, now: datetime | None = None) -> int:
     )
     for days, until in REMINDER_STAGES:
         while True:
-            reminded = RenewalReminder.objects.filter(line=OuterRef("pk"), expires_at=OuterRef("expires_at"), days=days)
+            # This stage, or a later one (fewer days), already went out for this expiry: an
+            # earlier stage is never sent after a later one.
+            reminded = RenewalReminder.objects.filter(
+                line=OuterRef("pk"), expires_at=OuterRef("expires_at"), days__lte=days
+            )
             due = Line.objects.filter(_due_for_reminder(days, until, now), owner__isnull=False).exclude(
                 Exists(reminded)
             )

@@ -3,6 +3,7 @@ queries however many lines, buckets or usage records there are."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -38,8 +39,10 @@ def plan_on_sale(*, code: str, currency: str) -> Plan:
 
 @dataclass
 class Balance:
-    """What is left in a set of buckets, and what they held."""
+    """What is left in a set of buckets, and what they held (ending on ``ends_on``, in the
+    customer's time zone, when they all end the same day)."""
 
+    ends_on: date | None = None
     data_left: int = 0
     data_total: int = 0
     voice_left: int = 0
@@ -59,32 +62,58 @@ class Balance:
 @dataclass
 class LineSummary:
     line: Line
-    home: Balance
+    home: Balance  # every live home bucket together
     roaming: list[Entitlement] = field(default_factory=list)
     now: datetime = field(default_factory=timezone.now)
+    # The live home buckets summed per day they end: an old allowance is not counted under a
+    # later date.
+    home_by_end: list[Balance] = field(default_factory=list)
 
     def add(self, bucket: Entitlement) -> None:
-        """Count a live bucket: a roaming pack is shown on its own, home buckets are summed."""
+        """Count a live bucket (in order of expiry): a roaming pack is shown on its own, home
+        buckets are summed, all together and per day they end."""
         if bucket.countries:
             self.roaming.append(bucket)
-        else:
-            self.home.add(bucket)
+            return
+        self.home.add(bucket)
+        ends_on = timezone.localdate(bucket.expires_at)
+        if not self.home_by_end or self.home_by_end[-1].ends_on != ends_on:
+            self.home_by_end.append(Balance(ends_on=ends_on))
+        self.home_by_end[-1].add(bucket)
+
+    @property
+    def home_ends_apart(self) -> bool:
+        """Some home allowance ends on another day than the line: each shows its own date."""
+        line_ends_on = timezone.localdate(self.line.expires_at) if self.line.expires_at else None
+        return any(group.ends_on != line_ends_on for group in self.home_by_end)
 
     @property
     def is_expired(self) -> bool:
         return self.line.is_expired(self.now)
 
     @property
-    def days_left(self) -> int:
+    def time_left(self) -> timedelta:
         if self.line.expires_at is None or self.is_expired:
-            return 0
-        return (self.line.expires_at - self.now).days
+            return timedelta(0)
+        return self.line.expires_at - self.now
+
+    @property
+    def days_left(self) -> int:
+        """Whole days left, part of a day counting as one: right after buying 30 days, 30."""
+        return math.ceil(self.time_left / timedelta(days=1))
 
     @property
     def hours_left(self) -> int:
-        if self.line.expires_at is None or self.is_expired:
-            return 0
-        return int((self.line.expires_at - self.now).total_seconds() // 3600)
+        """Whole hours left, part of an hour counting as one."""
+        return math.ceil(self.time_left / timedelta(hours=1))
+
+    @property
+    def under_a_day_left(self) -> bool:
+        return self.time_left <= timedelta(days=1)
+
+    @property
+    def expires_within_a_week(self) -> bool:
+        return self.time_left < timedelta(days=7)
 
 
 def _live_buckets(lines: list[Line], now: datetime) -> QuerySet[Entitlement]:

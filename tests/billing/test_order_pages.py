@@ -166,3 +166,27 @@ def test_order_pages_ask_a_visitor_to_log_in(customer: User, line, plans):
         response = visitor.get(reverse(name, args=[order.public_id]))
         assert response.status_code == 302
         assert "login" in response["Location"]
+
+
+def test_a_pack_bought_for_a_line_without_a_plan_says_what_was_bought_and_until_when(client, customer, plans):
+    from plans.services import entitlement_grant
+
+    planless = LineFactory.create(owner=customer)
+    order = Order.objects.create(
+        user=customer,
+        line=planless,
+        plan=plans["roam-jpkr-7"],
+        kind=Order.Kind.ADDON,
+        amount_minor=3000,
+        currency="CNY",
+        status=Order.Status.FULFILLED,
+    )
+    pack = entitlement_grant(line=planless, plan=plans["roam-jpkr-7"], order=order)
+    client.force_login(customer)
+
+    page = client.get(reverse("billing:order", args=[order.public_id])).content.decode()
+
+    until = timezone.localtime(pack.expires_at, zoneinfo.ZoneInfo(customer.time_zone)).strftime("%Y-%m-%d %H:%M")
+    assert f"Japan &amp; Korea 5 GB, 7 days can be used until <strong>{until}</strong>" in page
+    assert "Japan, South Korea" in page
+    assert "New expiry" not in page

@@ -108,6 +108,39 @@ def test_renewal_cancels_the_unsent_reminder_email_and_the_next_reminders_follow
     assert mailoutbox[0].subject == "Boom: Your plan runs out in 7 days"
 
 
+def test_a_line_first_seen_5_days_before_expiry_is_told_5_days_in_both_languages_and_later_stages_follow(line):
+    from django.utils import translation
+
+    from accounts.notice_text import notice_text
+
+    expiry = line.expires_at
+    assert sweep_at(expiry - 5 * DAY + HOUR) == [1]  # 4 days 23 hours left: the 7-day stage, once
+    assert sweep_at(expiry - 4 * DAY) == [0]
+    assert sweep_at(expiry - 3 * DAY + HOUR) == [1]
+    assert sweep_at(expiry - 20 * HOUR) == [1]
+    notices = list(Notice.objects.filter(line=line, kind=Notice.Kind.RENEWAL_REMINDER).order_by("created_at"))
+    assert [n.params["days"] for n in notices] == [7, 3, 1]
+    with translation.override("en"):
+        assert [notice_text(n).title for n in notices] == [
+            "Your plan runs out in 5 days",
+            "Your plan runs out in 3 days",
+            "Your plan runs out in 20 hours",
+        ]
+    with translation.override("zh-hans"):
+        assert notice_text(notices[0]).title == "您的套餐将在 5 天后到期"
+        assert notice_text(notices[2]).title == "您的套餐将在 20 小时后到期"
+
+
+def test_an_earlier_stage_is_never_sent_after_a_later_one(line):
+    from billing.models import RenewalReminder
+
+    expiry = line.expires_at
+    RenewalReminder.objects.create(line=line, expires_at=expiry, days=3)
+    assert sweep_at(expiry - 5 * DAY) == [0]
+    assert sweep_at(expiry - DAY + HOUR) == [1]
+    assert reminders(line) == [(1, expiry.isoformat())]
+
+
 def test_reminder_emails_are_queued_when_the_sweep_commits(line, django_capture_on_commit_callbacks, monkeypatch):
     from accounts.tasks import email_deliver
 

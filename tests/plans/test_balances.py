@@ -1,13 +1,14 @@
 """The home page and the line page: what is left, until when, in a fixed number of queries."""
 
-from datetime import timedelta
+import zoneinfo
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line
+from accounts.models import Line, User
 from plans.demo import seed_catalogue
 from plans.models import GB, DailyUsage, Entitlement, Plan, UsageRecord, usage_day
 from plans.services import entitlement_grant
@@ -19,6 +20,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def plans() -> dict[str, Plan]:
     return seed_catalogue()
+
+
+def local(customer: User, moment: datetime) -> datetime:
+    """``moment`` on the customer's clock, as their pages show it."""
+    return timezone.localtime(moment, zoneinfo.ZoneInfo(customer.time_zone))
 
 
 def test_renewing_moves_the_expiry_from_the_later_of_now_and_the_current_expiry(plans):
@@ -64,9 +70,73 @@ def test_home_shows_what_is_left_on_each_live_bucket(client, plans):
     client.force_login(customer)
     page = client.get("/").content.decode()
     assert "Work phone" in page
-    assert "14 GB left of 35 GB" in page  # (30 - 20) + (5 - 1) of 30 + 5
-    assert "19 days left" in page
+    # Each allowance with the day it ends: the plan with the line, the top-up 9 days later.
+    assert "10 GB left of 30 GB" in page
+    assert "4 GB left of 5 GB" in page
+    assert f"Ends on {local(customer, topup.expires_at):%Y-%m-%d}" in page
+    assert "20 days left" in page  # 19 days and some hours: part of a day counts as a day
     assert f'href="/lines/{line.pk}/"' in page
+
+
+def test_right_after_buying_30_days_the_home_card_and_line_page_say_30_days_left(client, plans):
+    customer = UserFactory.create(language="zh-hans")
+    line = LineFactory.create(owner=customer)
+    entitlement_grant(line=line, plan=plans["basic-10"])
+    client.force_login(customer)
+    for url in ("/", reverse("plans:line", args=[line.pk])):
+        page = client.get(url).content.decode()
+        assert "剩余 30 天" in page, url
+        assert "剩余 29 天" not in page, url
+    # Under a day: hours, part of an hour counting as one.
+    Line.objects.filter(pk=line.pk).update(expires_at=timezone.now() + timedelta(hours=5, minutes=30))
+    cache.clear()
+    assert "剩余 6 小时" in client.get(reverse("plans:line", args=[line.pk])).content.decode()
+
+
+def test_a_line_without_a_plan_offers_to_choose_one_and_shows_what_its_pack_has_left(client, plans):
+    customer = UserFactory.create(language="zh-hans")
+    line = LineFactory.create(owner=customer)
+    entitlement_grant(line=line, plan=plans["roam-hkmo-7"])
+    client.force_login(customer)
+    for url in ("/", reverse("plans:line", args=[line.pk])):
+        page = client.get(url).content.decode()
+        assert "该号码已无可用余量" not in page, url
+        assert f'href="/lines/{line.pk}/renew/">选择套餐</a>' in page, url
+        assert "此号码还没有套餐" in page, url
+        assert "3 GB" in page, url
+
+
+def test_an_old_allowance_and_a_renewal_are_shown_each_with_the_day_it_ends(client, plans):
+    customer = UserFactory.create()
+    line = LineFactory.create(owner=customer)
+    now = timezone.now()
+    old = entitlement_grant(line=line, plan=plans["basic-30"], now=now - timedelta(days=2))
+    Entitlement.objects.filter(pk=old.pk).update(data_used=18 * GB)
+    new = entitlement_grant(line=line, plan=plans["basic-30"], now=now - timedelta(days=1))
+    pack = entitlement_grant(line=line, plan=plans["roam-jpkr-7"], now=now - timedelta(days=1))
+    client.force_login(customer)
+
+    page = client.get("/").content.decode()
+
+    assert "42 GB left of 60 GB" not in page
+    ends = [f"Ends on {local(customer, bucket.expires_at):%Y-%m-%d}" for bucket in (old, new)]
+    assert page.index(ends[0]) < page.index("12 GB left of 30 GB") < page.index(ends[1])
+    assert page.index(ends[1]) < page.index("30 GB left of 30 GB")
+    assert f"Japan &amp; Korea 5 GB, 7 days: 5 GB left, until {local(customer, pack.expires_at):%Y-%m-%d %H:%M}" in page
+    # The line page lists each bucket with its own dates.
+    detail = client.get(reverse("plans:line", args=[line.pk])).content.decode()
+    for bucket in (old, new, pack):
+        assert f"to {local(customer, bucket.expires_at):%Y-%m-%d %H:%M}" in detail
+
+
+def test_one_allowance_ending_with_the_line_shows_no_extra_date(client, plans):
+    customer = UserFactory.create()
+    line = LineFactory.create(owner=customer)
+    entitlement_grant(line=line, plan=plans["basic-10"])
+    client.force_login(customer)
+    page = client.get("/").content.decode()
+    assert "10 GB left of 10 GB" in page
+    assert "Ends on" not in page
 
 
 def test_low_data_and_expired_lines_are_shown_as_warnings(client, plans):
