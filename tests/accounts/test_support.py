@@ -72,14 +72,17 @@ def test_logged_out_request_with_an_email_is_stored_and_emailed_to_support_reply
     assert delivery.to == "desk@boom.example"
     email = delivery_email(delivery)
     assert email.reply_to == ["Me@example.com"]
-    assert "Not logged in" in email.body and MESSAGE in email.body
+    assert "Not logged in" in email.body
+    assert MESSAGE in email.body
     assert not Notice.objects.exists()
     assert request.reference in client.get(response["Location"]).content.decode()
 
 
 def test_logged_out_request_without_the_chosen_contact_is_a_form_error(client):
     for reply_by, field in (("email", "email"), ("phone", "phone")):
-        response = client.post(reverse("accounts:support"), {"topic": "other", "message": MESSAGE, "reply_by": reply_by})
+        response = client.post(
+            reverse("accounts:support"), {"topic": "other", "message": MESSAGE, "reply_by": reply_by}
+        )
         assert response.status_code == 200
         assert field in response.context["form"].errors
     assert not SupportRequest.objects.exists()
@@ -106,7 +109,8 @@ def test_logged_out_request_by_phone_is_sent_once_the_code_is_right(client, sms_
     request = SupportRequest.objects.get()
     assert (request.user, request.contact_phone, request.topic) == (None, phone, "esim")
     email = delivery_email(EmailDelivery.objects.get(support_request=request))
-    assert str(phone) in email.body and "proven by SMS code" in email.body
+    assert str(phone) in email.body
+    assert "proven by SMS code" in email.body
     # The step is done: the confirm page sends back to the form.
     assert client.get(reverse("accounts:support_confirm"))["Location"] == reverse("accounts:support")
 
@@ -140,8 +144,10 @@ def test_logged_in_customer_sees_their_own_requests_and_their_state(client, cust
     theirs = support_request_create(user=UserFactory.create(), topic="data", message=MESSAGE)
     client.force_login(customer)
     text = page(client)
-    assert mine.reference in text and "Waiting for an answer" in text
-    assert answered.reference in text and "Answered" in text
+    assert mine.reference in text
+    assert "Waiting for an answer" in text
+    assert answered.reference in text
+    assert "Answered" in text
     assert theirs.reference not in text
 
 
