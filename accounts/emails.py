@@ -94,12 +94,14 @@ def _customer_email(
 def _support_email(delivery: EmailDelivery, request: SupportRequest) -> EmailMultiAlternatives:
     user = request.user
     body = render_to_string("emails/support_request.txt", {"request": request, "user": user})
+    sender = str(user.phone) if user is not None else request.contact_email or str(request.contact_phone)
+    reply_to = user.email if user is not None else request.contact_email
     return EmailMultiAlternatives(
-        subject=f"[{request.reference}] {request.get_topic_display()} – {user.phone}",
+        subject=f"[{request.reference}] {request.get_topic_display()} – {sender}",
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[delivery.to],
-        reply_to=[user.email] if user.email else None,
+        reply_to=[reply_to] if reply_to else None,
         headers={"Message-ID": _message_id(delivery)},
     )
 

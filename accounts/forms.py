@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.phonenumber import PhoneNumber
 
-from accounts.models import Line, SupportRequest, User
+from accounts.models import Line, User
 from accounts.phones import is_mobile, parse_phone
 
 
@@ -214,23 +214,3 @@ class LineImportForm(forms.ModelForm):
     class Meta:
         model = Line
         fields = ["msisdn", "iccid", "eid", "smdp_address", "matching_id"]
-
-
-class SupportForm(forms.ModelForm):
-    line = forms.ModelChoiceField(label=_("Line (optional)"), queryset=Line.objects.none(), required=False)
-    message = forms.CharField(
-        label=_("Message"),
-        min_length=10,
-        max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 5}),
-        help_text=_("Tell us what happened, and on which line."),
-    )
-
-    class Meta:
-        model = SupportRequest
-        fields = ["topic", "line", "message"]
-
-    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Only the customer's own lines can be picked.
-        self.fields["line"].queryset = Line.objects.filter(owner=user)  # type: ignore[attr-defined]

@@ -116,6 +116,7 @@ class SmsCode(models.Model):
         REGISTER = "register", _("registration")
         PASSWORD_RESET = "password_reset", _("password reset")
         ADD_LINE = "add_line", _("adding a line")
+        SUPPORT = "support", _("writing to support")
 
     phone = PhoneNumberField()
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
@@ -312,7 +313,8 @@ class EmailDelivery(models.Model):
 
 
 class SupportRequest(models.Model):
-    """A customer's message to support, forwarded by email through the outbox."""
+    """A message to support, forwarded by email through the outbox: from a customer logged in,
+    or from someone logged out who left an email to reply to or proved a number by SMS code."""
 
     class Topic(models.TextChoices):
         RENEWING = "renewing", _("Renewing or changing my plan")
@@ -321,16 +323,36 @@ class SupportRequest(models.Model):
         DATA = "data", _("Data, calls or texts")
         OTHER = "other", _("Something else")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_requests")
+    class Status(models.TextChoices):
+        OPEN = "open", _("Waiting for an answer")
+        ANSWERED = "answered", _("Answered")
+        CLOSED = "closed", _("Closed")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="support_requests"
+    )
+    # Who to answer when no one was logged in: an email, or a number proven by an SMS code.
+    contact_email = models.EmailField(_("email"), blank=True)
+    contact_phone = PhoneNumberField(_("mobile number"), blank=True)
     line = models.ForeignKey(Line, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     topic = models.CharField(_("topic"), max_length=16, choices=Topic.choices)
     message = models.TextField(_("message"), max_length=4000)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN)
+    # The form's own token: the same form posted again (a retry after an error) finds the request
+    # it already made instead of making, and emailing, a second one.
+    token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name = _("support request")
         verbose_name_plural = _("support requests")
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | ~models.Q(contact_email="") | ~models.Q(contact_phone=""),
+                name="accounts_supportrequest_has_someone_to_answer",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.topic}"

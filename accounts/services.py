@@ -22,8 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.enrolment import enrolment_code_hold, enrolment_code_use
-from accounts.models import EmailDelivery, Line, Notice, Registration, SmsCode, SupportRequest, User
-from accounts.outbox import email_deliver_on_commit, notice_create
+from accounts.models import Line, Notice, Registration, SmsCode, User
 from accounts.page_cache import customers_changed
 from accounts.security_notices import security_notice_create
 from accounts.sms import SmsError, send_sms
@@ -44,6 +43,8 @@ def _sms_text(purpose: str, code: str) -> str:
         return _("Your Boom registration code is %(code)s. It is valid for 10 minutes.") % {"code": code}
     if purpose == SmsCode.Purpose.PASSWORD_RESET:
         return _("Your Boom password reset code is %(code)s. It is valid for 10 minutes.") % {"code": code}
+    if purpose == SmsCode.Purpose.SUPPORT:
+        return _("Your code to write to Boom support is %(code)s. It is valid for 10 minutes.") % {"code": code}
     return _("Your code to add this number to a Boom account is %(code)s. It is valid for 10 minutes.") % {"code": code}
 
 
@@ -432,21 +433,3 @@ def notice_mark_read(*, user: User, notice_ids: list[int] | None = None) -> int:
     marked = notices.update(read_at=timezone.now())
     customers_changed([user.pk])
     return marked
-
-
-def support_request_create(*, user: User, topic: str, message: str, line: Line | None = None) -> SupportRequest:
-    """Store the request, email it to support through the outbox, and confirm to the customer."""
-    from django.conf import settings
-
-    with transaction.atomic():
-        request = SupportRequest.objects.create(user=user, topic=topic, message=message, line=line)
-        delivery = EmailDelivery.objects.create(support_request=request, to=settings.SUPPORT_EMAIL)
-        email_deliver_on_commit(delivery.pk)
-        notice_create(
-            user=user,
-            kind=Notice.Kind.SUPPORT_RECEIVED,
-            key=f"support-received:{request.pk}",
-            params={"ref": request.reference},
-            link="/support/",
-        )
-    return request

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import email_change, passwords, reauth, registration_views, views
+from accounts import email_change, passwords, reauth, registration_views, support_views, views
 
 app_name = "accounts"
 
@@ -26,7 +26,8 @@ urlpatterns = [
     path("accounts/security/off/", views.TwoFactorDisableView.as_view(), name="two_factor_disable"),
     path("notices/", views.notices, name="notices"),
     path("notices/read/", views.notices_read, name="notices_read"),
-    path("support/", views.support, name="support"),
+    path("support/", support_views.support, name="support"),
+    path("support/confirm/", support_views.SupportConfirmView.as_view(), name="support_confirm"),
     path("lines/add/", views.LineAddView.as_view(), name="line_add"),
     path("lines/add/confirm/", views.LineAddConfirmView.as_view(), name="line_add_confirm"),
 ]

@@ -44,7 +44,6 @@ from accounts.forms import (
     PasswordResetConfirmForm,
     PasswordResetRequestForm,
     PreferencesForm,
-    SupportForm,
     TwoFactorCodeForm,
 )
 from accounts.models import User
@@ -491,23 +490,3 @@ def notices(request: CustomerRequest) -> HttpResponse:
 def notices_read(request: CustomerRequest) -> HttpResponse:
     services.notice_mark_read(user=request.user)
     return redirect("accounts:notices")
-
-
-@login_required
-def support(request: CustomerRequest) -> HttpResponse:
-    """Short answers to the common questions, and a form to write to support."""
-    form = SupportForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        support_request = services.support_request_create(
-            user=request.user,
-            topic=form.cleaned_data["topic"],
-            message=form.cleaned_data["message"],
-            line=form.cleaned_data["line"],
-        )
-        messages.success(
-            request,
-            _("Thank you. We have your message (%(ref)s) and answer within one working day.")
-            % {"ref": support_request.reference},
-        )
-        return redirect("accounts:support")
-    return render(request, "accounts/support.html", {"form": form})

@@ -346,6 +346,9 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Boom <no-reply@boom.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@boom.example")
+# Shown on the help page with SUPPORT_EMAIL (as written here, in every language).
+SUPPORT_HOURS = env.str("SUPPORT_HOURS", default="09:00–21:00 (UTC+8)")
+SUPPORT_PHONE = env.str("SUPPORT_PHONE", default="+86 400 000 0000")
 
 # --- Stripe (only billing/gateway.py reads these) -------------------------------------------
 

@@ -33,7 +33,7 @@ from accounts.outbox import (
     notice_create,
     outbox_due,
 )
-from accounts.services import support_request_create
+from accounts.support import support_request_create
 from accounts.tasks import SEND_SOFT_TIME_LIMIT, SEND_TIME_LIMIT, email_deliver
 from billing import services as billing
 from billing.models import Order

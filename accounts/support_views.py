@@ -1,0 +1,132 @@
+"""The help page: answers, Boom's contact channels, and the form to write to support, open to
+everyone (a locked-out customer too); logged in, also the customer's own requests."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.generic import FormView
+from phonenumber_field.phonenumber import PhoneNumber
+
+from accounts.models import SupportRequest
+from accounts.support import (
+    support_code_send,
+    support_request_create,
+    support_request_create_by_phone,
+    support_requests_of,
+)
+from accounts.support_forms import SupportCodeForm, SupportForm, SupportGuestForm
+from boomcard.ratelimit import client_address
+
+# The logged-out request waiting for the code sent to its number.
+SUPPORT_PENDING_KEY = "support_pending"
+
+
+def _contact() -> dict[str, str]:
+    return {"email": settings.SUPPORT_EMAIL, "hours": settings.SUPPORT_HOURS, "phone": settings.SUPPORT_PHONE}
+
+
+def _thanks(request: HttpRequest, support_request: SupportRequest) -> None:
+    messages.success(
+        request,
+        _("Thank you. We have your message (%(ref)s) and answer within one working day.")
+        % {"ref": support_request.reference},
+    )
+
+
+def support(request: HttpRequest) -> HttpResponse:
+    """Answers to the common questions, how to reach Boom, and a form to write to support."""
+    if request.user.is_authenticated:
+        return _support_customer(request)
+    form = SupportGuestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["reply_by"] == SupportGuestForm.EMAIL:
+                support_request = support_request_create(
+                    topic=data["topic"], message=data["message"], contact_email=data["email"], token=data["token"]
+                )
+                _thanks(request, support_request)
+                return redirect("accounts:support")
+            phone: PhoneNumber = data["phone"]
+            support_code_send(
+                phone=phone, language=translation.get_language() or "", client_address=client_address(request)
+            )
+        except ValidationError as error:
+            form.add_error("phone" if data["reply_by"] == SupportGuestForm.PHONE else None, error)
+        else:
+            request.session[SUPPORT_PENDING_KEY] = {
+                "phone": str(phone.as_e164),
+                "topic": data["topic"],
+                "message": data["message"],
+                "token": str(data["token"]) if data["token"] else "",
+            }
+            messages.info(request, _("A 6-digit code is on its way to %(phone)s.") % {"phone": phone})
+            return redirect("accounts:support_confirm")
+    return render(request, "accounts/support.html", {"form": form, "contact": _contact()})
+
+
+def _support_customer(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    form = SupportForm(request.POST or None, user=user)  # type: ignore[arg-type]
+    if request.method == "POST" and form.is_valid():
+        try:
+            support_request = support_request_create(
+                user=user,  # type: ignore[arg-type]
+                topic=form.cleaned_data["topic"],
+                message=form.cleaned_data["message"],
+                line=form.cleaned_data["line"],
+                token=form.cleaned_data["token"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            _thanks(request, support_request)
+            return redirect("accounts:support")
+    requests = support_requests_of(user=user)  # type: ignore[arg-type]
+    return render(request, "accounts/support.html", {"form": form, "contact": _contact(), "requests": requests})
+
+
+@method_decorator(sensitive_post_parameters("code"), name="dispatch")
+class SupportConfirmView(FormView[SupportCodeForm]):
+    """The second step of the phone path: the code sent to the number."""
+
+    template_name = "accounts/support_confirm.html"
+    form_class = SupportCodeForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        pending = request.session.get(SUPPORT_PENDING_KEY)
+        if not isinstance(pending, dict) or request.user.is_authenticated:
+            return redirect("accounts:support")
+        self.pending: dict[str, str] = pending
+        self.phone = PhoneNumber.from_string(self.pending["phone"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(phone=self.phone, **kwargs)
+
+    def form_valid(self, form: SupportCodeForm) -> HttpResponse:
+        try:
+            support_request = support_request_create_by_phone(
+                phone=self.phone,
+                code=form.cleaned_data["code"],
+                topic=self.pending["topic"],
+                message=self.pending["message"],
+                token=uuid.UUID(self.pending["token"]) if self.pending.get("token") else None,
+            )
+        except ValidationError as error:
+            form.add_error("code", error)
+            return self.form_invalid(form)
+        del self.request.session[SUPPORT_PENDING_KEY]
+        _thanks(self.request, support_request)
+        return redirect("accounts:support")
