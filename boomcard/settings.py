@@ -8,6 +8,7 @@ the README.
 
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import django_stubs_ext
@@ -346,6 +347,19 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Boom <no-reply@boom.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@boom.example")
+
+# --- Receipts: who sells, and the tax included in the prices -----------------------------------
+
+RECEIPT_SELLER_NAME = env.str("RECEIPT_SELLER_NAME", default="Boom Mobile Ltd.")
+RECEIPT_SELLER_ADDRESS = env.str("RECEIPT_SELLER_ADDRESS", default="1 Example Road, Central, Hong Kong")
+RECEIPT_SELLER_TAX_ID = env.str("RECEIPT_SELLER_TAX_ID", default="")
+# Tax rate in percent that the prices of each currency include, e.g. ``CNY=6,HKD=0,USD=0``.
+RECEIPT_TAX_RATES = {
+    currency.upper(): Decimal(rate)
+    for currency, rate in env.dict("RECEIPT_TAX_RATES", default={"CNY": "6", "HKD": "0", "USD": "0"}).items()
+}
+# A font with Chinese in it for the PDF receipt (Debian's fonts-noto-cjk); absent, the PDF is in English.
+RECEIPT_PDF_FONT = env.str("RECEIPT_PDF_FONT", default="/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 
 # --- Stripe (only billing/gateway.py reads these) -------------------------------------------
 
