@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -96,4 +97,49 @@ def renewal_options(*, user: User, line_id: int, currency: str, now: datetime | 
         flexible=flexible,
         open_order=open_order,
         saved_card=PaymentProfile.objects.filter(user=user).first(),
+    )
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a receipt shows beyond the order: the seller, the period the order's bucket covers,
+    and the tax the price includes (in minor units, rounded half up)."""
+
+    order: Order
+    seller_name: str
+    seller_address: str
+    seller_tax_id: str
+    period_start: datetime | None
+    period_end: datetime | None
+    tax_rate: Decimal | None  # percent; None: no tax line for this currency
+    tax_minor: int
+    net_minor: int
+
+
+RECEIPT_STATUSES = (Order.Status.FULFILLED, Order.Status.PAID, Order.Status.REFUNDED)
+
+
+def tax_included(*, amount_minor: int, rate: Decimal) -> int:
+    """The tax inside a tax-inclusive price: ``amount × rate / (100 + rate)``, in minor units."""
+    return int((Decimal(amount_minor) * rate / (100 + rate)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def customer_receipt(*, user: User, public_id: str) -> Receipt:
+    """The customer's own order with what its receipt needs, in one query (another's: 404)."""
+    order = Order.objects.select_related("line", "plan", "entitlement").filter(user=user, public_id=public_id).first()
+    if order is None:
+        raise Http404("no such order")
+    bucket = getattr(order, "entitlement", None)
+    rate = settings.RECEIPT_TAX_RATES.get(order.currency)
+    tax = tax_included(amount_minor=order.amount_minor, rate=rate) if rate else 0
+    return Receipt(
+        order=order,
+        seller_name=settings.RECEIPT_SELLER_NAME,
+        seller_address=settings.RECEIPT_SELLER_ADDRESS,
+        seller_tax_id=settings.RECEIPT_SELLER_TAX_ID,
+        period_start=bucket.starts_at if bucket else None,
+        period_end=bucket.expires_at if bucket else None,
+        tax_rate=rate,
+        tax_minor=tax,
+        net_minor=order.amount_minor - tax,
     )

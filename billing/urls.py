@@ -16,5 +16,7 @@ urlpatterns = [
     path("billing/orders/<str:public_id>/wallet/", views.pay_wallet, name="pay_wallet"),
     path("billing/orders/<str:public_id>/status/", views.order_status, name="order_status"),
     path("billing/orders/<str:public_id>/receipt/", views.receipt, name="receipt"),
+    path("billing/orders/<str:public_id>/receipt.pdf", views.receipt_pdf, name="receipt_pdf"),
+    path("billing/orders/<str:public_id>/cancel/", views.order_cancel, name="order_cancel"),
     path("stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
 ]

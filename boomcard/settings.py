@@ -8,6 +8,7 @@ the README.
 
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import django_stubs_ext
@@ -349,6 +350,19 @@ SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@boom.example")
 # Shown on the help page with SUPPORT_EMAIL (as written here, in every language).
 SUPPORT_HOURS = env.str("SUPPORT_HOURS", default="09:00–21:00 (UTC+8)")
 SUPPORT_PHONE = env.str("SUPPORT_PHONE", default="+86 400 000 0000")
+
+# --- Receipts: who sells, and the tax included in the prices -----------------------------------
+
+RECEIPT_SELLER_NAME = env.str("RECEIPT_SELLER_NAME", default="Boom Mobile Ltd.")
+RECEIPT_SELLER_ADDRESS = env.str("RECEIPT_SELLER_ADDRESS", default="1 Example Road, Central, Hong Kong")
+RECEIPT_SELLER_TAX_ID = env.str("RECEIPT_SELLER_TAX_ID", default="")
+# Tax rate in percent that the prices of each currency include, e.g. ``CNY=6,HKD=0,USD=0``.
+RECEIPT_TAX_RATES = {
+    currency.upper(): Decimal(rate)
+    for currency, rate in env.dict("RECEIPT_TAX_RATES", default={"CNY": "6", "HKD": "0", "USD": "0"}).items()
+}
+# A font with Chinese in it for the PDF receipt (Debian's fonts-noto-cjk); absent, the PDF is in English.
+RECEIPT_PDF_FONT = env.str("RECEIPT_PDF_FONT", default="/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 
 # --- Stripe (only billing/gateway.py reads these) -------------------------------------------
 

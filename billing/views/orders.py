@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing import gateway, selectors, services
 from billing.forms import RenewForm
 from billing.models import Order, Refund
+from billing.receipt_pdf import receipt_pdf as receipt_as_pdf
 from billing.views.messages import gateway_message
 from billing.views.wallets import wallet_step
 from boomcard.http import CustomerRequest
@@ -109,7 +112,43 @@ def orders(request: CustomerRequest) -> HttpResponse:
 @login_required
 @require_GET
 def receipt(request: CustomerRequest, public_id: str) -> HttpResponse:
+    receipt = selectors.customer_receipt(user=request.user, public_id=public_id)
+    if receipt.order.status not in selectors.RECEIPT_STATUSES:
+        return redirect("billing:order", public_id=receipt.order.public_id)
+    return render(
+        request,
+        "billing/receipt.html",
+        {"receipt": receipt, "order": receipt.order, "support_email": settings.SUPPORT_EMAIL},
+    )
+
+
+@login_required
+@require_GET
+def receipt_pdf(request: CustomerRequest, public_id: str) -> HttpResponse:
+    """The receipt as a PDF file to keep."""
+    receipt = selectors.customer_receipt(user=request.user, public_id=public_id)
+    if receipt.order.status not in selectors.RECEIPT_STATUSES:
+        return redirect("billing:order", public_id=receipt.order.public_id)
+    response = HttpResponse(receipt_as_pdf(receipt), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="receipt-{receipt.order.public_id}.pdf"'
+    return response
+
+
+@login_required
+@require_POST
+def order_cancel(request: CustomerRequest, public_id: str) -> HttpResponse:
+    """The customer gives up an open order: cancelled at Stripe, then here. If the payment went
+    through meanwhile, the order is fulfilled instead and the page says so."""
     order = selectors.customer_order(user=request.user, public_id=public_id)
-    if order.status not in (Order.Status.FULFILLED, Order.Status.PAID, Order.Status.REFUNDED):
+    if not order.is_open:
         return redirect("billing:order", public_id=order.public_id)
-    return render(request, "billing/receipt.html", {"order": order})
+    try:
+        order = services.order_cancel(order=order, reason="cancelled by the customer")
+    except gateway.GatewayError as error:
+        messages.error(request, gateway_message(error))
+    else:
+        if order.status == Order.Status.CANCELLED:
+            messages.success(request, _("Your order was cancelled. Nothing was charged."))
+        elif not order.is_open:
+            messages.info(request, _("The payment had already gone through, so the order was not cancelled."))
+    return redirect("billing:order", public_id=order.public_id)

@@ -43,6 +43,8 @@ FILL: dict[str, dict[str, str]] = {
     "billing:pay_wallet": {"public_id": "order"},
     "billing:order_status": {"public_id": "order"},
     "billing:receipt": {"public_id": "order"},
+    "billing:receipt_pdf": {"public_id": "order"},
+    "billing:order_cancel": {"public_id": "order"},
 }
 # Addresses whose parameter names something public: the catalogue's plans.
 PUBLIC = {"plans:detail"}
