@@ -1,4 +1,4 @@
-"""The Celery app, configured from Django settings (the ``CELERY_`` names in settings.py).
+"""The Celery app, configured from Django settings (the ``CELERY_`` names in boomcard/settings/).
 
 Queues by concern: ``email`` (the outbox), ``billing`` (Stripe, reminders, auto-renew) and
 ``usage``. Nothing is lost when a worker dies mid-task: tasks are acknowledged late and requeued

@@ -1,0 +1,168 @@
+"""What the site tells people: notices, the emails that carry them (the outbox), support requests
+and alerts for staff."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+from accounts.models.lines import Line
+
+
+class Notice(models.Model):
+    """A message to a customer, shown in the site (and, by the outbox, sent by email).
+
+    ``key`` makes "once per" rules hold in the database: one low-balance notice per bucket and
+    threshold, one reminder per line and expiry date, one confirmation per order.
+    """
+
+    class Kind(models.TextChoices):
+        LOW_BALANCE = "low_balance", _("Data running low")
+        PAYMENT_CONFIRMED = "payment_confirmed", _("Payment confirmed")
+        PAYMENT_NEEDED = "payment_needed", _("Payment needed")
+        REFUNDED = "refunded", _("Refund")
+        RENEWAL_REMINDER = "renewal_reminder", _("Renewal reminder")
+        SUPPORT_RECEIVED = "support_received", _("Support request received")
+        # Security notices (accounts.security_notices).
+        PASSWORD_RESET = "password_reset", _("Password reset")
+        PASSWORD_CHANGED = "password_changed", _("Password changed")
+        TWO_FACTOR_ON = "two_factor_on", _("Two-step log-in turned on")
+        TWO_FACTOR_OFF = "two_factor_off", _("Two-step log-in turned off")
+        EMAIL_CHANGED = "email_changed", _("Email changed")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices")
+    line = models.ForeignKey(Line, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    key = models.CharField(max_length=120, unique=True)
+    params = models.JSONField(default=dict, blank=True)
+    link = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        indexes = [models.Index(fields=["user", "-created_at"], name="accounts_notice_user_recent")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class StaffAlert(models.Model):
+    """Something staff must look at (a disputed payment), emailed to ``SUPPORT_EMAIL`` through the
+    outbox. ``key`` makes it once-only, like a notice's; ``link`` is a path in the admin."""
+
+    class Kind(models.TextChoices):
+        DISPUTE = "dispute", _("Payment disputed")
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    key = models.CharField(max_length=120, unique=True)
+    params = models.JSONField(default=dict, blank=True)
+    link = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("staff alert")
+        verbose_name_plural = _("staff alerts")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class EmailDelivery(models.Model):
+    """The email for a notice, a support request or a staff alert, written in the same
+    transaction (the outbox); a task sends it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("No longer needed")
+
+    notice = models.OneToOneField(Notice, null=True, blank=True, on_delete=models.CASCADE, related_name="email")
+    support_request = models.OneToOneField(
+        "SupportRequest", null=True, blank=True, on_delete=models.CASCADE, related_name="email"
+    )
+    staff_alert = models.OneToOneField(
+        StaffAlert, null=True, blank=True, on_delete=models.CASCADE, related_name="email"
+    )
+    # The link that confirms a new address (``to``) for this customer (accounts.email_change);
+    # the link itself is made when the email is sent, never stored.
+    email_verification_for = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    to = models.EmailField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Set when a sender takes the email (accounts.outbox.email_send): until then no one else
+    # sends it; after it, the sender is taken to have died and the email is due again.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("email")
+        verbose_name_plural = _("emails")
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], condition=models.Q(status="pending"), name="accounts_email_pending_due"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.to} {self.status}"
+
+
+class SupportRequest(models.Model):
+    """A message to support, forwarded by email through the outbox: from a customer logged in,
+    or from someone logged out who left an email to reply to or proved a number by SMS code."""
+
+    class Topic(models.TextChoices):
+        RENEWING = "renewing", _("Renewing or changing my plan")
+        PAYING = "paying", _("Paying or a refund")
+        ESIM = "esim", _("Installing the eSIM")
+        DATA = "data", _("Data, calls or texts")
+        OTHER = "other", _("Something else")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Waiting for an answer")
+        ANSWERED = "answered", _("Answered")
+        CLOSED = "closed", _("Closed")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="support_requests"
+    )
+    # Who to answer when no one was logged in: an email, or a number proven by an SMS code.
+    contact_email = models.EmailField(_("email"), blank=True)
+    contact_phone = PhoneNumberField(_("mobile number"), blank=True)
+    line = models.ForeignKey(Line, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    topic = models.CharField(_("topic"), max_length=16, choices=Topic.choices)
+    message = models.TextField(_("message"), max_length=4000)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN)
+    # The form's own token: the same form posted again (a retry after an error) finds the request
+    # it already made instead of making, and emailing, a second one.
+    token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("support request")
+        verbose_name_plural = _("support requests")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | ~models.Q(contact_email="") | ~models.Q(contact_phone=""),
+                name="accounts_supportrequest_has_someone_to_answer",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.topic}"
+
+    @property
+    def reference(self) -> str:
+        return f"S{self.pk:06d}"
