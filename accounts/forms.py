@@ -8,6 +8,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.models import Line, User
@@ -182,10 +183,38 @@ class PasswordResetConfirmForm(NewPasswordMixin):
     field_order = ["code", "password1", "password2"]
 
 
+# The zones most of our customers live in, named as they would say them, listed first.
+COMMON_TIME_ZONES = {
+    "Asia/Shanghai": pgettext_lazy("time zone", "China (Shanghai)"),
+    "Asia/Hong_Kong": pgettext_lazy("time zone", "Hong Kong"),
+    "Asia/Macau": pgettext_lazy("time zone", "Macau"),
+    "Asia/Taipei": pgettext_lazy("time zone", "Taiwan (Taipei)"),
+    "Asia/Singapore": pgettext_lazy("time zone", "Singapore"),
+    "Asia/Tokyo": pgettext_lazy("time zone", "Japan (Tokyo)"),
+    "Asia/Seoul": pgettext_lazy("time zone", "South Korea (Seoul)"),
+    "America/Los_Angeles": pgettext_lazy("time zone", "US Pacific (Los Angeles)"),
+    "America/New_York": pgettext_lazy("time zone", "US Eastern (New York)"),
+    "Europe/London": pgettext_lazy("time zone", "UK (London)"),
+    "Australia/Sydney": pgettext_lazy("time zone", "Australia (Sydney)"),
+}
+
+
 @functools.cache
-def _time_zone_choices() -> list[tuple[str, str]]:
+def _other_time_zones() -> list[tuple[str, str]]:
     # Reading the zone database takes a tenth of a second: once per process is enough.
-    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones()) if "/" in name]
+    return [
+        (name, name.replace("_", " "))
+        for name in sorted(zoneinfo.available_timezones())
+        if "/" in name and name not in COMMON_TIME_ZONES
+    ]
+
+
+def _time_zone_choices() -> list[tuple[Any, Any]]:
+    """Two option groups: the common zones with their names in the active language, then the rest."""
+    return [
+        (_("Common time zones"), list(COMMON_TIME_ZONES.items())),
+        (_("All time zones"), _other_time_zones()),
+    ]
 
 
 class PreferencesForm(forms.ModelForm):

@@ -39,7 +39,9 @@ def _count_field(label: StrOrPromise, maximum: int, too_many: StrOrPromise, **kw
 class RecommendForm(forms.Form):
     """A month's data, minutes and SMS, and up to three trips (a country and the days there).
 
-    The country choices are the countries the roaming packs on sale cover, given by the view.
+    The country choices are the countries the roaming packs on sale cover, given by the view,
+    listed by their name in the active language (code-point order: in Chinese that groups names
+    by their first character rather than by pinyin).
     """
 
     data_gb = forms.DecimalField(
@@ -63,7 +65,10 @@ class RecommendForm(forms.Form):
 
     def __init__(self, *args: Any, countries: Sequence[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = [("", gettext("No trip")), *((code, country_name(code)) for code in countries)]
+        choices = [
+            ("", gettext("No trip")),
+            *sorted(((code, country_name(code)) for code in countries), key=lambda choice: choice[1]),
+        ]
         for row in range(1, TRIP_ROWS + 1):
             self.fields[f"trip{row}_country"] = forms.ChoiceField(
                 label=gettext("Trip %(number)d country") % {"number": row},

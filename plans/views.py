@@ -3,6 +3,8 @@
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django_stubs_ext import StrOrPromise
 
 from accounts.models import Line
 from boomcard.http import CustomerRequest
@@ -15,14 +17,22 @@ from plans.models import CURRENCIES, Plan
 def catalogue(request: HttpRequest) -> HttpResponse:
     currency = currency_for(request)
     plans = list(selectors.catalogue(currency=currency))
-    sections = [
-        (kind, label, [plan for plan in plans if plan.kind == kind and selectors.offered_price(plan)])
+    on_sale = [plan for plan in plans if selectors.offered_price(plan)]
+    # Base plans by kind, then every add-on pack under one heading of its own: a top-up is a
+    # "basic" kind of pack, but listing it under "Basic" reads as if it were a base plan.
+    sections: list[tuple[str, StrOrPromise, list[Plan]]] = [
+        (kind, label, [plan for plan in on_sale if plan.kind == kind and not plan.is_addon])
         for kind, label in Plan.Kind.choices
     ]
+    sections.append(("addon", _("Add-on packs"), [plan for plan in on_sale if plan.is_addon]))
     response = render(
         request,
         "plans/catalogue.html",
-        {"sections": [s for s in sections if s[2]], "currency": currency, "currencies": CURRENCIES},
+        {
+            "sections": [s for s in sections if s[2]],
+            "currency": currency,
+            "currencies": [code for code, _label in CURRENCIES],
+        },
     )
     remember_currency(request, response)
     return response

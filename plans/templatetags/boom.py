@@ -23,6 +23,12 @@ def money(amount_minor: int, currency: str) -> str:
 
 
 @register.filter
+def currency_symbol(currency: str) -> str:
+    """``CNY`` → ``¥``, ``HKD`` → ``HK$``: the sign a price in ``currency`` starts with."""
+    return SYMBOLS.get(currency, currency)
+
+
+@register.filter
 def data_amount(size_bytes: int) -> str:
     """Bytes as GB (one decimal) from 1 GB up, else whole MB."""
     size_bytes = max(int(size_bytes), 0)

@@ -255,7 +255,7 @@ def test_catalogue_lists_plans_by_kind_in_the_chosen_currency(client, plans):
     page = client.get(reverse("plans:catalogue") + "?currency=HKD")
     text = page.content.decode()
     assert "HK$75.00" in text  # basic-30 in HKD
-    assert "Roaming" in text
+    assert "Add-on packs" in text
     assert "Flexible" in text
     # The choice is remembered.
     assert "HK$42.00" in client.get(reverse("plans:catalogue")).content.decode()
