@@ -55,8 +55,8 @@ from accounts.registration import registration_resume
 from accounts.registration_views import VERIFY_REGISTRATION_KEY
 from boomcard.admin_site import AFTER_TWO_FACTOR_KEY
 from boomcard.http import CustomerRequest
+from boomcard.qr import qr_svg_draw
 from boomcard.ratelimit import client_address, rate_limit_hit
-from plans.esim import qr_svg_draw
 from plans.selectors import line_summaries
 
 # Session keys for the steps between "we sent a code" and "the code was right".

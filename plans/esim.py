@@ -6,20 +6,12 @@ import functools
 from dataclasses import dataclass
 from urllib.parse import quote
 
-import segno
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
+from boomcard.qr import qr_svg_draw
 from plans.selectors import UsageDay
 
 IOS_INSTALL = "https://esimsetup.apple.com/esim_qrcode_provisioning?carddata="
-
-
-def qr_svg_draw(text: str) -> SafeString:
-    """``text`` as an inline SVG QR code, sized by CSS. Drawn each time: for what is secret or
-    used once (a two-step log-in key, a WeChat Pay code), which no process should keep."""
-    qr = segno.make(text, error="m", micro=False)
-    svg = qr.svg_inline(scale=1, border=2, dark="#1a1a2e", light="#ffffff", omitsize=True)
-    return mark_safe(svg)  # noqa: S308 (segno's own markup, built from the text: no customer input)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -23,7 +23,7 @@ from billing import gateway, selectors, services
 from billing.models import Order
 from billing.views.messages import gateway_message
 from boomcard.http import CustomerRequest
-from plans.esim import qr_svg_draw
+from boomcard.qr import qr_svg_draw
 
 logger = logging.getLogger(__name__)
 
