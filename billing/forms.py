@@ -1,7 +1,6 @@
 from typing import Any
 
 from django import forms
-from django.core.validators import StepValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from plans.models import Plan
@@ -10,18 +9,63 @@ from plans.pricing import FlexibleChoice
 
 class RenewForm(forms.Form):
     """What the customer picked on the renewal page: a plan code, and amounts for a flexible plan.
-    The price is never posted: the server looks it up."""
+    The price is never posted: the server looks it up. The amounts are checked against the
+    flexible plan's own bounds, with messages that name them."""
+
+    # What the flexible plan's form starts with.
+    DEFAULT_DATA_GB = 20
+    DEFAULT_MINUTES = 200
+    MINUTES_STEP = 100
 
     plan = forms.SlugField(max_length=40)
-    data_gb = forms.IntegerField(label=_("Data (GB)"), required=False, min_value=0, max_value=10_000)
-    # The step (100) is checked in clean_minutes, once the range is: Django's own step check
-    # (``step_size``) overflows on a number of 309 digits or more, a server error.
-    minutes = forms.IntegerField(label=_("Minutes"), required=False, min_value=0, max_value=100_000)
+    # No min_value/max_value here: the bounds are the plan's, checked in clean_<field> once the
+    # plan is known (it is cleaned first), and the step is checked with plain integers (Django's
+    # own step check overflows on a number of 309 digits or more, a server error).
+    data_gb = forms.IntegerField(
+        label=_("Data (GB)"),
+        required=False,
+        error_messages={"invalid": _("Enter the data as a whole number of GB.")},
+    )
+    minutes = forms.IntegerField(
+        label=_("Minutes"),
+        required=False,
+        error_messages={"invalid": _("Enter the minutes as a whole number.")},
+    )
+
+    def _flexible_plan(self) -> Plan | None:
+        plan = self.cleaned_data.get("plan")
+        return plan if isinstance(plan, Plan) and plan.is_flexible else None
+
+    def clean_data_gb(self) -> int | None:
+        data_gb: int | None = self.cleaned_data["data_gb"]
+        plan = self._flexible_plan()
+        if data_gb is not None and plan is not None:
+            low, high = plan.flex_data_gb_min, plan.flex_data_gb_max
+            if not low <= data_gb <= high:
+                raise forms.ValidationError(
+                    _("Choose between %(min)s and %(max)s GB."),
+                    code="data_out_of_range",
+                    params={"min": low, "max": high},
+                )
+        return data_gb
 
     def clean_minutes(self) -> int | None:
         minutes: int | None = self.cleaned_data["minutes"]
-        if minutes is not None:
-            StepValueValidator(100)(minutes)  # in range by now: no overflow
+        plan = self._flexible_plan()
+        if minutes is not None and plan is not None:
+            low, high = plan.flex_minutes_min, plan.flex_minutes_max
+            if not low <= minutes <= high:
+                raise forms.ValidationError(
+                    _("Choose between %(min)s and %(max)s minutes."),
+                    code="minutes_out_of_range",
+                    params={"min": low, "max": high},
+                )
+            if minutes % self.MINUTES_STEP:
+                raise forms.ValidationError(
+                    _("Enter a whole multiple of %(step)s minutes."),
+                    code="minutes_step",
+                    params={"step": self.MINUTES_STEP},
+                )
         return minutes
 
     def clean_plan(self) -> Plan:

@@ -6,6 +6,7 @@ app_name = "billing"
 
 urlpatterns = [
     path("lines/<int:line_id>/renew/", views.renew, name="renew"),
+    path("lines/<int:line_id>/renew/price/", views.renew_price, name="renew_price"),
     path("lines/<int:line_id>/renew/now/", views.renew_now, name="renew_now"),
     path("lines/<int:line_id>/auto-renew/", views.auto_renew, name="auto_renew"),
     path("billing/card/setup/", views.card_setup, name="card_setup"),

@@ -3,7 +3,7 @@ Split by subject: ``orders`` (renew, order page, list, receipt), ``pay`` (the pa
 the card), ``auto_renew``, ``wallets`` (Alipay, WeChat Pay, the order's status), ``webhooks`` (Stripe's events)."""
 
 from billing.views.auto_renew import auto_renew
-from billing.views.orders import order_cancel, order_detail, orders, receipt, receipt_pdf, renew, renew_now
+from billing.views.orders import order_cancel, order_detail, orders, receipt, receipt_pdf, renew, renew_now, renew_price
 from billing.views.pay import card_setup, pay, pay_card
 from billing.views.wallets import order_status, pay_wallet
 from billing.views.webhooks import stripe_webhook
@@ -22,5 +22,6 @@ __all__ = [
     "receipt_pdf",
     "renew",
     "renew_now",
+    "renew_price",
     "stripe_webhook",
 ]

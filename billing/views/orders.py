@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,6 +23,8 @@ from billing.views.messages import gateway_message
 from billing.views.wallets import wallet_step
 from boomcard.http import CustomerRequest
 from plans.currency import currency_for
+from plans.pricing import Money, price_of
+from plans.templatetags.boom import money
 
 
 @login_required
@@ -39,13 +44,61 @@ def renew(request: CustomerRequest, line_id: int) -> HttpResponse:
                 choice=form.choice(),
             )
         except ValidationError as error:
-            form.add_error("data_gb" if error.code == "data_out_of_range" else None, error)
+            form.add_error(ERROR_FIELDS.get(error.code or ""), error)
         except gateway.GatewayError as error:
             messages.error(request, gateway_message(error))
             return redirect("billing:renew", line_id=line_id)
         else:
             return redirect("billing:pay", public_id=order.public_id)
-    return render(request, "billing/renew.html", {"options": options, "form": form, "currency": currency})
+    flexible_price = None
+    if options.flexible is not None:
+        posted_flexible = form.is_bound and request.POST.get("plan") == options.flexible.plan.code
+        amounts = form.data if posted_flexible else None
+        flexible_price, _errors = _flexible_quote(options.flexible, amounts)
+    return render(
+        request,
+        "billing/renew.html",
+        {"options": options, "form": form, "currency": currency, "flexible_price": flexible_price},
+    )
+
+
+# Which field of the renewal form a service's refusal is about.
+ERROR_FIELDS = {"data_out_of_range": "data_gb", "minutes_out_of_range": "minutes"}
+
+
+def _flexible_quote(offer: selectors.Offer, amounts: Mapping[str, Any] | None) -> tuple[Money | None, RenewForm]:
+    """The price of the flexible plan for ``amounts`` (the form's defaults when None), checked by
+    the renewal form; no price when they do not pass it."""
+    if amounts is None:
+        amounts = {"data_gb": RenewForm.DEFAULT_DATA_GB, "minutes": RenewForm.DEFAULT_MINUTES}
+    form = RenewForm({"plan": offer.plan.code, "data_gb": amounts.get("data_gb"), "minutes": amounts.get("minutes")})
+    if not form.is_valid():
+        return None, form
+    choice = form.choice()
+    assert choice is not None  # the plan is flexible
+    return price_of(offer.price, choice), form
+
+
+@login_required
+@require_GET
+def renew_price(request: CustomerRequest, line_id: int) -> HttpResponse:
+    """The flexible plan's price for the amounts in the query string, for the renewal page's
+    script: the server prices, the page only shows. 400 names the field that is wrong."""
+    options = selectors.renewal_options(user=request.user, line_id=line_id, currency=currency_for(request))
+    if options.flexible is None:
+        raise Http404("no flexible plan on sale")
+    price, form = _flexible_quote(options.flexible, request.GET)
+    if price is None:
+        errors = {name: [str(text) for text in texts] for name, texts in form.errors.items()}
+        field = next(iter(errors))
+        return JsonResponse({"field": field, "message": errors[field][0], "errors": errors}, status=400)
+    return JsonResponse(
+        {
+            "amount_minor": price.amount_minor,
+            "currency": price.currency,
+            "display": money(price.amount_minor, price.currency),
+        }
+    )
 
 
 @login_required

@@ -36,6 +36,7 @@ FILL: dict[str, dict[str, str]] = {
     "plans:line": {"pk": "line"},
     "billing:renew": {"line_id": "line"},
     "billing:renew_now": {"line_id": "line"},
+    "billing:renew_price": {"line_id": "line"},
     "billing:auto_renew": {"line_id": "line"},
     "billing:order": {"public_id": "order"},
     "billing:pay": {"public_id": "order"},
