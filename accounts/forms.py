@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.phonenumber import PhoneNumber
@@ -57,6 +57,9 @@ class CodeField(forms.CharField):
         return str(super().clean(value))
 
 
+PASSWORD_HELP = _("At least 8 characters; not a common password, not only digits.")
+
+
 class NewPasswordMixin(forms.Form):
     """Two password fields, checked against Django's validators (length, common, numeric)."""
 
@@ -64,7 +67,7 @@ class NewPasswordMixin(forms.Form):
         label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("At least 8 characters; not a common password, not only digits."),
+        help_text=PASSWORD_HELP,
     )
     password2 = forms.CharField(
         label=_("Password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
@@ -180,6 +183,15 @@ class PasswordResetRequestForm(forms.Form):
 class PasswordResetConfirmForm(NewPasswordMixin):
     code = CodeField()
     field_order = ["code", "password1", "password2"]
+
+
+class PasswordChangeForm(SetPasswordForm):
+    """Django's form, with the help the other password pages give (Django's own list of the
+    validators speaks to the customer with "你" in Chinese, where the site says "您")."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = PASSWORD_HELP
 
 
 @functools.cache

@@ -218,6 +218,8 @@ class LoginCodeView(FormView[TwoFactorCodeForm]):
 class LogoutView(auth_views.LogoutView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = super().post(request, *args, **kwargs)
+        # Added after the session ends, so the message travels in the new one to the log-in page.
+        messages.success(request, _("You are logged out."))
         # The browser forgets what it kept of the customer: the offline copy of their balances
         # (the service worker's caches, and the worker itself) and the HTTP cache.
         response["Clear-Site-Data"] = '"cache", "storage"'

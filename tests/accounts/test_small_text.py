@@ -1,0 +1,50 @@
+"""Issue 14's small text: what the pages say, once, in both languages."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+REGISTER = reverse("accounts:register")
+VERIFY = reverse("accounts:verify")
+LOGIN = reverse("accounts:login")
+
+
+def chinese_client() -> Client:
+    return Client(headers={"Accept-Language": "zh-hans"})
+
+
+def test_verify_page_says_code_sent_once_and_links_to_change_the_number(client):
+    password = "blue-River-1987!"
+    client.post(REGISTER, {"phone": "+86 139 1234 5678", "email": "", "password1": password, "password2": password})
+    page = client.get(VERIFY).content.decode()
+    assert page.count("6-digit code") == 1
+    assert f'href="{REGISTER}"' in page
+    assert "Change the number" in page
+
+
+def test_form_labels_end_with_the_full_width_colon_in_chinese():
+    page = chinese_client().get(REGISTER).content.decode()
+    assert "手机号码：</label>" in page
+    assert ":</label>" not in page
+
+
+def test_password_change_page_says_nin_not_ni():
+    chinese = chinese_client()
+    chinese.force_login(UserFactory.create(language="zh-hans"))
+    page = chinese.get(reverse("accounts:password_change")).content.decode()
+    assert 'name="new_password1"' in page
+    assert "你" not in page
+
+
+def test_logging_out_says_so_on_the_log_in_page(client):
+    client.force_login(UserFactory.create())
+    response = client.post(reverse("accounts:logout"), follow=True)
+    assert response.redirect_chain[-1][0] == LOGIN
+    assert "You are logged out." in response.content.decode()
+
+    chinese = chinese_client()
+    chinese.force_login(UserFactory.create(language="zh-hans"))
+    assert "您已退出登录。" in chinese.post(reverse("accounts:logout"), follow=True).content.decode()
