@@ -481,10 +481,11 @@ def notices(request: CustomerRequest) -> HttpResponse:
     page = Paginator(request.user.notices.order_by("-created_at", "-id"), 20).get_page(request.GET.get("page"))
     items = [(notice, notice_text(notice)) for notice in page.object_list]
     unread = [notice.pk for notice in page.object_list if notice.read_at is None]
-    response = render(request, "accounts/notices.html", {"page": page, "items": items, "unread": set(unread)})
     if unread:
         services.notice_mark_read(user=request.user, notice_ids=unread)
-    return response
+        # The bell on this page counts what is still unread now that these are read.
+        request.user.unread_notice_count = selectors.unread_notice_count(user=request.user)
+    return render(request, "accounts/notices.html", {"page": page, "items": items, "unread": set(unread)})
 
 
 @login_required

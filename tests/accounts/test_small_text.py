@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.accounts.test_notices_pages import bell_count, get, support_notice
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,3 +49,15 @@ def test_logging_out_says_so_on_the_log_in_page(client):
     chinese = chinese_client()
     chinese.force_login(UserFactory.create(language="zh-hans"))
     assert "您已退出登录。" in chinese.post(reverse("accounts:logout"), follow=True).content.decode()
+
+
+def test_notices_page_bell_counts_what_is_unread_after_the_page_marks_them_read(client):
+    customer = UserFactory.create()
+    support_notice(customer, "S000001", 5)
+    support_notice(customer, "S000002", 1)
+    client.force_login(customer)
+    assert bell_count(get(client, "accounts:support")) == 2
+
+    page = get(client, "accounts:notices")
+    assert page.count("notice-unread") == 2
+    assert bell_count(page) == 0
