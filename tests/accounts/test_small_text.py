@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.accounts.test_notices_pages import bell_count, get, support_notice
-from tests.factories import UserFactory
+from tests.factories import LineFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 REGISTER = reverse("accounts:register")
@@ -61,3 +61,15 @@ def test_notices_page_bell_counts_what_is_unread_after_the_page_marks_them_read(
     page = get(client, "accounts:notices")
     assert page.count("notice-unread") == 2
     assert bell_count(page) == 0
+
+
+def test_each_line_cards_links_name_the_line_they_are_for(client):
+    customer = UserFactory.create()
+    LineFactory.create(owned=True, owner=customer, nickname="Mum's phone", plan=PlanFactory.create())
+    other = LineFactory.create(owned=True, owner=customer, nickname="")
+    client.force_login(customer)
+    page = client.get(reverse("accounts:home")).content.decode()
+    assert 'aria-label="Renew Mum&#x27;s phone"' in page
+    assert 'aria-label="Details and eSIM of Mum&#x27;s phone"' in page
+    assert f'aria-label="Choose a plan for {other.msisdn}"' in page
+    assert f'aria-label="Details and eSIM of {other.msisdn}"' in page
