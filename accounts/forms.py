@@ -127,6 +127,16 @@ class LoginForm(AuthenticationForm):
         self.fields["password"].label = _("Password")
         self.unverified_user: User | None = None
 
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except ValidationError:
+            # The refusal is about the two fields together, so the error is the form's: each
+            # field is marked invalid and points at it (includes/form.html gives it this id).
+            for field in self.fields.values():
+                field.widget.attrs.update({"aria-invalid": "true", "aria-describedby": "form-errors"})
+            raise
+
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)
         if not user.phone_verified:

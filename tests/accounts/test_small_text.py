@@ -1,5 +1,7 @@
 """Issue 14's small text: what the pages say, once, in both languages."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -73,3 +75,17 @@ def test_each_line_cards_links_name_the_line_they_are_for(client):
     assert 'aria-label="Details and eSIM of Mum&#x27;s phone"' in page
     assert f'aria-label="Choose a plan for {other.msisdn}"' in page
     assert f'aria-label="Details and eSIM of {other.msisdn}"' in page
+
+
+def test_failed_log_in_marks_both_fields_invalid_and_points_them_at_the_error(client):
+    UserFactory.create(phone="+8613800138000")
+    page = client.post(LOGIN, {"username": "13800138000", "password": "not-it-at-all"}).content.decode()
+    assert 'id="form-errors"' in page
+    for name in ("username", "password"):
+        tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
+        assert tag is not None
+        assert 'aria-invalid="true"' in tag.group(0)
+        assert 'aria-describedby="form-errors"' in tag.group(0)
+
+    page = client.get(LOGIN).content.decode()
+    assert "aria-invalid" not in page
