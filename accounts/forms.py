@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -58,6 +58,9 @@ class CodeField(forms.CharField):
         return str(super().clean(value))
 
 
+PASSWORD_HELP = _("At least 8 characters; not a common password, not only digits.")
+
+
 class NewPasswordMixin(forms.Form):
     """Two password fields, checked against Django's validators (length, common, numeric)."""
 
@@ -65,7 +68,7 @@ class NewPasswordMixin(forms.Form):
         label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("At least 8 characters; not a common password, not only digits."),
+        help_text=PASSWORD_HELP,
     )
     password2 = forms.CharField(
         label=_("Password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
@@ -124,6 +127,16 @@ class LoginForm(AuthenticationForm):
         self.fields["username"].widget.attrs.update({"autocomplete": "username", "inputmode": "email"})
         self.fields["password"].label = _("Password")
         self.unverified_user: User | None = None
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except ValidationError:
+            # The refusal is about the two fields together, so the error is the form's: each
+            # field is marked invalid and points at it (includes/form.html gives it this id).
+            for field in self.fields.values():
+                field.widget.attrs.update({"aria-invalid": "true", "aria-describedby": "form-errors"})
+            raise
 
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)
@@ -197,6 +210,15 @@ COMMON_TIME_ZONES = {
     "Europe/London": pgettext_lazy("time zone", "UK (London)"),
     "Australia/Sydney": pgettext_lazy("time zone", "Australia (Sydney)"),
 }
+
+
+class PasswordChangeForm(SetPasswordForm):
+    """Django's form, with the help the other password pages give (Django's own list of the
+    validators speaks to the customer with "你" in Chinese, where the site says "您")."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = PASSWORD_HELP
 
 
 @functools.cache

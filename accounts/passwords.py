@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
-from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
@@ -17,6 +16,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.generic import FormView
 
+from accounts.forms import PasswordChangeForm
 from accounts.models import Notice, User
 from accounts.reauth import reauth_required
 from accounts.security_notices import security_notice_create
@@ -33,18 +33,18 @@ def password_change(*, user: User, password: str) -> User:
 
 
 @method_decorator(reauth_required, name="dispatch")
-class PasswordChangeView(LoginRequiredMixin, FormView[SetPasswordForm]):
+class PasswordChangeView(LoginRequiredMixin, FormView[PasswordChangeForm]):
     """A new password, twice. The current one is not asked here: "confirm it's you" asked for it
     (or for the authenticator's code) at most ten minutes ago."""
 
     template_name = "accounts/password_change.html"
-    form_class = SetPasswordForm
+    form_class = PasswordChangeForm
     success_url = reverse_lazy("accounts:preferences")
 
     def get_form_kwargs(self) -> dict[str, Any]:
         return {**super().get_form_kwargs(), "user": self.request.user}
 
-    def form_valid(self, form: SetPasswordForm) -> HttpResponse:
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
         user = password_change(user=self.request.user, password=form.cleaned_data["new_password1"])  # type: ignore[arg-type]
         # This session stays logged in; the customer's other sessions end.
         update_session_auth_hash(self.request, user)

@@ -58,8 +58,8 @@ class RegisterView(FormView[RegisterForm]):
             if error.code in RATE_LIMITED:
                 response.status_code = 429
             return response
+        # The verify page says where the code went; a message too would say it twice.
         self.request.session[VERIFY_REGISTRATION_KEY] = registration.pk
-        messages.success(self.request, _("We have sent a 6-digit code to %(phone)s.") % {"phone": registration.phone})
         return super().form_valid(form)
 
 

@@ -218,6 +218,8 @@ class LoginCodeView(FormView[TwoFactorCodeForm]):
 class LogoutView(auth_views.LogoutView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = super().post(request, *args, **kwargs)
+        # Added after the session ends, so the message travels in the new one to the log-in page.
+        messages.success(request, _("You are logged out."))
         # The browser forgets what it kept of the customer: the offline copy of their balances
         # (the service worker's caches, and the worker itself) and the HTTP cache.
         response["Clear-Site-Data"] = '"cache", "storage"'
@@ -479,10 +481,11 @@ def notices(request: CustomerRequest) -> HttpResponse:
     page = Paginator(request.user.notices.order_by("-created_at", "-id"), 20).get_page(request.GET.get("page"))
     items = [(notice, notice_text(notice)) for notice in page.object_list]
     unread = [notice.pk for notice in page.object_list if notice.read_at is None]
-    response = render(request, "accounts/notices.html", {"page": page, "items": items, "unread": set(unread)})
     if unread:
         services.notice_mark_read(user=request.user, notice_ids=unread)
-    return response
+        # The bell on this page counts what is still unread now that these are read.
+        request.user.unread_notice_count = selectors.unread_notice_count(user=request.user)
+    return render(request, "accounts/notices.html", {"page": page, "items": items, "unread": set(unread)})
 
 
 @login_required
