@@ -80,14 +80,23 @@ def _customer_email(
         context = {"text": text, "notice": notice, "link": link, "site_url": settings.SITE_URL, "language": language}
         body = render_to_string("emails/notice.txt", context)
         html = render_to_string("emails/notice.html", context)
+    return _email(delivery, subject=f"Boom: {text.title}", body=body, html=html)
+
+
+def _email(
+    delivery: EmailDelivery, *, subject: str, body: str, html: str = "", reply_to: str = ""
+) -> EmailMultiAlternatives:
+    """The outbox row's email: from the site, to the row's address, with the row's Message-ID."""
     message = EmailMultiAlternatives(
-        subject=f"Boom: {text.title}",
+        subject=subject,
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[delivery.to],
+        reply_to=[reply_to] if reply_to else None,
         headers={"Message-ID": _message_id(delivery)},
     )
-    message.attach_alternative(html, "text/html")
+    if html:
+        message.attach_alternative(html, "text/html")
     return message
 
 
@@ -96,14 +105,8 @@ def _support_email(delivery: EmailDelivery, request: SupportRequest) -> EmailMul
     body = render_to_string("emails/support_request.txt", {"request": request, "user": user})
     sender = str(user.phone) if user is not None else request.contact_email or str(request.contact_phone)
     reply_to = user.email if user is not None else request.contact_email
-    return EmailMultiAlternatives(
-        subject=f"[{request.reference}] {request.get_topic_display()} – {sender}",
-        body=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[delivery.to],
-        reply_to=[reply_to] if reply_to else None,
-        headers={"Message-ID": _message_id(delivery)},
-    )
+    subject = f"[{request.reference}] {request.get_topic_display()} – {sender}"
+    return _email(delivery, subject=subject, body=body, reply_to=reply_to or "")
 
 
 def _staff_alert_email(delivery: EmailDelivery, alert: StaffAlert) -> EmailMultiAlternatives:
@@ -117,12 +120,4 @@ def _staff_alert_email(delivery: EmailDelivery, alert: StaffAlert) -> EmailMulti
         }
         body = render_to_string("emails/staff_alert.txt", context)
         html = render_to_string("emails/staff_alert.html", context)
-    message = EmailMultiAlternatives(
-        subject=f"[Boom] {text.title}",
-        body=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[delivery.to],
-        headers={"Message-ID": _message_id(delivery)},
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+    return _email(delivery, subject=f"[Boom] {text.title}", body=body, html=html)
