@@ -19,7 +19,7 @@ from accounts.models import EmailDelivery, Line, Notice
 from plans import tasks, usage
 from plans.models import MB, DailyUsage, UsageBatch, UsageRecord
 from plans.signing import usage_signature
-from plans.usage import MAX_BATCH
+from plans.usage import MAX_BATCH, batches
 from tests.factories import EntitlementFactory, LineFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,7 @@ def _keys(settings):
 def queued(monkeypatch) -> list[int]:
     """The batches whose task was queued after their commit (run them with ``apply_queued``)."""
     ids: list[int] = []
-    monkeypatch.setattr(usage, "_apply_soon", ids.append)
+    monkeypatch.setattr(batches, "_apply_soon", ids.append)
     return ids
 
 

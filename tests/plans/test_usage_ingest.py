@@ -15,10 +15,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from accounts.models import EmailDelivery, Line, Notice
-from plans import usage
 from plans.models import MB, DailyUsage, Entitlement, UsageRecord, usage_day
 from plans.services import entitlement_grant
-from plans.usage import MAX_BATCH, BatchTooLarge, usage_ingest, usage_records_check
+from plans.usage import MAX_BATCH, BatchTooLarge, apply, sql, usage_ingest, usage_records_check
 from tests.factories import EntitlementFactory, LineFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +55,7 @@ def used(entitlement: Entitlement) -> Entitlement:
 def both_ways(request, monkeypatch):
     """Runs the test with PostgreSQL's bulk statements and with the ORM's (SQLite's way, for the demo)."""
     if request.param == "orm":
-        monkeypatch.setattr(usage, "_fast_sql", lambda: False)
+        monkeypatch.setattr(sql, "_fast_sql", lambda: False)
 
 
 # --- Counting once ----------------------------------------------------------------------------
@@ -127,7 +126,7 @@ def test_record_stored_meanwhile_for_another_line_is_not_applied_twice(monkeypat
     # the record as a duplicate, instead of charging a second line for it.
     line, other = LineFactory.create(), LineFactory.create()
     home = bucket(line)
-    load_buckets = usage._buckets_by_line
+    load_buckets = apply._buckets_by_line
     calls: list[int] = []
 
     def other_batch_commits(*args: Any) -> Any:
@@ -138,7 +137,7 @@ def test_record_stored_meanwhile_for_another_line_is_not_applied_twice(monkeypat
         calls.append(1)
         return load_buckets(*args)
 
-    monkeypatch.setattr(usage, "_buckets_by_line", other_batch_commits)
+    monkeypatch.setattr(apply, "_buckets_by_line", other_batch_commits)
 
     report = usage_ingest(records=[record(line, id="shared", amount=MB), record(line, id="own", amount=MB)])
 

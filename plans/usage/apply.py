@@ -1,0 +1,287 @@
+"""Applying checked records to the buckets: which bucket pays, overage, the lines' daily totals,
+duplicates, and the low-balance notices. ``usage_ingest`` checks and applies a batch in one go;
+``plans.usage.batches`` applies a stored batch through the same ``_apply``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from operator import attrgetter
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import BooleanField, CharField, Q
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Line, Notice
+from accounts.outbox import notices_email
+from accounts.page_cache import customers_changed
+from plans.models import Entitlement, UsageRecord
+from plans.usage import sql
+from plans.usage.records import MAX_BATCH, BatchTooLarge, IngestReport, RecordError, UsageIn, usage_records_check
+
+# Remaining data, in percent of the bucket, at which the customer is told.
+LOW_DATA_THRESHOLDS = (25, 10, 0)
+
+# Which Entitlement fields a kind of usage draws on, and where it goes in a day's totals
+# (data, voice, sms, then their overage: ``sql._DAY_FIELDS``).
+_BUCKET_FIELDS = {
+    "data": ("data_used", "data_total"),
+    "voice": ("voice_used", "voice_total"),
+    "sms": ("sms_used", "sms_total"),
+}
+_DAY_SLOT = {"data": 0, "voice": 1, "sms": 2}
+
+
+def usage_ingest(*, records: Sequence[Mapping[str, Any]], now: datetime | None = None) -> IngestReport:
+    """Check a batch of at most ``MAX_BATCH`` records and apply the good, new ones; one transaction.
+
+    Guarantees: a record id counts once, however often and however concurrently it is sent (a
+    repeat, in this batch or a later one, is a duplicate and changes nothing). Bad records are
+    reported and the good ones kept. Each new record is taken, per line in time order, from the
+    buckets live at its time that cover its country: roaming packs for that country first, then
+    home buckets, the one expiring first first; what no bucket holds is overage, on the record and
+    on the line's day, never a negative balance. A bucket whose data falls to 25 %, 10 % and
+    nothing gets one low-balance notice (and its email) per threshold. Lines are locked in pk order, so
+    concurrent batches neither deadlock nor apply a record twice. A fixed number of queries.
+    """
+    if len(records) > MAX_BATCH:
+        raise BatchTooLarge(f"at most {MAX_BATCH} records a batch")
+    now = now or timezone.now()
+    checked, errors = usage_records_check(records=records, now=now)
+    report = IngestReport(errors=errors)
+    if checked:
+        applied = _apply_in_transaction(checked, now)
+        report.accepted, report.duplicate = applied.accepted, applied.duplicate
+        report.errors.extend(applied.errors)
+        report.errors.sort(key=lambda error: error.index)
+    return report
+
+
+# A record id stored meanwhile for a line the batch did not lock (only a confused sender gives
+# one id to two lines) sends the batch round again, to find it stored.
+_ATTEMPTS = 3
+
+
+def _apply_in_transaction(checked: list[UsageIn], now: datetime) -> IngestReport:
+    attempt = 1
+    while True:
+        try:
+            with transaction.atomic():
+                return _apply(checked, now, received_at=now)
+        except sql._RaceLost:
+            if attempt == _ATTEMPTS:
+                raise
+            attempt += 1
+
+
+@dataclass(slots=True)
+class _Line:
+    pk: int
+    owner_id: int | None
+    records: list[UsageIn] = field(default_factory=list)
+
+
+def _apply(checked: list[UsageIn], now: datetime, *, received_at: datetime) -> IngestReport:
+    applied = IngestReport()
+    lines_by_msisdn, lines_by_iccid = _lines_lock(checked)
+
+    # Which line each record is for; the first of repeated ids in the batch is the one that counts.
+    seen: set[str] = set()
+    candidates: list[tuple[UsageIn, _Line]] = []
+    for record in checked:
+        line = lines_by_msisdn.get(record.msisdn) if record.msisdn else lines_by_iccid.get(record.iccid or "")
+        if line is None:
+            named_by = "msisdn" if record.msisdn else "iccid"
+            applied.errors.append(
+                RecordError(index=record.index, id=record.record_id, field=named_by, reason="unknown line")
+            )
+        elif record.record_id in seen:
+            applied.duplicate += 1
+        else:
+            seen.add(record.record_id)
+            candidates.append((record, line))
+    if not candidates:
+        return applied
+
+    # The lines are locked, so no one else can be storing records of theirs now.
+    stored = set(
+        UsageRecord.objects.filter(record_id__in=sql._one_of(seen, "text")).values_list("record_id", flat=True)
+    )
+    lines: dict[int, _Line] = {}
+    for record, line in candidates:
+        if record.record_id in stored:
+            applied.duplicate += 1
+        else:
+            line.records.append(record)
+            lines[line.pk] = line
+    if not lines:
+        return applied
+
+    buckets = _buckets_by_line(lines, checked)
+    data_used_before = {bucket.pk: bucket.data_used for line_buckets in buckets.values() for bucket in line_buckets}
+    changed: dict[int, sql._Bucket] = {}
+    days: dict[tuple[int, date], list[int]] = {}
+    new_records: list[dict[str, Any]] = []
+    # plans.models.usage_day, with the zone looked up once a batch rather than once a record.
+    day_zone = ZoneInfo(settings.USAGE_DAY_TIME_ZONE)
+    in_time_order = attrgetter("at", "index")
+    for line_pk in sorted(lines):
+        line_buckets = buckets.get(line_pk, [])
+        records = lines[line_pk].records
+        records.sort(key=in_time_order)
+        for record in records:
+            overage = _take(record, line_buckets, changed) if line_buckets else record.amount
+            totals = days.get((line_pk, day := record.at.astimezone(day_zone).date()))
+            if totals is None:
+                totals = days[line_pk, day] = [0, 0, 0, 0, 0, 0]
+            slot = _DAY_SLOT[record.kind]
+            totals[slot] += record.amount - overage
+            totals[slot + 3] += overage
+            new_records.append(
+                {
+                    "record_id": record.record_id,
+                    "line_id": line_pk,
+                    "kind": record.kind,
+                    "amount": record.amount,
+                    "country": record.country,
+                    "at": record.at,
+                    "overage": overage,
+                }
+            )
+
+    # In id order, so that two transactions inserting the same ids meet them in the same order.
+    new_records.sort(key=lambda row: row["record_id"])
+    if sql._fast_sql():
+        sql._records_insert_pg(new_records, received_at)
+        sql._buckets_save_pg(changed.values())
+        sql._days_add_pg(days)
+    else:
+        sql._records_insert(new_records, received_at)
+        sql._buckets_save(changed.values())
+        sql._days_add(days)
+    applied.accepted = len(new_records)
+    _low_data_notify(lines, changed, data_used_before, now)
+    customers_changed(line.owner_id for line in lines.values())
+    return applied
+
+
+def _lines_lock(checked: list[UsageIn]) -> tuple[dict[str, _Line], dict[str, _Line]]:
+    """Find the batch's lines and lock them, in pk order: one query."""
+    msisdns = {record.msisdn for record in checked if record.msisdn}
+    iccids = {record.iccid for record in checked if record.iccid}
+    if sql._fast_sql():
+        # Each list as one array parameter (see sql._one_of); PostgreSQL ORs two index scans. (Not
+        # two IN (SELECT unnest(...)) subqueries: ORed, those make it read every line.)
+        named = Q(
+            RawSQL(
+                '"accounts_line"."msisdn" = ANY(%s::text[]) OR "accounts_line"."iccid" = ANY(%s::text[])',
+                (sorted(msisdns), sorted(iccids)),
+                output_field=BooleanField(),
+            )
+        )
+    else:
+        named = Q()
+        if msisdns:
+            named |= Q(msisdn_text__in=msisdns)
+        if iccids:
+            named |= Q(iccid__in=iccids)
+    by_msisdn: dict[str, _Line] = {}
+    by_iccid: dict[str, _Line] = {}
+    rows = (
+        Line.objects.select_for_update(no_key=True)
+        # The number as the E.164 text stored (the column's index still serves): the field would
+        # parse every number again, both ways.
+        .annotate(msisdn_text=Cast("msisdn", CharField()))
+        .filter(named)
+        .order_by("pk")
+        .values_list("pk", "msisdn_text", "iccid", "owner_id")
+    )
+    for pk, msisdn, iccid, owner_id in rows:
+        line = _Line(pk=pk, owner_id=owner_id)
+        by_msisdn[msisdn] = line
+        by_iccid[iccid] = line
+    return by_msisdn, by_iccid
+
+
+def _buckets_by_line(lines: dict[int, _Line], checked: list[UsageIn]) -> dict[int, list[sql._Bucket]]:
+    """The buckets of ``lines`` live at some time of the batch, locked, each line's in the order
+    usage is taken from them: roaming packs first, then home buckets; expiring first first."""
+    first = min(record.at for record in checked)
+    last = max(record.at for record in checked)
+    buckets: dict[int, list[sql._Bucket]] = defaultdict(list)
+    rows = (
+        Entitlement.objects.select_for_update(of=("self",), no_key=True)
+        .filter(line_id__in=sql._one_of(lines, "bigint"), starts_at__lte=last, expires_at__gt=first)
+        .order_by("pk")
+        .values_list(*sql._BUCKET_COLUMNS)
+    )
+    for pk, line_id, plan_code, countries, *rest in rows:
+        buckets[line_id].append(sql._Bucket(pk, line_id, plan_code, frozenset(countries), *rest))
+    for line_buckets in buckets.values():
+        line_buckets.sort(key=lambda bucket: (not bucket.countries, bucket.expires_at, bucket.pk))
+    return buckets
+
+
+def _take(record: UsageIn, buckets: list[sql._Bucket], changed: dict[int, sql._Bucket]) -> int:
+    """Take ``record`` from the first buckets that can pay for it; return what none could (overage)."""
+    left = record.amount
+    used_field, total_field = _BUCKET_FIELDS[record.kind]
+    at, country = record.at, record.country
+    for bucket in buckets:
+        if left == 0:
+            break
+        if not (bucket.starts_at <= at < bucket.expires_at) or (bucket.countries and country not in bucket.countries):
+            continue
+        used = getattr(bucket, used_field)
+        free = getattr(bucket, total_field) - used
+        if free > 0:
+            taken = min(free, left)
+            setattr(bucket, used_field, used + taken)
+            changed[bucket.pk] = bucket
+            left -= taken
+    return left
+
+
+def _low_data_notify(
+    lines: dict[int, _Line], changed: dict[int, sql._Bucket], data_used_before: dict[int, int], now: datetime
+) -> None:
+    """One notice per bucket and threshold its data crossed in this batch, with its email row (the
+    outbox) in the same transaction; the notice's key keeps it once."""
+    notices = []
+    for bucket in sorted(changed.values(), key=lambda bucket: bucket.pk):
+        owner_id = lines[bucket.line_id].owner_id
+        total = bucket.data_total
+        if owner_id is None or total <= 0 or bucket.data_used == data_used_before[bucket.pk]:
+            continue
+        left_before, left = total - data_used_before[bucket.pk], total - bucket.data_used
+        for threshold in LOW_DATA_THRESHOLDS:
+            if left * 100 <= total * threshold < left_before * 100:
+                notices.append(
+                    Notice(
+                        user_id=owner_id,
+                        line_id=bucket.line_id,
+                        kind=Notice.Kind.LOW_BALANCE,
+                        key=f"low-balance:{bucket.pk}:{threshold}",
+                        params={
+                            "threshold": threshold,
+                            "bucket_id": bucket.pk,
+                            "plan_code": bucket.plan_code,
+                            "data_left": left,
+                            "roaming": bool(bucket.countries),
+                        },
+                        # Straight to the line's renewal page, which offers renewing and top-up packs.
+                        link=reverse("billing:renew", args=[bucket.line_id]),
+                        created_at=now,
+                    )
+                )
+    if notices:
+        Notice.objects.bulk_create(notices, ignore_conflicts=True)
+        notices_email(notices=notices)

@@ -1,0 +1,193 @@
+"""The rows applying a batch reads and writes, as plain data, and the statements that write them.
+
+A batch writes thousands of rows. On PostgreSQL each write is one statement reading the rows
+as one JSON parameter, which spares building a model instance per record and Django's CASE
+per bucket in bulk_update (quadratic in the number of buckets). Other databases (SQLite, for
+the demo) take the ORM's way. ``_fast_sql`` chooses; its callers look it up here each time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from django.db import connection
+from django.db.models.expressions import RawSQL
+
+from plans.models import DailyUsage, Entitlement, UsageBatch, UsageRecord
+
+
+class _RaceLost(Exception):
+    """A record id was stored meanwhile for a line the batch did not lock: the batch starts again
+    (``plans.usage.apply._ATTEMPTS``)."""
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """What applying usage needs of an Entitlement row (thousands a batch: no model instances)."""
+
+    pk: int
+    line_id: int
+    plan_code: str
+    countries: frozenset[str]
+    starts_at: datetime
+    expires_at: datetime
+    data_total: int
+    data_used: int
+    voice_total: int
+    voice_used: int
+    sms_total: int
+    sms_used: int
+
+
+_BUCKET_COLUMNS = (
+    "pk", "line_id", "plan__code", "countries", "starts_at", "expires_at",
+    "data_total", "data_used", "voice_total", "voice_used", "sms_total", "sms_used",
+)  # fmt: skip
+# A line's day of usage (DailyUsage), in the order applying adds them up (``plans.usage.apply._DAY_SLOT``).
+_DAY_FIELDS = ("data", "voice", "sms", "data_overage", "voice_overage", "sms_overage")
+
+
+def _fast_sql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _one_of(values: Iterable[Any], db_type: str) -> list[Any] | RawSQL:
+    """The right side of a ``__in`` filter on thousands of values (a batch's record ids, its
+    lines). On PostgreSQL, one array parameter (``IN (SELECT unnest(%s))``): as a list, each value
+    is a placeholder of its own, which psycopg splits and quotes one by one (5,000 record ids took
+    ten times as long), and PostgreSQL may scan the table rather than probe its index."""
+    if _fast_sql():
+        return RawSQL(f"SELECT unnest(%s::{db_type}[])", (sorted(values),))  # noqa: S611 (db_type: ours)
+    return list(values)
+
+
+def _json(rows: Iterable[Any]) -> str:
+    """Compact JSON (orjson: a 5,000-record batch in a tenth of the standard library's time);
+    dates and times as ISO 8601."""
+    return orjson.dumps(list(rows), default=lambda value: value.isoformat()).decode()
+
+
+def _records_insert(rows: list[dict[str, Any]], now: datetime) -> None:
+    UsageRecord.objects.bulk_create([UsageRecord(received_at=now, **row) for row in rows], ignore_conflicts=True)
+
+
+def _records_insert_pg(rows: list[dict[str, Any]], now: datetime) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO plans_usagerecord (record_id, line_id, kind, amount, country, at, received_at, overage)
+            SELECT r.record_id, r.line_id, r.kind, r.amount, r.country, r.at, %s, r.overage
+            FROM json_populate_recordset(NULL::plans_usagerecord, %s::json) AS r
+            ON CONFLICT (record_id) DO NOTHING
+            RETURNING record_id
+            """,
+            [now, _json(rows)],
+        )
+        inserted = len(cursor.fetchall())
+    if inserted != len(rows):
+        # Some id was stored meanwhile for a line this batch did not lock: start again.
+        raise _RaceLost
+
+
+def _batch_insert(received_at: datetime, records: list[list[Any]], errors: list[dict[str, Any]]) -> int:
+    batch = UsageBatch.objects.create(
+        received_at=received_at, records=records, record_count=len(records), errors=errors
+    )
+    return batch.pk
+
+
+def _batch_insert_pg(received_at: datetime, records: list[list[Any]], errors: list[dict[str, Any]]) -> int:
+    """The batch's row, its records as compact JSON text made here (half the time of the
+    JSONField's way: no spaces, no adapter)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO plans_usagebatch (received_at, records, record_count, errors, status)
+            VALUES (%s, %s::jsonb, %s, %s::jsonb, %s)
+            RETURNING id
+            """,
+            [received_at, _json(records), len(records), _json(errors), UsageBatch.Status.PENDING],
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _buckets_save(buckets: Iterable[_Bucket]) -> None:
+    Entitlement.objects.bulk_update(
+        [
+            Entitlement(id=b.pk, data_used=b.data_used, voice_used=b.voice_used, sms_used=b.sms_used)
+            for b in sorted(buckets, key=lambda bucket: bucket.pk)
+        ],
+        ["data_used", "voice_used", "sms_used"],
+        batch_size=500,
+    )
+
+
+def _buckets_save_pg(buckets: Iterable[_Bucket]) -> None:
+    rows = [
+        {"id": b.pk, "data_used": b.data_used, "voice_used": b.voice_used, "sms_used": b.sms_used}
+        for b in sorted(buckets, key=lambda bucket: bucket.pk)
+    ]
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE plans_entitlement AS e
+            SET data_used = v.data_used, voice_used = v.voice_used, sms_used = v.sms_used
+            FROM json_populate_recordset(NULL::plans_entitlement, %s::json) AS v
+            WHERE e.id = v.id
+            """,
+            [_json(rows)],
+        )
+
+
+def _days_add(days: dict[tuple[int, date], list[int]]) -> None:
+    """Add the batch's totals to the lines' daily rows: one read and one upsert.
+
+    The line locks are held, so no one else changes these rows between the read and the write.
+    """
+    stored = {
+        (row[0], row[1]): row[2:]
+        for row in DailyUsage.objects.filter(
+            line_id__in={line_pk for line_pk, _ in days}, day__in={day for _, day in days}
+        ).values_list("line_id", "day", *_DAY_FIELDS)
+    }
+    rows = []
+    for (line_pk, day), totals in sorted(days.items()):
+        before = stored.get((line_pk, day))
+        if before is not None:
+            totals = [a + b for a, b in zip(totals, before, strict=True)]
+        rows.append(DailyUsage(line_id=line_pk, day=day, **dict(zip(_DAY_FIELDS, totals, strict=True))))
+    DailyUsage.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["line", "day"], update_fields=list(_DAY_FIELDS)
+    )
+
+
+def _days_add_pg(days: dict[tuple[int, date], list[int]]) -> None:
+    """Add the batch's totals to the lines' daily rows, in the database: one upsert."""
+    rows = (
+        {"line_id": line_pk, "day": day, **dict(zip(_DAY_FIELDS, totals, strict=True))}
+        for (line_pk, day), totals in sorted(days.items())
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO plans_dailyusage (line_id, day, data, voice, sms, data_overage, voice_overage, sms_overage)
+            SELECT line_id, day, data, voice, sms, data_overage, voice_overage, sms_overage
+            FROM json_populate_recordset(NULL::plans_dailyusage, %s::json)
+            ON CONFLICT (line_id, day) DO UPDATE SET
+                data = plans_dailyusage.data + EXCLUDED.data,
+                voice = plans_dailyusage.voice + EXCLUDED.voice,
+                sms = plans_dailyusage.sms + EXCLUDED.sms,
+                data_overage = plans_dailyusage.data_overage + EXCLUDED.data_overage,
+                voice_overage = plans_dailyusage.voice_overage + EXCLUDED.voice_overage,
+                sms_overage = plans_dailyusage.sms_overage + EXCLUDED.sms_overage
+            """,
+            [_json(rows)],
+        )
