@@ -323,7 +323,7 @@ line page's QR code is drawn once per process (`plans.esim.qr_svg`, `functools.l
 
 The API no longer applies a batch while the network waits: `POST /api/usage/` checks the records
 and stores the good ones as one `plans_usagebatch` row (202), and a Celery task on the `usage`
-queue applies it (plans/usage.py). First, plans migration 0003 dropped the two indexes nothing
+queue applies it (plans/usage/). First, plans migration 0003 dropped the two indexes nothing
 reads (the one on `line_id` alone, which `(line_id, at)` serves, and the `varchar_pattern_ops` copy
 of the unique index on `record_id`); the dedupe query and `ON CONFLICT (record_id)` use the unique
 index (EXPLAIN: Index Only Scan using plans_usage_record_id_unique; Conflict Arbiter Indexes:

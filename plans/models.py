@@ -248,7 +248,7 @@ class UsageBatch(models.Model):
     ``POST /api/usage/`` stores the records that passed the checks here, in one row, and answers
     at once; a task on the ``usage`` queue applies them to the buckets (plans.usage) and marks the
     batch applied in the same transaction, so a batch is applied once, however often its task
-    runs. ``records`` holds each record as a list (see ``plans.usage.BATCH_FIELDS``); ``errors``
+    runs. ``records`` holds each record as a list (see ``plans.usage.batches.BATCH_FIELDS``); ``errors``
     the records rejected when the batch arrived; ``report`` what applying it found.
     """
 
