@@ -137,9 +137,14 @@ def line_summaries(*, user: User, now: datetime | None = None) -> list[LineSumma
 
 @dataclass
 class UsageDay:
+    """One day of a line's use: data within and over its allowance (bytes); talk time (seconds)
+    and SMS, overage included."""
+
     day: date
     data: int
     overage: int
+    voice: int = 0
+    sms: int = 0
 
 
 @dataclass
@@ -158,7 +163,7 @@ USAGE_DAYS = 30
 
 def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> LineDetail:
     """One of the customer's lines (404 for anyone else's): its summary, its live and coming
-    buckets, and its data use per day for the last 30 days. 3 queries."""
+    buckets, and its use per day (data, talk time, SMS) for the last 30 days. 3 queries."""
     now = now or timezone.now()
     line = Line.objects.select_related("plan").filter(owner=user, pk=line_id).first()
     if line is None:
@@ -175,14 +180,25 @@ def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> Lin
     stored = {
         row.day: row
         for row in DailyUsage.objects.filter(line=line, day__gte=first, day__lte=today).only(
-            "day", "data", "data_overage"
+            "day", "data", "data_overage", "voice", "voice_overage", "sms", "sms_overage"
         )
     }
     usage = []
     for offset in range(USAGE_DAYS):
         day = first + timedelta(days=offset)
         row = stored.get(day)
-        usage.append(UsageDay(day=day, data=row.data if row else 0, overage=row.data_overage if row else 0))
+        if row is None:
+            usage.append(UsageDay(day=day, data=0, overage=0))
+        else:
+            usage.append(
+                UsageDay(
+                    day=day,
+                    data=row.data,
+                    overage=row.data_overage,
+                    voice=row.voice + row.voice_overage,
+                    sms=row.sms + row.sms_overage,
+                )
+            )
     return LineDetail(summary=summary, buckets=buckets, usage=usage)
 
 

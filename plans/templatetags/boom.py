@@ -29,10 +29,11 @@ def currency_symbol(currency: str) -> str:
 
 
 @register.filter
-def data_amount(size_bytes: int) -> str:
-    """Bytes as GB (one decimal) from 1 GB up, else whole MB."""
+def data_amount(size_bytes: int, unit: str = "") -> str:
+    """Bytes as GB (one decimal) from 1 GB up, else whole MB; ``unit`` ("GB" or "MB") forces one,
+    so that a chart's scale reads 0.5 GB, 1 GB, 1.5 GB rather than 512 MB, 1 GB, 1.5 GB."""
     size_bytes = max(int(size_bytes), 0)
-    if size_bytes >= GB:
+    if unit == "GB" or (unit != "MB" and size_bytes >= GB):
         value = f"{size_bytes / GB:.1f}".removesuffix(".0")
         return _("%(value)s GB") % {"value": value}
     return _("%(value)s MB") % {"value": f"{size_bytes // MB:,}"}
