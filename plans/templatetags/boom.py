@@ -74,4 +74,3 @@ def country_name(code: str) -> str:
 def country_names(codes: list[str]) -> str:
     """``["JP", "KR"]`` as "Japan, South Korea" (or "日本、韩国") in the active language."""
     return formats.country_names(codes)
-
