@@ -34,7 +34,7 @@ def money(amount_minor: int, currency: str) -> str:
     sign = "-" if amount_minor < 0 else ""
     major, minor = divmod(abs(amount_minor), 10**exponent)
     digits = f"{major:,}.{minor:0{exponent}d}" if exponent else f"{major:,}"
-    return f"{sign}{currency_symbol(currency, unknown=f'{currency} ')}{digits}"
+    return f"{sign}{currency_symbol(currency, unknown=f'{currency} ' if currency else '')}{digits}"
 
 
 def currency_symbol(currency: str, *, unknown: str | None = None) -> str:
