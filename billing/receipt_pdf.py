@@ -28,7 +28,7 @@ def _rows(receipt: Receipt) -> list[tuple[str, str]]:
     order = receipt.order
     plan = order.plan.name
     if order.flex_data_gb is not None:
-        plan += f" ({gb_amount(order.flex_data_gb)}, {min_amount(order.flex_minutes)})"
+        plan += f" ({gb_amount(order.flex_data_gb)}, {min_amount(order.flex_minutes or 0)})"
     rows = [
         (_("Order"), order.public_id),
         (_("Date"), date_time(order.paid_at or order.created_at)),
