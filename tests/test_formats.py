@@ -186,3 +186,24 @@ def test_the_module_imports_no_app_of_ours():
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     imported = {name.split(".")[0] for name in imported}
     assert not imported & {"accounts", "plans", "billing"}
+
+
+def test_a_notice_shows_the_number_amount_and_time_as_the_pages_do():
+    from accounts.models import Notice
+    from accounts.notice_text import notice_text
+
+    written = datetime(2026, 3, 1, 6, 5, tzinfo=UTC)
+    notice = Notice(
+        kind=Notice.Kind.RENEWAL_REMINDER,
+        params={"msisdn": "+8613800138000", "expires_at": (written + timedelta(hours=20)).isoformat()},
+        created_at=written,
+    )
+    paid = Notice(
+        kind=Notice.Kind.PAYMENT_CONFIRMED,
+        params={"msisdn": "+8613800138000", "amount_minor": 3800, "currency": "CNY", "plan_name_en": "Basic 10"},
+    )
+    with translation.override(EN), timezone.override(ZoneInfo("Asia/Shanghai")):
+        text = notice_text(notice)
+        assert text.title == "Your plan runs out in 20 hours"
+        assert "The plan on +86 138 0013 8000 runs out on 2026-03-02 10:05." in text.body
+        assert notice_text(paid).body.startswith("We received ¥38.00 for Basic 10 on +86 138 0013 8000 ")
