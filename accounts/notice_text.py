@@ -3,19 +3,18 @@ what a staff alert says in its email."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import Notice, StaffAlert
-from plans.templatetags.boom import data_amount, money
+from boomcard.formats import data_amount, date_time, days_left, hours_left, money, phone_number
 
 
 @dataclass(frozen=True)
@@ -51,14 +50,6 @@ def _payment_reason(params: dict[str, Any]) -> str:
     return text or _("your bank asked for your confirmation.")
 
 
-def _when(iso: str) -> str:
-    try:
-        moment = datetime.fromisoformat(iso)
-    except (TypeError, ValueError):
-        return ""
-    return formats.date_format(timezone.localtime(moment), "Y-m-d H:i")
-
-
 def _left_at(iso: str, written_at: datetime | None) -> timedelta | None:
     """The time from ``written_at`` (when the notice was written) to the moment ``iso``."""
     try:
@@ -72,11 +63,11 @@ def _runs_out_in(left: timedelta) -> str:
     """ "Runs out in N days" (part of a day counts as a day, as on the home page), or in N hours
     (part of an hour counts as an hour) when a day or less is left."""
     if left > timedelta(days=1):
-        days = math.ceil(left / timedelta(days=1))
+        days = days_left(left)
         return ngettext("Your plan runs out in %(days)d day", "Your plan runs out in %(days)d days", days) % {
             "days": days
         }
-    hours = max(1, math.ceil(left / timedelta(hours=1)))
+    hours = max(1, hours_left(left))
     return ngettext("Your plan runs out in %(hours)d hour", "Your plan runs out in %(hours)d hours", hours) % {
         "hours": hours
     }
@@ -92,7 +83,7 @@ def _plan_name(params: dict[str, object]) -> str:
 def notice_text(notice: Notice) -> NoticeText:
     p = notice.params or {}
     amount = money(int(p.get("amount_minor", 0)), str(p.get("currency", ""))) if "amount_minor" in p else ""
-    number = str(p.get("msisdn", ""))
+    number = phone_number(p.get("msisdn", ""))
     if notice.kind == Notice.Kind.PAYMENT_CONFIRMED:
         return NoticeText(
             title=_("Payment received"),
@@ -102,7 +93,7 @@ def notice_text(notice: Notice) -> NoticeText:
                 "plan": _plan_name(p),
                 "number": number,
                 "order": p.get("order", ""),
-                "when": _when(str(p.get("expires_at", ""))),
+                "when": date_time(str(p.get("expires_at", ""))),
             },
             action=_("See the order"),
         )
@@ -132,7 +123,7 @@ def notice_text(notice: Notice) -> NoticeText:
         return NoticeText(title=title, body=body, action=_("Top up"))
     if notice.kind == Notice.Kind.RENEWAL_REMINDER:
         expires_at = str(p.get("expires_at", ""))
-        when = _when(expires_at)
+        when = date_time(expires_at)
         time_left = _left_at(expires_at, notice.created_at)
         if time_left is None and int(p.get("days", 0)) > 0:
             time_left = timedelta(days=int(p.get("days", 0)))
@@ -189,7 +180,7 @@ def _security_body(kind: str, p: dict[str, object]) -> str:
 def staff_alert_text(alert: StaffAlert) -> StaffAlertText:
     p = alert.params or {}
     if alert.kind == StaffAlert.Kind.DISPUTE:
-        due = _when(str(p.get("evidence_due_by", "")))
+        due = date_time(str(p.get("evidence_due_by", "")))
         amount = money(int(p.get("amount_minor", 0)), str(p.get("currency", "")))
         return StaffAlertText(
             title=_("Payment disputed: order %(order)s") % {"order": p.get("order", "")},
@@ -199,7 +190,7 @@ def staff_alert_text(alert: StaffAlert) -> StaffAlertText:
             ),
             facts=[
                 (_("Order"), str(p.get("order", ""))),
-                (_("Customer"), str(p.get("phone", ""))),
+                (_("Customer"), phone_number(p.get("phone", ""))),
                 (_("Amount"), amount),
                 (_("Reason"), str(p.get("reason", ""))),
                 (_("Evidence due by"), f"{due} ({timezone.get_current_timezone_name()})" if due else "-"),

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing import services
 from billing.models import Dispute, Order, PaymentProfile, Refund, RenewalReminder, StripeEvent
-from plans.templatetags.boom import money
+from boomcard.formats import money
 
 M = TypeVar("M", bound=Model)
 

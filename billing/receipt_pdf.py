@@ -4,20 +4,15 @@ English with a built-in font rather than showing empty boxes."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from fpdf import FPDF
 
 from billing.selectors import Receipt
-from plans.templatetags.boom import money
-
-
-def _when(moment: datetime) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+from boomcard.formats import date_time, gb_amount, min_amount, money, phone_number
 
 
 def _paid_with(receipt: Receipt) -> str:
@@ -33,15 +28,15 @@ def _rows(receipt: Receipt) -> list[tuple[str, str]]:
     order = receipt.order
     plan = order.plan.name
     if order.flex_data_gb is not None:
-        plan += f" ({order.flex_data_gb} GB, {order.flex_minutes} min)"
+        plan += f" ({gb_amount(order.flex_data_gb)}, {min_amount(order.flex_minutes or 0)})"
     rows = [
         (_("Order"), order.public_id),
-        (_("Date"), _when(order.paid_at or order.created_at)),
+        (_("Date"), date_time(order.paid_at or order.created_at)),
         (_("Plan"), plan),
-        (_("Line"), str(order.line.msisdn)),
+        (_("Line"), phone_number(order.line.msisdn)),
     ]
     if receipt.period_start and receipt.period_end:
-        rows.append((_("Period"), f"{_when(receipt.period_start)} – {_when(receipt.period_end)}"))
+        rows.append((_("Period"), f"{date_time(receipt.period_start)} – {date_time(receipt.period_end)}"))
     if receipt.tax_rate is not None:
         rate = f"{receipt.tax_rate.normalize():f}"
         rows.append((_("Before tax"), money(receipt.net_minor, order.currency)))

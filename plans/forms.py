@@ -11,7 +11,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
-from plans.recommender import Need, Trip, country_name
+from boomcard.formats import country_name
+from plans.recommender import Need, Trip
 
 TRIP_ROWS = 3
 MAX_DATA_GB = 1000

@@ -11,9 +11,10 @@ from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from boomcard.formats import GB as GB  # the units data is counted in, for the apps above
+from boomcard.formats import MB as MB
+
 CURRENCIES = [("CNY", "CNY ¥"), ("HKD", "HKD $"), ("USD", "USD $")]
-MB = 1024 * 1024
-GB = 1024 * MB
 
 
 class Plan(models.Model):

@@ -19,53 +19,19 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from math import ceil, floor
 
 from django.core.exceptions import ValidationError
-from django.utils.functional import Promise
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext
 
+from boomcard.formats import country_name
 from plans.models import GB, Plan, Price
 from plans.pricing import FlexibleChoice, Money, price_of
-from plans.templatetags.boom import data_amount, money
 
 MONTH_DAYS = 30
 USAGE_MONTHS = 3  # the usage a logged-in customer starts from: the last 90 days
 BASE_KINDS = (Plan.Kind.BASIC, Plan.Kind.BIG_DATA)
-
-# The countries our roaming packs cover (see plans/demo.py). A code missing here shows as itself.
-COUNTRY_NAMES: dict[str, Promise] = {
-    "HK": gettext_lazy("Hong Kong"),
-    "MO": gettext_lazy("Macau"),
-    "JP": gettext_lazy("Japan"),
-    "KR": gettext_lazy("South Korea"),
-    "AT": gettext_lazy("Austria"),
-    "BE": gettext_lazy("Belgium"),
-    "CH": gettext_lazy("Switzerland"),
-    "CZ": gettext_lazy("Czechia"),
-    "DE": gettext_lazy("Germany"),
-    "DK": gettext_lazy("Denmark"),
-    "ES": gettext_lazy("Spain"),
-    "FI": gettext_lazy("Finland"),
-    "FR": gettext_lazy("France"),
-    "GB": gettext_lazy("United Kingdom"),
-    "GR": gettext_lazy("Greece"),
-    "IE": gettext_lazy("Ireland"),
-    "IT": gettext_lazy("Italy"),
-    "NL": gettext_lazy("Netherlands"),
-    "NO": gettext_lazy("Norway"),
-    "PL": gettext_lazy("Poland"),
-    "PT": gettext_lazy("Portugal"),
-    "SE": gettext_lazy("Sweden"),
-}
-
-
-def country_name(code: str) -> str:
-    """The country's name in the active language."""
-    return str(COUNTRY_NAMES.get(code, code))
 
 
 @dataclass(frozen=True)
@@ -105,10 +71,6 @@ class Item:
     cost_minor: int
     choice: FlexibleChoice | None = None  # the amounts, for the flexible plan
     trip: Trip | None = None  # the trip a roaming pack is for
-
-    @property
-    def country_name(self) -> str:
-        return country_name(self.trip.country) if self.trip else ""
 
 
 @dataclass(frozen=True)
@@ -152,7 +114,6 @@ class Recommendation:
     currency: str
     best: Option | None  # None only when nothing is on sale in the currency
     alternatives: tuple[Option, ...]  # the next two options that also cover the need
-    why: str
 
     @property
     def covers(self) -> bool:
@@ -165,36 +126,21 @@ class Recommendation:
 
 
 def plan_recommend(*, need: Need, plans: Iterable[Plan], currency: str) -> Recommendation:
-    """The cheapest option that covers ``need``, the next two, and why; or, when nothing covers
-    it, the closest option and no alternatives."""
+    """The cheapest option that covers ``need`` and the next two; or, when nothing covers it, the
+    closest option and no alternatives; or no option when nothing is on sale in ``currency``.
+    Why, in words, is ``plans.recommendation_text.recommendation_why``."""
     options = options_for(need=need, plans=plans, currency=currency)
     if not options:
-        why = _("No plans are on sale in %(currency)s right now.") % {"currency": currency}
-        return Recommendation(need=need, currency=currency, best=None, alternatives=(), why=why)
+        return Recommendation(need=need, currency=currency, best=None, alternatives=())
     best = options[0]
     if not best.covers:
-        why = _("Nothing we sell covers %(needs)s. The closest option gives %(gives)s for %(cost)s a month.") % {
-            "needs": _need_text(need),
-            "gives": _allowance_text(best),
-            "cost": money(best.cost_minor, currency),
-        }
-        return Recommendation(need=need, currency=currency, best=best, alternatives=(), why=why)
+        return Recommendation(need=need, currency=currency, best=best, alternatives=())
     alternatives = tuple(
         dataclasses.replace(option, extra_minor=option.cost_minor - best.cost_minor)
         for option in options[1:3]
         if option.covers
     )
-    values = {"needs": _need_text(need), "cost": money(best.cost_minor, currency)}
-    if not alternatives:
-        why = _("Covers %(needs)s for %(cost)s a month; it is the only option that does.") % values
-    elif alternatives[0].extra_minor == 0:
-        why = _("Covers %(needs)s for %(cost)s a month; the next option costs the same.") % values
-    else:
-        why = _("Covers %(needs)s for %(cost)s a month; the next option costs %(difference)s more.") % {
-            **values,
-            "difference": money(alternatives[0].extra_minor, currency),
-        }
-    return Recommendation(need=need, currency=currency, best=best, alternatives=alternatives, why=why)
+    return Recommendation(need=need, currency=currency, best=best, alternatives=alternatives)
 
 
 def options_for(*, need: Need, plans: Iterable[Plan], currency: str) -> list[Option]:
@@ -356,36 +302,3 @@ def _rank(option: Option) -> tuple[bool, Fraction, int, int, int, str]:
         option.plan.sort_order,
         option.plan.code,
     )
-
-
-def _need_text(need: Need) -> str:
-    parts = []
-    if need.data_gb:
-        value = need.data_gb.quantize(Decimal("0.01"), rounding=ROUND_CEILING).normalize()
-        parts.append(_("%(value)s GB") % {"value": f"{value:f}"})
-    if need.minutes:
-        parts.append(ngettext("%(count)s minute", "%(count)s minutes", need.minutes) % {"count": f"{need.minutes:,}"})
-    if need.sms:
-        parts.append(ngettext("%(count)s SMS", "%(count)s SMS", need.sms) % {"count": f"{need.sms:,}"})
-    for trip in need.trips:
-        parts.append(
-            ngettext("%(count)d day in %(country)s", "%(count)d days in %(country)s", trip.days)
-            % {"count": trip.days, "country": country_name(trip.country)}
-        )
-    return _list_text(parts) if parts else _("what you need")
-
-
-def _allowance_text(option: Option) -> str:
-    return _list_text(
-        [
-            data_amount(option.data_bytes),
-            ngettext("%(count)s minute", "%(count)s minutes", option.minutes) % {"count": f"{option.minutes:,}"},
-            ngettext("%(count)s SMS", "%(count)s SMS", option.sms) % {"count": f"{option.sms:,}"},
-        ]
-    )
-
-
-def _list_text(parts: list[str]) -> str:
-    if len(parts) == 1:
-        return parts[0]
-    return _("%(list)s and %(last)s") % {"list": pgettext("list separator", ", ").join(parts[:-1]), "last": parts[-1]}

@@ -3,7 +3,6 @@ queries however many lines, buckets or usage records there are."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -96,16 +95,6 @@ class LineSummary:
         if self.line.expires_at is None or self.is_expired:
             return timedelta(0)
         return self.line.expires_at - self.now
-
-    @property
-    def days_left(self) -> int:
-        """Whole days left, part of a day counting as one: right after buying 30 days, 30."""
-        return math.ceil(self.time_left / timedelta(days=1))
-
-    @property
-    def hours_left(self) -> int:
-        """Whole hours left, part of an hour counting as one."""
-        return math.ceil(self.time_left / timedelta(hours=1))
 
     @property
     def under_a_day_left(self) -> bool:

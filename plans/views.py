@@ -12,6 +12,7 @@ from plans import esim, recommender, selectors
 from plans.currency import currency_for, remember_currency
 from plans.forms import RecommendForm
 from plans.models import CURRENCIES, Plan
+from plans.recommendation_text import recommendation_why
 
 
 def catalogue(request: HttpRequest) -> HttpResponse:
@@ -109,6 +110,7 @@ def recommend(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "recommendation": recommendation,
+            "why": recommendation_why(recommendation) if recommendation else "",
             "from_usage": usage is not None and not submitted,
             "currency": currency,
             "lines": lines,

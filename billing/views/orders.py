@@ -21,10 +21,10 @@ from billing.models import Order, Refund
 from billing.receipt_pdf import receipt_pdf as receipt_as_pdf
 from billing.views.messages import gateway_message
 from billing.views.wallets import wallet_step
+from boomcard.formats import money
 from boomcard.http import CustomerRequest
 from plans.currency import currency_for
 from plans.pricing import Money, price_of
-from plans.templatetags.boom import money
 
 
 @login_required

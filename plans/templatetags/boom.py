@@ -1,66 +1,76 @@
-"""Display filters: money, data, minutes. Amounts are stored as integers; this is where they
-become text."""
+"""Display filters: each calls ``boomcard.formats``, where amounts, times, countries and numbers
+become text (so emails, notices and receipts read the same as pages)."""
+
+from datetime import timedelta
 
 from django import template
-from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
-from plans.models import GB, MB
+from boomcard import formats
 
 register = template.Library()
-
-SYMBOLS = {"CNY": "¥", "HKD": "HK$", "USD": "US$"}
-# ISO 4217 minor units of the currencies we sell in (all two).
-EXPONENT = {"CNY": 2, "HKD": 2, "USD": 2}
 
 
 @register.filter
 def money(amount_minor: int, currency: str) -> str:
     """``{{ price.amount_minor|money:price.currency }}`` → ``¥38.00``."""
-    exponent = EXPONENT.get(currency, 2)
-    major, minor = divmod(int(amount_minor), 10**exponent)
-    return f"{SYMBOLS.get(currency, currency + ' ')}{major:,}.{minor:0{exponent}d}"
+    return formats.money(amount_minor, currency)
 
 
 @register.filter
 def currency_symbol(currency: str) -> str:
     """``CNY`` → ``¥``, ``HKD`` → ``HK$``: the sign a price in ``currency`` starts with."""
-    return SYMBOLS.get(currency, currency)
+    return formats.currency_symbol(currency)
 
 
 @register.filter
 def data_amount(size_bytes: int, unit: str = "") -> str:
-    """Bytes as GB (one decimal) from 1 GB up, else whole MB; ``unit`` ("GB" or "MB") forces one,
-    so that a chart's scale reads 0.5 GB, 1 GB, 1.5 GB rather than 512 MB, 1 GB, 1.5 GB."""
-    size_bytes = max(int(size_bytes), 0)
-    if unit == "GB" or (unit != "MB" and size_bytes >= GB):
-        value = f"{size_bytes / GB:.1f}".removesuffix(".0")
-        return _("%(value)s GB") % {"value": value}
-    return _("%(value)s MB") % {"value": f"{size_bytes // MB:,}"}
+    """Bytes as GB (one decimal) from 1 GB up, else whole MB; ``unit`` forces one."""
+    return formats.data_amount(size_bytes, unit)
 
 
 @register.filter
 def mb_amount(megabytes: int) -> str:
     """A plan's data, given in MB, as text."""
-    return data_amount(int(megabytes) * MB)
+    return formats.mb_amount(megabytes)
+
+
+@register.filter
+def gb_amount(gigabytes: int) -> str:
+    """Whole or decimal GB (a flexible plan's choice) as text: ``5 GB``."""
+    return formats.gb_amount(gigabytes)
 
 
 @register.filter
 def minutes(seconds: int) -> str:
-    return _("%(count)s min") % {"count": f"{max(int(seconds), 0) // 60:,}"}
+    """Seconds of talk time as ``3 min``."""
+    return formats.minutes(seconds)
+
+
+@register.filter
+def min_amount(count: int) -> str:
+    """A number of minutes (a flexible plan's choice) as ``100 min``."""
+    return formats.min_amount(count)
+
+
+@register.filter
+def time_left(left: timedelta) -> str:
+    """``3 days left``, or ``5 hours left`` when a day or less is left."""
+    return formats.time_left(left)
 
 
 @register.filter
 def percent_of(part: int, whole: int) -> int:
     """Whole percent, 0 to 100; 0 when there is no whole."""
-    if not whole:
-        return 0
-    return max(0, min(100, round(100 * int(part) / int(whole))))
+    return formats.percent_of(part, whole)
+
+
+@register.filter
+def country_name(code: str) -> str:
+    """``JP`` → "Japan" (or "日本") in the active language."""
+    return formats.country_name(code)
 
 
 @register.filter
 def country_names(codes: list[str]) -> str:
     """``["JP", "KR"]`` as "Japan, South Korea" (or "日本、韩国") in the active language."""
-    from plans.recommender import country_name
-
-    return pgettext("list separator", ", ").join(country_name(code) for code in codes)
+    return formats.country_names(codes)
