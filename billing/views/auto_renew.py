@@ -20,10 +20,12 @@ from billing.forms import AutoRenewForm
 from billing.payment_errors import payment_errors_for_script
 from billing.views.messages import gateway_message
 from boomcard.http import CustomerRequest
+from boomcard.middleware import loads_stripe_js
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@loads_stripe_js
 def auto_renew(request: CustomerRequest, line_id: int) -> HttpResponse:
     line = selectors.customer_line(user=request.user, line_id=line_id)
     profile = request.user.payment_profile if hasattr(request.user, "payment_profile") else None

@@ -17,10 +17,12 @@ from billing.forms import CardForm
 from billing.payment_errors import payment_errors_for_script
 from billing.views.messages import gateway_message
 from boomcard.http import CustomerRequest
+from boomcard.middleware import loads_stripe_js
 
 
 @login_required
 @require_GET
+@loads_stripe_js
 def pay(request: CustomerRequest, public_id: str) -> HttpResponse:
     order = selectors.customer_order(user=request.user, public_id=public_id)
     if not order.is_open:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from boomcard.content_policy import stripe_sources
+from boomcard.content_policy import SCRIPTS, TRUSTED_TYPES, stripe_sources
 from boomcard.settings.environment import PRODUCTION, env
 
 # --- Receipts: who sells, and the tax included in the prices -----------------------------------
@@ -53,12 +53,13 @@ STRIPE_JS_URL = env.str(
 
 # --- Content-Security-Policy (django-csp) ---------------------------------------------------
 
-# No inline script or style anywhere: every script is a file under static/ or Stripe.js. Stripe's
-# origins come from STRIPE_JS_URL and STRIPE_API_BASE (boomcard/content_policy.py).
+# No inline script or style anywhere: every script is a file under static/ or Stripe.js, in a
+# <script> tag with the response's nonce (boomcard/content_policy.py: scripts and Trusted Types).
+# Stripe's origins come from STRIPE_JS_URL and STRIPE_API_BASE.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF],
+        "script-src": SCRIPTS,
         "style-src": [SELF],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
@@ -73,6 +74,7 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
         "upgrade-insecure-requests": PRODUCTION,
     }
+    | TRUSTED_TYPES
     | stripe_sources(js_url=STRIPE_JS_URL, api_base=STRIPE_API_BASE),
 }
 

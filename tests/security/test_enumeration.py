@@ -51,8 +51,10 @@ def browser() -> Client:
 
 
 def page(response, *typed: str) -> str:
-    """The page without what differs by design: the CSRF token and the number as written."""
+    """The page without what differs by design: the CSRF token, the scripts' nonce (new for each
+    response) and the number as written."""
     text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
+    text = re.sub(r' nonce="[^"]*"', "", text)
     for number in typed:
         text = text.replace(number, "<number>")
     return text
