@@ -96,7 +96,7 @@ def test_every_script_on_every_customer_page_carries_its_responses_nonce(demo):
     assert scripts["pay"] == 4  # app.js, stripe_policy.js, Stripe.js, pay.js
     assert scripts["auto-renew"] == 4  # app.js, stripe_policy.js, Stripe.js, save_card.js
     assert scripts["renew"] == 2  # flex_price.js
-    assert scripts["line"] == 2  # copy.js
+    assert scripts["line"] == 3  # copy.js, usage_chart.js
     assert scripts["order waiting"] == 2  # order_wait.js
     assert scripts["home"] == 1
 
