@@ -1,10 +1,13 @@
 """Display filters: money, data, minutes. Amounts are stored as integers; this is where they
 become text."""
 
+from typing import Any
+
 from django import template
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from plans import basket
 from plans.models import GB, MB
 
 register = template.Library()
@@ -63,3 +66,9 @@ def country_names(codes: list[str]) -> str:
     from plans.recommender import country_name
 
     return pgettext("list separator", ", ").join(country_name(code) for code in codes)
+
+
+@register.filter
+def basket_query(items: list[Any]) -> str:
+    """The query string that carries ``items`` (a recommendation's) to the page that buys them."""
+    return basket.basket_query(items)
