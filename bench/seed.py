@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Line, Notice, User
 from accounts.validators import luhn_check_digit, luhn_valid
-from billing.models import Order
+from billing.models import Order, OrderItem
 from plans.models import Entitlement, Plan
 from plans.services import entitlement_grant
 
@@ -232,7 +232,8 @@ def page_customer(plans: dict[str, Plan], *, orders: int = 200, usage_records: i
             )
             for n in range(orders)
         )
-        Entitlement.objects.bulk_create(
+        paid = [order for order in made if order.status != Order.Status.CANCELLED]
+        buckets = Entitlement.objects.bulk_create(
             Entitlement(
                 line_id=order.line_id,
                 plan=order.plan,
@@ -242,10 +243,13 @@ def page_customer(plans: dict[str, Plan], *, orders: int = 200, usage_records: i
                 sms_total=order.plan.sms,
                 starts_at=order.created_at,
                 expires_at=min(order.created_at + timedelta(days=30), now - timedelta(hours=1)),
-                order=order,
             )
-            for order in made
-            if order.status != Order.Status.CANCELLED
+            for order in paid
+        )
+        bought = {order.pk: bucket for order, bucket in zip(paid, buckets, strict=True)}
+        OrderItem.objects.bulk_create(
+            OrderItem(order=o, position=0, plan=o.plan, amount_minor=o.amount_minor, bucket=bought.get(o.pk))
+            for o in made
         )
     # What each line has now: a live base bucket part used, and a roaming pack on the second.
     for line, share in zip(lines, (0.3, 0.8, 0.5), strict=True):

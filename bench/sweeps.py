@@ -147,8 +147,9 @@ def _auto_renew_reset() -> None:
     keys += [f"order-payment-needed:{pk}" for pk in orders.values_list("pk", flat=True)]
     EmailDelivery.objects.filter(notice__key__in=keys).delete()
     Notice.objects.filter(key__in=keys).delete()
-    Entitlement.objects.filter(order__off_session=True).delete()
-    orders.delete()
+    buckets = list(Entitlement.objects.filter(order_item__order__off_session=True).values_list("pk", flat=True))
+    orders.delete()  # and their items, which point at the buckets
+    Entitlement.objects.filter(pk__in=buckets).delete()
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE accounts_line AS l SET expires_at = d.expires_at, plan_id = d.plan_id"

@@ -15,7 +15,7 @@ from typing import Any
 from accounts.models import Line
 from bench import seed, stack, stripe_setup
 from bench.load import Request, WrkResult, send_all, wrk
-from billing.models import Order
+from billing.models import Order, OrderItem
 from plans.models import Entitlement, Plan
 
 RUN = secrets.token_hex(4)
@@ -89,6 +89,9 @@ def orders_paid_at_stripe(plans: dict[str, Plan], *, count: int) -> tuple[list[i
         )
         for line_id in line_ids
     )
+    OrderItem.objects.bulk_create(
+        OrderItem(order=order, position=0, plan=order.plan, amount_minor=order.amount_minor) for order in orders
+    )
     intents = stripe_setup.intents_succeeded(
         [(order.public_id, order.amount_minor, order.currency, profiles[order.user_id]) for order in orders]
     )
@@ -111,7 +114,7 @@ def measure(base_url: str, plans: dict[str, Plan], *, events: int, threads: int,
         if not outcome.endswith(": fulfilled"):
             raise RuntimeError(f"webhook answered {status}: {body[:300]!r}")
     fulfilled = Order.objects.filter(pk__in=order_ids, status=Order.Status.FULFILLED).count()
-    buckets = Entitlement.objects.filter(order_id__in=order_ids).count()
+    buckets = Entitlement.objects.filter(order_item__order_id__in=order_ids).count()
     if fulfilled < events or buckets < events:
         raise RuntimeError(f"{events} events sent: {fulfilled} orders fulfilled, {buckets} buckets")
     return result

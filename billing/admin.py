@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from billing import services
-from billing.models import Dispute, Order, PaymentProfile, Refund, RenewalReminder, StripeEvent
+from billing.models import Dispute, Order, OrderItem, PaymentProfile, Refund, RenewalReminder, StripeEvent
 from boomcard.formats import money
 
 M = TypeVar("M", bound=Model)
@@ -65,6 +65,29 @@ class DisputeInline(admin.TabularInline[Dispute, Order]):
         return money(dispute.amount_minor, dispute.currency)
 
 
+class OrderItemInline(admin.TabularInline[OrderItem, Order]):
+    """What the order buys, and the bucket each item made once paid."""
+
+    model = OrderItem
+    fields = ("position", "plan", "flex_data_gb", "flex_minutes", "amount", "bucket")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderItem]:
+        return super().get_queryset(request).select_related("order", "plan", "bucket")
+
+    @admin.display(description=_("amount"))
+    def amount(self, item: OrderItem) -> str:
+        return money(item.amount_minor, item.order.currency)
+
+
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin[Order]):
     list_display = ("public_id", "user", "line", "plan", "amount", "currency", "status", "disputed", "created_at")
@@ -95,7 +118,7 @@ class OrderAdmin(ReadOnlyAdmin[Order]):
         (_("Dates"), {"fields": ("created_at", "updated_at", "paid_at", "fulfilled_at", "refunded_at")}),
     )
     readonly_fields = ("amount",)
-    inlines = (DisputeInline,)
+    inlines = (OrderItemInline, DisputeInline)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         # One subquery, not a query per row, for the list's "disputed" column and filter.

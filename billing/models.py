@@ -21,11 +21,15 @@ def new_public_id() -> str:
 
 
 class Order(models.Model):
-    """One purchase for one line: a renewal, a change of plan or an add-on pack.
+    """One purchase for one line, paid once: a renewal, a change of plan, an add-on pack, or a
+    recommended mix of them (a plan, top-ups, roaming packs).
 
-    The amount and currency are copied from the catalogue when the order is made and never
-    come from the browser. The status only moves along ``TRANSITIONS``; a paid order makes
-    exactly one bucket (``Entitlement.order`` is one-to-one).
+    What it buys are its ``items``, one row per unit; ``plan``, ``kind`` and the flexible amounts
+    are the order's headline (its base plan if it has one, else its first pack), which pages,
+    notices and renewals read. The amount (the sum of the items) and currency are copied from the
+    catalogue when the order is made and never come from the browser. The status only moves along
+    ``TRANSITIONS``; a paid order makes exactly one bucket per item (``OrderItem.bucket`` is
+    one-to-one).
     """
 
     class Kind(models.TextChoices):
@@ -128,6 +132,34 @@ class Order(models.Model):
 
     def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.status]
+
+
+class OrderItem(models.Model):
+    """One unit an order buys (two of a pack are two items), at the price it was sold at. When the
+    order is fulfilled the item gets its bucket: one-to-one, so an item can never make two,
+    whatever arrives twice. Items are granted in ``position`` order, the base plan first."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField()
+    plan = models.ForeignKey("plans.Plan", on_delete=models.PROTECT, related_name="+")
+    flex_data_gb = models.PositiveSmallIntegerField(null=True, blank=True)
+    flex_minutes = models.PositiveIntegerField(null=True, blank=True)
+    amount_minor = models.PositiveIntegerField()
+    bucket = models.OneToOneField(
+        "plans.Entitlement", null=True, blank=True, on_delete=models.PROTECT, related_name="order_item"
+    )
+
+    class Meta:
+        verbose_name = _("order item")
+        verbose_name_plural = _("order items")
+        ordering = ["order", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "position"], name="billing_orderitem_one_per_position"),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="billing_orderitem_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} #{self.position} {self.plan_id}"
 
 
 class Refund(models.Model):

@@ -24,17 +24,22 @@ def _paid_with(receipt: Receipt) -> str:
     )
 
 
+def _name(plan: str, data_gb: int | None, minutes: int | None) -> str:
+    return plan if data_gb is None else f"{plan} ({gb_amount(data_gb)}, {min_amount(minutes or 0)})"
+
+
 def _rows(receipt: Receipt) -> list[tuple[str, str]]:
     order = receipt.order
-    plan = order.plan.name
-    if order.flex_data_gb is not None:
-        plan += f" ({gb_amount(order.flex_data_gb)}, {min_amount(order.flex_minutes or 0)})"
-    rows = [
-        (_("Order"), order.public_id),
-        (_("Date"), date_time(order.paid_at or order.created_at)),
-        (_("Plan"), plan),
-        (_("Line"), phone_number(order.line.msisdn)),
-    ]
+    rows = [(_("Order"), order.public_id), (_("Date"), date_time(order.paid_at or order.created_at))]
+    if len(receipt.items) > 1 or sum(group.quantity for group in receipt.items) > 1:
+        for number, group in enumerate(receipt.items):
+            name = _name(group.plan.name, group.flex_data_gb, group.flex_minutes)
+            if group.quantity > 1:
+                name = f"{group.quantity} × {name}"
+            rows.append((_("Items") if number == 0 else "", f"{name}  {money(group.amount_minor, order.currency)}"))
+    else:
+        rows.append((_("Plan"), _name(order.plan.name, order.flex_data_gb, order.flex_minutes)))
+    rows.append((_("Line"), phone_number(order.line.msisdn)))
     if receipt.period_start and receipt.period_end:
         rows.append((_("Period"), f"{date_time(receipt.period_start)} – {date_time(receipt.period_end)}"))
     if receipt.tax_rate is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -12,7 +12,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Line, User
-from billing.models import Order, PaymentProfile
+from billing.models import Order, OrderItem, PaymentProfile
 from plans.models import Plan, Price
 from plans.pricing import Money
 from plans.selectors import catalogue, offered_price
@@ -30,6 +30,49 @@ def customer_order(*, user: User, public_id: str) -> Order:
     if order is None:
         raise Http404("no such order")
     return order
+
+
+def order_items(*, order: Order) -> list[OrderItem]:
+    """What the order buys, in position order, with each item's plan and bucket (one query)."""
+    return list(order.items.select_related("plan", "bucket").order_by("position"))
+
+
+@dataclass(frozen=True)
+class ItemGroup:
+    """Items of one plan (and flexible amounts) next to each other in an order, shown as one row:
+    how many, what they cost together, and until when the last of their buckets runs."""
+
+    plan: Plan
+    flex_data_gb: int | None
+    flex_minutes: int | None
+    quantity: int
+    amount_minor: int
+    expires_at: datetime | None
+    countries: list[str]
+
+
+def item_groups(items: list[OrderItem]) -> list[ItemGroup]:
+    """``items`` (in position order) with neighbours of the same plan and amounts merged."""
+    groups: list[ItemGroup] = []
+    for item in items:
+        expires_at = item.bucket.expires_at if item.bucket else None
+        last = groups[-1] if groups else None
+        if last and (last.plan.pk, last.flex_data_gb, last.flex_minutes) == (
+            item.plan_id,
+            item.flex_data_gb,
+            item.flex_minutes,
+        ):
+            groups[-1] = replace(
+                last,
+                quantity=last.quantity + 1,
+                amount_minor=last.amount_minor + item.amount_minor,
+                expires_at=max((when for when in (last.expires_at, expires_at) if when), default=None),
+            )
+        else:
+            countries = list(item.bucket.countries if item.bucket else item.plan.countries)
+            flex = (item.flex_data_gb, item.flex_minutes)
+            groups.append(ItemGroup(item.plan, *flex, 1, item.amount_minor, expires_at, countries))
+    return groups
 
 
 def customer_currency(*, user: User | None) -> str:
@@ -102,10 +145,11 @@ def renewal_options(*, user: User, line_id: int, currency: str, now: datetime | 
 
 @dataclass(frozen=True)
 class Receipt:
-    """What a receipt shows beyond the order: the seller, the period the order's bucket covers,
-    and the tax the price includes (in minor units, rounded half up)."""
+    """What a receipt shows beyond the order: its items, the seller, the period the order's
+    buckets cover, and the tax the price includes (in minor units, rounded half up)."""
 
     order: Order
+    items: list[ItemGroup]
     seller_name: str
     seller_address: str
     seller_tax_id: str
@@ -125,20 +169,22 @@ def tax_included(*, amount_minor: int, rate: Decimal) -> int:
 
 
 def customer_receipt(*, user: User, public_id: str) -> Receipt:
-    """The customer's own order with what its receipt needs, in one query (another's: 404)."""
-    order = Order.objects.select_related("line", "plan", "entitlement").filter(user=user, public_id=public_id).first()
+    """The customer's own order with what its receipt needs, in two queries (another's: 404)."""
+    order = Order.objects.select_related("line", "plan").filter(user=user, public_id=public_id).first()
     if order is None:
         raise Http404("no such order")
-    bucket = getattr(order, "entitlement", None)
+    items = order_items(order=order)
+    buckets = [item.bucket for item in items if item.bucket is not None]
     rate = settings.RECEIPT_TAX_RATES.get(order.currency)
     tax = tax_included(amount_minor=order.amount_minor, rate=rate) if rate else 0
     return Receipt(
         order=order,
+        items=item_groups(items),
         seller_name=settings.RECEIPT_SELLER_NAME,
         seller_address=settings.RECEIPT_SELLER_ADDRESS,
         seller_tax_id=settings.RECEIPT_SELLER_TAX_ID,
-        period_start=bucket.starts_at if bucket else None,
-        period_end=bucket.expires_at if bucket else None,
+        period_start=min((bucket.starts_at for bucket in buckets), default=None),
+        period_end=max((bucket.expires_at for bucket in buckets), default=None),
         tax_rate=rate,
         tax_minor=tax,
         net_minor=order.amount_minor - tax,

@@ -9,6 +9,7 @@ urlpatterns = [
     path("lines/<int:line_id>/renew/price/", views.renew_price, name="renew_price"),
     path("lines/<int:line_id>/renew/now/", views.renew_now, name="renew_now"),
     path("lines/<int:line_id>/auto-renew/", views.auto_renew, name="auto_renew"),
+    path("plans/recommend/buy/", views.suggestion, name="suggestion"),
     path("billing/card/setup/", views.card_setup, name="card_setup"),
     path("billing/orders/", views.orders, name="orders"),
     path("billing/orders/<str:public_id>/", views.order_detail, name="order"),

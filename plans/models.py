@@ -136,11 +136,7 @@ class Entitlement(models.Model):
     starts_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
-    # The order that paid for this bucket. One-to-one: an order can never make two buckets,
-    # whatever arrives twice.
-    order = models.OneToOneField(
-        "billing.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="entitlement"
-    )
+    # What paid for a bucket is billing's to know: its OrderItem points here (``order_item``).
 
     class Meta:
         verbose_name = _("allowance bucket")

@@ -8,7 +8,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Line
-from billing.models import Order
 from plans.models import MB, Entitlement, Plan
 from plans.pricing import FlexibleChoice, flexible_choice_check
 
@@ -19,15 +18,13 @@ def entitlement_grant(
     plan: Plan,
     choice: FlexibleChoice | None = None,
     now: datetime | None = None,
-    order: Order | None = None,
 ) -> Entitlement:
     """Add one bucket of ``plan`` to ``line``, usable at once.
 
     A base plan moves the line's expiry to ``max(now, current expiry) + validity`` and becomes the
     line's plan; an add-on pack runs for its own validity and leaves the expiry alone. A flexible
     plan gives the amounts in ``choice``. The line row is locked, so two grants at once both count.
-    With an ``order`` the bucket is linked to it one-to-one: the database refuses a second bucket
-    for the same order, whatever arrives twice.
+    A paid order's item links itself to the bucket (billing), one-to-one.
     """
     now = now or timezone.now()
     data_mb, minutes = plan.data_mb, plan.minutes
@@ -56,7 +53,6 @@ def entitlement_grant(
             sms_total=plan.sms,
             starts_at=now,
             expires_at=expires_at,
-            order=order,
         )
 
 

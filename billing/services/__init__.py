@@ -1,7 +1,8 @@
-"""Every write on orders, payments and refunds, split by subject: ``orders`` (open, ready for the
-card, fulfil, cancel), ``customers`` (the Stripe customer and the card kept for auto-renew),
-``wallets`` (Alipay, WeChat Pay), ``refunds``, ``disputes``, ``webhooks`` and ``auto_renew``. Each
-function says what it guarantees.
+"""Every write on orders, payments and refunds, split by subject: ``opening`` (an order and
+its items, priced), ``orders`` (its intent, ready for the card, fulfil, cancel), ``items`` (grant
+and withdraw an order's buckets), ``suggestions`` (buying a recommendation), ``customers`` (the
+Stripe customer and the card kept for auto-renew), ``wallets`` (Alipay, WeChat Pay), ``refunds``,
+``disputes``, ``webhooks`` and ``auto_renew``. Each function says what it guarantees.
 
 How they stay safe under mixed traffic (pages, webhooks, refunds, sweeps, all at once):
 
@@ -15,8 +16,8 @@ How they stay safe under mixed traffic (pages, webhooks, refunds, sweeps, all at
   buckets, in line order, and never an order; so no two services wait on each other in a cycle.
 - **No lock is held across a call to Stripe** (nor to a mail server: the outbox sends after
   commit). A service reads, calls Stripe, then locks and applies Stripe's answer, and applying is
-  idempotent: a state only moves forward, a paid order makes its one bucket (one-to-one in the
-  database), and whichever caller comes second finds the work done.
+  idempotent: a state only moves forward, a paid order's item makes its one bucket (one-to-one in
+  the database), and whichever caller comes second finds the work done.
 - **Every call that makes something at Stripe carries an idempotency key** derived from the app's
   own row (the order, the refund), so a call that timed out is asked again and returns what Stripe
   made, never a second one.
@@ -31,6 +32,7 @@ from billing.services.auto_renew import (
 )
 from billing.services.customers import payment_profile_get
 from billing.services.disputes import dispute_record
+from billing.services.opening import order_open, order_start
 from billing.services.orders import (
     order_cancel,
     order_card_prepare,
@@ -38,9 +40,9 @@ from billing.services.orders import (
     order_intent_apply,
     order_intent_ensure,
     order_locked,
-    order_start,
 )
 from billing.services.refunds import order_refund, refund_settle, refunds_record
+from billing.services.suggestions import suggestion_order_start, suggestion_price
 from billing.services.wallets import WALLETS, order_pay_with_wallet
 from billing.services.webhooks import HANDLED_EVENTS, stripe_event_handle
 
@@ -59,6 +61,7 @@ __all__ = [
     "order_intent_apply",
     "order_intent_ensure",
     "order_locked",
+    "order_open",
     "order_pay_with_wallet",
     "order_refund",
     "order_start",
@@ -66,4 +69,6 @@ __all__ = [
     "refund_settle",
     "refunds_record",
     "stripe_event_handle",
+    "suggestion_order_start",
+    "suggestion_price",
 ]

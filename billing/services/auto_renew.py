@@ -17,6 +17,7 @@ from billing import gateway
 from billing.models import Order, PaymentProfile
 from billing.selectors import customer_currency
 from billing.services.customers import payment_profile_get, payment_profile_renew
+from billing.services.items import ItemPrice, order_items_create
 from billing.services.orders import _move, order_intent_apply, order_locked
 
 AUTO_RENEW_WINDOW = timedelta(hours=48)
@@ -93,6 +94,8 @@ def auto_renew_charge(*, line: Line, now: datetime | None = None) -> Order | Non
                 card_brand=profile.card_brand,
                 card_last4=profile.card_last4,
             )
+            item = ItemPrice(plan=line.plan, amount_minor=price.amount_minor, currency=price.currency)
+            order_items_create(order=order, items=[item])
     except IntegrityError:
         return None  # this expiry was already charged (or is being), or an order is open
     return auto_renew_order_pay(order=order)

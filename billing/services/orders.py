@@ -1,4 +1,5 @@
-"""Orders: open one with its PaymentIntent, ready it for the card, fulfil it once, cancel it.
+"""Orders: give one its PaymentIntent, ready it for the card, fulfil it once, cancel it (opening
+one is ``billing.services.opening``).
 
 The locking rules are in ``billing.services``: only the order row is locked, never across a call
 to Stripe; Stripe's answer is applied under the lock, idempotently.
@@ -8,20 +9,16 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from accounts.models import Line, Notice, User
+from accounts.models import Line, Notice
 from accounts.outbox import notice_create
 from billing import gateway
 from billing.models import Order
 from billing.services.customers import payment_profile_card_keep, payment_profile_get, payment_profile_renew
-from plans.models import Plan
-from plans.pricing import FlexibleChoice, quote
-from plans.services import entitlement_grant
+from billing.services.items import order_items_grant_locked
 
 logger = logging.getLogger(__name__)
 
@@ -35,48 +32,7 @@ def order_locked(pk: int) -> Order:
     return Order.objects.select_for_update(of=("self",), no_key=True).select_related("line", "plan", "user").get(pk=pk)
 
 
-# --- Opening an order ------------------------------------------------------------------------
-
-
-def _order_kind(line: Line, plan: Plan) -> str:
-    if plan.is_addon:
-        return Order.Kind.ADDON
-    return Order.Kind.RENEWAL if line.plan_id == plan.pk else Order.Kind.CHANGE
-
-
-def order_start(*, user: User, line: Line, plan: Plan, currency: str, choice: FlexibleChoice | None = None) -> Order:
-    """Open an order for ``line`` at the catalogue's price, with its PaymentIntent.
-
-    At most one open order per line (a database constraint): pressing twice, two tabs or two
-    threads get the same order and the same intent. An open order for something else is
-    cancelled first (at Stripe too). Stripe being down leaves the order pending, to pay later.
-    """
-    if line.owner_id != user.pk:
-        raise ValidationError(_("This line is not on your account."), code="not_owner")
-    if not plan.is_active:
-        raise ValidationError(_("This plan is no longer on sale."), code="not_on_sale")
-    money = quote(plan=plan, currency=currency, choice=choice)
-    wanted = {
-        "plan": plan,
-        "flex_data_gb": choice.data_gb if choice else None,
-        "flex_minutes": choice.minutes if choice else None,
-        "amount_minor": money.amount_minor,
-        "currency": money.currency,
-    }
-    for _attempt in range(3):
-        existing = Order.objects.filter(line=line, status__in=Order.OPEN).first()
-        if existing is not None:
-            if all(getattr(existing, name) == value for name, value in wanted.items()):
-                return order_intent_ensure(order=existing)
-            order_cancel(order=existing, reason=_("Replaced by a newer order."))
-            continue
-        try:
-            with transaction.atomic():
-                order = Order.objects.create(user=user, line=line, kind=_order_kind(line, plan), **wanted)
-        except IntegrityError:
-            continue  # another request opened one just now: use it
-        return order_intent_ensure(order=order)
-    raise ValidationError(_("Please try again."), code="busy")
+# --- The intent ------------------------------------------------------------------------------
 
 
 def _intent_create(order: Order, *, idempotency_key: str) -> gateway.Intent:
@@ -318,12 +274,16 @@ def _move(order: Order, status: str, **fields: object) -> bool:
 
 
 def _fulfil_locked(order: Order, intent: gateway.Intent) -> bool:
-    """Fulfil the locked order; False if it already was."""
+    """Fulfil the locked order, a bucket per item; False if it already was (or its items do not
+    add up to what was charged: held as paid for staff)."""
     if order.status in (Order.Status.FULFILLED, Order.Status.REFUNDED):
         return False
     now = timezone.now()
-    choice = FlexibleChoice(order.flex_data_gb or 0, order.flex_minutes or 0) if order.plan.is_flexible else None
-    bucket = entitlement_grant(line=order.line, plan=order.plan, choice=choice, now=now, order=order)
+    buckets = order_items_grant_locked(order=order, now=now)
+    if not buckets:
+        held = "items do not add up: check by hand"
+        _move(order, Order.Status.PAID, paid_at=order.paid_at or now, failure_reason=held)
+        return False
     order.payment_method_type = order.payment_method_type or intent.payment_method_type
     order.status = Order.Status.FULFILLED
     order.action = {}
@@ -346,7 +306,7 @@ def _fulfil_locked(order: Order, intent: gateway.Intent) -> bool:
             "plan_name_zh": order.plan.name_zh,
             "amount_minor": order.amount_minor,
             "currency": order.currency,
-            "expires_at": (line.expires_at or bucket.expires_at).isoformat(),
+            "expires_at": (line.expires_at or buckets[0].expires_at).isoformat(),
             "msisdn": str(line.msisdn.as_e164),
         },
     )

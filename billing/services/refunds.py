@@ -3,7 +3,7 @@
 A refund is written down as requested before Stripe is asked, and asked for with that row's id as
 the idempotency key; so a refund that timed out here but happened at Stripe is found by asking
 again (the sweep, ``billing.sweeps.refunds_reconcile``), and Stripe's word always wins. Only a
-refund Stripe says succeeded makes the order refunded and takes back what is left of its bucket.
+refund Stripe says succeeded makes the order refunded and takes back what is left of its buckets.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from accounts.models import Notice
 from accounts.outbox import notice_create
 from billing import gateway
 from billing.models import Order, Refund
+from billing.services.items import order_items_withdraw_locked
 from billing.services.orders import _move, order_locked
-from plans.services import entitlement_withdraw
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def refunds_record(*, order: Order, answers: Iterable[gateway.Refund], requested
     """Record what Stripe says of refunds of ``order``'s payment (an answer, a webhook event, a
     listing), once each: a refund the app asked for is found by its id, or by the ``refund``
     in its metadata when the answer was lost; one made outside the app is added. When the
-    refunds that succeeded cover the whole amount, the order is refunded (bucket withdrawn,
+    refunds that succeeded cover the whole amount, the order is refunded (buckets withdrawn,
     notice written), once. Locks the order, then its refunds."""
     answers = [answer for answer in answers if answer.payment_intent_id in ("", order.payment_intent_id)]
     with transaction.atomic():
@@ -158,7 +158,7 @@ def refunds_record(*, order: Order, answers: Iterable[gateway.Refund], requested
         if refunded >= order.amount_minor and order.status in (Order.Status.PAID, Order.Status.FULFILLED):
             _refunded_locked(order)
         elif refunded and order.status in (Order.Status.PAID, Order.Status.FULFILLED):
-            # Part of the money given back at Stripe (a goodwill credit): the bucket stays.
+            # Part of the money given back at Stripe (a goodwill credit): the buckets stay.
             logger.warning("order %s: %s of %s refunded at Stripe", order.public_id, refunded, order.amount_minor)
     return order
 
@@ -212,9 +212,7 @@ def _int(value: str | None) -> int | None:
 
 def _refunded_locked(order: Order) -> None:
     now = timezone.now()
-    bucket = getattr(order, "entitlement", None)
-    if bucket is not None:
-        entitlement_withdraw(bucket=bucket, now=now)
+    order_items_withdraw_locked(order=order, now=now)
     _move(order, Order.Status.REFUNDED, refunded_at=now)
     notice_create(
         user=order.user,

@@ -115,11 +115,16 @@ def order_detail(request: CustomerRequest, public_id: str) -> HttpResponse:
             messages.warning(request, gateway_message(error))
     notice = order.user.notices.filter(key=f"order-fulfilled:{order.pk}").first()
     refund = order.refunds.filter(status__in=Refund.OPEN).first() if order.status == Order.Status.FULFILLED else None
+    items = selectors.order_items(order=order)
+    base_expiries = [item.bucket.expires_at for item in items if item.bucket and not item.plan.is_addon]
     return render(
         request,
         "billing/order.html",
         {
             "order": order,
+            "groups": selectors.item_groups(items),
+            # The expiry this order's own base buckets gave: order.line may be the copy read before.
+            "new_expiry": max(base_expiries, default=None),
             "notice": notice,
             "refund": refund,
             "wallet": wallet_step(order, go=request.GET.get("go") == "1"),

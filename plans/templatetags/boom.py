@@ -2,10 +2,12 @@
 become text (so emails, notices and receipts read the same as pages)."""
 
 from datetime import timedelta
+from typing import Any
 
 from django import template
 
 from boomcard import formats
+from plans import basket
 
 register = template.Library()
 
@@ -74,3 +76,9 @@ def country_name(code: str) -> str:
 def country_names(codes: list[str]) -> str:
     """``["JP", "KR"]`` as "Japan, South Korea" (or "日本、韩国") in the active language."""
     return formats.country_names(codes)
+
+
+@register.filter
+def basket_query(items: list[Any]) -> str:
+    """The query string that carries ``items`` (a recommendation's) to the page that buys them."""
+    return basket.basket_query(items)

@@ -47,7 +47,7 @@ def test_line_expiring_within_48_hours_is_renewed_once_whatever_runs_twice(expir
     expiring_line.refresh_from_db()
     assert expiring_line.expires_at == old_expiry + timedelta(days=30)
     assert Order.objects.count() == 1
-    assert Entitlement.objects.filter(order=first).count() == 1
+    assert Entitlement.objects.filter(order_item__order=first).count() == 1
 
 
 def test_line_further_from_expiry_is_not_charged(line, customer, localstripe, card):

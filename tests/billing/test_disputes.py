@@ -84,7 +84,7 @@ def test_dispute_marks_the_order_disputed_keeps_the_bucket_and_emails_staff(
     client, customer, fulfilled_order, localstripe, mailoutbox
 ):
     order = fulfilled_order
-    bucket = Entitlement.objects.get(order=order)
+    bucket = Entitlement.objects.get(order_item__order=order)
     charge_id = charge_of(localstripe, order)
     dispute = dispute_object(order, charge_id)
 
@@ -106,7 +106,7 @@ def test_dispute_marks_the_order_disputed_keeps_the_bucket_and_emails_staff(
     # The customer keeps what was paid for until staff decide.
     order.refresh_from_db()
     assert order.status == Order.Status.FULFILLED
-    assert Entitlement.objects.get(order=order).data_left == bucket.data_left > 0
+    assert Entitlement.objects.get(order_item__order=order).data_left == bucket.data_left > 0
     assert not Refund.objects.exists()
     # One email to staff, written with the dispute and left to the outbox (task, or sweep).
     [delivery] = staff_emails()

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Line, User
-from billing.models import Order
+from billing.models import Order, OrderItem
 from plans.models import Plan
 from tests.billing.test_webhooks import start_order
 from tests.card_payments import pay_by_card
@@ -24,7 +24,7 @@ def make_orders(line: Line, plans: list[Plan], count: int, status: str = Order.S
     """``count`` closed orders on ``line``, an hour apart, the newest first, cycling through ``plans``."""
     now = timezone.now()
     assert line.owner is not None
-    return Order.objects.bulk_create(
+    orders = Order.objects.bulk_create(
         Order(
             user=line.owner,
             line=line,
@@ -37,6 +37,10 @@ def make_orders(line: Line, plans: list[Plan], count: int, status: str = Order.S
         )
         for n in range(count)
     )
+    OrderItem.objects.bulk_create(
+        OrderItem(order=order, position=0, plan=order.plan, amount_minor=order.amount_minor) for order in orders
+    )
+    return orders
 
 
 def listed(page: str) -> list[str]:
@@ -181,7 +185,8 @@ def test_a_pack_bought_for_a_line_without_a_plan_says_what_was_bought_and_until_
         currency="CNY",
         status=Order.Status.FULFILLED,
     )
-    pack = entitlement_grant(line=planless, plan=plans["roam-jpkr-7"], order=order)
+    pack = entitlement_grant(line=planless, plan=plans["roam-jpkr-7"])
+    OrderItem.objects.create(order=order, position=0, plan=order.plan, amount_minor=3000, bucket=pack)
     client.force_login(customer)
 
     page = client.get(reverse("billing:order", args=[order.public_id])).content.decode()

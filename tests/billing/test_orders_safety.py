@@ -10,7 +10,7 @@ from django.db import IntegrityError, connections, transaction
 from django.test import Client
 from django.urls import reverse
 
-from billing.models import Order, PaymentProfile
+from billing.models import Order, OrderItem, PaymentProfile
 from plans.models import Entitlement, Plan
 from plans.services import entitlement_grant
 from tests.billing.test_webhooks import STRIPE_AUTH, start_order
@@ -127,7 +127,7 @@ def test_another_customers_order_is_not_found(client, customer, line, localstrip
     assert response.status_code == 404
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
-    assert not Entitlement.objects.filter(order=order).exists()
+    assert not Entitlement.objects.filter(order_item__order=order).exists()
     # The owner reaches the same address.
     client.force_login(customer)
     assert getattr(client, method)(url, data).status_code != 404
@@ -180,7 +180,7 @@ def test_stripe_unreachable_when_paying_by_card_says_so_and_keeps_the_order(
 
 
 def _order(line: Any, plan: Plan, status: str) -> Order:
-    return Order.objects.create(
+    order = Order.objects.create(
         user=line.owner,
         line=line,
         plan=plan,
@@ -189,6 +189,8 @@ def _order(line: Any, plan: Plan, status: str) -> Order:
         currency="CNY",
         status=status,
     )
+    OrderItem.objects.create(order=order, position=0, plan=plan, amount_minor=3800)
+    return order
 
 
 @pytest.mark.parametrize("second", [Order.Status.PENDING, Order.Status.REQUIRES_ACTION, Order.Status.FAILED])
@@ -207,20 +209,21 @@ def test_database_allows_a_new_order_once_the_last_is_closed(line, plans):
     assert Order.objects.filter(line=line).count() == 3
 
 
-def test_database_refuses_a_second_bucket_for_one_order(line, plans):
+def test_database_refuses_one_bucket_for_two_items(line, plans):
     order = _order(line, plans["basic-10"], Order.Status.FULFILLED)
-    entitlement_grant(line=line, plan=plans["basic-10"], order=order)
+    bucket = entitlement_grant(line=line, plan=plans["basic-10"])
+    order.items.update(bucket=bucket)
+    other = _order(LineFactory.create(owner=line.owner), plans["basic-10"], Order.Status.FULFILLED)
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        entitlement_grant(line=line, plan=plans["basic-10"], order=order)
+        other.items.update(bucket=bucket)
 
-    assert Entitlement.objects.filter(order=order).count() == 1
+    assert Entitlement.objects.filter(order_item__order=order).count() == 1
+    assert not Entitlement.objects.filter(order_item__order=other).exists()
 
 
-def test_database_refuses_a_bucket_of_one_order_on_another_line(line, plans):
-    order = _order(line, plans["basic-10"], Order.Status.FULFILLED)
-    entitlement_grant(line=line, plan=plans["basic-10"], order=order)
-    other_line = LineFactory.create(owner=line.owner)
+def test_database_refuses_two_items_in_one_place_of_an_order(line, plans):
+    order = _order(line, plans["basic-10"], Order.Status.PENDING)
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        entitlement_grant(line=other_line, plan=plans["basic-10"], order=order)
+        OrderItem.objects.create(order=order, position=0, plan=plans["topup-5"], amount_minor=1500)

@@ -249,7 +249,7 @@ def test_card_payment_and_its_webhook_arriving_together_fulfil_once_without_erro
     order.refresh_from_db()
     line.refresh_from_db()
     assert order.status == Order.Status.FULFILLED
-    assert Entitlement.objects.filter(order=order).count() == 1
+    assert Entitlement.objects.filter(order_item__order=order).count() == 1
     assert line.expires_at == old_expiry + timedelta(days=30)
     assert Notice.objects.filter(user=customer, kind=Notice.Kind.PAYMENT_CONFIRMED).count() == 1
     assert EmailDelivery.objects.filter(notice__user=customer).count() == 1

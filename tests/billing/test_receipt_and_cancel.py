@@ -20,7 +20,8 @@ pytestmark = pytest.mark.django_db
 def fulfilled_with_bucket(line, plan) -> Order:
     [order] = make_orders(line, [plan], 1)
     starts = timezone.now().replace(year=2026, month=12, day=2, hour=10, minute=0, second=0, microsecond=0)
-    Entitlement.objects.create(line=line, plan=plan, order=order, starts_at=starts, expires_at=starts.replace(day=31))
+    bucket = Entitlement.objects.create(line=line, plan=plan, starts_at=starts, expires_at=starts.replace(day=31))
+    order.items.update(bucket=bucket)
     return order
 
 

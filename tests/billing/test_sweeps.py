@@ -228,7 +228,7 @@ def test_reconciliation_fulfils_an_order_paid_at_stripe_whose_webhook_never_came
     line.refresh_from_db()
     assert (order.status, order.card_last4) == (Order.Status.FULFILLED, "4242")
     assert line.expires_at == old_expiry + 30 * DAY
-    assert Entitlement.objects.filter(order=order).count() == 1
+    assert Entitlement.objects.filter(order_item__order=order).count() == 1
     assert Notice.objects.filter(key=f"order-fulfilled:{order.pk}", email__isnull=False).exists()
 
 

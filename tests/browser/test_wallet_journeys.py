@@ -74,7 +74,7 @@ def paid_once(public_id: str) -> None:
     order = Order.objects.get(public_id=public_id)
     assert order.status == Order.Status.FULFILLED
     assert Order.objects.filter(line=order.line, created_at__gte=order.created_at).count() == 1
-    assert Entitlement.objects.filter(order=order).count() == 1
+    assert Entitlement.objects.filter(order_item__order=order).count() == 1
     notice = Notice.objects.get(key=f"order-fulfilled:{order.pk}")
     assert EmailDelivery.objects.filter(notice=notice).count() == 1
 

@@ -29,7 +29,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Line, User
-from billing.models import Order, PaymentProfile
+from billing.models import Order, OrderItem, PaymentProfile
 from boomcard.celery import app as celery_app
 from plans.models import Plan
 from tests.billing.conftest import card, customer, line, plans  # noqa: F401  (fixtures)
@@ -235,6 +235,9 @@ def orders_paid_at_stripe(owner: User, plan: Plan, localstripe: str, count: int)
             )
             for each in lines
         ]
+    )
+    OrderItem.objects.bulk_create(
+        [OrderItem(order=order, position=0, plan=plan, amount_minor=order.amount_minor) for order in orders]
     )
     api = stripe_api(localstripe)
     stripe_customer = api.post(f"{localstripe}/v1/customers", data={"phone": str(owner.phone)}, timeout=10).json()

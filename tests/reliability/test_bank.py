@@ -492,8 +492,9 @@ def _check_books(localstripe: str, mail_dir: Path, kills: int, first_bucket: int
         if is_refunded and not Refund.objects.filter(order=order, status=Refund.Status.SUCCEEDED).exists():
             problems.append(f"order {order.public_id} refunded with no succeeded Refund")
 
-    buckets = {b.order_id: b for b in Entitlement.objects.filter(order__isnull=False)}
-    per_order = Counter(Entitlement.objects.filter(order__isnull=False).values_list("order_id", flat=True))
+    paid_for = Entitlement.objects.filter(order_item__isnull=False)
+    buckets = {b.order_item.order_id: b for b in paid_for.select_related("order_item")}
+    per_order = Counter(paid_for.values_list("order_item__order_id", flat=True))
     notices = Counter(Notice.objects.filter(key__startswith="order-fulfilled:").values_list("key", flat=True))
     for order in orders:
         if order.status in done:
@@ -507,7 +508,7 @@ def _check_books(localstripe: str, mail_dir: Path, kills: int, first_bucket: int
             bucket = buckets[order.pk]
             if bucket.data_total != bucket.data_used:
                 problems.append(f"refunded order {order.public_id}'s bucket still holds data")
-    orphans = Entitlement.objects.filter(pk__gt=first_bucket, order__isnull=True).count()
+    orphans = Entitlement.objects.filter(pk__gt=first_bucket, order_item__isnull=True).count()
     if orphans:
         problems.append(f"{orphans} buckets made during the run without an order")
 

@@ -93,7 +93,7 @@ def test_twenty_browsers_renewing_one_line_at_once_make_one_order_one_intent_and
     assert order.status == Order.Status.FULFILLED
     charges = stripe_list(api, localstripe, "charges")
     assert [c["payment_intent"] for c in charges] == [order.payment_intent_id]
-    assert Entitlement.objects.filter(order=order).count() == 1
+    assert Entitlement.objects.filter(order_item__order=order).count() == 1
     line.refresh_from_db()
     assert line.expires_at == old_expiry + timedelta(days=30)
     assert Order.objects.filter(line=line).count() == 1

@@ -201,7 +201,7 @@ EXPECTED = {"home": 200, "line": 200, "renew": 302, "webhook": 200, "order": 200
 def _fulfilment_is_whole(order: Order, old_expiry: Any) -> bool:
     """A paid order is fulfilled with everything that goes with it, or still waits with none of it."""
     order.refresh_from_db()
-    buckets = Entitlement.objects.filter(order=order).count()
+    buckets = Entitlement.objects.filter(order_item__order=order).count()
     notices = Notice.objects.filter(key=f"order-fulfilled:{order.pk}")
     emails = EmailDelivery.objects.filter(notice__in=notices).count()
     moved = Line.objects.get(pk=order.line_id).expires_at - old_expiry

@@ -151,7 +151,8 @@ def test_order_page_and_webhook_racing_on_the_demos_sqlite_fulfil_once_without_a
                 failures.append(f"{public_id}: {result.request.method} {result.url} -> {result.status_code}")
         [(order_pk, status)] = _rows(database, "SELECT id, status FROM billing_order WHERE public_id = ?", public_id)
         assert status == "fulfilled"
-        assert _rows(database, "SELECT COUNT(*) FROM plans_entitlement WHERE order_id = ?", order_pk) == [(1,)]
+        granted = "SELECT COUNT(*) FROM billing_orderitem WHERE order_id = ? AND bucket_id IS NOT NULL"
+        assert _rows(database, granted, order_pk) == [(1,)]
         assert _rows(database, "SELECT COUNT(*) FROM accounts_notice WHERE key = ?", f"order-fulfilled:{order_pk}") == [
             (1,)
         ]

@@ -101,7 +101,7 @@ def test_webhook_storm_fulfils_each_order_exactly_once_and_never_answers_5xx(
     # One bucket per order (the database makes it one-to-one) and no bucket from anywhere else.
     buckets = Entitlement.objects.filter(line__owner=customer)
     assert buckets.count() == ORDERS
-    assert set(buckets.values_list("order_id", flat=True)) == set(order_ids)
+    assert set(buckets.values_list("order_item__order_id", flat=True)) == set(order_ids)
     # Each line moved once, by one plan's validity.
     expiries = dict(Line.objects.filter(owner=customer).values_list("pk", "expires_at"))
     assert {pk: expiry and expiry - old_expiry[pk] for pk, expiry in expiries.items()} == dict.fromkeys(
