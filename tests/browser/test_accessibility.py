@@ -8,6 +8,7 @@ with the card form mounted, orders, receipt, notices, account, security, auto-re
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,7 +16,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
@@ -116,7 +117,8 @@ LOGGED_OUT_PAGES = ["/accounts/login/", "/accounts/register/", "/accounts/passwo
 
 def check(page: Page, base: str, path: str, language: str, source: str) -> list[str]:
     answer = page.goto(base + path)
-    assert answer is not None and answer.status == 200, f"{path} answered {answer and answer.status}"
+    assert answer is not None
+    assert answer.status == 200, f"{path} answered {answer.status}"
     expect(page.locator("html")).to_have_attribute("lang", language)
     if "/pay/" in path:  # the card form, mounted
         expect(page.locator("#card-element input").first).to_be_attached()
@@ -160,6 +162,13 @@ def test_the_pay_page_does_not_shift_when_the_card_form_mounts(
     base = live_server.url
     page = context.new_page()
     log_in(page, base, language)
+
+    def late(route: Route) -> None:
+        """pay.js arrives after the first paint, as on a slow phone network."""
+        time.sleep(0.5)
+        route.continue_()
+
+    page.route("**/js/pay*.js", late)
     page.goto(f"{base}/billing/orders/{orders.pending.public_id}/pay/")
     expect(page.locator("#card-element input").first).to_be_attached()
     expect(page.locator("button[name=method][value=alipay]")).to_be_visible()
