@@ -32,6 +32,7 @@ REPORT_DIR = stack.LOG_DIR / "lighthouse"
 HEADING = "## Lighthouse"
 LANGUAGES = {"zh-hans": "zh-CN,zh;q=0.9", "en": "en"}
 CATEGORIES = ("accessibility", "best-practices", "seo", "performance")
+ATTEMPTS = 3
 RECOMMEND_QUERY = "data_gb=12&minutes=300&sms=50&trip1_country=JP&trip1_days=7"
 
 
@@ -108,11 +109,14 @@ def run(url: str, headers: dict[str, str], output: Path) -> dict[str, Any]:
         f"--only-categories={','.join(CATEGORIES)}", "--form-factor=mobile",
         f"--chrome-flags={CHROME_FLAGS}", f"--extra-headers={json.dumps(headers)}",
     ]  # fmt: skip
-    subprocess.run(command, check=True, env={**os.environ, "CHROME_PATH": CHROMIUM}, timeout=300)  # noqa: S603
-    report: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
-    if report.get("runtimeError"):
-        raise RuntimeError(f"Lighthouse on {url}: {report['runtimeError']}")
-    return report
+    for attempt in range(1, ATTEMPTS + 1):
+        # A loaded machine now and then loses the trace (NO_NAVSTART): that run is made again.
+        answer = subprocess.run(command, check=False, env={**os.environ, "CHROME_PATH": CHROMIUM}, timeout=300)  # noqa: S603
+        report: dict[str, Any] = json.loads(output.read_text(encoding="utf-8")) if answer.returncode == 0 else {}
+        if report and not report.get("runtimeError"):
+            return report
+        print(f"    Lighthouse failed on {url} (try {attempt} of {ATTEMPTS})", flush=True)
+    raise RuntimeError(f"Lighthouse failed {ATTEMPTS} times on {url}")
 
 
 def result(target: Target, language: str, report: dict[str, Any]) -> Result:

@@ -110,7 +110,7 @@ def redis_up() -> bool:
         return False
 
 
-def _wait_for(url: str, process: subprocess.Popen[bytes], what: str, log: Path, seconds: float = 30) -> None:
+def _wait_for(url: str, process: subprocess.Popen[bytes], what: str, log: Path, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
