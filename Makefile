@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_CLUSTER = $(shell ls /etc/postgresql 2>/dev/null | head -1)
 
-.PHONY: help install system-packages run test lint format translations messages services bench bank clean
+.PHONY: help install system-packages npm run test lint format translations messages services bench bank clean
 
 help:
 	@echo "make run    - the demo site on http://127.0.0.1:8000 (SQLite, embedded broker, localstripe)"
@@ -35,6 +35,29 @@ system-packages:
 	   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
 	   || { echo "Could not install$$missing: install them and run make again"; exit 1; }; \
 	 fi
+
+# npm packages, kept under var/node (ignored by git): axe-core for the browser tests'
+# accessibility check (tests/browser/axe.py), Lighthouse for make bench (bench/lighthouse.py).
+NODE_DIR := var/node
+AXE_CORE := axe-core@4.14.1
+LIGHTHOUSE := lighthouse@12.8.2
+AXE_JS := $(NODE_DIR)/node_modules/axe-core/axe.min.js
+LIGHTHOUSE_BIN := $(NODE_DIR)/node_modules/.bin/lighthouse
+
+npm:
+	@command -v npm >/dev/null || { echo "Installing npm with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null) \
+	  || { echo "Could not install npm (Node.js's package manager): install it and run make again"; exit 1; }; }
+
+$(AXE_JS):
+	@$(MAKE) --no-print-directory npm
+	mkdir -p $(NODE_DIR)
+	npm install --silent --no-audit --no-fund --prefix $(NODE_DIR) $(AXE_CORE)
+
+$(LIGHTHOUSE_BIN):
+	@$(MAKE) --no-print-directory npm
+	mkdir -p $(NODE_DIR)
+	npm install --silent --no-audit --no-fund --prefix $(NODE_DIR) $(AXE_CORE) $(LIGHTHOUSE)
 
 translations: $(STAMP)
 	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=tests --no-location
@@ -68,12 +91,12 @@ services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL did not start"; exit 1; }
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "Redis did not start"; exit 1; }
 
-test: $(STAMP) system-packages services messages
+test: $(STAMP) system-packages services messages $(AXE_JS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Not part of test or CI: about a quarter of an hour. wrk (Debian's) is the load generator.
 # BENCH_ARGS passes options to bench/run.py, e.g. BENCH_ARGS="--quick" or "--only pages,usage".
-bench: $(STAMP) services messages
+bench: $(STAMP) system-packages services messages $(LIGHTHOUSE_BIN)
 	@command -v wrk >/dev/null || { echo "Installing wrk with apt-get"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
 	  || { echo "Could not install wrk: install it and run make bench again"; exit 1; }; }

@@ -1,11 +1,12 @@
 """``make bench``: Boom's throughput on the production stack, as ratios against references
 measured in the same run, written to BENCHMARKS.md.
 
-    .venv/bin/python -m bench.run [--quick] [--only pages,usage,sweeps,webhooks] [--output FILE]
+    .venv/bin/python -m bench.run [--quick] [--only pages,usage,sweeps,webhooks,lighthouse] [--output FILE]
 
 It creates and migrates the ``boombench`` PostgreSQL database (dropped at the end unless
 ``--keep``), uses Redis database 13, starts localstripe and gunicorn (production settings, test
-secrets), makes the data in bulk SQL, measures, and stops what it started.
+secrets), makes the data in bulk SQL, measures, and stops what it started. ``--only lighthouse``
+rewrites only the Lighthouse section of the report (bench/lighthouse.py).
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from typing import TYPE_CHECKING
 if __package__ in (None, ""):  # run as a file: python bench/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bank, stack
+from bench import bank, lighthouse, stack
 
 if TYPE_CHECKING:
     from bench.report import Report
 
-FIGURES = ("pages", "usage", "sweeps", "webhooks")
+FIGURES = ("pages", "usage", "sweeps", "webhooks", "lighthouse")
 # Client threads sending usage batches: enough to keep both workers busy.
 USAGE_THREADS = 4
 # Client threads sending webhook events: one per server thread (2 workers x 4 threads).
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
     plans = seed_catalogue()
     results = report.Report(command=report.command_line(argv), started_at=datetime.now(UTC), quick=arguments.quick)
+    lighthouse_section = ""
     try:
         with stack.localstripe(ports, env), stack.gunicorn(ports, env):
             _step(f"localstripe on {ports.stripe_url}; {stack.gunicorn_description()} on {ports.web_url}")
@@ -108,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
                         connections=8,
                     )
                 report.print_pages(results.pages)
+            if "lighthouse" in arguments.figures:
+                # Before the bulk figures, on a quiet database: the demo customer's pages.
+                with _figure(results, "lighthouse", "the customer's pages, mobile, in Chinese and English"):
+                    lighthouse_section = lighthouse.section(lighthouse.measure(ports.web_url), results.command)
             if "usage" in arguments.figures:
                 from bench import usage
 
@@ -146,8 +152,14 @@ def main(argv: list[str] | None = None) -> int:
             stack.database_drop()
     results.seconds = time.monotonic() - started
     output = Path(arguments.output)
-    kept = bank.kept_section(output.read_text(encoding="utf-8")) if output.exists() else ""  # make bank's
-    output.write_text(report.markdown(results) + kept, encoding="utf-8")
+    old = output.read_text(encoding="utf-8") if output.exists() else "# Benchmarks\n"
+    if arguments.figures == ["lighthouse"]:
+        text = old  # the other figures stay as they were measured
+    else:
+        text = report.markdown(results) + lighthouse.kept_section(old) + bank.kept_section(old)  # make bank's
+    if lighthouse_section:
+        text = lighthouse.replace_section(text, lighthouse_section)
+    output.write_text(text, encoding="utf-8")
     _step(f"wrote {arguments.output} ({results.seconds / 60:.1f} minutes)")
     return 0
 

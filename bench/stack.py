@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LOG_DIR = ROOT / "var" / "bench"
 
-DATABASE_NAME = "boombench"
+# BENCH_DATABASE / BENCH_REDIS_URL: for two runs side by side on one machine.
+DATABASE_NAME = os.environ.get("BENCH_DATABASE", "boombench")
 DATABASE_SERVER = "postgres://postgres@127.0.0.1:5432"
-REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 # The bench's own usage-feed key and webhook secret: nothing shared with a real deployment.
 USAGE_KEY = "bench-usage-key-" + secrets.token_hex(8)
@@ -109,7 +110,7 @@ def redis_up() -> bool:
         return False
 
 
-def _wait_for(url: str, process: subprocess.Popen[bytes], what: str, log: Path, seconds: float = 30) -> None:
+def _wait_for(url: str, process: subprocess.Popen[bytes], what: str, log: Path, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 # The brand colour of static/css/boom.css (--brand): the phone's status bar and splash screen.
-THEME_COLOR = "#c2185b"
+THEME_COLOR = "#a0144c"
 BACKGROUND_COLOR = "#f5f5f9"
 MANIFEST_MAX_AGE = 60 * 60 * 24
 

@@ -20,7 +20,7 @@ def test_manifest_names_the_app_in_the_language_asked_for(client):
     assert manifest["lang"] == "zh-hans"
     assert manifest["description"] == "查看您的 Boom eSIM 号码还剩多少流量、通话和有效期，并随时续费。"
     assert (manifest["start_url"], manifest["scope"], manifest["display"]) == ("/", "/", "standalone")
-    assert manifest["theme_color"] == "#c2185b"
+    assert manifest["theme_color"] == "#a0144c"
 
     english = json.loads(client.get("/manifest.webmanifest?lang=en").content)
     assert (english["lang"], english["name"]) == ("en", "Boom eSIM")
@@ -60,7 +60,7 @@ def test_service_worker_is_javascript_from_the_root_and_revalidated(client):
 def test_every_page_links_the_manifest_icons_theme_and_a_translated_description(client):
     page = client.get(reverse("accounts:login"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert '<link rel="manifest" href="/manifest.webmanifest?lang=zh-hans">' in page
-    assert '<meta name="theme-color" content="#c2185b">' in page
+    assert '<meta name="theme-color" content="#a0144c">' in page
     assert 'rel="apple-touch-icon"' in page
     assert re.search(r'<script nonce="[A-Za-z0-9+/]{22}==" src="/static/js/app\.js" defer></script>', page)
     assert re.search(r'<meta name="description" content="查看您的 Boom eSIM[^"]+">', page)

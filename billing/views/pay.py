@@ -41,6 +41,9 @@ def pay(request: CustomerRequest, public_id: str) -> HttpResponse:
             "methods": gateway.methods_for(order.currency),
             "currencies": {method: sorted(taken) for method, taken in gateway.METHOD_CURRENCIES.items()},
             "stripe_js": settings.STRIPE_JS_URL,
+            # localstripe's stand-in card element (development, tests, bench) is five inputs, not
+            # Stripe's one-line frame: the page reserves its height before it mounts.
+            "card_standin": not settings.STRIPE_JS_URL.startswith("https://js.stripe.com/"),
             "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
             # Why a card was refused, in the customer's language, for the script.
             **payment_errors_for_script(),
