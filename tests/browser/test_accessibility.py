@@ -21,7 +21,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
 from accounts.models import Line
-from billing.models import Order
+from billing.models import Order, OrderItem
 from plans.models import Entitlement, Plan
 from tests.browser.axe import axe_source, describe, violations
 from tests.browser.conftest import PHONE_VIEWPORT, TIMEOUT_MS
@@ -51,10 +51,12 @@ def orders(live_server: LiveServer, localstripe: str) -> Orders:
         user=line.owner, line=line, plan=plan, kind=Order.Kind.RENEWAL, amount_minor=6800, currency="CNY",
         status=Order.Status.FULFILLED, card_brand="visa", card_last4="4242", paid_at=now,
     )  # fmt: skip
-    Entitlement.objects.create(line=line, plan=plan, order=paid, starts_at=now, expires_at=now + timedelta(days=30))
+    bucket = Entitlement.objects.create(line=line, plan=plan, starts_at=now, expires_at=now + timedelta(days=30))
+    OrderItem.objects.create(order=paid, position=0, plan=plan, amount_minor=6800, bucket=bucket)
     pending = Order.objects.create(
         user=line.owner, line=line, plan=plan, kind=Order.Kind.RENEWAL, amount_minor=6800, currency="CNY"
     )
+    OrderItem.objects.create(order=pending, position=0, plan=plan, amount_minor=6800)
     return Orders(line=line, paid=paid, pending=pending)
 
 
@@ -99,6 +101,7 @@ def customer_pages(orders: Orders) -> list[str]:
         "/plans/",
         "/plans/basic-30/",
         f"/plans/recommend/?{RECOMMEND_QUERY}",
+        f"/plans/recommend/buy/?item=basic-30.1&item=topup-5.2&item=roam-jpkr-7.1&currency=CNY&line={line}",
         f"/lines/{line}/renew/",
         f"/billing/orders/{pending}/pay/",
         f"/billing/orders/{paid}/",
