@@ -30,6 +30,7 @@ from accounts.models import Registration, SmsCode, User
 from accounts.page_cache import customers_changed
 from accounts.services import sms_code_check, sms_code_send
 from accounts.sms import SmsError, send_sms
+from boomcard.ratelimit import RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +113,8 @@ def registration_resume(*, user: User, client_address: str = "") -> tuple[Regist
         _code_send(registration=registration, client_address=client_address)
     except ValidationError as error:
         return registration, error
+    except RateLimited as limited:
+        return registration, ValidationError(str(limited.message))
     return registration, None
 
 

@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.CustomerPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Answers a RateLimited raised by any view or service: 429, a page or JSON.
+    "boomcard.ratelimit.RateLimitedMiddleware",
     # After the messages, so that it can say why it logged someone out.
     "accounts.middleware.SessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
