@@ -37,7 +37,7 @@ def _keys(settings):
 def queued(monkeypatch) -> list[int]:
     """The batches whose task was queued after their commit (run them with ``apply_queued``)."""
     ids: list[int] = []
-    monkeypatch.setattr(usage, "_apply_soon", ids.append)
+    monkeypatch.setattr(tasks.usage_batch_apply, "apply_async", lambda args, **options: ids.extend(args))
     return ids
 
 
