@@ -35,9 +35,8 @@ def test_a_broker_that_cannot_take_the_task_is_logged_and_raises_nothing(
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(sample_task, "apply_async", broker_down)
-    with caplog.at_level(logging.WARNING, logger="boomcard.tasks"):
-        with django_capture_on_commit_callbacks(execute=True):
-            enqueue_on_commit(sample_task, 7)
+    with caplog.at_level(logging.WARNING, logger="boomcard.tasks"), django_capture_on_commit_callbacks(execute=True):
+        enqueue_on_commit(sample_task, 7)
     assert [record.getMessage() for record in caplog.records] == [
         "task tests.test_enqueue.sample_task(7,) not queued "
         "(OperationalError('Error 111 connecting to 127.0.0.1:6379. Connection refused.'))"

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Line, Notice, User
+from accounts.notice_keys import order_fulfilled_key
 from accounts.outbox import notice_create
 from billing import gateway
 from billing.models import Order
@@ -336,7 +337,7 @@ def _fulfil_locked(order: Order, intent: gateway.Intent) -> bool:
     notice_create(
         user=order.user,
         kind=Notice.Kind.PAYMENT_CONFIRMED,
-        key=f"order-fulfilled:{order.pk}",
+        key=order_fulfilled_key(order_id=order.pk),
         line=line,
         link=reverse("billing:order", args=[order.public_id]),
         params={
