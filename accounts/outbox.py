@@ -86,9 +86,9 @@ def notices_email(*, notices: list[Notice]) -> int:
 def email_deliver_on_commit(delivery_id: int) -> None:
     """Queue the sending of an email row once the caller's transaction has committed. If the
     broker cannot take the task, the row stays pending and the outbox sweep sends it."""
-    from accounts.tasks import email_deliver  # the tasks module imports this one
+    from accounts.tasks import email_deliver_task  # the tasks module imports this one
 
-    enqueue_on_commit(email_deliver, delivery_id)
+    enqueue_on_commit(email_deliver_task, delivery_id)
 
 
 EMAIL_MAX_ATTEMPTS = 8
@@ -96,7 +96,7 @@ EMAIL_MAX_ATTEMPTS = 8
 # How long an email claimed for sending is left to its sender. Once it has run out the sender is
 # taken to be dead and the email is due again. Far longer than a send takes: each step of the
 # SMTP conversation waits at most EMAIL_TIMEOUT (20 s), and the email task is stopped before the
-# lease ends (accounts.tasks.email_deliver's time limits), so no sender is still at work then.
+# lease ends (accounts.tasks.email_deliver_task's time limits), so no sender is still at work then.
 EMAIL_SEND_LEASE = timedelta(minutes=2)
 
 

@@ -573,7 +573,7 @@ def usage_batch_accept(*, records: Sequence[Mapping[str, Any]], now: datetime | 
         from plans import tasks  # the tasks module imports this one
 
         # If the broker cannot take the task, the batch stays pending and the sweep queues it.
-        enqueue_on_commit(tasks.usage_batch_apply, batch_id)
+        enqueue_on_commit(tasks.usage_batch_apply_task, batch_id)
     return BatchAccepted(batch_id=batch_id, queued=len(checked), errors=errors)
 
 

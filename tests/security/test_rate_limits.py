@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -288,9 +289,10 @@ def test_a_view_decorated_rate_limited_is_answered_429_in_html_or_json(limits, c
     with pytest.raises(RateLimited) as raised:
         view(rf.get("/x", REMOTE_ADDR="10.9.9.9"))
     assert len(calls) == 1
-    middleware = RateLimitedMiddleware(lambda request: None)
+    middleware = RateLimitedMiddleware(lambda request: HttpResponse())
     scripted = rf.get("/x", HTTP_ACCEPT="application/json")
     answer = middleware.process_exception(scripted, raised.value)
+    assert isinstance(answer, HttpResponse)
     assert answer.status_code == 429
     assert json.loads(answer.content) == {
         "error": f"too many requests; try again in {raised.value.wait} seconds",

@@ -1,4 +1,5 @@
-"""boomcard.tasks.enqueue_on_commit: the one way a task is queued after a commit."""
+"""Celery tasks: queued after the commit by the one enqueue_on_commit, named <entity>_<action>_task,
+and scheduled by beat under names that exist."""
 
 import logging
 from typing import Any
@@ -38,6 +39,17 @@ def test_a_broker_that_cannot_take_the_task_is_logged_and_raises_nothing(
     with caplog.at_level(logging.WARNING, logger="boomcard.tasks"), django_capture_on_commit_callbacks(execute=True):
         enqueue_on_commit(sample_task, 7)
     assert [record.getMessage() for record in caplog.records] == [
-        "task tests.test_enqueue.sample_task(7,) not queued "
+        "task tests.test_tasks.sample_task(7,) not queued "
         "(OperationalError('Error 111 connecting to 127.0.0.1:6379. Connection refused.'))"
     ]
+
+
+def test_every_task_of_the_apps_is_named_entity_action_task_and_beat_names_only_those():
+    from boomcard.celery import app
+
+    app.loader.import_default_modules()
+    ours = {name for name in app.tasks if name.split(".")[0] in {"accounts", "plans", "billing"}}
+    assert ours, "no task of the apps is registered"
+    assert sorted(name for name in ours if not name.endswith("_task")) == []
+    scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert scheduled <= ours
