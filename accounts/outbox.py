@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import EmailDelivery, Line, Notice, StaffAlert, User
+from boomcard.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -83,24 +84,11 @@ def notices_email(*, notices: list[Notice]) -> int:
 
 
 def email_deliver_on_commit(delivery_id: int) -> None:
-    """Queue the sending of an email row once the caller's transaction has committed."""
-    transaction.on_commit(lambda: _deliver_soon(delivery_id))
+    """Queue the sending of an email row once the caller's transaction has committed. If the
+    broker cannot take the task, the row stays pending and the outbox sweep sends it."""
+    from accounts.tasks import email_deliver_task  # the tasks module imports this one
 
-
-def _deliver_soon(delivery_id: int) -> None:
-    """Queue the task that sends a committed outbox email.
-
-    Runs after the commit of the change the email reports, so it must not fail the request or
-    task that made it: if the broker cannot take the task, the row stays pending and the outbox
-    sweep sends it. One quick retry (a connection gone stale) rather than Celery's default
-    back-off, so that a broker outage does not also slow every payment down.
-    """
-    from accounts.tasks import email_deliver
-
-    try:
-        email_deliver.apply_async((delivery_id,), retry_policy={"max_retries": 1, "interval_start": 0})
-    except Exception as error:  # whatever the broker or its client raises: the sweep is the fallback
-        logger.warning("email %s not queued (%r); the outbox sweep will send it", delivery_id, error)
+    enqueue_on_commit(email_deliver_task, delivery_id)
 
 
 EMAIL_MAX_ATTEMPTS = 8
@@ -108,7 +96,7 @@ EMAIL_MAX_ATTEMPTS = 8
 # How long an email claimed for sending is left to its sender. Once it has run out the sender is
 # taken to be dead and the email is due again. Far longer than a send takes: each step of the
 # SMTP conversation waits at most EMAIL_TIMEOUT (20 s), and the email task is stopped before the
-# lease ends (accounts.tasks.email_deliver's time limits), so no sender is still at work then.
+# lease ends (accounts.tasks.email_deliver_task's time limits), so no sender is still at work then.
 EMAIL_SEND_LEASE = timedelta(minutes=2)
 
 

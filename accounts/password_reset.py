@@ -7,28 +7,44 @@ wrong codes for it in the same way.
 
 from __future__ import annotations
 
+import math
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.lockout import login_failures_forget
 from accounts.models import Notice, SmsCode, User
 from accounts.security_notices import security_notice_create
 from accounts.services import sms_code_check, sms_code_send
+from boomcard.ratelimit import rate_limit_check
 
 
 def _account(phone: PhoneNumber) -> User | None:
     return User.objects.filter(phone=phone, phone_verified_at__isnull=False, is_active=True).first()
 
 
+def _too_many_resets(wait: int) -> str:
+    minutes = math.ceil(wait / 60)
+    return ngettext(
+        "Too many password resets were asked for from your network. Please try again in %(minutes)d minute.",
+        "Too many password resets were asked for from your network. Please try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
 def password_reset_request(*, phone: PhoneNumber, language: str = "", client_address: str = "") -> None:
     """Send a reset code if the number has an account; answer the same either way.
 
+    Refuses (``RateLimited``) past the ``password_reset`` limit of ``client_address``, when given.
     Without an account nothing is sent, but a code nobody knows is stored: the limits per number
-    and per address (``too_soon``, ``too_many``, ``too_many_from_address``) count it as a real one.
+    (``too_soon``, ``too_many``) and per address (``RateLimited``) count it as a real one.
     """
+    if client_address:
+        rate_limit_check(name="password_reset", key=client_address, message=_too_many_resets)
     user = _account(phone)
     sms_code_send(
         phone=phone,

@@ -31,7 +31,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from accounts import selectors
 from accounts.forms import TwoFactorCodeForm
 from accounts.models import User
-from boomcard.ratelimit import client_address, rate_limit_hit
+from boomcard.ratelimit import client_address, rate_limit_check
 
 REAUTH_AT_KEY = "boom_reauth_at"
 REAUTH_SECONDS = 10 * 60
@@ -115,10 +115,7 @@ def reauth(request: HttpRequest) -> HttpResponse:
     next_url = _safe_next(request)
     form = form_class(request.POST or None)
     if request.method == "POST":
-        if wait := rate_limit_hit(name="login", key=client_address(request)):
-            from accounts.views import too_many_requests
-
-            return too_many_requests(request, wait)
+        rate_limit_check(name="login", key=client_address(request))
         if form.is_valid():
             if with_code:
                 try:

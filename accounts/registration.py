@@ -30,6 +30,8 @@ from accounts.models import Registration, SmsCode, User
 from accounts.page_cache import customers_changed
 from accounts.services import sms_code_check, sms_code_send
 from accounts.sms import SmsError, send_sms
+from boomcard.ratelimit import RateLimited
+from boomcard.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +90,11 @@ def registration_start(
             else None
         )
         if email_owner is not None:
-            user_id = email_owner.pk
-            transaction.on_commit(lambda: _email_warning_soon(user_id))
+            from accounts.tasks import email_in_use_warn_task  # the tasks module imports this one
+
+            # Off the request, so that the page takes the same time whether the email is in use
+            # or not. If the broker cannot take it, the warning is dropped.
+            enqueue_on_commit(email_in_use_warn_task, email_owner.pk)
     return registration
 
 
@@ -112,6 +117,8 @@ def registration_resume(*, user: User, client_address: str = "") -> tuple[Regist
         _code_send(registration=registration, client_address=client_address)
     except ValidationError as error:
         return registration, error
+    except RateLimited as limited:
+        return registration, ValidationError(str(limited.message))
     return registration, None
 
 
@@ -174,14 +181,3 @@ def email_in_use_warn(*, user_id: int) -> None:
         send_sms(to=str(user.phone.as_e164), body=body)
     except SmsError as error:
         logger.warning("email-in-use warning to user %s not sent (%r)", user_id, error)
-
-
-def _email_warning_soon(user_id: int) -> None:
-    """Queue the warning off the request, so that the register page takes the same time whether
-    the email is in use or not. If the broker cannot take it, it is dropped."""
-    from accounts.tasks import email_in_use_warn_task
-
-    try:
-        email_in_use_warn_task.apply_async((user_id,), retry_policy={"max_retries": 1, "interval_start": 0})
-    except Exception as error:  # whatever the broker or its client raises
-        logger.warning("email-in-use warning to user %s not queued (%r)", user_id, error)

@@ -27,7 +27,6 @@ from accounts.models import Registration
 from boomcard.ratelimit import client_address
 
 VERIFY_REGISTRATION_KEY = "boom_verify_registration"
-RATE_LIMITED = {"too_many_from_address", "rate_limited"}
 
 
 def registration_to_verify(request: HttpRequest) -> Registration | None:
@@ -54,10 +53,7 @@ class RegisterView(FormView[RegisterForm]):
             )
         except ValidationError as error:
             form.add_error("phone", error)
-            response = self.form_invalid(form)
-            if error.code in RATE_LIMITED:
-                response.status_code = 429
-            return response
+            return self.form_invalid(form)
         # The verify page says where the code went; a message too would say it twice.
         self.request.session[VERIFY_REGISTRATION_KEY] = registration.pk
         return super().form_valid(form)

@@ -3,9 +3,8 @@ changed, so that a customer who did not make the change hears of it at once."""
 
 from __future__ import annotations
 
-import uuid
-
 from accounts.models import Notice, User
+from accounts.notice_keys import security_notice_key
 from accounts.outbox import notice_create
 
 SECURITY_KINDS = frozenset(
@@ -19,11 +18,6 @@ SECURITY_KINDS = frozenset(
 )
 
 
-def security_notice_key(*, user: User, kind: str) -> str:
-    """Each change is its own event: a fresh key every time (unlike a reminder's, once per date)."""
-    return f"{kind}:{user.pk}:{uuid.uuid4().hex}"
-
-
 def security_notice_create(*, user: User, kind: str, params: dict[str, str] | None = None) -> Notice | None:
     """Write the notice and its email to ``user.email`` in the caller's transaction. For an
     email change the caller passes the user as it was, so the email goes to the OLD address."""
@@ -31,7 +25,7 @@ def security_notice_create(*, user: User, kind: str, params: dict[str, str] | No
     return notice_create(
         user=user,
         kind=kind,
-        key=security_notice_key(user=user, kind=kind),
+        key=security_notice_key(user_id=user.pk, kind=kind),
         params=params or {},
         link="/accounts/security/",
     )

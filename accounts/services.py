@@ -26,7 +26,7 @@ from accounts.models import Line, Notice, Registration, SmsCode, User
 from accounts.page_cache import customers_changed
 from accounts.security_notices import security_notice_create
 from accounts.sms import SmsError, send_sms
-from boomcard.ratelimit import rate_limit_hit
+from boomcard.ratelimit import rate_limit_check
 
 CODE_LIFETIME = timedelta(minutes=10)
 CODE_MAX_ATTEMPTS = 5
@@ -48,6 +48,15 @@ def _sms_text(purpose: str, code: str) -> str:
     return _("Your code to add this number to a Boom account is %(code)s. It is valid for 10 minutes.") % {"code": code}
 
 
+def _too_many_codes(wait: int) -> str:
+    minutes = math.ceil(wait / 60)
+    return ngettext(
+        "Too many codes were asked for from your network. Please try again in %(minutes)d minute.",
+        "Too many codes were asked for from your network. Please try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
 def sms_code_send(
     *,
     phone: PhoneNumber,
@@ -66,7 +75,7 @@ def sms_code_send(
 
     Refuses (ValidationError, code ``too_soon`` or ``too_many``) a second code within
     ``CODE_RESEND_AFTER`` or a sixth within an hour for the same number, whatever the purpose;
-    and (code ``too_many_from_address``) more than the ``sms`` rate limit from one
+    and (``RateLimited``) more than the ``sms`` rate limit from one
     ``client_address``, whatever the numbers, when the request's address is given. Nothing is
     stored when the SMS gateway fails.
     """
@@ -93,17 +102,8 @@ def sms_code_send(
             raise ValidationError(
                 _("Too many codes were sent to this number. Please try again in an hour."), code="too_many"
             )
-        if client_address and (wait := rate_limit_hit(name="sms", key=client_address)):
-            minutes = math.ceil(wait / 60)
-            raise ValidationError(
-                ngettext(
-                    "Too many codes were asked for from your network. Please try again in %(minutes)d minute.",
-                    "Too many codes were asked for from your network. Please try again in %(minutes)d minutes.",
-                    minutes,
-                )
-                % {"minutes": minutes},
-                code="too_many_from_address",
-            )
+        if client_address:
+            rate_limit_check(name="sms", key=client_address, message=_too_many_codes)
         code = f"{secrets.randbelow(1_000_000):06d}"
         sms_code = SmsCode.objects.create(
             phone=phone,

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.models import EmailDelivery, Line, Notice, SmsCode, SupportRequest, User
+from accounts.notice_keys import support_received_key
 from accounts.outbox import email_deliver_on_commit, notice_create
 from accounts.services import sms_code_check, sms_code_send
 
@@ -54,7 +55,7 @@ def support_request_create(
                 notice_create(
                     user=user,
                     kind=Notice.Kind.SUPPORT_RECEIVED,
-                    key=f"support-received:{request.pk}",
+                    key=support_received_key(support_request_id=request.pk),
                     params={"ref": request.reference},
                     link="/support/",
                 )

@@ -18,7 +18,7 @@ SEND_TIME_LIMIT = 90
     soft_time_limit=SEND_SOFT_TIME_LIMIT,
     time_limit=SEND_TIME_LIMIT,
 )
-def email_deliver(self, delivery_id: int) -> str:  # type: ignore[no-untyped-def]
+def email_deliver_task(self, delivery_id: int) -> str:  # type: ignore[no-untyped-def]
     outcome = outbox.email_send(delivery_id=delivery_id)
     if outcome == "retry":
         raise self.retry(countdown=outbox.email_backoff(self.request.retries + 1).total_seconds())
@@ -26,12 +26,12 @@ def email_deliver(self, delivery_id: int) -> str:  # type: ignore[no-untyped-def
 
 
 @shared_task
-def outbox_sweep() -> int:
+def outbox_sweep_task() -> int:
     """Send again what is still pending (a lost task, a broker outage, a failure now due, a sender
     that died while holding an email)."""
     due = outbox.outbox_due()
     for delivery_id in due:
-        email_deliver.delay(delivery_id)
+        email_deliver_task.delay(delivery_id)
     return len(due)
 
 

@@ -3,7 +3,6 @@
 Views parse and call a service; the service owns the write and its rules.
 """
 
-import math
 import time
 from base64 import b32encode
 from typing import Any
@@ -56,7 +55,7 @@ from accounts.registration_views import VERIFY_REGISTRATION_KEY
 from boomcard.admin_site import AFTER_TWO_FACTOR_KEY
 from boomcard.http import CustomerRequest
 from boomcard.qr import qr_svg_draw
-from boomcard.ratelimit import client_address, rate_limit_hit
+from boomcard.ratelimit import client_address, rate_limited
 from plans.selectors import line_summaries
 
 # Session keys for the steps between "we sent a code" and "the code was right".
@@ -67,29 +66,11 @@ TWO_FACTOR_LOGIN_KEY = "boom_two_factor_login"
 TWO_FACTOR_LOGIN_SECONDS = 5 * 60
 TWO_FACTOR_LOGIN_TRIES = 5
 
-# ValidationError codes that mean "too many from this client": the page answers 429.
-RATE_LIMITED = {"too_many_from_address", "rate_limited"}
-
 
 def lockout(request: HttpRequest, original_response: HttpResponse | None, credentials: Any) -> HttpResponse:
     """What django-axes shows once a number or an address has too many failed log-ins."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(request, "accounts/lockout.html", {"lockout_minutes": minutes}, status=429)
-
-
-def too_many_requests(request: HttpRequest, seconds: int) -> HttpResponse:
-    """The page for a client over a rate limit, with when to come back."""
-    minutes = math.ceil(seconds / 60)
-    response = render(request, "accounts/rate_limited.html", {"minutes": minutes}, status=429)
-    response["Retry-After"] = str(seconds)
-    return response
-
-
-def _refused(response: HttpResponse, error: ValidationError) -> HttpResponse:
-    """A form page showing ``error``: 429 when the error is a rate limit."""
-    if error.code in RATE_LIMITED:
-        response.status_code = 429
-    return response
 
 
 @login_required
@@ -125,9 +106,8 @@ class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
+    @method_decorator(rate_limited("login"))
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if wait := rate_limit_hit(name="login", key=client_address(request)):
-            return too_many_requests(request, wait)
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: Any) -> HttpResponse:
@@ -180,9 +160,8 @@ class LoginCodeView(FormView[TwoFactorCodeForm]):
         self.pending_user = user
         return super().dispatch(request, *args, **kwargs)
 
+    @method_decorator(rate_limited("login"))
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if wait := rate_limit_hit(name="login", key=client_address(request)):
-            return too_many_requests(request, wait)
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: TwoFactorCodeForm) -> HttpResponse:
@@ -235,23 +214,10 @@ class PasswordResetRequestView(FormView[PasswordResetRequestForm]):
         phone: PhoneNumber = form.cleaned_data["phone"]
         address = client_address(self.request)
         try:
-            if wait := rate_limit_hit(name="password_reset", key=address):
-                minutes = math.ceil(wait / 60)
-                raise ValidationError(
-                    ngettext(
-                        "Too many password resets were asked for from your network. "
-                        "Please try again in %(minutes)d minute.",
-                        "Too many password resets were asked for from your network. "
-                        "Please try again in %(minutes)d minutes.",
-                        minutes,
-                    )
-                    % {"minutes": minutes},
-                    code="rate_limited",
-                )
             password_reset_request(phone=phone, language=translation.get_language() or "", client_address=address)
         except ValidationError as error:
             form.add_error("phone", error)
-            return _refused(self.form_invalid(form), error)
+            return self.form_invalid(form)
         self.request.session[RESET_PHONE_KEY] = str(phone.as_e164)
         messages.info(
             self.request,
@@ -439,7 +405,7 @@ class LineAddView(LoginRequiredMixin, FormView[LineAddForm]):
             )
         except ValidationError as error:
             form.add_error("msisdn", error)
-            return _refused(self.form_invalid(form), error)
+            return self.form_invalid(form)
         self.request.session[ADD_LINE_KEY] = str(msisdn.as_e164)
         messages.info(self.request, _("We have sent a 6-digit code to %(phone)s.") % {"phone": msisdn})
         return super().form_valid(form)

@@ -58,7 +58,7 @@ def targets() -> list[Target]:
     """The demo customer's pages, with a paid order and one waiting to be paid."""
     from accounts import demo
     from accounts.models import Line
-    from billing.models import Order
+    from billing.models import Order, OrderItem
     from plans import demo as plans_demo
     from plans.models import Entitlement, Plan
 
@@ -73,10 +73,12 @@ def targets() -> list[Target]:
         user=line.owner, line=line, plan=plan, kind=Order.Kind.RENEWAL, amount_minor=6800, currency="CNY",
         status=Order.Status.FULFILLED, card_brand="visa", card_last4="4242", paid_at=now,
     )  # fmt: skip
-    Entitlement.objects.create(line=line, plan=plan, order=paid, starts_at=now, expires_at=now + timedelta(days=30))
+    bucket = Entitlement.objects.create(line=line, plan=plan, starts_at=now, expires_at=now + timedelta(days=30))
+    OrderItem.objects.create(order=paid, position=0, plan=plan, amount_minor=6800, bucket=bucket)
     pending = Order.objects.create(
         user=line.owner, line=line, plan=plan, kind=Order.Kind.RENEWAL, amount_minor=6800, currency="CNY"
     )
+    OrderItem.objects.create(order=pending, position=0, plan=plan, amount_minor=6800)
     return [
         Target("log in", "/accounts/login/", logged_in=False),
         Target("register", "/accounts/register/", logged_in=False),
@@ -87,6 +89,7 @@ def targets() -> list[Target]:
         Target("plans", "/plans/"),
         Target("plan", "/plans/basic-30/"),
         Target("recommend", f"/plans/recommend/?{RECOMMEND_QUERY}"),
+        Target("buy a suggestion", f"/plans/recommend/buy/?item=basic-30.1&item=topup-5.2&currency=CNY&line={line.pk}"),
         Target("renew", f"/lines/{line.pk}/renew/"),
         Target("pay", f"/billing/orders/{pending.public_id}/pay/"),
         Target("order", f"/billing/orders/{paid.public_id}/"),

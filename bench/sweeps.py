@@ -163,7 +163,7 @@ Query = tuple[str, Any]
 
 
 class _QueueFailures(logging.Handler):
-    """Counts the outbox's "email not queued" warnings (Redis not answering), and keeps them off
+    """Counts the "task not queued" warnings (the outbox's emails) (Redis not answering), and keeps them off
     the console: a thousand a run when Redis is down."""
 
     def __init__(self) -> None:
@@ -176,7 +176,7 @@ class _QueueFailures(logging.Handler):
 
 @contextmanager
 def _queue_failures() -> Iterator[_QueueFailures]:
-    logger = logging.getLogger("accounts.outbox")
+    logger = logging.getLogger("boomcard.tasks")
     handler = _QueueFailures()
     logger.addHandler(handler)
     propagate, logger.propagate = logger.propagate, False

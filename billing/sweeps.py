@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Line, Notice
+from accounts.notice_keys import renewal_reminder_key
 from accounts.outbox import notices_email
 from accounts.page_cache import customers_changed
 from billing import gateway
@@ -90,7 +91,7 @@ def _remind(lines: list[Line], days: int, now: datetime) -> int:
                 user_id=owner_id,
                 line_id=line.pk,
                 kind=Notice.Kind.RENEWAL_REMINDER,
-                key=f"reminder:{line.pk}:{_iso(line)}:{days}",
+                key=renewal_reminder_key(line_id=line.pk, expires_at=_iso(line), days=days),
                 params={"days": days, "expires_at": _iso(line), "msisdn": str(line.msisdn)},
                 # One tap to the pay page of an order for the same plan (auto-renew is card-only:
                 # a customer paying by Alipay or WeChat Pay renews from here).

@@ -6,20 +6,20 @@ from billing import sweeps
 
 
 @shared_task
-def renewal_reminders() -> int:
+def renewal_reminders_send_task() -> int:
     return sweeps.renewal_reminders_send()
 
 
 @shared_task
-def auto_renew() -> int:
+def auto_renew_run_task() -> int:
     return sweeps.auto_renew_run()
 
 
 @shared_task
-def reconcile_payments() -> dict[str, int]:
+def payments_reconcile_task() -> dict[str, int]:
     return sweeps.payments_reconcile()
 
 
 @shared_task
-def reconcile_refunds() -> dict[str, int]:
+def refunds_reconcile_task() -> dict[str, int]:
     return sweeps.refunds_reconcile()

@@ -23,19 +23,19 @@ app.conf.task_routes = {
 }
 app.conf.beat_schedule = {
     # A notice and email 7, 3 and 1 days before expiry and at expiry, once each.
-    "renewal-reminders": {"task": "billing.tasks.renewal_reminders", "schedule": crontab(minute=5)},
+    "renewal-reminders": {"task": "billing.tasks.renewal_reminders_send_task", "schedule": crontab(minute=5)},
     # Charge saved cards for lines expiring within 48 hours.
-    "auto-renew": {"task": "billing.tasks.auto_renew", "schedule": crontab(minute=15)},
+    "auto-renew": {"task": "billing.tasks.auto_renew_run_task", "schedule": crontab(minute=15)},
     # Ask Stripe about orders pending for over 15 minutes; cancel those over a day old.
-    "reconcile-payments": {"task": "billing.tasks.reconcile_payments", "schedule": crontab(minute="*/10")},
+    "reconcile-payments": {"task": "billing.tasks.payments_reconcile_task", "schedule": crontab(minute="*/10")},
     # Ask Stripe about refunds not yet confirmed, and find refunds made at Stripe the app missed.
-    "reconcile-refunds": {"task": "billing.tasks.reconcile_refunds", "schedule": crontab(minute="5-59/10")},
+    "reconcile-refunds": {"task": "billing.tasks.refunds_reconcile_task", "schedule": crontab(minute="5-59/10")},
     # Send any email still unsent two minutes after it was written.
-    "redeliver-outbox": {"task": "accounts.tasks.outbox_sweep", "schedule": crontab(minute="*/5")},
+    "redeliver-outbox": {"task": "accounts.tasks.outbox_sweep_task", "schedule": crontab(minute="*/5")},
     # Queue again any usage batch still pending five minutes after it arrived.
-    "usage-batches": {"task": "plans.tasks.usage_batches_sweep", "schedule": crontab(minute="*/5")},
+    "usage-batches": {"task": "plans.tasks.usage_batches_sweep_task", "schedule": crontab(minute="*/5")},
     # Delete applied usage batches older than USAGE_BATCH_KEEP_DAYS (their records stay).
-    "usage-batches-prune": {"task": "plans.tasks.usage_batches_prune", "schedule": crontab(hour=3, minute=30)},
+    "usage-batches-prune": {"task": "plans.tasks.usage_batches_prune_task", "schedule": crontab(hour=3, minute=30)},
 }
 if os.environ.get("BEAT_EVERY_MINUTE", "").lower() in {"1", "true", "yes"}:
     # The demo (make run): every sweep each minute, so a reminder shows up while you watch.

@@ -21,7 +21,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from boomcard.ratelimit import client_address, rate_limit_hit
+from boomcard.ratelimit import client_address, rate_limit_check
 from plans import usage, usage_keys
 from plans.models import UsageBatch
 from plans.signing import usage_signature_check
@@ -36,17 +36,11 @@ def _error(status: int, message: str, field: str | None = None) -> JsonResponse:
     return JsonResponse(body, status=status)
 
 
-def _too_many(wait: int) -> JsonResponse:
-    response = _error(429, f"too many requests; try again in {wait} seconds")
-    response["Retry-After"] = str(wait)
-    return response
-
-
 def _signer_refused(request: HttpRequest, body: bytes) -> tuple[JsonResponse | None, str]:
     """The refusal for a request without a good signature of its method, path and ``body``
-    (401), or past the ``usage_api`` rate limit of its signing key (429), else None; and the
-    request's signature. (The limit per client address is counted before, even for requests that
-    are not signed.)"""
+    (401), else None; and the request's signature. Raises ``RateLimited`` past the ``usage_api``
+    limit of its signing key. (The limit per client address is counted before, even for
+    requests that are not signed.)"""
     checked = usage_signature_check(
         timestamp=request.headers.get("X-Boom-Timestamp"),
         signature=request.headers.get("X-Boom-Signature"),
@@ -57,8 +51,8 @@ def _signer_refused(request: HttpRequest, body: bytes) -> tuple[JsonResponse | N
     )
     if checked.problem is not None:
         return _error(401, checked.problem), ""
-    if wait := rate_limit_hit(name="usage_api", key=f"usage-key:{checked.signer}"):
-        return _too_many(wait), ""
+    # Past the limit of its signing key: RateLimited, answered 429 by the middleware.
+    rate_limit_check(name="usage_api", key=f"usage-key:{checked.signer}")
     return None, checked.signature
 
 
@@ -94,8 +88,7 @@ def usage_ingest(request: HttpRequest) -> JsonResponse:
     """
     if request.method != "POST":
         return _only("POST")
-    if wait := rate_limit_hit(name="usage_api", key=client_address(request)):
-        return _too_many(wait)
+    rate_limit_check(name="usage_api", key=client_address(request))
     try:
         body = request.body
     except RequestDataTooBig:
@@ -161,8 +154,7 @@ def usage_batch_status(request: HttpRequest, batch_id: str) -> JsonResponse:
     """
     if request.method != "GET":
         return _only("GET")
-    if wait := rate_limit_hit(name="usage_api", key=client_address(request)):
-        return _too_many(wait)
+    rate_limit_check(name="usage_api", key=client_address(request))
     refused, _ = _signer_refused(request, b"")
     if refused is not None:
         return refused

@@ -7,20 +7,20 @@ from plans import usage
 
 
 @shared_task
-def usage_batch_apply(batch_id: int) -> str:
+def usage_batch_apply_task(batch_id: int) -> str:
     return usage.usage_batch_apply(batch_id=batch_id)
 
 
 @shared_task
-def usage_batches_prune() -> int:
+def usage_batches_prune_task() -> int:
     return usage.usage_batches_prune()
 
 
 @shared_task
-def usage_batches_sweep() -> int:
+def usage_batches_sweep_task() -> int:
     """Queue again the batches still pending a while after they arrived (a lost task, a broker
     outage): applying one twice changes nothing."""
     due = usage.usage_batches_due()
     for batch_id in due:
-        usage_batch_apply.delay(batch_id)
+        usage_batch_apply_task.delay(batch_id)
     return len(due)

@@ -77,7 +77,11 @@ def test_healthz_reports_a_broker_failure_and_its_recovery_after_the_window(clie
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "STRIPE_", "SECRET"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "STRIPE_", "SECRET", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"))
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=REPO,
@@ -116,6 +120,17 @@ def test_production_refuses_to_start_without_its_secrets(missing):
     result = _manage("check", **env)
     assert result.returncode != 0
     assert missing in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["DATABASE_URL", "REDIS_URL", "EMAIL_URL"])
+def test_production_refuses_to_start_without_its_database_redis_or_mail_server(missing):
+    """No quiet fallback to SQLite, a broker in files or mail to the console, nor when it is empty."""
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+    result = _manage("check", **env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"Set the {missing} environment variable" in result.stderr
+    assert _manage("check", **{**env, missing: ""}).returncode != 0
 
 
 @pytest.mark.django_db

@@ -72,9 +72,34 @@ class Intent:
     setup_future_usage: str = ""  # "off_session": the card is kept for auto-renew once it pays
     next_action: NextAction | None = None
 
+    # What the app asks of an intent's state: services read these, never the raw status.
     @property
     def succeeded(self) -> bool:
         return self.status == "succeeded"
+
+    @property
+    def canceled(self) -> bool:
+        return self.status == "canceled"
+
+    @property
+    def needs_action(self) -> bool:
+        """The customer must finish paying (3-D Secure, Alipay, WeChat Pay)."""
+        return self.status == "requires_action"
+
+    @property
+    def awaiting_payment_method(self) -> bool:
+        """Never tried, or its last try failed (then ``failure_message`` says why)."""
+        return self.status == "requires_payment_method"
+
+    @property
+    def failed_try(self) -> bool:
+        """Its last try was declined; it may be tried again."""
+        return self.awaiting_payment_method and bool(self.failure_message)
+
+    @property
+    def payable(self) -> bool:
+        """The page can still confirm it."""
+        return self.status in {"requires_payment_method", "requires_confirmation", "requires_action"}
 
 
 @dataclass(frozen=True)

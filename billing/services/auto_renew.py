@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Line, Notice, User
+from accounts.notice_keys import order_payment_needed_key
 from accounts.outbox import notice_create
 from accounts.page_cache import customers_changed
 from billing import gateway
@@ -149,7 +150,7 @@ def _ask_customer_to_pay(order: Order) -> None:
     notice_create(
         user=order.user,
         kind=Notice.Kind.PAYMENT_NEEDED,
-        key=f"order-payment-needed:{order.pk}",
+        key=order_payment_needed_key(order_id=order.pk),
         line=order.line,
         link=reverse("billing:pay", args=[order.public_id]),
         params={

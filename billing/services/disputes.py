@@ -13,6 +13,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from accounts.models import StaffAlert
+from accounts.notice_keys import dispute_alert_key
 from accounts.outbox import staff_alert_create
 from billing import gateway
 from billing.models import Dispute, Order
@@ -59,7 +60,7 @@ def dispute_record(*, order: Order, answer: gateway.Dispute) -> Dispute:
 def _staff_tell(dispute: Dispute, order: Order) -> None:
     staff_alert_create(
         kind=StaffAlert.Kind.DISPUTE,
-        key=f"dispute:{dispute.stripe_dispute_id}"[:120],
+        key=dispute_alert_key(stripe_dispute_id=dispute.stripe_dispute_id),
         link=reverse("admin:billing_order_change", args=[order.pk]),
         params={
             "order": order.public_id,

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Line, Notice
+from accounts.notice_keys import order_fulfilled_key
 from accounts.outbox import notice_create
 from billing import gateway
 from billing.models import Order
@@ -114,17 +115,13 @@ def _order_intent_replace(*, order: Order) -> Order:
     The old intent is cancelled first; if it turns out to have succeeded, the order is fulfilled."""
     old_id = str(order.payment_intent_id)
     old = _intent_cancel(old_id)
-    if old is not None and old.status not in ("canceled", "requires_payment_method"):
+    if old is not None and not (old.canceled or old.awaiting_payment_method):
         return order_intent_apply(order=order, intent=old)
     intent = _intent_create(order, idempotency_key=f"order-{order.public_id}-after-{old_id}")
     return _intent_record(order, intent, replacing=old_id)
 
 
 # --- Paying and fulfilling --------------------------------------------------------------------
-
-
-# An intent in these states can still be confirmed by the page.
-_PAYABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
 
 
 def order_card_prepare(*, order: Order, save_card: bool) -> Order:
@@ -151,10 +148,9 @@ def order_card_prepare(*, order: Order, save_card: bool) -> Order:
         except gateway.GatewayError as refused:
             # Stripe refuses to change an intent paid or cancelled meanwhile: its state now.
             intent = gateway.intent_retrieve(intent_id)
-            if intent.status in _PAYABLE:
+            if intent.payable:
                 raise refused from None  # refused for another reason: the page says it
-        failed_try = intent.status == "requires_payment_method" and bool(intent.failure_message)
-        if intent.status in _PAYABLE and not failed_try:
+        if intent.payable and not intent.failed_try:
             return order
         # Paid, cancelled, or a failed try the app has not heard of yet (recorded, then a fresh
         # intent on the next round).
@@ -217,9 +213,9 @@ def order_intent_apply(*, order: Order, intent: gateway.Intent, paid_with: gatew
                 _move(order, Order.Status.PAID, paid_at=timezone.now(), failure_reason="amount mismatch: check by hand")
             elif _fulfil_locked(order, intent):
                 payment_profile_card_keep(order=order, intent=intent, card=card)
-        elif intent.status == "requires_action":
+        elif intent.needs_action:
             _move(order, Order.Status.REQUIRES_ACTION, failure_reason="", failure_code="", action=_action(intent))
-        elif intent.status == "requires_payment_method" and intent.failure_message:
+        elif intent.failed_try:
             _move(
                 order,
                 Order.Status.FAILED,
@@ -227,7 +223,7 @@ def order_intent_apply(*, order: Order, intent: gateway.Intent, paid_with: gatew
                 failure_code=intent.failure_code[:64],
                 action={},
             )
-        elif intent.status == "canceled":
+        elif intent.canceled:
             _move(order, Order.Status.CANCELLED, action={})
         elif order.is_open:
             order.save()
@@ -296,7 +292,7 @@ def _fulfil_locked(order: Order, intent: gateway.Intent) -> bool:
     notice_create(
         user=order.user,
         kind=Notice.Kind.PAYMENT_CONFIRMED,
-        key=f"order-fulfilled:{order.pk}",
+        key=order_fulfilled_key(order_id=order.pk),
         line=line,
         link=reverse("billing:order", args=[order.public_id]),
         params={
@@ -325,7 +321,7 @@ def order_cancel(*, order: Order, reason: str = "") -> Order:
     intent_id = order.payment_intent_id
     if intent_id:
         intent = _intent_cancel(intent_id)
-        if intent is not None and intent.status != "canceled":
+        if intent is not None and not intent.canceled:
             return order_intent_apply(order=order, intent=intent)
     with transaction.atomic():
         order = order_locked(order.pk)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Notice
+from accounts.notice_keys import order_refunded_key
 from accounts.outbox import notice_create
 from billing import gateway
 from billing.models import Order, Refund
@@ -217,7 +218,7 @@ def _refunded_locked(order: Order) -> None:
     notice_create(
         user=order.user,
         kind=Notice.Kind.REFUNDED,
-        key=f"order-refunded:{order.pk}",
+        key=order_refunded_key(order_id=order.pk),
         line=order.line,
         link=reverse("billing:order", args=[order.public_id]),
         params={"order": order.public_id, "amount_minor": order.amount_minor, "currency": order.currency},

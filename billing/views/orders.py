@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.notice_keys import order_fulfilled_key
 from billing import gateway, selectors, services
 from billing.forms import RenewForm
 from billing.models import Order, Refund
@@ -113,7 +114,7 @@ def order_detail(request: CustomerRequest, public_id: str) -> HttpResponse:
             order = services.order_fulfil(order=order)
         except gateway.GatewayError as error:
             messages.warning(request, gateway_message(error))
-    notice = order.user.notices.filter(key=f"order-fulfilled:{order.pk}").first()
+    notice = order.user.notices.filter(key=order_fulfilled_key(order_id=order.pk)).first()
     refund = order.refunds.filter(status__in=Refund.OPEN).first() if order.status == Order.Status.FULFILLED else None
     items = selectors.order_items(order=order)
     base_expiries = [item.bucket.expires_at for item in items if item.bucket and not item.plan.is_addon]

@@ -21,6 +21,7 @@ from boomcard.settings.environment import (  # noqa: F401
     TESTING,
     VAR_DIR,
     env,
+    env_required,
 )
 
 # Lets classes be written with their type parameters (``admin.ModelAdmin[Line]``).
@@ -74,6 +75,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.CustomerPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Answers a RateLimited raised by any view or service: 429, a page or JSON.
+    "boomcard.ratelimit.RateLimitedMiddleware",
     # After the messages, so that it can say why it logged someone out.
     "accounts.middleware.SessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -103,7 +106,12 @@ TEMPLATES = [
 
 # --- Data -----------------------------------------------------------------------------------
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'boomcard.sqlite3'}")}
+# Production names its database, Redis (broker and cache) and mail server, or does not start:
+# the development fallbacks (SQLite, a broker in files, mail to the console) would lose data.
+if PRODUCTION:
+    DATABASES = {"default": env.db_url_config(env_required("DATABASE_URL"))}
+else:
+    DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'boomcard.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if PRODUCTION else 0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -120,7 +128,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_URL = env_required("REDIS_URL") if PRODUCTION else env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -326,9 +334,9 @@ STORAGES = {
 }
 
 EMAIL_FILE_PATH = VAR_DIR / "mail"
-if "EMAIL_URL" in env:
+if PRODUCTION or "EMAIL_URL" in env:
     # e.g. smtp+tls://user:password@host:587, or filemail:////absolute/folder
-    vars().update(env.email_url("EMAIL_URL"))
+    vars().update(env.email_url_config(env_required("EMAIL_URL")))
 else:
     EMAIL_BACKEND = "boomcard.mail.ConsoleAndFileBackend"
 # Seconds each step of a conversation with the mail server may wait. At most 30: the email task

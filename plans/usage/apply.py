@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Line, Notice
+from accounts.notice_keys import low_balance_key
 from accounts.outbox import notices_email
 from accounts.page_cache import customers_changed
 from plans.models import Entitlement, UsageRecord
@@ -269,7 +270,7 @@ def _low_data_notify(
                         user_id=owner_id,
                         line_id=bucket.line_id,
                         kind=Notice.Kind.LOW_BALANCE,
-                        key=f"low-balance:{bucket.pk}:{threshold}",
+                        key=low_balance_key(bucket_id=bucket.pk, threshold=threshold),
                         params={
                             "threshold": threshold,
                             "bucket_id": bucket.pk,

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from boomcard.tasks import enqueue_on_commit
 from plans.models import UsageBatch
 from plans.usage import sql
 from plans.usage.apply import _ATTEMPTS, _apply
@@ -68,24 +69,11 @@ def usage_batch_accept(*, records: Sequence[Mapping[str, Any]], now: datetime | 
     with transaction.atomic():
         insert = sql._batch_insert_pg if sql._fast_sql() else sql._batch_insert
         batch_id = insert(now, stored, rejected)
-        transaction.on_commit(lambda: _apply_soon(batch_id))
+        from plans import tasks  # the tasks module imports this one
+
+        # If the broker cannot take the task, the batch stays pending and the sweep queues it.
+        enqueue_on_commit(tasks.usage_batch_apply_task, batch_id)
     return BatchAccepted(batch_id=batch_id, queued=len(checked), errors=errors)
-
-
-def _apply_soon(batch_id: int) -> None:
-    """Queue the task that applies a committed batch.
-
-    Runs after the commit, so it must not fail the request: if the broker cannot take the task,
-    the batch stays pending and the sweep queues it (as accounts.outbox._deliver_soon does for
-    email). One quick retry rather than Celery's back-off, so that a broker outage does not also
-    hold up every batch the network posts.
-    """
-    from plans.tasks import usage_batch_apply as task
-
-    try:
-        task.apply_async((batch_id,), retry_policy={"max_retries": 1, "interval_start": 0})
-    except Exception as error:  # whatever the broker or its client raises: the sweep is the fallback
-        logger.warning("usage batch %s not queued (%r); the sweep will queue it", batch_id, error)
 
 
 def usage_batch_apply(*, batch_id: int, now: datetime | None = None) -> str:

@@ -34,7 +34,7 @@ from accounts.outbox import (
     outbox_due,
 )
 from accounts.support import support_request_create
-from accounts.tasks import SEND_SOFT_TIME_LIMIT, SEND_TIME_LIMIT, email_deliver
+from accounts.tasks import SEND_SOFT_TIME_LIMIT, SEND_TIME_LIMIT, email_deliver_task
 from billing import services as billing
 from billing.models import Order
 from plans.models import Plan
@@ -153,7 +153,7 @@ def test_a_broker_that_cannot_take_the_task_leaves_the_email_to_the_sweep(
         attempts.append(args)
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(email_deliver, "apply_async", broker_down)
+    monkeypatch.setattr(email_deliver_task, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         notice = support_notice(customer)
     assert len(attempts) == 1
@@ -322,8 +322,8 @@ def test_the_message_id_is_one_per_row_in_the_senders_domain_and_the_same_on_eve
 
 def test_the_email_task_run_twice_sends_once(customer, mailoutbox):
     delivery = EmailDelivery.objects.get(notice=support_notice(customer))
-    assert email_deliver.apply(args=(delivery.pk,)).get() == "sent"
-    assert email_deliver.apply(args=(delivery.pk,)).get() == "done"
+    assert email_deliver_task.apply(args=(delivery.pk,)).get() == "sent"
+    assert email_deliver_task.apply(args=(delivery.pk,)).get() == "done"
     assert len(mailoutbox) == 1
 
 
@@ -331,7 +331,10 @@ def test_a_sender_is_stopped_well_before_its_lease_runs_out(settings):
     # Each SMTP step waits at most EMAIL_TIMEOUT; the task is interrupted (soft), then killed
     # (hard), before the lease ends, so that a sender holding an email is one still alive.
     assert settings.EMAIL_TIMEOUT == 20
-    assert (email_deliver.soft_time_limit, email_deliver.time_limit) == (SEND_SOFT_TIME_LIMIT, SEND_TIME_LIMIT)
+    assert (email_deliver_task.soft_time_limit, email_deliver_task.time_limit) == (
+        SEND_SOFT_TIME_LIMIT,
+        SEND_TIME_LIMIT,
+    )
     assert 2 * settings.EMAIL_TIMEOUT <= SEND_SOFT_TIME_LIMIT < SEND_TIME_LIMIT < EMAIL_SEND_LEASE.total_seconds()
 
 

@@ -115,7 +115,7 @@ def test_logged_out_request_by_phone_is_sent_once_the_code_is_right(client, sms_
     assert client.get(reverse("accounts:support_confirm"))["Location"] == reverse("accounts:support")
 
 
-def test_phone_path_keeps_the_sms_code_limits_as_form_errors(client, sms_outbox, settings):
+def test_phone_path_keeps_the_sms_code_limits(client, sms_outbox, settings):
     phone = mobile_number()
     data = {"topic": "other", "message": MESSAGE, "reply_by": "phone", "phone": phone.as_e164}
     assert client.post(reverse("accounts:support"), data).status_code == 302
@@ -124,12 +124,14 @@ def test_phone_path_keeps_the_sms_code_limits_as_form_errors(client, sms_outbox,
     assert "A code was just sent" in str(again.context["form"].errors["phone"])
     assert len(sms_outbox) == 1
 
-    # And the limit per network address, whatever the number.
+    # The limit per network address, whatever the number, is a rate limit: the rate-limited
+    # page, 429, as on every other page that sends codes.
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sms": "1/h"}
     other = {**data, "phone": mobile_number().as_e164}
     refused = client.post(reverse("accounts:support"), other)
-    assert refused.status_code == 200
-    assert "from your network" in str(refused.context["form"].errors["phone"])
+    assert refused.status_code == 429
+    assert "from your network" in refused.content.decode()
+    assert int(refused["Retry-After"]) >= 1
     assert len(sms_outbox) == 1
 
 

@@ -142,10 +142,10 @@ def test_an_earlier_stage_is_never_sent_after_a_later_one(line):
 
 
 def test_reminder_emails_are_queued_when_the_sweep_commits(line, django_capture_on_commit_callbacks, monkeypatch):
-    from accounts.tasks import email_deliver
+    from accounts.tasks import email_deliver_task
 
     queued: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(email_deliver, "apply_async", lambda args, **options: queued.append(args))
+    monkeypatch.setattr(email_deliver_task, "apply_async", lambda args, **options: queued.append(args))
     with django_capture_on_commit_callbacks(execute=True):
         sweep_at(line.expires_at - 7 * DAY + HOUR)
     delivery = EmailDelivery.objects.get(notice__line=line)

@@ -19,7 +19,7 @@ from accounts.models import EmailDelivery, Line, Notice
 from plans import tasks, usage
 from plans.models import MB, DailyUsage, UsageBatch, UsageRecord
 from plans.signing import usage_signature
-from plans.usage import MAX_BATCH, batches
+from plans.usage import MAX_BATCH
 from tests.factories import EntitlementFactory, LineFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,13 +37,13 @@ def _keys(settings):
 def queued(monkeypatch) -> list[int]:
     """The batches whose task was queued after their commit (run them with ``apply_queued``)."""
     ids: list[int] = []
-    monkeypatch.setattr(batches, "_apply_soon", ids.append)
+    monkeypatch.setattr(tasks.usage_batch_apply_task, "apply_async", lambda args, **options: ids.extend(args))
     return ids
 
 
 def apply_queued(queued: list[int]) -> list[str]:
     """Run the queued batches' tasks, as the usage worker would."""
-    outcomes = [tasks.usage_batch_apply(batch_id) for batch_id in queued]
+    outcomes = [tasks.usage_batch_apply_task(batch_id) for batch_id in queued]
     queued.clear()
     return outcomes
 
@@ -174,8 +174,8 @@ def test_record_in_two_batches_counts_once_whichever_is_applied_first(client, qu
     first = post(client, {"records": [record(line, "a"), record(line, "b")]}).json()["batch"]
     second = post(client, {"records": [record(line, "b"), record(line, "c")]}).json()["batch"]
 
-    tasks.usage_batch_apply(second)
-    tasks.usage_batch_apply(first)
+    tasks.usage_batch_apply_task(second)
+    tasks.usage_batch_apply_task(first)
 
     home.refresh_from_db()
     assert home.data_used == 3 * MB
@@ -288,8 +288,8 @@ def test_task_run_twice_applies_the_batch_once(client, queued):
     home = EntitlementFactory.create(line=line, plan=PlanFactory.create(data_mb=100))
     batch_id = post(client, {"records": [record(line, "a", amount=95 * MB)]}).json()["batch"]
 
-    assert tasks.usage_batch_apply(batch_id) == "applied"
-    assert tasks.usage_batch_apply(batch_id) == "done"
+    assert tasks.usage_batch_apply_task(batch_id) == "applied"
+    assert tasks.usage_batch_apply_task(batch_id) == "done"
 
     home.refresh_from_db()
     assert home.data_used == 95 * MB
@@ -303,12 +303,12 @@ def test_prune_deletes_applied_batches_past_their_keep_days_and_keeps_their_reco
     settings.USAGE_BATCH_KEEP_DAYS = 30
     line = LineFactory.create()
     old, recent, pending = (post(client, {"records": [record(line, name)]}).json()["batch"] for name in "abc")
-    tasks.usage_batch_apply(old)
-    tasks.usage_batch_apply(recent)
+    tasks.usage_batch_apply_task(old)
+    tasks.usage_batch_apply_task(recent)
     long_ago = timezone.now() - timedelta(days=31)
     UsageBatch.objects.filter(pk__in=[old, pending]).update(received_at=long_ago)
 
-    assert tasks.usage_batches_prune() == 1
+    assert tasks.usage_batches_prune_task() == 1
 
     assert set(UsageBatch.objects.values_list("pk", flat=True)) == {recent, pending}  # pending: still to apply
     assert UsageRecord.objects.filter(record_id="a").exists()
@@ -316,7 +316,7 @@ def test_prune_deletes_applied_batches_past_their_keep_days_and_keeps_their_reco
 
 
 def test_task_for_a_batch_that_does_not_exist_does_nothing():
-    assert tasks.usage_batch_apply(987654) == "missing"
+    assert tasks.usage_batch_apply_task(987654) == "missing"
 
 
 def test_sweep_queues_batches_pending_five_minutes_after_they_arrived(client, queued, monkeypatch):
@@ -325,16 +325,16 @@ def test_sweep_queues_batches_pending_five_minutes_after_they_arrived(client, qu
     UsageBatch.objects.filter(pk=stale).update(received_at=timezone.now() - timedelta(minutes=6))
     fresh = post(client, {"records": [record(line, "b")]}).json()["batch"]
     applied = post(client, {"records": [record(line, "c")]}).json()["batch"]
-    tasks.usage_batch_apply(applied)
+    tasks.usage_batch_apply_task(applied)
     UsageBatch.objects.filter(pk=applied).update(received_at=timezone.now() - timedelta(minutes=6))
     swept: list[int] = []
-    monkeypatch.setattr(tasks.usage_batch_apply, "delay", swept.append)
+    monkeypatch.setattr(tasks.usage_batch_apply_task, "delay", swept.append)
 
-    assert tasks.usage_batches_sweep() == 1
+    assert tasks.usage_batches_sweep_task() == 1
 
     assert swept == [stale]
     assert fresh not in usage.usage_batches_due()
-    tasks.usage_batch_apply(stale)
+    tasks.usage_batch_apply_task(stale)
     assert usage.usage_batches_due(now=timezone.now() + timedelta(minutes=10)) == [fresh]
 
 

@@ -59,7 +59,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import EmailDelivery, Line, Notice, User
 from accounts.outbox import outbox_due
-from accounts.tasks import email_deliver
+from accounts.tasks import email_deliver_task
 from billing import services as billing_services
 from billing.models import Order, Refund
 from billing.sweeps import payments_reconcile, refunds_reconcile
@@ -547,9 +547,9 @@ def _check_books(localstripe: str, mail_dir: Path, kills: int, first_bucket: int
 def _queued(delivery_ids: list[int]) -> bool:
     """Queue a task for each email, all or (the broker down for a moment) none yet."""
     try:
-        with email_deliver.app.connection_for_write() as broker, broker.Producer() as producer:
+        with email_deliver_task.app.connection_for_write() as broker, broker.Producer() as producer:
             for delivery_id in delivery_ids:
-                email_deliver.apply_async((delivery_id,), producer=producer, retry=False)
+                email_deliver_task.apply_async((delivery_id,), producer=producer, retry=False)
     except (OSError, redis.RedisError, kombu.exceptions.OperationalError):
         return False
     return True

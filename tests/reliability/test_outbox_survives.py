@@ -25,10 +25,10 @@ from django.utils import timezone
 
 from accounts.models import EmailDelivery, Line, Notice, User
 from accounts.outbox import EMAIL_SEND_LEASE, notice_create, outbox_due
-from accounts.tasks import outbox_sweep
+from accounts.tasks import outbox_sweep_task
 from billing import services as billing
 from billing.models import Order
-from billing.tasks import reconcile_payments
+from billing.tasks import payments_reconcile_task
 from plans.models import Plan
 from plans.services import entitlement_grant
 from tests.billing.test_sweeps import pay_at_stripe_only
@@ -152,7 +152,7 @@ def test_payments_during_a_broker_outage_are_fulfilled_and_each_email_is_sent_on
         assert deliveries.filter(status=EmailDelivery.Status.PENDING).count() == 20
         # The sweep takes what has waited two minutes: as if they had.
         deliveries.update(created_at=F("created_at") - timedelta(minutes=3))
-        assert outbox_sweep() == 20
+        assert outbox_sweep_task() == 20
 
         wait_until(
             lambda: deliveries.filter(status=EmailDelivery.Status.SENT).count() == 20,
@@ -235,7 +235,7 @@ def test_reconciliation_task_fulfils_an_order_paid_at_stripe_whose_webhook_never
     Order.objects.filter(pk=order.pk).update(created_at=F("created_at") - timedelta(minutes=16))
 
     with worker() as running:
-        reconcile_payments.delay()
+        payments_reconcile_task.delay()
         wait_until(
             lambda: Order.objects.filter(pk=order.pk, status=Order.Status.FULFILLED).exists(),
             timeout=20,

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -233,6 +234,7 @@ def test_usage_api_is_capped_per_address(limits, clock, usage_keys):
     assert refused.status_code == 429
     assert refused.json()["error"].startswith("too many requests; try again in ")
     assert 1 <= int(refused["Retry-After"]) <= 60
+    assert refused.json()["retry_after"] == int(refused["Retry-After"])
     clock.shift(61)
     assert post_usage(network).status_code == 200
 
@@ -269,6 +271,35 @@ def test_batch_status_counts_in_the_same_limit_as_posting(limits, clock, usage_k
 
 
 # --- The limiter itself ---------------------------------------------------------------------
+
+
+def test_a_view_decorated_rate_limited_is_answered_429_in_html_or_json(limits, clock, rf):
+    """The decorator raises RateLimited past the limit; the middleware alone answers it."""
+    from boomcard.ratelimit import RateLimited, RateLimitedMiddleware, rate_limited
+
+    limits(login="1/m")
+    calls = []
+
+    @rate_limited("login")
+    def view(request):
+        calls.append(request)
+        return "ran"
+
+    assert view(rf.get("/x", REMOTE_ADDR="10.9.9.9")) == "ran"
+    with pytest.raises(RateLimited) as raised:
+        view(rf.get("/x", REMOTE_ADDR="10.9.9.9"))
+    assert len(calls) == 1
+    middleware = RateLimitedMiddleware(lambda request: HttpResponse())
+    scripted = rf.get("/x", HTTP_ACCEPT="application/json")
+    answer = middleware.process_exception(scripted, raised.value)
+    assert isinstance(answer, HttpResponse)
+    assert answer.status_code == 429
+    assert json.loads(answer.content) == {
+        "error": f"too many requests; try again in {raised.value.wait} seconds",
+        "retry_after": raised.value.wait,
+    }
+    assert answer["Retry-After"] == str(raised.value.wait)
+    assert middleware.process_exception(scripted, ValueError("other")) is None
 
 
 def test_limiter_lets_requests_through_when_the_cache_is_down(limits, monkeypatch):
