@@ -116,7 +116,7 @@ def reauth(request: HttpRequest) -> HttpResponse:
     form = form_class(request.POST or None)
     if request.method == "POST":
         if wait := rate_limit_hit(name="login", key=client_address(request)):
-            from accounts.views import too_many_requests
+            from accounts.views.common import too_many_requests
 
             return too_many_requests(request, wait)
         if form.is_valid():

@@ -14,11 +14,11 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import Line, Notice, User
-from accounts.validators import luhn_check_digit, luhn_valid
+from accounts.models import Notice, User
 from billing.models import Order
-from plans.models import Entitlement, Plan
+from plans.models import Entitlement, Line, Plan
 from plans.services import entitlement_grant
+from plans.validators import luhn_check_digit, luhn_valid
 
 PASSWORD = "bench-Password-2026!"  # noqa: S105 (the bench customer's, in a database the bench drops)
 ICCID_PREFIX = "8985203"  # 7 digits, then an 11-digit serial, then the Luhn check digit
@@ -109,7 +109,7 @@ def lines_insert(
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO accounts_line (msisdn, iccid, eid, smdp_address, matching_id, status, nickname,
+            INSERT INTO plans_line (msisdn, iccid, eid, smdp_address, matching_id, status, nickname,
                 created_at, added_at, owner_id, expires_at, plan_id, auto_renew)
             SELECT %(prefix)s || lpad(n::text, %(digits)s, '0'),
                    {_iccid_sql(f"n + {numbers.iccid_base}")},
@@ -141,7 +141,7 @@ def lines_of(numbers: Range, first: int, count: int) -> list[int]:
     """The ids of lines ``first ... first + count - 1`` of ``numbers``, in serial order."""
     msisdns = [numbers.msisdn(n) for n in range(first, first + count)]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT msisdn, id FROM accounts_line WHERE msisdn = ANY(%s)", [msisdns])
+        cursor.execute("SELECT msisdn, id FROM plans_line WHERE msisdn = ANY(%s)", [msisdns])
         ids = dict(cursor.fetchall())
     return [ids[m] for m in msisdns]
 
@@ -285,7 +285,8 @@ def page_customer(plans: dict[str, Plan], *, orders: int = 200, usage_records: i
     Notice.objects.bulk_create(
         Notice(
             user=user,
-            line=lines[n % 3],
+            line_ref=lines[n % 3].pk,
+            line_number=str(lines[n % 3].msisdn),
             kind=Notice.Kind.PAYMENT_CONFIRMED,
             key=f"bench-page-notice:{n}",
             params={"order": "BMBENCH", "plan_code": "basic-30", "amount_minor": 6800, "currency": "CNY"},

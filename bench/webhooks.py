@@ -12,11 +12,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from accounts.models import Line
 from bench import seed, stack, stripe_setup
 from bench.load import Request, WrkResult, send_all, wrk
 from billing.models import Order
-from plans.models import Entitlement, Plan
+from plans.models import Entitlement, Line, Plan
 
 RUN = secrets.token_hex(4)
 

@@ -12,9 +12,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line, Notice
+from accounts.models import Notice
 from accounts.outbox import notices_email
-from accounts.page_cache import customers_changed
 from billing import gateway
 from billing.models import Order, PaymentProfile, Refund, RenewalReminder
 from billing.services import (
@@ -26,6 +25,8 @@ from billing.services import (
     refund_settle,
     refunds_record,
 )
+from boomcard.page_cache import customers_changed
+from plans.models import Line
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,8 @@ def _remind(lines: list[Line], days: int, now: datetime) -> int:
         notices = Notice.objects.bulk_create(
             Notice(
                 user_id=owner_id,
-                line_id=line.pk,
+                line_ref=line.pk,
+                line_number=str(line.msisdn),
                 kind=Notice.Kind.RENEWAL_REMINDER,
                 key=f"reminder:{line.pk}:{_iso(line)}:{days}",
                 params={"days": days, "expires_at": _iso(line), "msisdn": str(line.msisdn)},

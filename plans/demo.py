@@ -7,10 +7,12 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from phonenumber_field.phonenumber import PhoneNumber
 
-from accounts.models import Line, User
-from plans.models import GB, MB, DailyUsage, Entitlement, Plan, Price, usage_day
+from accounts.models import User
+from plans.models import GB, MB, DailyUsage, Entitlement, Line, Plan, Price, usage_day
 from plans.services import entitlement_grant
+from plans.validators import luhn_check_digit
 
 EUROPE = ["AT", "BE", "CH", "CZ", "DE", "DK", "ES", "FI", "FR", "GB", "GR", "IE", "IT", "NL", "NO", "PL", "PT", "SE"]
 
@@ -125,6 +127,38 @@ CATALOGUE: list[dict[str, Any]] = [
         "prices": {"CNY": 9800, "HKD": 10800, "USD": 1400},
     },
 ]
+
+
+DEMO_LINES = [
+    # msisdn, ICCID without its check digit, nickname
+    ("+8617012345678", "898601700001234567", "我的手机"),
+    ("+8617012345679", "898601700001234568", "出差用"),
+]
+DEMO_SMDP = "smdp.boom.example"
+
+
+def demo_iccid(payload: str) -> str:
+    return payload + luhn_check_digit(payload)
+
+
+@transaction.atomic
+def seed_lines(customer: User) -> None:
+    """The demo customer's lines, restored as they were."""
+    now = timezone.now()
+    for msisdn, iccid_payload, nickname in DEMO_LINES:
+        iccid = demo_iccid(iccid_payload)
+        Line.objects.update_or_create(
+            iccid=iccid,
+            defaults={
+                "msisdn": PhoneNumber.from_string(msisdn),
+                "smdp_address": DEMO_SMDP,
+                "matching_id": f"BOOM-{iccid[-8:]}",
+                "owner": customer,
+                "status": Line.Status.ACTIVE,
+                "nickname": nickname,
+                "added_at": now,
+            },
+        )
 
 
 @transaction.atomic

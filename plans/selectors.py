@@ -11,8 +11,8 @@ from django.db.models import F, Prefetch, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Line, User
-from plans.models import DailyUsage, Entitlement, Plan, Price, usage_day
+from accounts.models import User
+from plans.models import DailyUsage, Entitlement, Line, Plan, Price, usage_day
 
 
 def catalogue(*, currency: str) -> QuerySet[Plan]:

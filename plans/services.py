@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Line
 from billing.models import Order
-from plans.models import MB, Entitlement, Plan
+from plans.models import MB, Entitlement, Line, Plan
 from plans.pricing import FlexibleChoice, flexible_choice_check
 
 

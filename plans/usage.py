@@ -30,10 +30,10 @@ from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line, Notice
+from accounts.models import Notice
 from accounts.outbox import notices_email
-from accounts.page_cache import customers_changed
-from plans.models import DailyUsage, Entitlement, UsageBatch, UsageRecord
+from boomcard.page_cache import customers_changed
+from plans.models import DailyUsage, Entitlement, Line, UsageBatch, UsageRecord
 
 logger = logging.getLogger(__name__)
 
@@ -415,7 +415,7 @@ def _lines_lock(checked: list[UsageIn]) -> tuple[dict[str, _Line], dict[str, _Li
         # two IN (SELECT unnest(...)) subqueries: ORed, those make it read every line.)
         named = Q(
             RawSQL(
-                '"accounts_line"."msisdn" = ANY(%s::text[]) OR "accounts_line"."iccid" = ANY(%s::text[])',
+                '"plans_line"."msisdn" = ANY(%s::text[]) OR "plans_line"."iccid" = ANY(%s::text[])',
                 (sorted(msisdns), sorted(iccids)),
                 output_field=BooleanField(),
             )
@@ -500,7 +500,7 @@ def _low_data_notify(
                 notices.append(
                     Notice(
                         user_id=owner_id,
-                        line_id=bucket.line_id,
+                        line_ref=bucket.line_id,
                         kind=Notice.Kind.LOW_BALANCE,
                         key=f"low-balance:{bucket.pk}:{threshold}",
                         params={

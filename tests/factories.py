@@ -10,9 +10,9 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
-from accounts.models import Line, User
-from accounts.validators import luhn_check_digit
-from plans.models import MB, Entitlement, Plan
+from accounts.models import User
+from plans.models import MB, Entitlement, Line, Plan
+from plans.validators import luhn_check_digit
 
 PASSWORD = "correct-Horse-42!"
 

@@ -125,7 +125,8 @@ def test_models_and_migrations_agree():
 
 @pytest.mark.django_db
 def test_seed_demo_twice_gives_the_same_demo(client):
-    from accounts.models import Line, User
+    from accounts.models import User
+    from plans.models import Line
 
     call_command("seed_demo", verbosity=0)
     out = io.StringIO()

@@ -14,12 +14,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Line, Notice, User
+from accounts.models import Notice, User
 from accounts.outbox import notice_create
 from billing import gateway
 from billing.models import Order
 from billing.services.customers import payment_profile_card_keep, payment_profile_get, payment_profile_renew
-from plans.models import Plan
+from plans.models import Line, Plan
 from plans.pricing import FlexibleChoice, quote
 from plans.services import entitlement_grant
 

@@ -1,4 +1,4 @@
-"""The per-customer page cache (accounts.page_cache) and the cached sessions
+"""The per-customer page cache (boomcard.page_cache) and the cached sessions
 (boomcard.sessions): a page served from the cache shows every change at once, and the site
 works the same when the cache cannot be reached."""
 
@@ -14,10 +14,12 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import outbox, page_cache, services
-from accounts.models import Line, Notice
+from accounts import outbox, services
+from accounts.models import Notice
+from boomcard import page_cache
+from plans import lines
 from plans.demo import seed_catalogue
-from plans.models import GB, Entitlement, Plan
+from plans.models import GB, Entitlement, Line, Plan
 from plans.services import entitlement_grant, entitlement_withdraw
 from plans.usage import usage_ingest
 from tests.factories import PASSWORD, LineFactory, UserFactory
@@ -122,7 +124,7 @@ def test_usage_from_the_network_shows_at_once(browser, line):
 
 def test_a_renamed_line_shows_at_once(browser, line):
     assert "Work phone" in home(browser)
-    services.line_rename(line=line, nickname="Mum")
+    lines.line_rename(line=line, nickname="Mum")
     page = home(browser)
     assert "Mum" in page
     assert "Work phone" not in page

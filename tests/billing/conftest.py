@@ -3,9 +3,9 @@ from typing import Any
 import pytest
 import requests
 
-from accounts.models import Line, User
+from accounts.models import User
 from plans.demo import seed_catalogue
-from plans.models import Plan
+from plans.models import Line, Plan
 from plans.services import entitlement_grant
 from tests.factories import LineFactory, UserFactory
 

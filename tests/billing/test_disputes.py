@@ -16,11 +16,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.models import EmailDelivery, Line, StaffAlert, User
+from accounts.models import EmailDelivery, StaffAlert, User
 from accounts.outbox import email_send, outbox_due
 from billing import services
 from billing.models import Dispute, Order, Refund, StripeEvent
-from plans.models import Entitlement
+from plans.models import Entitlement, Line
 from tests.billing.test_refunds import CHANGELIST, refund_in_admin, refunds_at_stripe
 from tests.billing.test_webhooks import event_body, post_event, start_order, stripe_get
 from tests.card_payments import pay_by_card

@@ -10,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line, User
+from accounts.models import User
 from billing.models import Order
-from plans.models import Plan
+from plans.models import Line, Plan
 from tests.billing.test_webhooks import start_order
 from tests.card_payments import pay_by_card
 from tests.factories import LineFactory, UserFactory

@@ -18,11 +18,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.models import EmailDelivery, Line, Notice, User
+from accounts.models import EmailDelivery, Notice, User
 from billing import services
 from billing.models import Order, PaymentProfile
 from billing.payment_errors import MESSAGES, payment_error_message
-from plans.models import Entitlement
+from plans.models import Entitlement, Line
 from tests.billing.test_webhooks import event_body, post_event, start_order, stripe_get
 from tests.card_payments import card_prepare, pay_by_card, stripe_js_confirm
 

@@ -10,10 +10,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line, Notice, User
+from accounts.models import Notice, User
 from billing.models import Order, Refund
 from billing.sweeps import refunds_reconcile
-from plans.models import Entitlement
+from plans.models import Entitlement, Line
 from tests.billing.test_webhooks import STRIPE_AUTH, start_order
 from tests.card_payments import pay_by_card
 from tests.factories import LineFactory, UserFactory

@@ -14,12 +14,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line, Notice, User
+from accounts.models import Notice, User
 from billing import gateway, services
 from billing.models import Order, PaymentProfile, Refund
 from billing.services.orders import PAYMENT_EXPIRED
 from billing.sweeps import payments_reconcile, refunds_reconcile
-from plans.models import Entitlement
+from plans.models import Entitlement, Line
 from tests.billing.test_webhooks import STRIPE_AUTH, start_order
 from tests.card_payments import pay_by_card
 from tests.reliability.faults import StripeProxy

@@ -13,11 +13,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line, Notice, User
+from accounts.models import Notice, User
 from billing import gateway, services
 from billing.models import Order, PaymentProfile, Refund
 from billing.sweeps import refunds_reconcile
-from plans.models import Entitlement
+from plans.models import Entitlement, Line
 from tests.billing.test_localstripe_wallets import press
 from tests.billing.test_webhooks import event_body, post_event, start_order, stripe_get
 from tests.card_payments import card_prepare, pay_by_card

@@ -15,9 +15,9 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import EmailDelivery, Line, Notice, User
+from accounts.models import EmailDelivery, Notice, User
 from billing.models import Order, StripeEvent
-from plans.models import Entitlement
+from plans.models import Entitlement, Line
 
 pytestmark = pytest.mark.django_db
 

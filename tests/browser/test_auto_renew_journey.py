@@ -16,10 +16,10 @@ from playwright.sync_api import Page, ViewportSize, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
-from accounts.models import EmailDelivery, Line, Notice
+from accounts.models import EmailDelivery, Notice
 from billing.models import Order, PaymentProfile
 from billing.sweeps import auto_renew_run
-from plans.models import Entitlement
+from plans.models import Entitlement, Line
 from tests.billing.test_webhooks import stripe_get
 from tests.browser.conftest import SCREENSHOT_DIR, TIMEOUT_MS, Screenshot
 from tests.browser.test_renew_journey import CARD_3DS, CARD_DECLINED, PAY_URL, complete_3d_secure, fill_card

@@ -10,9 +10,8 @@ from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from accounts.models import Line
 from billing.models import Order
-from plans.models import Entitlement, Plan
+from plans.models import Entitlement, Line, Plan
 from tests.browser.conftest import PHONE_VIEWPORT, Screenshot
 from tests.browser.test_renew_journey import log_in_in_english
 

@@ -18,9 +18,9 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
-from accounts.models import EmailDelivery, Line, Notice
+from accounts.models import EmailDelivery, Notice
 from billing.models import Order
-from plans.models import Entitlement
+from plans.models import Entitlement, Line
 from tests.browser.conftest import PHONE_VIEWPORT, TIMEOUT_MS, Screenshot
 from tests.browser.test_renew_journey import CARD_OK, fill_card
 

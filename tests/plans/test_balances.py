@@ -9,9 +9,9 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line, User
+from accounts.models import User
 from plans.demo import seed_catalogue
-from plans.models import GB, DailyUsage, Entitlement, Plan, UsageRecord, usage_day
+from plans.models import GB, DailyUsage, Entitlement, Line, Plan, UsageRecord, usage_day
 from plans.services import entitlement_grant
 from tests.factories import LineFactory, UserFactory
 
@@ -230,7 +230,7 @@ def test_home_page_query_count_is_fixed(client, plans, django_assert_num_queries
         response = client.get("/")
     assert response.status_code == 200
     assert response.content.decode().count('class="card line') == lines
-    # Warm: all of it from the customer's page cache (accounts.page_cache).
+    # Warm: all of it from the customer's page cache (boomcard.page_cache).
     with django_assert_num_queries(0):
         again = client.get("/")
     assert again.content.decode().count('class="card line') == lines

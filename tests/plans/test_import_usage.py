@@ -8,8 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from accounts.models import Line
-from plans.models import MB, DailyUsage, Entitlement, UsageRecord
+from plans.models import MB, DailyUsage, Entitlement, Line, UsageRecord
 from tests.factories import EntitlementFactory, LineFactory
 
 pytestmark = pytest.mark.django_db

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from accounts.models import EmailDelivery, Line, Notice
+from accounts.models import EmailDelivery, Notice
 from plans import tasks, usage
-from plans.models import MB, DailyUsage, UsageBatch, UsageRecord
+from plans.models import MB, DailyUsage, Line, UsageBatch, UsageRecord
 from plans.signing import usage_signature
 from plans.usage import MAX_BATCH
 from tests.factories import EntitlementFactory, LineFactory, PlanFactory, UserFactory

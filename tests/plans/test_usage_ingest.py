@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from accounts.models import EmailDelivery, Line, Notice
+from accounts.models import EmailDelivery, Notice
 from plans import usage
-from plans.models import MB, DailyUsage, Entitlement, UsageRecord, usage_day
+from plans.models import MB, DailyUsage, Entitlement, Line, UsageRecord, usage_day
 from plans.services import entitlement_grant
 from plans.usage import MAX_BATCH, BatchTooLarge, usage_ingest, usage_records_check
 from tests.factories import EntitlementFactory, LineFactory, PlanFactory, UserFactory
@@ -540,7 +540,7 @@ def test_batch_taking_a_bucket_from_30_to_5_percent_writes_both_notices():
     notices = {notice.params["threshold"]: notice for notice in Notice.objects.all()}
     assert set(notices) == {25, 10}
     notice = notices[10]
-    assert (notice.user, notice.line, notice.kind) == (owner, line, Notice.Kind.LOW_BALANCE)
+    assert (notice.user, notice.line_ref, notice.kind) == (owner, line.pk, Notice.Kind.LOW_BALANCE)
     assert notice.key == f"low-balance:{home.pk}:10"
     assert notice.params == {
         "threshold": 10,

@@ -57,13 +57,13 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 from pytest_django.live_server_helper import LiveServer
 
-from accounts.models import EmailDelivery, Line, Notice, User
+from accounts.models import EmailDelivery, Notice, User
 from accounts.outbox import outbox_due
 from accounts.tasks import email_deliver
 from billing import services as billing_services
 from billing.models import Order, Refund
 from billing.sweeps import payments_reconcile, refunds_reconcile
-from plans.models import Entitlement, Plan
+from plans.models import Entitlement, Line, Plan
 from tests.billing.test_webhooks import stripe_signature
 from tests.card_payments import CardPayment, pay_by_card
 from tests.celery_worker import Worker, wait_until

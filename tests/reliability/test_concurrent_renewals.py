@@ -15,9 +15,9 @@ import requests
 from django.urls import reverse
 from pytest_django.live_server_helper import LiveServer
 
-from accounts.models import Line, User
+from accounts.models import User
 from billing.models import Order, PaymentProfile
-from plans.models import Entitlement
+from plans.models import Entitlement, Line
 from tests.card_payments import CardPayment, pay_by_card
 from tests.reliability.conftest import csrf_from, site_browser, stripe_api, stripe_card, stripe_list
 

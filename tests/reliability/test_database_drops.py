@@ -32,9 +32,9 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django.live_server_helper import LiveServer
 
-from accounts.models import EmailDelivery, Line, Notice, User
+from accounts.models import EmailDelivery, Notice, User
 from billing.models import Order, StripeEvent
-from plans.models import Entitlement, Plan
+from plans.models import Entitlement, Line, Plan
 from tests.billing.test_webhooks import event_body, stripe_signature
 from tests.celery_worker import database_url
 from tests.factories import LineFactory
@@ -182,7 +182,7 @@ class Traffic:
         for round_ in itertools.count():
             if stop.is_set():
                 return
-            self.get("home", None, reverse("accounts:home"))
+            self.get("home", None, reverse("plans:home"))
             self.get("line", None, reverse("plans:line", args=[self.line_pages[round_ % len(self.line_pages)]]))
             line = next(self.renew_lines, None)
             if line is not None:
@@ -305,7 +305,7 @@ def test_connections_killed_during_traffic_fail_requests_cleanly_leave_no_half_w
     # customer whose renewal failed presses again.
     for each in traffic:
         each.answers = []
-        each.get("home", None, reverse("accounts:home"))
+        each.get("home", None, reverse("plans:home"))
         each.get("line", None, reverse("plans:line", args=[each.line_pages[0]]))
     renew_failed = {a.key for a in failed if a.kind == "renew"}
     recovering = traffic[0]
@@ -347,7 +347,7 @@ def test_connections_killed_between_requests_are_replaced_without_a_failed_reque
     live_server: LiveServer, line: Line, killer: Killer, browsers: Callable[[], requests.Session]
 ) -> None:
     four = [browsers() for _ in range(4)]
-    pages = [reverse("accounts:home"), reverse("plans:line", args=[line.pk]), reverse("billing:orders")]
+    pages = [reverse("plans:home"), reverse("plans:line", args=[line.pk]), reverse("billing:orders")]
     for browser in four:
         for page in pages:
             assert browser.get(live_server.url + page, timeout=30).status_code == 200

@@ -23,13 +23,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import EmailDelivery, Line, Notice, User
+from accounts.models import EmailDelivery, Notice, User
 from accounts.outbox import EMAIL_SEND_LEASE, notice_create, outbox_due
 from accounts.tasks import outbox_sweep
 from billing import services as billing
 from billing.models import Order
 from billing.tasks import reconcile_payments
-from plans.models import Plan
+from plans.models import Line, Plan
 from plans.services import entitlement_grant
 from tests.billing.test_sweeps import pay_at_stripe_only
 from tests.card_payments import pay_by_card

@@ -19,10 +19,10 @@ from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from accounts.models import EmailDelivery, Line, Notice, SupportRequest, User
+from accounts.models import EmailDelivery, Notice, SupportRequest, User
 from billing import services as billing
 from billing.models import Order, PaymentProfile
-from plans.models import Entitlement, Plan
+from plans.models import Entitlement, Line, Plan
 from plans.services import entitlement_grant
 from tests.card_payments import pay_by_card
 from tests.factories import LineFactory, UserFactory

@@ -19,8 +19,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line
-from plans.models import MB, Entitlement, UsageBatch, UsageRecord
+from plans.models import MB, Entitlement, Line, UsageBatch, UsageRecord
 from plans.signing import usage_signature
 from tests.celery_worker import VISIBILITY_TIMEOUT, Worker, wait_until
 from tests.factories import EntitlementFactory, LineFactory

@@ -20,9 +20,9 @@ from django.db.models import Count
 from django.urls import reverse
 from pytest_django.live_server_helper import LiveServer
 
-from accounts.models import EmailDelivery, Line, Notice
+from accounts.models import EmailDelivery, Notice
 from billing.models import Order, StripeEvent
-from plans.models import Entitlement, Plan
+from plans.models import Entitlement, Line, Plan
 from tests.billing.test_webhooks import event_body, stripe_signature
 from tests.factories import UserFactory
 from tests.reliability.conftest import orders_paid_at_stripe

@@ -67,7 +67,7 @@ def test_every_page_of_a_logged_in_customer_says_no_store(plans: dict[str, Plan]
     assert asked["plans:line"] == 200
     assert asked["billing:receipt"] == 200
     assert asked["billing:orders"] == 200
-    assert asked["accounts:home"] == 200
+    assert asked["plans:home"] == 200
 
 
 def test_line_page_with_the_activation_code_and_receipt_are_not_stored(

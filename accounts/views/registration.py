@@ -7,6 +7,7 @@ or an email that already has an account as for a new one.
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
@@ -95,7 +96,7 @@ class VerifyPhoneView(FormView[VerifyCodeForm]):
             )
         elif not user.email:
             messages.info(self.request, _("Add your email in Settings to get receipts and reminders."))
-        return redirect("accounts:home")
+        return redirect(settings.LOGIN_REDIRECT_URL)
 
 
 @require_POST

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.services import lines_import_csv, read_line_csv
+from plans.lines import lines_import_csv, read_line_csv
 
 
 class Command(BaseCommand):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
-from accounts.validators import validate_eid, validate_iccid
+from plans.validators import validate_eid, validate_iccid
 
 # Lets constraints say iccid__length__gte=19.
 models.CharField.register_lookup(Length)
@@ -57,18 +57,16 @@ class Line(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(iccid__length__gte=19, iccid__length__lte=20),
-                name="accounts_line_iccid_length",
+                name="plans_line_iccid_length",
             ),
-            models.CheckConstraint(
-                condition=models.Q(eid="") | models.Q(eid__length=32), name="accounts_line_eid_length"
-            ),
-            models.UniqueConstraint(fields=["eid"], condition=~models.Q(eid=""), name="accounts_line_eid_unique"),
+            models.CheckConstraint(condition=models.Q(eid="") | models.Q(eid__length=32), name="plans_line_eid_length"),
+            models.UniqueConstraint(fields=["eid"], condition=~models.Q(eid=""), name="plans_line_eid_unique"),
             models.CheckConstraint(
                 condition=(
                     models.Q(status="available", owner__isnull=True)
                     | (~models.Q(status="available") & models.Q(owner__isnull=False))
                 ),
-                name="accounts_line_owned_unless_available",
+                name="plans_line_owned_unless_available",
             ),
         ]
 

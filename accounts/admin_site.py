@@ -1,11 +1,12 @@
 """The Django admin, for staff who logged in with their second step.
 
-``boomcard.apps.AdminConfig`` stands for ``django.contrib.admin`` in INSTALLED_APPS, so that
+``accounts.apps.AdminConfig`` stands for ``django.contrib.admin`` in INSTALLED_APPS, so that
 ``admin.site``, where every app registers its models, is a ``StaffAdminSite``.
 """
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME, logout
 from django.contrib.auth.views import redirect_to_login
@@ -17,6 +18,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django_otp.admin import OTPAdminSite
+
+from accounts.selectors import two_factor_enabled
 
 # Where the security pages send a staff member once their authenticator is set up.
 AFTER_TWO_FACTOR_KEY = "boom_after_two_factor"
@@ -39,8 +42,6 @@ class StaffAdminSite(OTPAdminSite):
 
     @method_decorator(never_cache)
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        from accounts.selectors import two_factor_enabled
-
         next_url = request.GET.get(REDIRECT_FIELD_NAME, "")
         if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
             next_url = reverse("admin:index", current_app=self.name)
@@ -52,7 +53,7 @@ class StaffAdminSite(OTPAdminSite):
             return redirect_to_login(next_url, login_url)
         if not (user.is_active and user.is_staff):
             messages.error(request, _("This account cannot use the admin."))
-            return redirect("accounts:home")
+            return redirect(settings.LOGIN_REDIRECT_URL)
         if not two_factor_enabled(user=user):
             request.session[AFTER_TWO_FACTOR_KEY] = next_url
             messages.info(

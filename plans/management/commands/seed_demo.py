@@ -2,6 +2,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from accounts import demo
 from accounts.enrolment import enrolment_code_create
@@ -20,11 +21,13 @@ class Command(BaseCommand):
             # The demo's passwords are published in the README.
             raise CommandError("seed_demo makes accounts with published passwords: it does not run in production.")
         try:
-            accounts = demo.seed_accounts()
+            with transaction.atomic():
+                accounts = demo.seed_accounts()
+                plans_demo.seed_lines(accounts.customer)
+                plans = plans_demo.seed_catalogue()
+                plans_demo.seed_line_plans(accounts.customer, plans)
         except demo.DemoAccountTaken as error:
             raise CommandError(str(error)) from error
-        plans = plans_demo.seed_catalogue()
-        plans_demo.seed_line_plans(accounts.customer, plans)
         self.stdout.write(self.style.SUCCESS(f"Customer log-in: {demo.DEMO_PHONE} / {demo.DEMO_PASSWORD}"))
         self.stdout.write(
             self.style.SUCCESS(f"Staff (admin at /admin/): {demo.ADMIN_USERNAME} / {demo.ADMIN_PASSWORD}")

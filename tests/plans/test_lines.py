@@ -3,14 +3,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.urls import reverse
 
-from accounts.models import Line
-from accounts.validators import luhn_check_digit, luhn_valid, validate_iccid
+from plans.models import Line
+from plans.validators import luhn_check_digit, luhn_valid, validate_iccid
 from tests.factories import LineFactory, UserFactory, iccid
 from tests.sms import code_in
 
 pytestmark = pytest.mark.django_db
-ADD = reverse("accounts:line_add")
-CONFIRM = reverse("accounts:line_add_confirm")
+ADD = reverse("plans:line_add")
+CONFIRM = reverse("plans:line_add_confirm")
 
 
 def test_customer_adds_a_line_by_entering_the_code_sent_to_that_line(client, sms_outbox):
@@ -23,12 +23,12 @@ def test_customer_adds_a_line_by_entering_the_code_sent_to_that_line(client, sms
     assert sms_outbox[-1].to == "+85251230001"
 
     response = client.post(CONFIRM, {"code": code_in(sms_outbox[-1]), "nickname": "Mum"})
-    assert response["Location"] == reverse("accounts:home")
+    assert response["Location"] == reverse("plans:home")
     line.refresh_from_db()
     assert line.owner == customer
     assert line.status == Line.Status.ACTIVE
     assert line.nickname == "Mum"
-    home = client.get(reverse("accounts:home")).content.decode()
+    home = client.get(reverse("plans:home")).content.decode()
     assert "Mum" in home
     assert "+852 5123 0001" in home
 
@@ -76,7 +76,7 @@ def test_home_lists_only_the_customers_own_lines(client):
     mine = LineFactory.create(owner=UserFactory.create(), nickname="Mine")
     LineFactory.create(owner=UserFactory.create(), nickname="Theirs")
     client.force_login(mine.owner)
-    page = client.get(reverse("accounts:home")).content.decode()
+    page = client.get(reverse("plans:home")).content.decode()
     assert "Mine" in page
     assert "Theirs" not in page
 

@@ -3,7 +3,8 @@
 Each customer has a *generation*, a random token in the cache. A value is stored with the
 generation it was built in and is served only while that is still the customer's generation.
 Whatever changes what a customer's pages show (their lines, their buckets, their notices) calls
-``customers_changed`` with their ids, which deletes their generations once the transaction has
+``customers_changed`` with their ids (the apps connect their models' signals to it: see
+``accounts.signals`` and ``plans.signals``), which deletes their generations once the transaction has
 committed: the next read starts a new one and rebuilds. A reader that built a value from the
 data just before a change stores it under the old generation, where nobody looks for it.
 
@@ -93,41 +94,3 @@ def _forget(keys: list[str]) -> None:
     except Exception as error:
         # The values left behind expire after PAGE_CACHE_SECONDS.
         logger.warning("page cache unreachable (%r); %d customers' pages may lag", error, len(keys))
-
-
-# --- What changes a customer's pages ----------------------------------------------------------
-#
-# Saving or deleting a customer, a line, a bucket or a notice through the ORM (services, the
-# admin) is caught here, from the models' signals. Writes that send no signal (QuerySet.update,
-# bulk_create, the usage feed's SQL) call customers_changed themselves.
-
-
-def _owner_of(instance: object) -> int | None:
-    from accounts.models import Line, Notice, User
-    from plans.models import Entitlement
-
-    if isinstance(instance, User):
-        return instance.pk
-    if isinstance(instance, Line):
-        return instance.owner_id
-    if isinstance(instance, Notice):
-        return instance.user_id
-    if isinstance(instance, Entitlement):
-        return instance.line.owner_id
-    return None
-
-
-def model_changed(sender: type, instance: object, **kwargs: object) -> None:
-    """``post_save`` and ``post_delete`` of the models a customer's pages show."""
-    customers_changed([_owner_of(instance)])
-
-
-def connect_signals() -> None:
-    from django.db.models.signals import post_delete, post_save
-
-    from accounts.models import Line, Notice, User
-    from plans.models import Entitlement
-
-    for model in (User, Line, Notice, Entitlement):
-        for signal in (post_save, post_delete):
-            signal.connect(model_changed, sender=model, dispatch_uid=f"page_cache.{model.__name__}.{signal}")

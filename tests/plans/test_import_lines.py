@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.models import Line
+from plans.models import Line
 from tests.factories import LineFactory, UserFactory, iccid
 
 pytestmark = pytest.mark.django_db
