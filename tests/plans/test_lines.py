@@ -125,3 +125,27 @@ def test_database_refuses_a_short_iccid():
 def test_activation_code_is_the_lpa_string():
     line = LineFactory.build(smdp_address="smdp.example.com", matching_id="ABC-123")
     assert line.activation_code == "LPA:1$smdp.example.com$ABC-123"
+
+
+def test_a_notice_and_a_support_request_keep_the_number_of_a_line_deleted_since(client):
+    from accounts.emails import delivery_email
+    from accounts.models import Notice, SupportRequest
+    from accounts.outbox import notice_create
+
+    customer = UserFactory.create()
+    line = LineFactory.create(owner=customer, status=Line.Status.ACTIVE, msisdn="+85251230009")
+    client.force_login(customer)
+    client.post(reverse("accounts:support"), {"topic": "esim", "line": line.pk, "message": "Please help me install it"})
+    request = SupportRequest.objects.get(user=customer)
+    # The number as the site writes it, as the email showed it when it read the line itself.
+    assert "Line: +852 5123 0009" in delivery_email(request.email).body
+    notice = notice_create(user=customer, kind=Notice.Kind.LOW_BALANCE, key="probe", line=line, email=False)
+    line_pk = line.pk
+
+    line.delete()
+
+    request.refresh_from_db()
+    assert notice is not None
+    notice.refresh_from_db()
+    assert (request.line_ref, request.line_number) == (line_pk, "+852 5123 0009")
+    assert (notice.line_ref, notice.line_number) == (line_pk, "+852 5123 0009")
