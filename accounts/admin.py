@@ -8,16 +8,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 
 from accounts.enrolment import NewEnrolmentCode, enrolment_code_create
-from accounts.models import EnrolmentCode, Line, SmsCode, User
-
-
-class LineInline(admin.TabularInline[Line, User]):
-    model = Line
-    fields = ("msisdn", "iccid", "status", "nickname", "added_at")
-    readonly_fields = ("msisdn", "iccid", "status", "nickname", "added_at")
-    extra = 0
-    can_delete = False
-    show_change_link = True
+from accounts.models import EnrolmentCode, SmsCode, User
 
 
 @admin.register(User)
@@ -27,7 +18,7 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["is_active", "is_staff", "language"]
     search_fields = ["phone", "email", "username"]
     readonly_fields = ["date_joined", "last_login", "phone_verified_at"]
-    inlines = [LineInline]
+    # plans.admin adds the customer's lines to its inlines (LineInline).
     fieldsets = (
         (None, {"fields": ("phone", "password")}),
         (_("Customer"), {"fields": ("email", "language", "time_zone", "phone_verified_at")}),
@@ -55,16 +46,6 @@ class UserAdmin(DjangoUserAdmin):
         )
         add_never_cache_headers(response)
         return response
-
-
-@admin.register(Line)
-class LineAdmin(admin.ModelAdmin[Line]):
-    list_display = ["msisdn", "iccid", "status", "owner", "nickname", "added_at"]
-    list_filter = ["status"]
-    search_fields = ["msisdn", "iccid", "eid", "owner__phone", "owner__email"]
-    list_select_related = ["owner"]
-    raw_id_fields = ["owner"]
-    readonly_fields = ["created_at", "added_at"]
 
 
 @admin.register(SmsCode)

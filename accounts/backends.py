@@ -5,9 +5,9 @@ from django.http import HttpRequest
 
 from accounts.lockout import login_key, login_wait
 from accounts.models import User
-from accounts.page_cache import customer_cached
 from accounts.phones import parse_phone
 from accounts.selectors import unread_notice_count
+from boomcard.page_cache import customer_cached
 
 
 def find_user_by_login(login: str) -> User | None:
@@ -34,7 +34,7 @@ class PhoneOrEmailBackend(ModelBackend):
     """Authenticates with the number (any common writing), the email, or a staff name.
 
     The logged-in user of each request comes from the customer's page cache
-    (accounts.page_cache), which any save of the user drops: a password change, a deactivation
+    (boomcard.page_cache), which any save of the user drops: a password change, a deactivation
     or a new language shows on the next request, as with a database read. The header's bell
     count comes with it (the cache drops both on any change to the customer's notices), so
     that a page makes one trip to the cache for the two.

@@ -11,8 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
-from accounts.models import DemoAccount, Line, User
-from accounts.validators import luhn_check_digit
+from accounts.models import DemoAccount, User
 
 DEMO_PHONE = "+8613800138000"
 DEMO_EMAIL = "demo@boom.example"
@@ -21,22 +20,11 @@ ADMIN_USERNAME = "admin"
 ADMIN_PHONE = "+8613800138999"
 ADMIN_PASSWORD = "boom-admin-2026"  # noqa: S105
 
-DEMO_LINES = [
-    # msisdn, ICCID without its check digit, nickname
-    ("+8617012345678", "898601700001234567", "我的手机"),
-    ("+8617012345679", "898601700001234568", "出差用"),
-]
-DEMO_SMDP = "smdp.boom.example"
-
 
 @dataclass(frozen=True)
 class DemoAccounts:
     customer: User
     admin: User
-
-
-def demo_iccid(payload: str) -> str:
-    return payload + luhn_check_digit(payload)
 
 
 class DemoAccountTaken(Exception):
@@ -99,18 +87,4 @@ def seed_accounts() -> DemoAccounts:
         language="en",
     )
 
-    for msisdn, iccid_payload, nickname in DEMO_LINES:
-        iccid = demo_iccid(iccid_payload)
-        Line.objects.update_or_create(
-            iccid=iccid,
-            defaults={
-                "msisdn": PhoneNumber.from_string(msisdn),
-                "smdp_address": DEMO_SMDP,
-                "matching_id": f"BOOM-{iccid[-8:]}",
-                "owner": customer,
-                "status": Line.Status.ACTIVE,
-                "nickname": nickname,
-                "added_at": now,
-            },
-        )
     return DemoAccounts(customer=customer, admin=admin)

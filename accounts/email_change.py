@@ -7,23 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.conf import settings
-from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
-from django.urls import reverse, reverse_lazy
-from django.utils.decorators import method_decorator
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.views.generic import FormView
 
 from accounts.models import EmailDelivery, Notice, User
 from accounts.outbox import email_deliver_on_commit
-from accounts.reauth import reauth_required
 from accounts.security_notices import security_notice_create
 
 EMAIL_LINK_HOURS = 24
@@ -93,38 +85,3 @@ def email_change_link(delivery: EmailDelivery) -> str:
     """The full confirm address for an outbox email (made as it is sent, never stored)."""
     token = email_change_token(user_id=delivery.email_verification_for_id or 0, email=delivery.to)
     return f"{settings.SITE_URL.rstrip('/')}{reverse('accounts:email_confirm')}?token={token}"
-
-
-class EmailChangeForm(forms.Form):
-    email = forms.EmailField(label=gettext_lazy("New email"))
-
-
-@method_decorator(reauth_required, name="dispatch")
-class EmailChangeView(FormView[EmailChangeForm]):
-    template_name = "accounts/email_change.html"
-    form_class = EmailChangeForm
-    success_url = reverse_lazy("accounts:preferences")
-
-    def form_valid(self, form: EmailChangeForm) -> HttpResponse:
-        try:
-            user = email_change_request(user=self.request.user, email=form.cleaned_data["email"])  # type: ignore[arg-type]
-        except ValidationError as error:
-            form.add_error("email", error)
-            return self.form_invalid(form)
-        messages.info(
-            self.request,
-            _("We have sent a link to %(email)s. Your email changes when you follow it (within 24 hours).")
-            % {"email": user.email_pending},
-        )
-        return super().form_valid(form)
-
-
-def email_confirm(request: HttpRequest) -> HttpResponse:
-    """The link in the email: confirm the new address (whoever is logged in on this browser)."""
-    try:
-        user = email_change_confirm(token=request.GET.get("token", ""))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, _("Your email is now %(email)s.") % {"email": user.email})
-    return redirect("accounts:preferences" if request.user.is_authenticated else "accounts:login")

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from phonenumber_field.phonenumber import PhoneNumber
 
-from accounts.models import Line, User
+from accounts.models import User
 from accounts.phones import is_mobile, parse_phone
 
 
@@ -246,22 +246,3 @@ class PreferencesForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["language", "time_zone"]
-
-
-class LineAddForm(forms.Form):
-    msisdn = MobileNumberField(label=_("The Boom number to add"))
-
-
-class LineAddConfirmForm(forms.Form):
-    code = CodeField()
-    nickname = forms.CharField(
-        label=_("Nickname (optional)"), max_length=40, required=False, help_text=_("For example: Mum's phone.")
-    )
-
-
-class LineImportForm(forms.ModelForm):
-    """One CSV row of a staff import; the model's validators check the ICCID and EID."""
-
-    class Meta:
-        model = Line
-        fields = ["msisdn", "iccid", "eid", "smdp_address", "matching_id"]

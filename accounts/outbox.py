@@ -17,7 +17,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import EmailDelivery, Line, Notice, StaffAlert, User
+from accounts import line_hooks
+from accounts.line_hooks import NamedLine, line_fields
+from accounts.models import EmailDelivery, Notice, StaffAlert, User
 from boomcard.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -30,15 +32,15 @@ def notice_create(
     key: str,
     params: dict[str, Any] | None = None,
     link: str = "",
-    line: Line | None = None,
+    line: NamedLine | None = None,
     email: bool = True,
 ) -> Notice | None:
     """Write a notice, and its email row when the customer has an address, in the caller's
     transaction. ``key`` makes it once-only: a second call with the same key writes nothing and
-    returns None."""
+    returns None. ``line`` is named by its id and number (accounts.line_hooks)."""
     with transaction.atomic():
         notice, created = Notice.objects.get_or_create(
-            key=key, defaults={"user": user, "kind": kind, "params": params or {}, "link": link, "line": line}
+            key=key, defaults={"user": user, "kind": kind, "params": params or {}, "link": link, **line_fields(line)}
         )
         if not created:
             return None
@@ -141,9 +143,7 @@ def _email_claim(*, delivery_id: int) -> tuple[EmailDelivery | None, str]:
             EmailDelivery.objects.select_for_update(of=("self",))
             .select_related(
                 "notice__user",
-                "notice__line",
                 "support_request__user",
-                "support_request__line",
                 "staff_alert",
                 "email_verification_for",
             )
@@ -182,10 +182,12 @@ def _email_failed(delivery: EmailDelivery, *, error: str) -> str:
 
 
 def _reminder_outdated(notice: Notice | None) -> bool:
-    if notice is None or notice.kind != Notice.Kind.RENEWAL_REMINDER or notice.line is None:
+    """A renewal reminder whose line has been renewed (or deleted) since: plans answers
+    (accounts.line_hooks), by the expiry the reminder was written for."""
+    if notice is None or notice.kind != Notice.Kind.RENEWAL_REMINDER or notice.line_ref is None:
         return False
-    expiry = notice.line.expires_at
-    return expiry is None or expiry.isoformat() != notice.params.get("expires_at")
+    still_due = line_hooks.reminder_still_due
+    return still_due is not None and not still_due(notice.line_ref, str(notice.params.get("expires_at", "")))
 
 
 OUTBOX_GRACE = timedelta(minutes=2)

@@ -27,9 +27,9 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.email_change import email_change_request
 from accounts.models import Registration, SmsCode, User
-from accounts.page_cache import customers_changed
 from accounts.services import sms_code_check, sms_code_send
 from accounts.sms import SmsError, send_sms
+from boomcard.page_cache import customers_changed
 from boomcard.ratelimit import RateLimited
 from boomcard.tasks import enqueue_on_commit
 

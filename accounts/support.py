@@ -17,7 +17,8 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
-from accounts.models import EmailDelivery, Line, Notice, SmsCode, SupportRequest, User
+from accounts.line_hooks import NamedLine, line_fields
+from accounts.models import EmailDelivery, Notice, SmsCode, SupportRequest, User
 from accounts.notice_keys import support_received_key
 from accounts.outbox import email_deliver_on_commit, notice_create
 from accounts.services import sms_code_check, sms_code_send
@@ -28,7 +29,7 @@ def support_request_create(
     topic: str,
     message: str,
     user: User | None = None,
-    line: Line | None = None,
+    line: NamedLine | None = None,
     contact_email: str = "",
     contact_phone: PhoneNumber | None = None,
     token: uuid.UUID | None = None,
@@ -44,7 +45,7 @@ def support_request_create(
                 user=user,
                 topic=topic,
                 message=message,
-                line=line if user is not None else None,
+                **line_fields(line if user is not None else None),
                 contact_email=User.objects.normalize_email(contact_email) if user is None else "",
                 contact_phone=contact_phone or "" if user is None else "",
                 token=token,
@@ -100,4 +101,4 @@ def support_request_create_by_phone(
 
 def support_requests_of(*, user: User, limit: int = 20) -> QuerySet[SupportRequest]:
     """The customer's own requests, newest first, with the line each names: one query."""
-    return SupportRequest.objects.filter(user=user).select_related("line").order_by("-created_at", "-id")[:limit]
+    return SupportRequest.objects.filter(user=user).order_by("-created_at", "-id")[:limit]

@@ -9,8 +9,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts import line_hooks
 from accounts.forms import CodeField, MobileNumberField
-from accounts.models import Line, SupportRequest, User
+from accounts.line_hooks import LineChoice
+from accounts.models import SupportRequest, User
 
 
 class _SupportMessageForm(forms.Form):
@@ -37,15 +39,20 @@ class _SupportMessageForm(forms.Form):
 class SupportForm(_SupportMessageForm):
     """Logged in: the customer is who to answer; a line of theirs may be named."""
 
-    line = forms.ModelChoiceField(
-        label=_("Line (optional)"), queryset=Line.objects.none(), required=False, empty_label=_("No particular line")
-    )
+    line = forms.ChoiceField(label=_("Line (optional)"), required=False)
     field_order = ["topic", "line", "message"]
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Only the customer's own lines can be picked.
-        self.fields["line"].queryset = Line.objects.filter(owner=user)  # type: ignore[attr-defined]
+        # Only the customer's own lines can be picked (the plans app lists them: line_hooks).
+        self.lines = {str(line.pk): line for line in line_hooks.customer_lines(user.pk)}
+        self.fields["line"].choices = [  # type: ignore[attr-defined]
+            ("", _("No particular line")),
+            *((pk, line.label) for pk, line in self.lines.items()),
+        ]
+
+    def clean_line(self) -> LineChoice | None:
+        return self.lines.get(self.cleaned_data["line"])
 
 
 class SupportGuestForm(_SupportMessageForm):

@@ -57,14 +57,15 @@ class Result:
 def targets() -> list[Target]:
     """The demo customer's pages, with a paid order and one waiting to be paid."""
     from accounts import demo
-    from accounts.models import Line
     from billing.models import Order, OrderItem
     from plans import demo as plans_demo
-    from plans.models import Entitlement, Plan
+    from plans.models import Bucket, Line, Plan
 
     # What seed_demo does, which refuses to run under production settings (the bench's own
     # database, dropped at the end, holds the demo's published passwords for the run only).
-    plans_demo.seed_line_plans(demo.seed_accounts().customer, plans_demo.seed_catalogue())
+    customer = demo.seed_accounts().customer
+    plans_demo.seed_lines(customer)
+    plans_demo.seed_line_plans(customer, plans_demo.seed_catalogue())
     line = Line.objects.get(msisdn="+8617012345678")
     assert line.owner is not None
     plan = Plan.objects.get(code="basic-30")
@@ -73,7 +74,7 @@ def targets() -> list[Target]:
         user=line.owner, line=line, plan=plan, kind=Order.Kind.RENEWAL, amount_minor=6800, currency="CNY",
         status=Order.Status.FULFILLED, card_brand="visa", card_last4="4242", paid_at=now,
     )  # fmt: skip
-    bucket = Entitlement.objects.create(line=line, plan=plan, starts_at=now, expires_at=now + timedelta(days=30))
+    bucket = Bucket.objects.create(line=line, plan=plan, starts_at=now, expires_at=now + timedelta(days=30))
     OrderItem.objects.create(order=paid, position=0, plan=plan, amount_minor=6800, bucket=bucket)
     pending = Order.objects.create(
         user=line.owner, line=line, plan=plan, kind=Order.Kind.RENEWAL, amount_minor=6800, currency="CNY"
@@ -145,8 +146,8 @@ def result(target: Target, language: str, report: dict[str, Any]) -> Result:
 def measure(base_url: str) -> list[Result]:
     from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
     from accounts.models import User
-    from accounts.page_cache import customers_changed
     from bench.pages import log_in
+    from boomcard.page_cache import customers_changed
 
     pages = targets()
     chosen = [name.strip() for name in os.environ.get("BENCH_LIGHTHOUSE_PAGES", "").split(",") if name.strip()]

@@ -13,9 +13,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from accounts.page_cache import customers_changed
 from bench.load import WrkResult, wrk
 from bench.seed import PageCustomer
+from boomcard.page_cache import customers_changed
 
 RECOMMEND_QUERY = "data_gb=12&minutes=300&sms=50&trip1_country=JP&trip1_days=7"
 

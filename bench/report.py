@@ -195,7 +195,7 @@ def _sweeps_section(result: SweepsResult) -> list[str]:
         "Between runs the reminders, notices, emails, orders and buckets a run made are deleted and the",
         "expiries put back; before each auto-renew run localstripe is emptied and the 10 customers' cards",
         "made again (it keeps everything in memory and slows down as intents pile up: that would be",
-        "localstripe's growth, not the app's). *select* is the sweep's reads of `accounts_line` alone,",
+        "localstripe's growth, not the app's). *select* is the sweep's reads of `plans_line` alone,",
         "run again.",
         "",
         "| sweep | ratio 1,000,000 lines / 10,000 lines | limit |",
@@ -230,7 +230,7 @@ def _sweeps_section(result: SweepsResult) -> list[str]:
             f"{result.disturbed_runs} run(s) were thrown away and run again: Redis (shared with other work on"
             " this machine) stopped answering meanwhile, and every email the sweep queued waited on it.",
         ]
-    verdict = "use indexes (no sequential scan of accounts_line)" if result.indexes_used else "**scan accounts_line**"
+    verdict = "use indexes (no sequential scan of plans_line)" if result.indexes_used else "**scan plans_line**"
     lines += ["", f"At {result.sizes[-1].lines:,} lines the sweeps' reads {verdict}:", ""]
     for name, plan in result.explains.items():
         lines += [f"<details><summary>{name}</summary>", "", "```", plan, "```", "", "</details>", ""]
@@ -282,7 +282,7 @@ against 0.26-0.46 ms for an anonymous `/ping`:
 
 | part of `GET /`, before | share |
 | --- | ---: |
-| rendering `accounts/home.html` and `base.html` (includes, `{% translate %}`, meters) | ~40 % |
+| rendering `plans/home.html` and `base.html` (includes, `{% translate %}`, meters) | ~40 % |
 | `plans.selectors.line_summaries` (2 queries: < 0.3 ms in PostgreSQL, the rest ORM compiling, models) | ~25-30 % |
 | the session and the user (2 queries: a logged-in `/ping` cost 1.1 ms, an anonymous one 0.26 ms) | ~12 % |
 | the unread-notices count of the bell (`accounts.context_processors.unread_notices`) | ~5 % |
@@ -290,7 +290,7 @@ against 0.26-0.46 ms for an anonymous `/ping`:
 With `line_summaries` free the ratio would still have been about 0.12, so no change to the
 selector could meet 0.30: the page had to stop rebuilding what had not changed. **Done:**
 
-- **A per-customer page cache** (`accounts/page_cache.py`): the home page's rendered line cards,
+- **A per-customer page cache** (`boomcard/page_cache.py`): the home page's rendered line cards,
   the bell's count and the logged-in user (`accounts.backends.PhoneOrEmailBackend.get_user`) are
   kept in Redis under the customer's *generation*, which every change to their lines, buckets,
   notices or account deletes (the models' `post_save`/`post_delete`, and explicit calls where a
@@ -361,7 +361,7 @@ statement that takes usage from the buckets), a larger change.
 
 ### Sweeps
 
-Flat: they read only what is due through `accounts_line.expires_at`'s index (the EXPLAIN plans
+Flat: they read only what is due through `plans_line.expires_at`'s index (the EXPLAIN plans
 above), and the rest of their time is the 1,000 notices, emails and (auto-renew) Stripe charges,
 which do not depend on the number of lines. No new index is needed for this data: every line in
 the auto-renew window is due, so the filter on `auto_renew` discards nothing. With real data a

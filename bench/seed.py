@@ -14,11 +14,11 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import Line, Notice, User
-from accounts.validators import luhn_check_digit, luhn_valid
+from accounts.models import Notice, User
 from billing.models import Order, OrderItem
-from plans.models import Entitlement, Plan
-from plans.services import entitlement_grant
+from plans.models import Bucket, Line, Plan
+from plans.services import bucket_grant
+from plans.validators import luhn_check_digit, luhn_valid
 
 PASSWORD = "bench-Password-2026!"  # noqa: S105 (the bench customer's, in a database the bench drops)
 ICCID_PREFIX = "8985203"  # 7 digits, then an 11-digit serial, then the Luhn check digit
@@ -109,7 +109,7 @@ def lines_insert(
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO accounts_line (msisdn, iccid, eid, smdp_address, matching_id, status, nickname,
+            INSERT INTO plans_line (msisdn, iccid, eid, smdp_address, matching_id, status, nickname,
                 created_at, added_at, owner_id, expires_at, plan_id, auto_renew)
             SELECT %(prefix)s || lpad(n::text, %(digits)s, '0'),
                    {_iccid_sql(f"n + {numbers.iccid_base}")},
@@ -141,7 +141,7 @@ def lines_of(numbers: Range, first: int, count: int) -> list[int]:
     """The ids of lines ``first ... first + count - 1`` of ``numbers``, in serial order."""
     msisdns = [numbers.msisdn(n) for n in range(first, first + count)]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT msisdn, id FROM accounts_line WHERE msisdn = ANY(%s)", [msisdns])
+        cursor.execute("SELECT msisdn, id FROM plans_line WHERE msisdn = ANY(%s)", [msisdns])
         ids = dict(cursor.fetchall())
     return [ids[m] for m in msisdns]
 
@@ -158,7 +158,7 @@ def buckets_insert(*, line_ids_sql: str, plan: Plan, starts: str, expires: str, 
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO plans_entitlement (line_id, plan_id, is_addon, countries, data_total, data_used,
+            INSERT INTO plans_bucket (line_id, plan_id, is_addon, countries, data_total, data_used,
                 voice_total, voice_used, sms_total, sms_used, starts_at, expires_at, created_at)
             SELECT l.id, %(plan)s, %(addon)s, %(countries)s::jsonb,
                    %(data)s, (%(data)s * %(share)s)::bigint, %(voice)s, (%(voice)s * %(share)s)::bigint,
@@ -233,8 +233,8 @@ def page_customer(plans: dict[str, Plan], *, orders: int = 200, usage_records: i
             for n in range(orders)
         )
         paid = [order for order in made if order.status != Order.Status.CANCELLED]
-        buckets = Entitlement.objects.bulk_create(
-            Entitlement(
+        buckets = Bucket.objects.bulk_create(
+            Bucket(
                 line_id=order.line_id,
                 plan=order.plan,
                 data_total=order.plan.data_mb * 1024 * 1024,
@@ -253,11 +253,11 @@ def page_customer(plans: dict[str, Plan], *, orders: int = 200, usage_records: i
         )
     # What each line has now: a live base bucket part used, and a roaming pack on the second.
     for line, share in zip(lines, (0.3, 0.8, 0.5), strict=True):
-        bucket = entitlement_grant(line=line, plan=plans["basic-30"], now=now - timedelta(days=18))
-        Entitlement.objects.filter(pk=bucket.pk).update(
+        bucket = bucket_grant(line=line, plan=plans["basic-30"], now=now - timedelta(days=18))
+        Bucket.objects.filter(pk=bucket.pk).update(
             data_used=int(bucket.data_total * share), voice_used=int(bucket.voice_total * share / 2)
         )
-    entitlement_grant(line=lines[1], plan=plans["roam-jpkr-7"], now=now - timedelta(days=2))
+    bucket_grant(line=lines[1], plan=plans["roam-jpkr-7"], now=now - timedelta(days=2))
 
     with connection.cursor() as cursor:
         # One record every 5 minutes, going round the lines: 100,000 of them span most of a year.
@@ -289,7 +289,8 @@ def page_customer(plans: dict[str, Plan], *, orders: int = 200, usage_records: i
     Notice.objects.bulk_create(
         Notice(
             user=user,
-            line=lines[n % 3],
+            line_ref=lines[n % 3].pk,
+            line_number=str(lines[n % 3].msisdn),
             kind=Notice.Kind.PAYMENT_CONFIRMED,
             key=f"bench-page-notice:{n}",
             params={"order": "BMBENCH", "plan_code": "basic-30", "amount_minor": 6800, "currency": "CNY"},

@@ -19,11 +19,11 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from accounts.models import EmailDelivery, Line, Notice
+from accounts.models import EmailDelivery, Notice
 from bench import seed, stripe_setup
 from billing.models import Order, RenewalReminder
 from billing.sweeps import auto_renew_run, renewal_reminders_send
-from plans.models import Entitlement, Plan
+from plans.models import Bucket, Line, Plan
 
 DUE = 1_000
 REMINDER_OWNERS = 1_000
@@ -38,7 +38,7 @@ class SizeResult:
     lines: int
     reminders_seconds: list[float] = field(default_factory=list)
     auto_renew_seconds: list[float] = field(default_factory=list)
-    # The sweeps' reads of accounts_line alone, run again after the sweep (its selection).
+    # The sweeps' reads of plans_line alone, run again after the sweep (its selection).
     reminders_select_seconds: list[float] = field(default_factory=list)
     auto_renew_select_seconds: list[float] = field(default_factory=list)
 
@@ -61,7 +61,7 @@ class SweepsResult:
 
     @property
     def indexes_used(self) -> bool:
-        return all("Seq Scan on accounts_line" not in plan for plan in self.explains.values())
+        return all("Seq Scan on plans_line" not in plan for plan in self.explains.values())
 
 
 @dataclass
@@ -102,7 +102,7 @@ def population_start(plans: dict[str, Plan]) -> Population:
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_auto_renew_due")
         cursor.execute(
-            "CREATE TABLE bench_auto_renew_due AS SELECT id, expires_at, plan_id FROM accounts_line WHERE auto_renew"
+            "CREATE TABLE bench_auto_renew_due AS SELECT id, expires_at, plan_id FROM plans_line WHERE auto_renew"
         )
     return people
 
@@ -132,7 +132,7 @@ def population_grow(people: Population, lines: int) -> None:
     )
     people.next_serial += missing
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE accounts_line")
+        cursor.execute("VACUUM ANALYZE plans_line")
 
 
 def _reminders_reset() -> None:
@@ -147,16 +147,16 @@ def _auto_renew_reset() -> None:
     keys += [f"order-payment-needed:{pk}" for pk in orders.values_list("pk", flat=True)]
     EmailDelivery.objects.filter(notice__key__in=keys).delete()
     Notice.objects.filter(key__in=keys).delete()
-    buckets = list(Entitlement.objects.filter(order_item__order__off_session=True).values_list("pk", flat=True))
+    buckets = list(Bucket.objects.filter(order_item__order__off_session=True).values_list("pk", flat=True))
     orders.delete()  # and their items, which point at the buckets
-    Entitlement.objects.filter(pk__in=buckets).delete()
+    Bucket.objects.filter(pk__in=buckets).delete()
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE accounts_line AS l SET expires_at = d.expires_at, plan_id = d.plan_id"
+            "UPDATE plans_line AS l SET expires_at = d.expires_at, plan_id = d.plan_id"
             " FROM bench_auto_renew_due AS d WHERE l.id = d.id"
         )
         # The old row versions' index entries would otherwise pile up in the expiry windows.
-        cursor.execute("VACUUM accounts_line, billing_order, plans_entitlement")
+        cursor.execute("VACUUM plans_line, billing_order, plans_bucket")
 
 
 Query = tuple[str, Any]
@@ -210,11 +210,11 @@ def _timed(
 
 @contextmanager
 def _line_reads() -> Iterator[list[Query]]:
-    """Record the sweep's reads of accounts_line by expiry (SQL and parameters), as it runs them."""
+    """Record the sweep's reads of plans_line by expiry (SQL and parameters), as it runs them."""
     found: list[Query] = []
 
     def record(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
-        if sql.startswith("SELECT") and 'FROM "accounts_line"' in sql and '"accounts_line"."expires_at" >' in sql:
+        if sql.startswith("SELECT") and 'FROM "plans_line"' in sql and '"plans_line"."expires_at" >' in sql:
             found.append((sql, params))
         return execute(sql, params, many, context)
 

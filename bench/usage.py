@@ -93,7 +93,7 @@ def lines_make(plans: dict[str, Plan], *, lines: int) -> list[int]:
     )
     line_ids = seed.lines_of(seed.USAGE_LINES, 1, lines)
     seed.buckets_insert(
-        line_ids_sql=f"SELECT id FROM accounts_line WHERE id BETWEEN {min(line_ids)} AND {max(line_ids)}",  # noqa: S608
+        line_ids_sql=f"SELECT id FROM plans_line WHERE id BETWEEN {min(line_ids)} AND {max(line_ids)}",  # noqa: S608
         plan=plans["basic-30"],
         starts="now() - interval '10 days'",
         expires="now() + interval '20 days'",
@@ -106,7 +106,7 @@ def feed_make(line_ids: list[int], *, records: int, batch: int, now: datetime) -
     named by number (4 in 5) or ICCID; as JSON batches, and as COPY text for the reference."""
     rng = random.Random(2026)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, msisdn, iccid FROM accounts_line WHERE id = ANY(%s)", [line_ids])
+        cursor.execute("SELECT id, msisdn, iccid FROM plans_line WHERE id = ANY(%s)", [line_ids])
         names = {pk: (msisdn, iccid) for pk, msisdn, iccid in cursor.fetchall()}
     received = now.isoformat()
     bodies = []
@@ -145,7 +145,7 @@ def _copy_tables_create() -> None:
         for table in ("bench_usage_copy_indexed", "bench_usage_copy_before"):
             cursor.execute(f"CREATE TABLE {table} (LIKE plans_usagerecord INCLUDING ALL)")
             cursor.execute(
-                f"ALTER TABLE {table} ADD FOREIGN KEY (line_id) REFERENCES accounts_line (id)"
+                f"ALTER TABLE {table} ADD FOREIGN KEY (line_id) REFERENCES plans_line (id)"
                 " DEFERRABLE INITIALLY DEFERRED"
             )
         cursor.execute("CREATE INDEX ON bench_usage_copy_before (line_id)")

@@ -12,11 +12,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from accounts.models import Line
 from bench import seed, stack, stripe_setup
 from bench.load import Request, WrkResult, send_all, wrk
 from billing.models import Order, OrderItem
-from plans.models import Entitlement, Plan
+from plans.models import Bucket, Line, Plan
 
 RUN = secrets.token_hex(4)
 
@@ -114,7 +113,7 @@ def measure(base_url: str, plans: dict[str, Plan], *, events: int, threads: int,
         if not outcome.endswith(": fulfilled"):
             raise RuntimeError(f"webhook answered {status}: {body[:300]!r}")
     fulfilled = Order.objects.filter(pk__in=order_ids, status=Order.Status.FULFILLED).count()
-    buckets = Entitlement.objects.filter(order_item__order_id__in=order_ids).count()
+    buckets = Bucket.objects.filter(order_item__order_id__in=order_ids).count()
     if fulfilled < events or buckets < events:
         raise RuntimeError(f"{events} events sent: {fulfilled} orders fulfilled, {buckets} buckets")
     return result

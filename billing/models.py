@@ -63,7 +63,7 @@ class Order(models.Model):
 
     public_id = models.CharField(max_length=16, unique=True, default=new_public_id, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
-    line = models.ForeignKey("accounts.Line", on_delete=models.PROTECT, related_name="orders")
+    line = models.ForeignKey("plans.Line", on_delete=models.PROTECT, related_name="orders")
     plan = models.ForeignKey("plans.Plan", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     flex_data_gb = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -146,7 +146,7 @@ class OrderItem(models.Model):
     flex_minutes = models.PositiveIntegerField(null=True, blank=True)
     amount_minor = models.PositiveIntegerField()
     bucket = models.OneToOneField(
-        "plans.Entitlement", null=True, blank=True, on_delete=models.PROTECT, related_name="order_item"
+        "plans.Bucket", null=True, blank=True, on_delete=models.PROTECT, related_name="order_item"
     )
 
     class Meta:
@@ -304,7 +304,7 @@ class PaymentProfile(models.Model):
 class RenewalReminder(models.Model):
     """That a line was reminded ``days`` before the expiry it had: once per line, expiry and stage."""
 
-    line = models.ForeignKey("accounts.Line", on_delete=models.CASCADE, related_name="+")
+    line = models.ForeignKey("plans.Line", on_delete=models.CASCADE, related_name="+")
     expires_at = models.DateTimeField()
     days = models.SmallIntegerField()
     created_at = models.DateTimeField(default=timezone.now)

@@ -11,9 +11,9 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Line, User
+from accounts.models import User
 from billing.models import Order, OrderItem, PaymentProfile
-from plans.models import Plan, Price
+from plans.models import Line, Plan, Price
 from plans.pricing import Money
 from plans.selectors import catalogue, offered_price
 

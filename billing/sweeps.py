@@ -12,10 +12,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line, Notice
+from accounts.models import Notice
 from accounts.notice_keys import renewal_reminder_key
 from accounts.outbox import notices_email
-from accounts.page_cache import customers_changed
 from billing import gateway
 from billing.models import Order, PaymentProfile, Refund, RenewalReminder
 from billing.services import (
@@ -27,6 +26,8 @@ from billing.services import (
     refund_settle,
     refunds_record,
 )
+from boomcard.page_cache import customers_changed
+from plans.models import Line
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,8 @@ def _remind(lines: list[Line], days: int, now: datetime) -> int:
         notices = Notice.objects.bulk_create(
             Notice(
                 user_id=owner_id,
-                line_id=line.pk,
+                line_ref=line.pk,
+                line_number=str(line.msisdn),
                 kind=Notice.Kind.RENEWAL_REMINDER,
                 key=renewal_reminder_key(line_id=line.pk, expires_at=_iso(line), days=days),
                 params={"days": days, "expires_at": _iso(line), "msisdn": str(line.msisdn)},

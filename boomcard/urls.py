@@ -4,7 +4,7 @@ from django.urls import include, path
 from boomcard.views import healthz, ping
 from boomcard.webapp import favicon, manifest, service_worker
 
-# admin.site is a boomcard.admin_site.StaffAdminSite (see INSTALLED_APPS): staff need their
+# admin.site is a accounts.admin_site.StaffAdminSite (see INSTALLED_APPS): staff need their
 # second step, and log in on the customers' log-in page.
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

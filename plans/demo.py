@@ -7,10 +7,12 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from phonenumber_field.phonenumber import PhoneNumber
 
-from accounts.models import Line, User
-from plans.models import GB, MB, DailyUsage, Entitlement, Plan, Price, usage_day
-from plans.services import entitlement_grant
+from accounts.models import User
+from plans.models import GB, MB, Bucket, DailyUsage, Line, Plan, Price, usage_day
+from plans.services import bucket_grant
+from plans.validators import luhn_check_digit
 
 EUROPE = ["AT", "BE", "CH", "CZ", "DE", "DK", "ES", "FI", "FR", "GB", "GR", "IE", "IT", "NL", "NO", "PL", "PT", "SE"]
 
@@ -127,6 +129,38 @@ CATALOGUE: list[dict[str, Any]] = [
 ]
 
 
+DEMO_LINES = [
+    # msisdn, ICCID without its check digit, nickname
+    ("+8617012345678", "898601700001234567", "我的手机"),
+    ("+8617012345679", "898601700001234568", "出差用"),
+]
+DEMO_SMDP = "smdp.boom.example"
+
+
+def demo_iccid(payload: str) -> str:
+    return payload + luhn_check_digit(payload)
+
+
+@transaction.atomic
+def seed_lines(customer: User) -> None:
+    """The demo customer's lines, restored as they were."""
+    now = timezone.now()
+    for msisdn, iccid_payload, nickname in DEMO_LINES:
+        iccid = demo_iccid(iccid_payload)
+        Line.objects.update_or_create(
+            iccid=iccid,
+            defaults={
+                "msisdn": PhoneNumber.from_string(msisdn),
+                "smdp_address": DEMO_SMDP,
+                "matching_id": f"BOOM-{iccid[-8:]}",
+                "owner": customer,
+                "status": Line.Status.ACTIVE,
+                "nickname": nickname,
+                "added_at": now,
+            },
+        )
+
+
 @transaction.atomic
 def seed_catalogue() -> dict[str, Plan]:
     plans = {}
@@ -154,17 +188,17 @@ def seed_line_plans(customer: User, plans: dict[str, Plan]) -> None:
     now = timezone.now()
     lines = list(Line.objects.filter(owner=customer).order_by("added_at", "id"))
     for line, (code, days_left, used_share, packs) in zip(lines, DEMO_USE, strict=False):
-        if Entitlement.objects.filter(line=line).exists():
+        if Bucket.objects.filter(line=line).exists():
             continue
         plan = plans[code]
         started = now - timedelta(days=plan.validity_days - days_left)
-        bucket = entitlement_grant(line=line, plan=plan, now=started)
+        bucket = bucket_grant(line=line, plan=plan, now=started)
         bucket.data_used = int(bucket.data_total * used_share)
         bucket.voice_used = int(bucket.voice_total * used_share * 0.4)
         bucket.sms_used = int(bucket.sms_total * used_share * 0.2)
         bucket.save(update_fields=["data_used", "voice_used", "sms_used"])
         for pack in packs:
-            roaming = entitlement_grant(line=line, plan=plans[pack], now=now - timedelta(days=2))
+            roaming = bucket_grant(line=line, plan=plans[pack], now=now - timedelta(days=2))
             roaming.data_used = int(1.4 * GB)
             roaming.save(update_fields=["data_used"])
         _spread_daily_usage(line, bucket.data_used, started, now)

@@ -10,8 +10,8 @@ from django.db.models import F, Prefetch, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Line, User
-from plans.models import DailyUsage, Entitlement, Plan, Price, usage_day
+from accounts.models import User
+from plans.models import Bucket, DailyUsage, Line, Plan, Price, usage_day
 
 
 def catalogue(*, currency: str) -> QuerySet[Plan]:
@@ -49,7 +49,7 @@ class Balance:
     sms_left: int = 0
     sms_total: int = 0
 
-    def add(self, bucket: Entitlement) -> None:
+    def add(self, bucket: Bucket) -> None:
         self.data_left += bucket.data_left
         self.data_total += bucket.data_total
         self.voice_left += bucket.voice_left
@@ -62,13 +62,13 @@ class Balance:
 class LineSummary:
     line: Line
     home: Balance  # every live home bucket together
-    roaming: list[Entitlement] = field(default_factory=list)
+    roaming: list[Bucket] = field(default_factory=list)
     now: datetime = field(default_factory=timezone.now)
     # The live home buckets summed per day they end: an old allowance is not counted under a
     # later date.
     home_by_end: list[Balance] = field(default_factory=list)
 
-    def add(self, bucket: Entitlement) -> None:
+    def add(self, bucket: Bucket) -> None:
         """Count a live bucket (in order of expiry): a roaming pack is shown on its own, home
         buckets are summed, all together and per day they end."""
         if bucket.countries:
@@ -105,9 +105,9 @@ class LineSummary:
         return self.time_left < timedelta(days=7)
 
 
-def _live_buckets(lines: list[Line], now: datetime) -> QuerySet[Entitlement]:
+def _live_buckets(lines: list[Line], now: datetime) -> QuerySet[Bucket]:
     return (
-        Entitlement.objects.filter(line__in=lines, starts_at__lte=now, expires_at__gt=now)
+        Bucket.objects.filter(line__in=lines, starts_at__lte=now, expires_at__gt=now)
         .select_related("plan")
         .order_by("expires_at", "id")
     )
@@ -139,7 +139,7 @@ class UsageDay:
 @dataclass
 class LineDetail:
     summary: LineSummary
-    buckets: list[Entitlement]
+    buckets: list[Bucket]
     usage: list[UsageDay]
 
     @property
@@ -159,7 +159,7 @@ def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> Lin
         raise Http404("no such line")
     summary = LineSummary(line=line, home=Balance(), now=now)
     buckets = list(
-        Entitlement.objects.filter(line=line, expires_at__gt=now).select_related("plan").order_by("expires_at", "id")
+        Bucket.objects.filter(line=line, expires_at__gt=now).select_related("plan").order_by("expires_at", "id")
     )
     for bucket in buckets:
         if bucket.starts_at <= now:

@@ -7,18 +7,17 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Line
-from plans.models import MB, Entitlement, Plan
+from plans.models import MB, Bucket, Line, Plan
 from plans.pricing import FlexibleChoice, flexible_choice_check
 
 
-def entitlement_grant(
+def bucket_grant(
     *,
     line: Line,
     plan: Plan,
     choice: FlexibleChoice | None = None,
     now: datetime | None = None,
-) -> Entitlement:
+) -> Bucket:
     """Add one bucket of ``plan`` to ``line``, usable at once.
 
     A base plan moves the line's expiry to ``max(now, current expiry) + validity`` and becomes the
@@ -43,7 +42,7 @@ def entitlement_grant(
             line.expires_at = expires_at
             line.plan = plan
             line.save(update_fields=["expires_at", "plan"])
-        return Entitlement.objects.create(
+        return Bucket.objects.create(
             line=line,
             plan=plan,
             is_addon=plan.is_addon,
@@ -56,7 +55,7 @@ def entitlement_grant(
         )
 
 
-def entitlement_withdraw(*, bucket: Entitlement, now: datetime | None = None) -> None:
+def bucket_withdraw(*, bucket: Bucket, now: datetime | None = None) -> None:
     """Take away what is left in ``bucket`` (a refund), and give back the days it added.
 
     A base plan's days were stacked on the line's expiry, and any renewal bought after it was
@@ -75,7 +74,7 @@ def entitlement_withdraw(*, bucket: Entitlement, now: datetime | None = None) ->
             return
         own_days_from = max(bought_until - timedelta(days=bucket.plan.validity_days), now)
         unused = max(bought_until - own_days_from, timedelta(0))
-        others = Entitlement.objects.filter(line=line, is_addon=False).exclude(pk=bucket.pk)
+        others = Bucket.objects.filter(line=line, is_addon=False).exclude(pk=bucket.pk)
         if unused:
             for later in others.filter(expires_at__gt=bought_until).select_for_update(of=("self",), no_key=True):
                 # Never before it starts (the database checks starts_at < expires_at).

@@ -6,12 +6,11 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django_stubs_ext import StrOrPromise
 
-from accounts.models import Line
-from boomcard.http import CustomerRequest
+from accounts.http import CustomerRequest
 from plans import esim, recommender, selectors
 from plans.currency import currency_for, remember_currency
 from plans.forms import RecommendForm
-from plans.models import CURRENCIES, Plan
+from plans.models import CURRENCIES, Line, Plan
 from plans.recommendation_text import recommendation_why
 
 

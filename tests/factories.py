@@ -10,9 +10,9 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
-from accounts.models import Line, User
-from accounts.validators import luhn_check_digit
-from plans.models import MB, Entitlement, Plan
+from accounts.models import User
+from plans.models import MB, Bucket, Line, Plan
+from plans.validators import luhn_check_digit
 
 PASSWORD = "correct-Horse-42!"
 
@@ -98,11 +98,11 @@ class PlanFactory(factory.django.DjangoModelFactory[Plan]):
         roaming = factory.Trait(kind=Plan.Kind.ROAMING, is_addon=True, countries=["JP", "KR"], validity_days=7)
 
 
-class EntitlementFactory(factory.django.DjangoModelFactory[Entitlement]):
+class BucketFactory(factory.django.DjangoModelFactory[Bucket]):
     """A bucket of the plan's allowance, live from a day ago for the plan's validity."""
 
     class Meta:
-        model = Entitlement
+        model = Bucket
 
     line = factory.SubFactory(LineFactory)
     plan = factory.SubFactory(PlanFactory)

@@ -1,7 +1,9 @@
 """The project as a whole: health check, production settings, migrations, languages."""
 
+import ast
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -140,7 +142,8 @@ def test_models_and_migrations_agree():
 
 @pytest.mark.django_db
 def test_seed_demo_twice_gives_the_same_demo(client):
-    from accounts.models import Line, User
+    from accounts.models import User
+    from plans.models import Line
 
     call_command("seed_demo", verbosity=0)
     out = io.StringIO()
@@ -215,3 +218,127 @@ def test_every_string_has_a_chinese_translation():
         ["msgattrib", "--only-fuzzy", "--no-obsolete", "-"], input=po, capture_output=True, text=True, check=True
     )
     assert "msgid" not in fuzzy.stdout.replace('msgid ""\nmsgstr ""', ""), fuzzy.stdout[:500]
+
+
+# --- Layers -----------------------------------------------------------------------------------
+#
+# boomcard < accounts < plans < billing: an app imports only from those below it, and its models
+# point only down (a lower app hears of a higher one's events through signals or a registry,
+# e.g. accounts.line_hooks). Settings may name any app.
+
+LAYERS = ("boomcard", "accounts", "plans", "billing")
+MODEL_REFERENCE = re.compile(r"[\"']((?:boomcard|accounts|plans|billing)\.[A-Z]\w*)[\"']")
+
+# Upward imports that other branches are removing; the lead empties this list once they are
+# merged. Each is (importing module's path, what it imports).
+UPWARD_ALLOWED = {
+    # The formatting module (money, data amounts) moves below accounts.
+    ("accounts/notice_text.py", "plans.templatetags.boom"),
+    # The bucket an order paid for: billing.OrderItem will point at the bucket instead.
+    ("plans/services.py", "billing.models"),
+    ("plans/models/buckets.py", "billing.Order"),
+}
+
+# Import cycles other branches are removing (the formatting module again).
+CYCLES_ALLOWED = [{"plans.recommender", "plans.templatetags.boom"}]
+
+
+def _app_modules() -> dict[str, Path]:
+    modules = {}
+    for app in LAYERS:
+        for path in sorted((REPO / app).rglob("*.py")):
+            relative = path.relative_to(REPO)
+            if "migrations" in relative.parts or relative.parts[:2] == ("boomcard", "settings"):
+                continue
+            name = ".".join(relative.with_suffix("").parts).removesuffix(".__init__")
+            modules[name] = path
+    return modules
+
+
+def _imports(path: Path) -> list[tuple[str, bool]]:
+    """What the module imports from the four apps (also inside functions), and whether at the
+    top level."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = {id(node) for node in tree.body}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, id(node) in top) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found += [(f"{node.module}.{alias.name}", id(node) in top) for alias in node.names]
+    return [(name, at_top) for name, at_top in found if name.split(".")[0] in LAYERS]
+
+
+def _model_references(path: Path) -> list[str]:
+    """String references to another app's model ("plans.Plan") in a models module."""
+    return MODEL_REFERENCE.findall(path.read_text(encoding="utf-8"))
+
+
+def test_apps_import_only_from_the_layers_below():
+    upward = set()
+    for name, path in _app_modules().items():
+        layer = LAYERS.index(name.split(".")[0])
+        relative = str(path.relative_to(REPO))
+        targets = [target for target, _ in _imports(path)]
+        if "models" in name.split("."):
+            targets += _model_references(path)
+        for target in targets:
+            if LAYERS.index(target.split(".")[0]) > layer:
+                allowed = next((a for a in UPWARD_ALLOWED if a[0] == relative and target.startswith(a[1])), None)
+                upward.add(allowed or (relative, target))
+    assert upward - UPWARD_ALLOWED == set()
+    # An entry no longer needed is taken off, so that the list only ever shrinks.
+    assert UPWARD_ALLOWED - upward == set()
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[set[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in graph[node]:
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                other = stack.pop()
+                component.add(other)
+                if other == node:
+                    break
+            if len(component) > 1:
+                found.append(component)
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles_but_a_service_and_its_tasks():
+    """Among top-level imports (an import inside a function runs later, when both modules are
+    loaded) the only cycles are a service that queues a task and the app's ``tasks`` module that
+    calls it back."""
+    modules = _app_modules()
+
+    def module_of(target: str) -> str | None:
+        while target and target not in modules:
+            target = target.rpartition(".")[0]
+        return target or None
+
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        app = name.split(".")[0]
+        targets = {module_of(target) for target, at_top in _imports(path) if at_top}
+        # A service queues its task; the task module calls the service: that pair may be a cycle.
+        tasks = f"{app}.tasks"
+        graph[name] = {t for t in targets if t is not None and t != name and (t != tasks or name == tasks)}
+    assert [cycle for cycle in _cycles(graph) if cycle not in CYCLES_ALLOWED] == []

@@ -75,7 +75,7 @@ def test_policy_allows_the_worker_and_manifest_from_the_site_only(client):
 def test_home_page_is_marked_for_the_worker_and_not_stored_elsewhere(client):
     user = UserFactory.create()
     client.force_login(user)
-    response = client.get(reverse("accounts:home"))
+    response = client.get(reverse("plans:home"))
     assert response["Boom-Offline"] == "keep"
     assert "no-store" in response["Cache-Control"]
     page = response.content.decode()

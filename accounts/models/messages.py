@@ -9,8 +9,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
-from accounts.models.lines import Line
-
 
 class Notice(models.Model):
     """A message to a customer, shown in the site (and, by the outbox, sent by email).
@@ -34,7 +32,11 @@ class Notice(models.Model):
         EMAIL_CHANGED = "email_changed", _("Email changed")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices")
-    line = models.ForeignKey(Line, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # The line it is about, if any, by value: lines belong to the plans app, above this one. The
+    # number is kept for display; ``line_ref`` is the line's id, for code that must find it. A
+    # notice outlives its line: deleting a line leaves its notices, with the number they named.
+    line_number = models.CharField(max_length=32, blank=True)
+    line_ref = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)
     key = models.CharField(max_length=120, unique=True)
     params = models.JSONField(default=dict, blank=True)
@@ -140,7 +142,10 @@ class SupportRequest(models.Model):
     # Who to answer when no one was logged in: an email, or a number proven by an SMS code.
     contact_email = models.EmailField(_("email"), blank=True)
     contact_phone = PhoneNumberField(_("mobile number"), blank=True)
-    line = models.ForeignKey(Line, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The line the customer named, by value (lines belong to the plans app, above this one): its
+    # number for staff to read, and its id. Deleting the line leaves the request as it was.
+    line_number = models.CharField(_("line"), max_length=32, blank=True)
+    line_ref = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
     topic = models.CharField(_("topic"), max_length=16, choices=Topic.choices)
     message = models.TextField(_("message"), max_length=4000)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN)

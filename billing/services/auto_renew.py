@@ -10,16 +10,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Line, Notice, User
+from accounts.models import Notice, User
 from accounts.notice_keys import order_payment_needed_key
 from accounts.outbox import notice_create
-from accounts.page_cache import customers_changed
 from billing import gateway
 from billing.models import Order, PaymentProfile
 from billing.selectors import customer_currency
 from billing.services.customers import payment_profile_get, payment_profile_renew
 from billing.services.items import ItemPrice, order_items_create
 from billing.services.orders import _move, order_intent_apply, order_locked
+from boomcard.page_cache import customers_changed
+from plans.models import Line
 
 AUTO_RENEW_WINDOW = timedelta(hours=48)
 CARD_GONE, CARD_GONE_CODE = "The saved card is no longer available.", "saved_card_missing"

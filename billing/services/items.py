@@ -12,9 +12,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from billing.models import Order, OrderItem
-from plans.models import Entitlement, Plan
+from plans.models import Bucket, Plan
 from plans.pricing import FlexibleChoice, quote
-from plans.services import entitlement_grant, entitlement_withdraw
+from plans.services import bucket_grant, bucket_withdraw
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def order_items_match(*, order: Order, items: Sequence[ItemPrice]) -> bool:
     return list(rows) == [item.fields for item in items]
 
 
-def order_items_grant_locked(*, order: Order, now: datetime) -> list[Entitlement] | None:
+def order_items_grant_locked(*, order: Order, now: datetime) -> list[Bucket] | None:
     """A bucket for every item of the locked order that has none yet, in position order (the
     base plan first), each linked to its item; the buckets of all its items. None, and nothing
     granted, when the items do not add up to what the order charged: staff look at it.
@@ -88,7 +88,7 @@ def order_items_grant_locked(*, order: Order, now: datetime) -> list[Entitlement
             choice = None
             if item.plan.is_flexible:
                 choice = FlexibleChoice(item.flex_data_gb or 0, item.flex_minutes or 0)
-            item.bucket = entitlement_grant(line=order.line, plan=item.plan, choice=choice, now=now)
+            item.bucket = bucket_grant(line=order.line, plan=item.plan, choice=choice, now=now)
             item.save(update_fields=["bucket"])
         buckets.append(item.bucket)
     return buckets
@@ -100,4 +100,4 @@ def order_items_withdraw_locked(*, order: Order, now: datetime) -> None:
     items = order.items.select_related("bucket__plan").filter(bucket__isnull=False).order_by("-position")
     for item in items:
         assert item.bucket is not None
-        entitlement_withdraw(bucket=item.bucket, now=now)
+        bucket_withdraw(bucket=item.bucket, now=now)

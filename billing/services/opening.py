@@ -8,11 +8,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import Line, User
+from accounts.models import User
 from billing.models import Order
 from billing.services.items import ItemPrice, item_priced, items_in_grant_order, order_items_create, order_items_match
 from billing.services.orders import order_cancel, order_intent_ensure
-from plans.models import Plan
+from plans.models import Line, Plan
 from plans.pricing import FlexibleChoice
 
 

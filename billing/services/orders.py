@@ -13,13 +13,14 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line, Notice
+from accounts.models import Notice
 from accounts.notice_keys import order_fulfilled_key
 from accounts.outbox import notice_create
 from billing import gateway
 from billing.models import Order
 from billing.services.customers import payment_profile_card_keep, payment_profile_get, payment_profile_renew
 from billing.services.items import order_items_grant_locked
+from plans.models import Line
 
 logger = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from accounts.models import Line, User
+from accounts.models import User
 from billing.models import Order
 from billing.services.items import ItemPrice, item_priced, items_in_grant_order
 from billing.services.opening import order_open
 from plans.basket import BasketEntry, basket_entry_parse
-from plans.models import Plan
+from plans.models import Line, Plan
 from plans.pricing import FlexibleChoice
 
 MAX_ENTRIES = 8  # a home plan, a top-up, and a pack for each of the calculator's trips, with room

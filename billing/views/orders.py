@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.http import CustomerRequest
 from accounts.notice_keys import order_fulfilled_key
 from billing import gateway, selectors, services
 from billing.forms import RenewForm
@@ -23,7 +24,6 @@ from billing.receipt_pdf import receipt_pdf as receipt_as_pdf
 from billing.views.messages import gateway_message
 from billing.views.wallets import wallet_step
 from boomcard.formats import money
-from boomcard.http import CustomerRequest
 from plans.currency import currency_for
 from plans.pricing import Money, price_of
 

@@ -11,12 +11,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.http import CustomerRequest
 from accounts.reauth import reauth_fresh, reauth_url
 from billing import gateway, selectors, services
 from billing.forms import CardForm
 from billing.payment_errors import payment_errors_for_script
 from billing.views.messages import gateway_message
-from boomcard.http import CustomerRequest
 from boomcard.middleware import loads_stripe_js
 
 

@@ -9,13 +9,13 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts.models import Line
+from accounts.http import CustomerRequest
 from billing import gateway, selectors, services
 from billing.models import Order
 from billing.views.messages import gateway_message
-from boomcard.http import CustomerRequest
 from plans.basket import PARAMETER
 from plans.currency import currency_for
+from plans.models import Line
 
 
 @login_required

@@ -19,10 +19,10 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.http import CustomerRequest
 from billing import gateway, selectors, services
 from billing.models import Order
 from billing.views.messages import gateway_message
-from boomcard.http import CustomerRequest
 from boomcard.qr import qr_svg_draw
 
 logger = logging.getLogger(__name__)

@@ -38,8 +38,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    # The admin, on a site that asks staff for their second step (boomcard/admin_site.py).
-    "boomcard.apps.AdminConfig",
+    # The admin, on a site that asks staff for their second step (accounts/admin_site.py).
+    "accounts.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -147,7 +147,7 @@ else:
 # Template fragments that are the same for every customer with the same language (the links of
 # the header, the footer), kept in each process's memory: {% cache ... using="fragments" %}.
 CACHES["fragments"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"}
-# How long a customer's cached page parts (accounts.page_cache) live at most: the age of the
+# How long a customer's cached page parts (boomcard.page_cache) live at most: the age of the
 # days-left countdown on the home page. Changes to lines, buckets and notices show at once.
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=60)
 
@@ -195,7 +195,7 @@ AUTHENTICATION_BACKENDS = [
     "accounts.backends.PhoneOrEmailBackend",
 ]
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "accounts:home"
+LOGIN_REDIRECT_URL = "plans:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 PASSWORD_HASHERS = [
@@ -233,7 +233,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 LOGIN_DELAY_SECONDS = env.float("LOGIN_DELAY_SECONDS", default=0.5)
 LOGIN_DELAY_MAX_SECONDS = env.float("LOGIN_DELAY_MAX_SECONDS", default=4.0)
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
-AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
+AXES_LOCKOUT_CALLABLE = "accounts.views.common.lockout"
 AXES_RESET_ON_SUCCESS = True
 # Reverse proxies in front of the site: the client's address is then the one the outermost proxy
 # saw, read from X-Forwarded-For. Lockouts and rate limits both count by it.

@@ -20,18 +20,18 @@ from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line, Notice
+from accounts.models import Notice
 from accounts.notice_keys import low_balance_key
 from accounts.outbox import notices_email
-from accounts.page_cache import customers_changed
-from plans.models import Entitlement, UsageRecord
+from boomcard.page_cache import customers_changed
+from plans.models import Bucket, Line, UsageRecord
 from plans.usage import sql
 from plans.usage.records import MAX_BATCH, BatchTooLarge, IngestReport, RecordError, UsageIn, usage_records_check
 
 # Remaining data, in percent of the bucket, at which the customer is told.
 LOW_DATA_THRESHOLDS = (25, 10, 0)
 
-# Which Entitlement fields a kind of usage draws on, and where it goes in a day's totals
+# Which Bucket fields a kind of usage draws on, and where it goes in a day's totals
 # (data, voice, sms, then their overage: ``sql._DAY_FIELDS``).
 _BUCKET_FIELDS = {
     "data": ("data_used", "data_total"),
@@ -183,7 +183,7 @@ def _lines_lock(checked: list[UsageIn]) -> tuple[dict[str, _Line], dict[str, _Li
         # two IN (SELECT unnest(...)) subqueries: ORed, those make it read every line.)
         named = Q(
             RawSQL(
-                '"accounts_line"."msisdn" = ANY(%s::text[]) OR "accounts_line"."iccid" = ANY(%s::text[])',
+                '"plans_line"."msisdn" = ANY(%s::text[]) OR "plans_line"."iccid" = ANY(%s::text[])',
                 (sorted(msisdns), sorted(iccids)),
                 output_field=BooleanField(),
             )
@@ -219,7 +219,7 @@ def _buckets_by_line(lines: dict[int, _Line], checked: list[UsageIn]) -> dict[in
     last = max(record.at for record in checked)
     buckets: dict[int, list[sql._Bucket]] = defaultdict(list)
     rows = (
-        Entitlement.objects.select_for_update(of=("self",), no_key=True)
+        Bucket.objects.select_for_update(of=("self",), no_key=True)
         .filter(line_id__in=sql._one_of(lines, "bigint"), starts_at__lte=last, expires_at__gt=first)
         .order_by("pk")
         .values_list(*sql._BUCKET_COLUMNS)
@@ -268,7 +268,7 @@ def _low_data_notify(
                 notices.append(
                     Notice(
                         user_id=owner_id,
-                        line_id=bucket.line_id,
+                        line_ref=bucket.line_id,
                         kind=Notice.Kind.LOW_BALANCE,
                         key=low_balance_key(bucket_id=bucket.pk, threshold=threshold),
                         params={

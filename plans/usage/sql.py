@@ -17,7 +17,7 @@ import orjson
 from django.db import connection
 from django.db.models.expressions import RawSQL
 
-from plans.models import DailyUsage, Entitlement, UsageBatch, UsageRecord
+from plans.models import Bucket, DailyUsage, UsageBatch, UsageRecord
 
 
 class _RaceLost(Exception):
@@ -27,7 +27,7 @@ class _RaceLost(Exception):
 
 @dataclass(slots=True)
 class _Bucket:
-    """What applying usage needs of an Entitlement row (thousands a batch: no model instances)."""
+    """What applying usage needs of an Bucket row (thousands a batch: no model instances)."""
 
     pk: int
     line_id: int
@@ -118,9 +118,9 @@ def _batch_insert_pg(received_at: datetime, records: list[list[Any]], errors: li
 
 
 def _buckets_save(buckets: Iterable[_Bucket]) -> None:
-    Entitlement.objects.bulk_update(
+    Bucket.objects.bulk_update(
         [
-            Entitlement(id=b.pk, data_used=b.data_used, voice_used=b.voice_used, sms_used=b.sms_used)
+            Bucket(id=b.pk, data_used=b.data_used, voice_used=b.voice_used, sms_used=b.sms_used)
             for b in sorted(buckets, key=lambda bucket: bucket.pk)
         ],
         ["data_used", "voice_used", "sms_used"],
@@ -138,9 +138,9 @@ def _buckets_save_pg(buckets: Iterable[_Bucket]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            UPDATE plans_entitlement AS e
+            UPDATE plans_bucket AS e
             SET data_used = v.data_used, voice_used = v.voice_used, sms_used = v.sms_used
-            FROM json_populate_recordset(NULL::plans_entitlement, %s::json) AS v
+            FROM json_populate_recordset(NULL::plans_bucket, %s::json) AS v
             WHERE e.id = v.id
             """,
             [_json(rows)],

@@ -12,7 +12,7 @@ from tests.sms import code_in
 
 pytestmark = pytest.mark.django_db
 LOGIN = reverse("accounts:login")
-HOME = reverse("accounts:home")
+HOME = reverse("plans:home")
 
 
 @pytest.fixture

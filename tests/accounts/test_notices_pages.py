@@ -121,7 +121,12 @@ def test_support_request_is_stored_emailed_to_support_and_confirmed_to_the_custo
     assert response["Location"] == reverse("accounts:support")
 
     request = SupportRequest.objects.get()
-    assert (request.user, request.line, request.topic) == (customer, line, "paying")
+    assert (request.user, request.line_ref, request.line_number, request.topic) == (
+        customer,
+        line.pk,
+        str(line.msisdn),
+        "paying",
+    )
     assert request.message == "My card was charged but the line shows the old expiry."
     to_support = EmailDelivery.objects.get(support_request=request)
     assert (to_support.to, to_support.status) == ("help-desk@boom.example", EmailDelivery.Status.PENDING)

@@ -24,7 +24,7 @@ from django.utils.translation import gettext
 from kombu.exceptions import OperationalError
 
 from accounts.emails import delivery_email
-from accounts.models import EmailDelivery, Line, Notice, SupportRequest, User
+from accounts.models import EmailDelivery, Notice, SupportRequest, User
 from accounts.outbox import (
     EMAIL_MAX_ATTEMPTS,
     EMAIL_SEND_LEASE,
@@ -37,7 +37,7 @@ from accounts.support import support_request_create
 from accounts.tasks import SEND_SOFT_TIME_LIMIT, SEND_TIME_LIMIT, email_deliver_task
 from billing import services as billing
 from billing.models import Order
-from plans.models import Plan
+from plans.models import Line, Plan
 from tests.billing import conftest as billing_fixtures
 from tests.card_payments import pay_by_card
 from tests.factories import UserFactory

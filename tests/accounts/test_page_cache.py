@@ -1,4 +1,4 @@
-"""The per-customer page cache (accounts.page_cache) and the cached sessions
+"""The per-customer page cache (boomcard.page_cache) and the cached sessions
 (boomcard.sessions): a page served from the cache shows every change at once, and the site
 works the same when the cache cannot be reached."""
 
@@ -14,11 +14,13 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import outbox, page_cache, services
-from accounts.models import Line, Notice
+from accounts import outbox, services
+from accounts.models import Notice
+from boomcard import page_cache
+from plans import lines
 from plans.demo import seed_catalogue
-from plans.models import GB, Entitlement, Plan
-from plans.services import entitlement_grant, entitlement_withdraw
+from plans.models import GB, Bucket, Line, Plan
+from plans.services import bucket_grant, bucket_withdraw
 from plans.usage import usage_ingest
 from tests.factories import PASSWORD, LineFactory, UserFactory
 
@@ -48,7 +50,7 @@ def customer():
 @pytest.fixture
 def line(customer, plans) -> Line:
     line = LineFactory.create(owner=customer, nickname="Work phone")
-    entitlement_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(hours=1))
+    bucket_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(hours=1))
     return line
 
 
@@ -82,20 +84,20 @@ def test_a_second_visit_is_served_from_the_cache(browser, line, django_assert_nu
 
 def test_a_new_bucket_shows_at_once(browser, line, plans):
     assert "10 GB left of 10 GB" in home(browser)
-    entitlement_grant(line=line, plan=plans["topup-5"])
+    bucket_grant(line=line, plan=plans["topup-5"])
     assert "15 GB left of 15 GB" in home(browser)
 
 
 def test_a_withdrawn_bucket_goes_at_once(browser, line, plans):
-    extra = entitlement_grant(line=line, plan=plans["topup-5"])
+    extra = bucket_grant(line=line, plan=plans["topup-5"])
     assert "15 GB left of 15 GB" in home(browser)
-    entitlement_withdraw(bucket=extra)
+    bucket_withdraw(bucket=extra)
     assert "10 GB left of 10 GB" in home(browser)
 
 
 def test_a_bucket_changed_in_the_admin_shows_at_once(browser, line):
     assert "10 GB left of 10 GB" in home(browser)
-    bucket = Entitlement.objects.get(line=line)
+    bucket = Bucket.objects.get(line=line)
     bucket.data_total = 20 * GB
     bucket.save()
     assert "20 GB left of 20 GB" in home(browser)
@@ -122,7 +124,7 @@ def test_usage_from_the_network_shows_at_once(browser, line):
 
 def test_a_renamed_line_shows_at_once(browser, line):
     assert "Work phone" in home(browser)
-    services.line_rename(line=line, nickname="Mum")
+    lines.line_rename(line=line, nickname="Mum")
     page = home(browser)
     assert "Mum" in page
     assert "Work phone" not in page
@@ -194,7 +196,7 @@ def test_the_site_works_without_the_cache(cache_down, customer, line, plans):
     response = browser.post(reverse("accounts:login"), {"username": str(customer.phone), "password": PASSWORD})
     assert response.status_code == 302, response.content.decode()[:500]
     assert "10 GB left of 10 GB" in home(browser)
-    entitlement_grant(line=line, plan=plans["topup-5"])
+    bucket_grant(line=line, plan=plans["topup-5"])
     assert "15 GB left of 15 GB" in home(browser)
     assert browser.get(reverse("billing:orders")).status_code == 200
     browser.post(reverse("accounts:logout"))

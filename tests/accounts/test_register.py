@@ -28,17 +28,17 @@ def test_registering_sends_a_code_and_the_code_opens_the_account(client, sms_out
     assert sms_outbox[-1].to == "+8613912345678"
 
     # Before the code, the account does not open the site.
-    assert client.get(reverse("accounts:home")).status_code == 302
+    assert client.get(reverse("plans:home")).status_code == 302
 
     response = client.post(VERIFY, {"code": code_in(sms_outbox[-1])})
     assert response.status_code == 302
-    assert response["Location"] == reverse("accounts:home")
+    assert response["Location"] == reverse("plans:home")
     user = User.objects.get(phone="+8613912345678")
     assert user.phone_verified
     assert user.check_password("blue-River-1987!")
     # The email waits for its link, like any new address (accounts.email_change).
     assert (user.email, user.email_pending, user.language) == ("", "new@example.com", "en")
-    assert client.get(reverse("accounts:home")).status_code == 200
+    assert client.get(reverse("plans:home")).status_code == 200
     # The attempt is done: its password hash is not kept, and its page is gone.
     assert Registration.objects.get().password == ""
     assert client.get(VERIFY)["Location"] == REGISTER
@@ -109,11 +109,11 @@ def test_a_later_registration_cannot_take_over_an_unverified_one(client, sms_out
         assert not User.objects.filter(phone="+8613912345678").exists()
 
         response = client.post(VERIFY, {"code": victim_code})
-    assert response["Location"] == reverse("accounts:home")
+    assert response["Location"] == reverse("plans:home")
     user = User.objects.get(phone="+8613912345678")
     assert user.check_password("first-Person-2020!")
     assert user.email_pending == "victim@example.com"
-    assert client.get(reverse("accounts:home")).context["user"] == user
+    assert client.get(reverse("plans:home")).context["user"] == user
     # The attacker's attempt can no longer make an account, even with its own code.
     page = attacker.post(VERIFY, {"code": attacker_code}).content.decode()
     assert "already has an account. Log in instead." in page
@@ -130,7 +130,7 @@ def test_each_attempt_keeps_its_own_data_whichever_is_verified(client, sms_outbo
         traveller.shift(timedelta(seconds=61))
         register(other, password="second-Person-2021!", email="two@example.com")
         second_code = code_in(sms_outbox[-1])
-        assert other.post(VERIFY, {"code": second_code})["Location"] == reverse("accounts:home")
+        assert other.post(VERIFY, {"code": second_code})["Location"] == reverse("plans:home")
     user = User.objects.get(phone="+8613912345678")
     assert user.check_password("second-Person-2021!")
     assert (user.email_pending, user.language) == ("two@example.com", "zh-hans")

@@ -70,7 +70,7 @@ def test_each_line_cards_links_name_the_line_they_are_for(client):
     LineFactory.create(owned=True, owner=customer, nickname="Mum's phone", plan=PlanFactory.create())
     other = LineFactory.create(owned=True, owner=customer, nickname="")
     client.force_login(customer)
-    page = client.get(reverse("accounts:home")).content.decode()
+    page = client.get(reverse("plans:home")).content.decode()
     assert 'aria-label="Renew Mum&#x27;s phone"' in page
     assert 'aria-label="Details and eSIM of Mum&#x27;s phone"' in page
     assert f'aria-label="Choose a plan for {other.msisdn}"' in page

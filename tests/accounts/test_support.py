@@ -55,7 +55,7 @@ def test_no_choice_reads_as_dashes(client, customer, line):
 
 def test_help_is_in_the_top_menu(client, customer):
     client.force_login(customer)
-    nav = page(client, "accounts:home").split('<nav class="nav"')[1].split("</nav>")[0]
+    nav = page(client, "plans:home").split('<nav class="nav"')[1].split("</nav>")[0]
     assert f'href="{reverse("accounts:support")}"' in nav
 
 

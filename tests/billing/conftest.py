@@ -3,10 +3,10 @@ from typing import Any
 import pytest
 import requests
 
-from accounts.models import Line, User
+from accounts.models import User
 from plans.demo import seed_catalogue
-from plans.models import Plan
-from plans.services import entitlement_grant
+from plans.models import Line, Plan
+from plans.services import bucket_grant
 from tests.factories import LineFactory, UserFactory
 
 
@@ -28,7 +28,7 @@ def line(customer: User, plans: dict[str, Plan]) -> Line:
     from django.utils import timezone
 
     line = LineFactory.create(owner=customer)
-    entitlement_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
+    bucket_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
     line.refresh_from_db()
     return line
 

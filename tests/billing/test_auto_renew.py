@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 from accounts.notice_text import notice_text
 from billing import gateway, services
 from billing.models import Order, PaymentProfile
-from plans.models import Entitlement
+from plans.models import Bucket
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_line_expiring_within_48_hours_is_renewed_once_whatever_runs_twice(expir
     expiring_line.refresh_from_db()
     assert expiring_line.expires_at == old_expiry + timedelta(days=30)
     assert Order.objects.count() == 1
-    assert Entitlement.objects.filter(order_item__order=first).count() == 1
+    assert Bucket.objects.filter(order_item__order=first).count() == 1
 
 
 def test_line_further_from_expiry_is_not_charged(line, customer, localstripe, card):

@@ -5,9 +5,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import Line, User
+from accounts.models import User
 from accounts.reauth import REAUTH_AT_KEY
 from billing.models import PaymentProfile
+from plans.models import Line
 from tests.factories import LineFactory
 
 pytestmark = pytest.mark.django_db

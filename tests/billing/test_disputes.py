@@ -16,11 +16,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.models import EmailDelivery, Line, StaffAlert, User
+from accounts.models import EmailDelivery, StaffAlert, User
 from accounts.outbox import email_send, outbox_due
 from billing import services
 from billing.models import Dispute, Order, Refund, StripeEvent
-from plans.models import Entitlement
+from plans.models import Bucket, Line
 from tests.billing.test_refunds import CHANGELIST, refund_in_admin, refunds_at_stripe
 from tests.billing.test_webhooks import event_body, post_event, start_order, stripe_get
 from tests.card_payments import pay_by_card
@@ -84,7 +84,7 @@ def test_dispute_marks_the_order_disputed_keeps_the_bucket_and_emails_staff(
     client, customer, fulfilled_order, localstripe, mailoutbox
 ):
     order = fulfilled_order
-    bucket = Entitlement.objects.get(order_item__order=order)
+    bucket = Bucket.objects.get(order_item__order=order)
     charge_id = charge_of(localstripe, order)
     dispute = dispute_object(order, charge_id)
 
@@ -106,7 +106,7 @@ def test_dispute_marks_the_order_disputed_keeps_the_bucket_and_emails_staff(
     # The customer keeps what was paid for until staff decide.
     order.refresh_from_db()
     assert order.status == Order.Status.FULFILLED
-    assert Entitlement.objects.get(order_item__order=order).data_left == bucket.data_left > 0
+    assert Bucket.objects.get(order_item__order=order).data_left == bucket.data_left > 0
     assert not Refund.objects.exists()
     # One email to staff, written with the dispute and left to the outbox (task, or sweep).
     [delivery] = staff_emails()

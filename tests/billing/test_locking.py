@@ -14,10 +14,11 @@ from django.db import connection, connections
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import Line, User
+from accounts.models import User
 from billing import gateway, services
 from billing.models import Order, Refund
 from billing.sweeps import payments_reconcile, refunds_reconcile
+from plans.models import Line
 from tests.billing.test_webhooks import event_body, pay_at_stripe, post_event, start_order, stripe_get
 from tests.card_payments import pay_by_card
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from billing.models import Order
-from plans.models import Entitlement
+from plans.models import Bucket
 from tests.card_payments import pay_by_card, stripe_js_confirm
 
 pytestmark = pytest.mark.django_db
@@ -39,13 +39,13 @@ def test_card_payment_renews_the_line_once(client, customer, line, localstripe, 
     assert order.status == Order.Status.FULFILLED
     assert order.card_last4 == "4242"
     assert line.expires_at == old_expiry + timedelta(days=30)
-    assert Entitlement.objects.filter(order_item__order=order).count() == 1
+    assert Bucket.objects.filter(order_item__order=order).count() == 1
     assert customer.notices.filter(kind="payment_confirmed").count() == 1
     assert "Payment received" in payment.page
 
     # A second look changes nothing.
     client.get(reverse("billing:order", args=[order.public_id]))
-    assert Entitlement.objects.filter(line=line).count() == 2
+    assert Bucket.objects.filter(line=line).count() == 2
 
 
 def test_three_d_secure_once_then_the_order_page_fulfils(client, customer, line, localstripe, card):
@@ -117,12 +117,12 @@ def test_failed_3d_secure_says_why_and_a_retry_on_the_same_order_pays(client, cu
     assert "failed authentication" in order.failure_reason
     assert order.failure_code == "payment_intent_authentication_failure"
     assert "Your bank could not confirm it was you (3-D Secure)." in page
-    assert not Entitlement.objects.filter(order_item__order=order).exists()
+    assert not Bucket.objects.filter(order_item__order=order).exists()
 
     payment = pay_by_card(client, order, card("ok"), localstripe=localstripe)
     assert payment.status == "fulfilled"
     assert Order.objects.count() == 1
-    assert Entitlement.objects.filter(order_item__order=order).count() == 1
+    assert Bucket.objects.filter(order_item__order=order).count() == 1
 
 
 def test_paying_an_order_paid_meanwhile_sends_the_page_to_the_order(client, customer, line, localstripe, card):
@@ -150,4 +150,4 @@ def test_a_payment_confirmed_at_stripe_the_app_has_not_heard_of_is_fulfilled_by_
 
     assert answer["status"] == "fulfilled"
     assert "client_secret" not in answer
-    assert Entitlement.objects.filter(order_item__order=order).count() == 1
+    assert Bucket.objects.filter(order_item__order=order).count() == 1

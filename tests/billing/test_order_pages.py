@@ -10,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line, User
+from accounts.models import User
 from billing.models import Order, OrderItem
-from plans.models import Plan
+from plans.models import Line, Plan
 from tests.billing.test_webhooks import start_order
 from tests.card_payments import pay_by_card
 from tests.factories import LineFactory, UserFactory
@@ -173,7 +173,7 @@ def test_order_pages_ask_a_visitor_to_log_in(customer: User, line, plans):
 
 
 def test_a_pack_bought_for_a_line_without_a_plan_says_what_was_bought_and_until_when(client, customer, plans):
-    from plans.services import entitlement_grant
+    from plans.services import bucket_grant
 
     planless = LineFactory.create(owner=customer)
     order = Order.objects.create(
@@ -185,7 +185,7 @@ def test_a_pack_bought_for_a_line_without_a_plan_says_what_was_bought_and_until_
         currency="CNY",
         status=Order.Status.FULFILLED,
     )
-    pack = entitlement_grant(line=planless, plan=plans["roam-jpkr-7"])
+    pack = bucket_grant(line=planless, plan=plans["roam-jpkr-7"])
     OrderItem.objects.create(order=order, position=0, plan=order.plan, amount_minor=3000, bucket=pack)
     client.force_login(customer)
 

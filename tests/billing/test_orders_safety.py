@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 
 from billing.models import Order, OrderItem, PaymentProfile
-from plans.models import Entitlement, Plan
-from plans.services import entitlement_grant
+from plans.models import Bucket, Plan
+from plans.services import bucket_grant
 from tests.billing.test_webhooks import STRIPE_AUTH, start_order
 from tests.factories import LineFactory, UserFactory
 
@@ -127,7 +127,7 @@ def test_another_customers_order_is_not_found(client, customer, line, localstrip
     assert response.status_code == 404
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
-    assert not Entitlement.objects.filter(order_item__order=order).exists()
+    assert not Bucket.objects.filter(order_item__order=order).exists()
     # The owner reaches the same address.
     client.force_login(customer)
     assert getattr(client, method)(url, data).status_code != 404
@@ -211,15 +211,15 @@ def test_database_allows_a_new_order_once_the_last_is_closed(line, plans):
 
 def test_database_refuses_one_bucket_for_two_items(line, plans):
     order = _order(line, plans["basic-10"], Order.Status.FULFILLED)
-    bucket = entitlement_grant(line=line, plan=plans["basic-10"])
+    bucket = bucket_grant(line=line, plan=plans["basic-10"])
     order.items.update(bucket=bucket)
     other = _order(LineFactory.create(owner=line.owner), plans["basic-10"], Order.Status.FULFILLED)
 
     with pytest.raises(IntegrityError), transaction.atomic():
         other.items.update(bucket=bucket)
 
-    assert Entitlement.objects.filter(order_item__order=order).count() == 1
-    assert not Entitlement.objects.filter(order_item__order=other).exists()
+    assert Bucket.objects.filter(order_item__order=order).count() == 1
+    assert not Bucket.objects.filter(order_item__order=other).exists()
 
 
 def test_database_refuses_two_items_in_one_place_of_an_order(line, plans):

@@ -18,11 +18,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.models import EmailDelivery, Line, Notice, User
+from accounts.models import EmailDelivery, Notice, User
 from billing import services
 from billing.models import Order, PaymentProfile
 from billing.payment_errors import MESSAGES, payment_error_message
-from plans.models import Entitlement
+from plans.models import Bucket, Line
 from tests.billing.test_webhooks import event_body, post_event, start_order, stripe_get
 from tests.card_payments import card_prepare, pay_by_card, stripe_js_confirm
 
@@ -249,7 +249,7 @@ def test_card_payment_and_its_webhook_arriving_together_fulfil_once_without_erro
     order.refresh_from_db()
     line.refresh_from_db()
     assert order.status == Order.Status.FULFILLED
-    assert Entitlement.objects.filter(order_item__order=order).count() == 1
+    assert Bucket.objects.filter(order_item__order=order).count() == 1
     assert line.expires_at == old_expiry + timedelta(days=30)
     assert Notice.objects.filter(user=customer, kind=Notice.Kind.PAYMENT_CONFIRMED).count() == 1
     assert EmailDelivery.objects.filter(notice__user=customer).count() == 1

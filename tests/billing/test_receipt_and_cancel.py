@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from billing.models import Order
 from billing.selectors import tax_included
-from plans.models import Entitlement
+from plans.models import Bucket
 from tests.billing.test_order_pages import make_orders
 from tests.billing.test_webhooks import start_order
 from tests.factories import LineFactory, UserFactory
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def fulfilled_with_bucket(line, plan) -> Order:
     [order] = make_orders(line, [plan], 1)
     starts = timezone.now().replace(year=2026, month=12, day=2, hour=10, minute=0, second=0, microsecond=0)
-    bucket = Entitlement.objects.create(line=line, plan=plan, starts_at=starts, expires_at=starts.replace(day=31))
+    bucket = Bucket.objects.create(line=line, plan=plan, starts_at=starts, expires_at=starts.replace(day=31))
     order.items.update(bucket=bucket)
     return order
 

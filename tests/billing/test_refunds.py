@@ -10,10 +10,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line, Notice, User
+from accounts.models import Notice, User
 from billing.models import Order, Refund
 from billing.sweeps import refunds_reconcile
-from plans.models import Entitlement
+from plans.models import Bucket, Line
 from tests.billing.test_webhooks import STRIPE_AUTH, start_order
 from tests.card_payments import pay_by_card
 from tests.factories import LineFactory, UserFactory
@@ -70,7 +70,7 @@ def test_staff_refund_refunds_at_stripe_and_takes_back_the_bucket(
     fulfilled_order.refresh_from_db()
     assert fulfilled_order.status == Order.Status.REFUNDED
     assert fulfilled_order.refunded_at is not None
-    bucket = Entitlement.objects.get(order_item__order=fulfilled_order)
+    bucket = Bucket.objects.get(order_item__order=fulfilled_order)
     assert (bucket.data_left, bucket.voice_left, bucket.sms_left) == (0, 0, 0)
     line.refresh_from_db()
     assert line.expires_at == expiry_before_renewal
@@ -129,7 +129,7 @@ def test_stripe_unreachable_during_a_refund_records_it_as_requested_and_the_swee
     ]
     fulfilled_order.refresh_from_db()
     assert fulfilled_order.status == Order.Status.FULFILLED
-    assert Entitlement.objects.get(order_item__order=fulfilled_order).data_left > 0
+    assert Bucket.objects.get(order_item__order=fulfilled_order).data_left > 0
     [refund] = Refund.objects.filter(order=fulfilled_order)
     assert (refund.status, refund.stripe_refund_id) == (Refund.Status.REQUESTED, None)
     # Pressed again while it is open: the same refund, still not a second one.
@@ -145,7 +145,7 @@ def test_stripe_unreachable_during_a_refund_records_it_as_requested_and_the_swee
     fulfilled_order.refresh_from_db()
     assert (refund.status, refund.stripe_refund_id) == (Refund.Status.SUCCEEDED, at_stripe["id"])
     assert fulfilled_order.status == Order.Status.REFUNDED
-    assert Entitlement.objects.get(order_item__order=fulfilled_order).data_left == 0
+    assert Bucket.objects.get(order_item__order=fulfilled_order).data_left == 0
 
 
 def test_staff_who_may_only_view_orders_are_not_offered_the_refund(client, fulfilled_order, localstripe):

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from billing.models import Order
-from plans.services import entitlement_grant
+from plans.services import bucket_grant
 from tests.billing.test_webhooks import start_order
 from tests.factories import LineFactory
 
@@ -39,7 +39,7 @@ def test_one_tap_with_an_order_under_way_opens_that_order_and_cancels_nothing(
 
 def test_one_tap_for_a_flexible_plan_opens_the_renewal_page(client, customer, plans, localstripe):
     line = LineFactory.create(owner=customer)
-    entitlement_grant(line=line, plan=plans["basic-10"])
+    bucket_grant(line=line, plan=plans["basic-10"])
     line.plan = plans["flex"]
     line.save(update_fields=["plan"])
     client.force_login(customer)

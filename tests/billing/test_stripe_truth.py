@@ -14,12 +14,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line, Notice, User
+from accounts.models import Notice, User
 from billing import gateway, services
 from billing.models import Order, PaymentProfile, Refund
 from billing.services.orders import PAYMENT_EXPIRED
 from billing.sweeps import payments_reconcile, refunds_reconcile
-from plans.models import Entitlement
+from plans.models import Bucket, Line
 from tests.billing.test_webhooks import STRIPE_AUTH, start_order
 from tests.card_payments import pay_by_card
 from tests.reliability.faults import StripeProxy
@@ -74,7 +74,7 @@ def test_paying_an_order_whose_intent_is_gone_closes_it_instead_of_failing(clien
     assert "This order was cancelled" in payment.page
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELLED
-    assert not Entitlement.objects.filter(order_item__order=order).exists()
+    assert not Bucket.objects.filter(order_item__order=order).exists()
 
 
 def test_a_stripe_customer_that_no_longer_exists_is_made_again_on_the_next_payment(
@@ -128,7 +128,7 @@ def test_a_refund_whose_answer_was_lost_is_found_by_the_sweep_and_not_made_twice
     assert [r["id"] for r in stripe_refunds(localstripe, fulfilled_order)] == [made.json()["id"]]
     assert (refund.status, refund.stripe_refund_id) == (Refund.Status.SUCCEEDED, made.json()["id"])
     assert fulfilled_order.status == Order.Status.REFUNDED
-    assert Entitlement.objects.get(order_item__order=fulfilled_order).data_left == 0
+    assert Bucket.objects.get(order_item__order=fulfilled_order).data_left == 0
     assert fulfilled_order.user.notices.filter(kind=Notice.Kind.REFUNDED).count() == 1
 
 
@@ -152,7 +152,7 @@ def test_a_refund_made_in_stripes_dashboard_whose_event_was_lost_is_found_by_the
         fulfilled_order.amount_minor,
     )
     assert fulfilled_order.status == Order.Status.REFUNDED
-    assert Entitlement.objects.get(order_item__order=fulfilled_order).data_left == 0
+    assert Bucket.objects.get(order_item__order=fulfilled_order).data_left == 0
 
 
 def test_staff_refund_of_an_order_already_refunded_in_the_dashboard_records_that_refund(localstripe, fulfilled_order):

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from billing import services
 from billing.models import Order
-from plans.models import Entitlement
+from plans.models import Bucket
 from tests.billing.test_webhooks import pay_at_stripe, stripe_get
 from tests.factories import LineFactory, UserFactory
 
@@ -90,7 +90,7 @@ def test_paying_once_grants_every_item_its_bucket_once_and_refund_withdraws_them
     order.refresh_from_db()
     line.refresh_from_db()
     assert order.status == Order.Status.FULFILLED
-    buckets = list(Entitlement.objects.filter(order_item__order=order).order_by("order_item__position"))
+    buckets = list(Bucket.objects.filter(order_item__order=order).order_by("order_item__position"))
     assert [bucket.plan.code for bucket in buckets] == ["basic-30", "topup-5", "topup-5", "roam-jpkr-7"]
     assert order.items.filter(bucket__isnull=True).count() == 0
     assert line.expires_at == expiry_before + timedelta(days=30)  # only the base plan moves it
@@ -116,7 +116,7 @@ def test_paying_once_grants_every_item_its_bucket_once_and_refund_withdraws_them
     order.refresh_from_db()
     line.refresh_from_db()
     assert order.status == Order.Status.REFUNDED
-    for bucket in Entitlement.objects.filter(order_item__order=order):
+    for bucket in Bucket.objects.filter(order_item__order=order):
         assert (bucket.data_left, bucket.voice_left, bucket.sms_left) == (0, 0, 0)
     assert line.expires_at == expiry_before
 
@@ -133,7 +133,7 @@ def test_an_order_whose_items_do_not_add_up_is_held_for_staff_and_grants_nothing
 
     assert order.status == Order.Status.PAID
     assert "check by hand" in order.failure_reason
-    assert not Entitlement.objects.filter(order_item__order=order).exists()
+    assert not Bucket.objects.filter(order_item__order=order).exists()
 
 
 def test_another_customers_line_is_not_found(client, customer, line, plans):

@@ -13,11 +13,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line, Notice, User
+from accounts.models import Notice, User
 from billing import gateway, services
 from billing.models import Order, PaymentProfile, Refund
 from billing.sweeps import refunds_reconcile
-from plans.models import Entitlement
+from plans.models import Bucket, Line
 from tests.billing.test_localstripe_wallets import press
 from tests.billing.test_webhooks import event_body, post_event, start_order, stripe_get
 from tests.card_payments import card_prepare, pay_by_card
@@ -34,7 +34,7 @@ def pay_with(client: Client, order: Order, method: str) -> Any:
 def paid_once(customer: User, order: Order) -> None:
     order.refresh_from_db()
     assert order.status == Order.Status.FULFILLED
-    assert Entitlement.objects.filter(order_item__order=order).count() == 1
+    assert Bucket.objects.filter(order_item__order=order).count() == 1
     assert customer.notices.filter(kind=Notice.Kind.PAYMENT_CONFIRMED, key=f"order-fulfilled:{order.pk}").count() == 1
 
 
@@ -85,7 +85,7 @@ def test_alipay_failed_then_card_on_the_same_order_makes_one_payment(
     assert order.status == Order.Status.FAILED
     assert "Pay by card" in page
     assert "Try again" in page
-    assert not Entitlement.objects.filter(order_item__order=order).exists()
+    assert not Bucket.objects.filter(order_item__order=order).exists()
 
     assert pay_by_card(client, order, card("ok"), localstripe=localstripe).order.status == Order.Status.FULFILLED
     paid_once(customer, order)

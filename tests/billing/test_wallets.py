@@ -12,7 +12,7 @@ from django.urls import reverse
 from accounts.models import Notice
 from billing import gateway
 from billing.models import Order
-from plans.models import Entitlement
+from plans.models import Bucket
 from tests.billing.test_webhooks import event_body, post_event, start_order, stripe_get
 
 
@@ -203,7 +203,7 @@ def test_alipay_success_webhook_fulfils_the_order_and_the_receipt_says_alipay(cl
     assert order.status == Order.Status.FULFILLED
     assert order.payment_method_type == "alipay"
     assert (order.card_brand, order.card_last4) == ("", "")
-    assert Entitlement.objects.filter(order_item__order=order).count() == 1
+    assert Bucket.objects.filter(order_item__order=order).count() == 1
     assert customer.notices.filter(kind=Notice.Kind.PAYMENT_CONFIRMED).count() == 1
     receipt = client.get(reverse("billing:receipt", args=[order.public_id])).content.decode()
     assert "Alipay" in receipt
@@ -221,7 +221,7 @@ def test_failed_alipay_webhook_leaves_the_order_open_with_the_reason(client, cus
     order.refresh_from_db()
     assert order.status == Order.Status.FAILED
     assert order.failure_reason == "The payment failed."
-    assert not Entitlement.objects.filter(order_item__order=order).exists()
+    assert not Bucket.objects.filter(order_item__order=order).exists()
 
 
 @pytest.mark.django_db
@@ -255,7 +255,7 @@ def test_return_page_after_alipay_redirect_trusts_stripe_not_the_query_string(cl
     assert order.status == Order.Status.PENDING
     assert "Payment received" not in page
     assert '<meta http-equiv="refresh"' in page
-    assert not Entitlement.objects.filter(order_item__order=order).exists()
+    assert not Bucket.objects.filter(order_item__order=order).exists()
 
     # Once Stripe says succeeded, the same address shows the order paid.
     paid = {**alipay_succeeded(intent_id=str(order.payment_intent_id)), "metadata": {"order": order.public_id}}

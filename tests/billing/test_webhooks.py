@@ -15,9 +15,9 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import EmailDelivery, Line, Notice, User
+from accounts.models import EmailDelivery, Notice, User
 from billing.models import Order, StripeEvent
-from plans.models import Entitlement
+from plans.models import Bucket, Line
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +125,7 @@ def test_webhook_without_a_valid_signature_is_refused_and_nothing_is_stored(clie
     assert not StripeEvent.objects.exists()
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
-    assert not Entitlement.objects.filter(order_item__order=order).exists()
+    assert not Bucket.objects.filter(order_item__order=order).exists()
 
 
 def test_webhook_stamped_a_little_ahead_of_our_clock_is_taken(client, paid_order):
@@ -154,7 +154,7 @@ def test_succeeded_webhook_fulfils_the_order_before_the_customer_returns(client,
     assert order.status == Order.Status.FULFILLED
     assert order.card_last4 == "4242"
     assert line.expires_at == old_expiry + timedelta(days=30)
-    assert Entitlement.objects.filter(order_item__order=order).count() == 1
+    assert Bucket.objects.filter(order_item__order=order).count() == 1
     assert customer.notices.filter(kind=Notice.Kind.PAYMENT_CONFIRMED).count() == 1
     assert EmailDelivery.objects.filter(notice__user=customer).count() == 1
     stored = StripeEvent.objects.get(event_id="evt_paid_1")
@@ -166,7 +166,7 @@ def test_succeeded_webhook_fulfils_the_order_before_the_customer_returns(client,
 
     assert page.status_code == 200
     assert "Payment received" in page.content.decode()
-    assert Entitlement.objects.filter(line=line).count() == 2
+    assert Bucket.objects.filter(line=line).count() == 2
     assert customer.notices.count() == 1
     assert EmailDelivery.objects.count() == 1
     line.refresh_from_db()
@@ -183,15 +183,15 @@ def test_second_delivery_of_the_same_event_changes_nothing(client, customer, lin
     assert first.status_code == second.status_code == 200
     assert second.json()["outcome"] == "duplicate"
     assert StripeEvent.objects.count() == 1
-    assert Entitlement.objects.filter(order_item__order=order).count() == 1
-    assert Entitlement.objects.filter(line=line).count() == 2
+    assert Bucket.objects.filter(order_item__order=order).count() == 1
+    assert Bucket.objects.filter(line=line).count() == 2
     assert customer.notices.count() == 1
 
 
 def test_failure_event_after_success_never_moves_the_order_back(client, line, paid_order):
     order, intent = paid_order
     post_event(client, event_body("payment_intent.succeeded", intent))
-    bucket = Entitlement.objects.get(order_item__order=order)
+    bucket = Bucket.objects.get(order_item__order=order)
     stale = {
         **intent,
         "status": "requires_payment_method",
@@ -210,7 +210,7 @@ def test_failure_event_after_success_never_moves_the_order_back(client, line, pa
     order.refresh_from_db()
     assert order.status == Order.Status.FULFILLED
     assert order.failure_reason == ""
-    assert Entitlement.objects.get(order_item__order=order).data_left == bucket.data_left > 0
+    assert Bucket.objects.get(order_item__order=order).data_left == bucket.data_left > 0
     assert StripeEvent.objects.count() == 4
 
 
@@ -229,7 +229,7 @@ def test_late_copy_of_a_failure_arriving_first_is_overtaken_by_the_success_event
 
     order.refresh_from_db()
     assert order.status == Order.Status.FULFILLED
-    assert Entitlement.objects.filter(order_item__order=order).count() == 1
+    assert Bucket.objects.filter(order_item__order=order).count() == 1
     assert customer.notices.filter(kind=Notice.Kind.PAYMENT_CONFIRMED).count() == 1
 
 
@@ -248,7 +248,7 @@ def test_success_event_for_another_amount_adds_nothing_and_holds_the_order_for_s
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
     assert order.failure_reason == "amount mismatch: check by hand"
-    assert not Entitlement.objects.filter(order_item__order=order).exists()
+    assert not Bucket.objects.filter(order_item__order=order).exists()
 
 
 def test_event_for_an_unknown_intent_is_stored_and_acknowledged(client, customer, line, localstripe):
@@ -302,7 +302,7 @@ def test_charge_refunded_marks_the_order_refunded_and_withdraws_its_bucket(
     line.refresh_from_db()
     assert order.status == Order.Status.REFUNDED
     assert order.refunded_at is not None
-    bucket = Entitlement.objects.get(order_item__order=order)
+    bucket = Bucket.objects.get(order_item__order=order)
     assert (bucket.data_left, bucket.voice_left, bucket.sms_left) == (0, 0, 0)
     assert line.expires_at == old_expiry
     assert customer.notices.filter(kind=Notice.Kind.REFUNDED).count() == 1
@@ -331,7 +331,7 @@ def test_webhook_fulfils_from_the_signed_event_while_stripe_is_unreachable(
     assert redelivery.json()["outcome"] == "duplicate"
     order.refresh_from_db()
     assert order.status == Order.Status.FULFILLED
-    assert Entitlement.objects.filter(order_item__order=order).count() == 1
+    assert Bucket.objects.filter(order_item__order=order).count() == 1
     assert StripeEvent.objects.get().event_id == "evt_offline"
     assert customer.notices.count() == 1
 
@@ -354,6 +354,6 @@ def test_partial_refund_at_stripe_leaves_the_order_and_its_bucket(client, custom
     order.refresh_from_db()
     line.refresh_from_db()
     assert order.status == Order.Status.FULFILLED
-    assert Entitlement.objects.get(order_item__order=order).data_left > 0
+    assert Bucket.objects.get(order_item__order=order).data_left > 0
     assert line.expires_at == expiry
     assert not customer.notices.filter(kind=Notice.Kind.REFUNDED).exists()

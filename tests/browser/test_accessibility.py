@@ -20,9 +20,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
-from accounts.models import Line
 from billing.models import Order, OrderItem
-from plans.models import Entitlement, Plan
+from plans.models import Bucket, Line, Plan
 from tests.browser.axe import axe_source, describe, violations
 from tests.browser.conftest import PHONE_VIEWPORT, TIMEOUT_MS
 
@@ -51,7 +50,7 @@ def orders(live_server: LiveServer, localstripe: str) -> Orders:
         user=line.owner, line=line, plan=plan, kind=Order.Kind.RENEWAL, amount_minor=6800, currency="CNY",
         status=Order.Status.FULFILLED, card_brand="visa", card_last4="4242", paid_at=now,
     )  # fmt: skip
-    bucket = Entitlement.objects.create(line=line, plan=plan, starts_at=now, expires_at=now + timedelta(days=30))
+    bucket = Bucket.objects.create(line=line, plan=plan, starts_at=now, expires_at=now + timedelta(days=30))
     OrderItem.objects.create(order=paid, position=0, plan=plan, amount_minor=6800, bucket=bucket)
     pending = Order.objects.create(
         user=line.owner, line=line, plan=plan, kind=Order.Kind.RENEWAL, amount_minor=6800, currency="CNY"

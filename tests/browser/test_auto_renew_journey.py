@@ -16,10 +16,10 @@ from playwright.sync_api import Page, ViewportSize, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
-from accounts.models import EmailDelivery, Line, Notice
+from accounts.models import EmailDelivery, Notice
 from billing.models import Order, PaymentProfile
 from billing.sweeps import auto_renew_run
-from plans.models import Entitlement
+from plans.models import Bucket, Line
 from tests.billing.test_webhooks import stripe_get
 from tests.browser.conftest import SCREENSHOT_DIR, TIMEOUT_MS, Screenshot
 from tests.browser.test_renew_journey import CARD_3DS, CARD_DECLINED, PAY_URL, complete_3d_secure, fill_card
@@ -164,7 +164,7 @@ def test_chinese_customer_on_a_phone_pays_with_3d_secure_once_saving_the_card_th
     narrow_shot("paid")
     [order] = Order.objects.filter(line=line)
     assert (order.public_id, order.status, order.card_last4) == (public_id, "fulfilled", "3155")
-    assert Entitlement.objects.filter(order_item__order=order).count() == 1
+    assert Bucket.objects.filter(order_item__order=order).count() == 1
     assert Notice.objects.filter(user=customer, kind=Notice.Kind.PAYMENT_CONFIRMED).count() == 1
     assert EmailDelivery.objects.filter(notice__user=customer, notice__kind=Notice.Kind.PAYMENT_CONFIRMED).count() == 1
     profile = PaymentProfile.objects.get(user=customer)
@@ -196,7 +196,7 @@ def test_chinese_customer_on_a_phone_pays_with_3d_secure_once_saving_the_card_th
     # off-session use then, it is charged now without asking again, as on Stripe.
     assert renewal.status == Order.Status.FULFILLED
     assert not Notice.objects.filter(user=customer, kind=Notice.Kind.PAYMENT_NEEDED).exists()
-    assert Entitlement.objects.filter(order_item__order=renewal).count() == 1
+    assert Bucket.objects.filter(order_item__order=renewal).count() == 1
     page.goto(f"{base}/billing/orders/")
     expect(page.locator("li.order-row")).to_have_count(2)
     expect(page.locator(f'li.order-row a[href="/billing/orders/{renewal.public_id}/"]')).to_be_visible()

@@ -12,7 +12,8 @@ from django.core.management import call_command
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from accounts.models import Line, Notice
+from accounts.models import Notice
+from plans.models import Line
 from tests.browser.conftest import Screenshot
 from tests.browser.test_renew_journey import (
     CARD_OK,

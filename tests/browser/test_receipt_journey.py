@@ -10,9 +10,8 @@ from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from accounts.models import Line
 from billing.models import Order, OrderItem
-from plans.models import Entitlement, Plan
+from plans.models import Bucket, Line, Plan
 from tests.browser.conftest import PHONE_VIEWPORT, Screenshot
 from tests.browser.test_renew_journey import log_in_in_english
 
@@ -41,7 +40,7 @@ def test_orders_at_360px_cancel_a_pending_order_print_and_download_the_receipt(
         user=first.owner, line=first, plan=plan, kind=Order.Kind.RENEWAL, amount_minor=6800, currency="CNY",
         status=Order.Status.FULFILLED, card_brand="visa", card_last4="4242", paid_at=now,
     )  # fmt: skip
-    bucket = Entitlement.objects.create(line=first, plan=plan, starts_at=now, expires_at=now + timedelta(days=30))
+    bucket = Bucket.objects.create(line=first, plan=plan, starts_at=now, expires_at=now + timedelta(days=30))
     OrderItem.objects.create(order=paid, position=0, plan=plan, amount_minor=6800, bucket=bucket)
     pending = Order.objects.create(
         user=first.owner, line=second, plan=plan, kind=Order.Kind.RENEWAL, amount_minor=6800, currency="CNY"

@@ -17,8 +17,8 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
-from accounts.models import Line
 from billing.models import Order
+from plans.models import Line
 from tests.browser.conftest import TIMEOUT_MS, Screenshot
 
 CARD_OK = "4242 4242 4242 4242"

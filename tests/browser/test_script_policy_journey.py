@@ -12,8 +12,8 @@ from django.core.management import call_command
 from playwright.sync_api import ConsoleMessage, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from accounts.models import Line
 from billing.models import Order
+from plans.models import Line
 from tests.browser.test_renew_journey import CARD_OK, expect_fulfilled, fill_card, log_in_in_english
 
 # Before any script of the page: keeps every Content-Security-Policy violation the page reports

@@ -10,9 +10,8 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
-from accounts.models import Line
 from billing.models import Order
-from plans.models import Entitlement
+from plans.models import Bucket, Line
 from tests.browser.conftest import PHONE_VIEWPORT, TIMEOUT_MS, Screenshot
 from tests.browser.test_renew_journey import CARD_OK, PAY_URL, fill_card
 
@@ -26,7 +25,7 @@ def test_customer_buys_the_whole_suggestion_in_one_order_at_360px_in_chinese(
     call_command("seed_demo", verbosity=0)
     base = live_server.url
     second = Line.objects.get(msisdn="+8617012345679")
-    buckets_before = Entitlement.objects.filter(line=second).count()
+    buckets_before = Bucket.objects.filter(line=second).count()
 
     page.set_viewport_size(PHONE_VIEWPORT)
     page.goto(f"{base}/accounts/login/")
@@ -79,7 +78,7 @@ def test_customer_buys_the_whole_suggestion_in_one_order_at_360px_in_chinese(
     assert units >= 3
     assert sum(order.items.values_list("amount_minor", flat=True)) == order.amount_minor
     assert order.items.filter(bucket__isnull=True).count() == 0
-    assert Entitlement.objects.filter(line=second).count() == buckets_before + units
+    assert Bucket.objects.filter(line=second).count() == buckets_before + units
 
     # The same pages in English, for the desktop screenshots.
     page.get_by_role("button", name="English").click()

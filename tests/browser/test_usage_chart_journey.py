@@ -8,7 +8,7 @@ from django.core.management import call_command
 from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from accounts.models import Line
+from plans.models import Line
 from tests.browser.conftest import PHONE_VIEWPORT, TIMEOUT_MS, Screenshot
 
 

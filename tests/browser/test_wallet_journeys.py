@@ -18,9 +18,9 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
-from accounts.models import EmailDelivery, Line, Notice
+from accounts.models import EmailDelivery, Notice
 from billing.models import Order
-from plans.models import Entitlement
+from plans.models import Bucket, Line
 from tests.browser.conftest import PHONE_VIEWPORT, TIMEOUT_MS, Screenshot
 from tests.browser.test_renew_journey import CARD_OK, fill_card
 
@@ -74,7 +74,7 @@ def paid_once(public_id: str) -> None:
     order = Order.objects.get(public_id=public_id)
     assert order.status == Order.Status.FULFILLED
     assert Order.objects.filter(line=order.line, created_at__gte=order.created_at).count() == 1
-    assert Entitlement.objects.filter(order_item__order=order).count() == 1
+    assert Bucket.objects.filter(order_item__order=order).count() == 1
     notice = Notice.objects.get(key=f"order-fulfilled:{order.pk}")
     assert EmailDelivery.objects.filter(notice=notice).count() == 1
 

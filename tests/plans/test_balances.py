@@ -9,10 +9,10 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line, User
+from accounts.models import User
 from plans.demo import seed_catalogue
-from plans.models import GB, DailyUsage, Entitlement, Plan, UsageRecord, usage_day
-from plans.services import entitlement_grant
+from plans.models import GB, Bucket, DailyUsage, Line, Plan, UsageRecord, usage_day
+from plans.services import bucket_grant
 from tests.factories import LineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,9 +31,9 @@ def local(customer: User, moment: datetime) -> datetime:
 def test_renewing_moves_the_expiry_from_the_later_of_now_and_the_current_expiry(plans):
     line = LineFactory.create(owner=UserFactory.create())
     now = timezone.now()
-    first = entitlement_grant(line=line, plan=plans["basic-10"], now=now)
+    first = bucket_grant(line=line, plan=plans["basic-10"], now=now)
     assert first.expires_at == now + timedelta(days=30)
-    second = entitlement_grant(line=line, plan=plans["basic-30"], now=now + timedelta(days=10))
+    second = bucket_grant(line=line, plan=plans["basic-30"], now=now + timedelta(days=10))
     assert second.starts_at == now + timedelta(days=10)
     assert second.expires_at == now + timedelta(days=60)
     line.refresh_from_db()
@@ -41,15 +41,15 @@ def test_renewing_moves_the_expiry_from_the_later_of_now_and_the_current_expiry(
     assert line.plan == plans["basic-30"]
     # After expiry, a renewal counts from now.
     later = now + timedelta(days=100)
-    third = entitlement_grant(line=line, plan=plans["basic-10"], now=later)
+    third = bucket_grant(line=line, plan=plans["basic-10"], now=later)
     assert third.expires_at == later + timedelta(days=30)
 
 
 def test_add_on_pack_adds_allowance_without_moving_the_expiry(plans):
     line = LineFactory.create(owner=UserFactory.create())
     now = timezone.now()
-    entitlement_grant(line=line, plan=plans["basic-10"], now=now)
-    pack = entitlement_grant(line=line, plan=plans["roam-jpkr-7"], now=now)
+    bucket_grant(line=line, plan=plans["basic-10"], now=now)
+    pack = bucket_grant(line=line, plan=plans["roam-jpkr-7"], now=now)
     line.refresh_from_db()
     assert line.expires_at == now + timedelta(days=30)
     assert line.plan == plans["basic-10"]
@@ -61,12 +61,12 @@ def test_home_shows_what_is_left_on_each_live_bucket(client, plans):
     customer = UserFactory.create()
     line = LineFactory.create(owner=customer, nickname="Work phone")
     now = timezone.now()
-    base = entitlement_grant(line=line, plan=plans["basic-30"], now=now - timedelta(days=10))
-    Entitlement.objects.filter(pk=base.pk).update(data_used=20 * GB)
-    topup = entitlement_grant(line=line, plan=plans["topup-5"], now=now - timedelta(days=1))
-    Entitlement.objects.filter(pk=topup.pk).update(data_used=1 * GB)
+    base = bucket_grant(line=line, plan=plans["basic-30"], now=now - timedelta(days=10))
+    Bucket.objects.filter(pk=base.pk).update(data_used=20 * GB)
+    topup = bucket_grant(line=line, plan=plans["topup-5"], now=now - timedelta(days=1))
+    Bucket.objects.filter(pk=topup.pk).update(data_used=1 * GB)
     # An expired bucket no longer counts.
-    old = entitlement_grant(line=line, plan=plans["topup-5"], now=now - timedelta(days=40))
+    old = bucket_grant(line=line, plan=plans["topup-5"], now=now - timedelta(days=40))
     assert old.expires_at < now
     client.force_login(customer)
     page = client.get("/").content.decode()
@@ -82,7 +82,7 @@ def test_home_shows_what_is_left_on_each_live_bucket(client, plans):
 def test_right_after_buying_30_days_the_home_card_and_line_page_say_30_days_left(client, plans):
     customer = UserFactory.create(language="zh-hans")
     line = LineFactory.create(owner=customer)
-    entitlement_grant(line=line, plan=plans["basic-10"])
+    bucket_grant(line=line, plan=plans["basic-10"])
     client.force_login(customer)
     for url in ("/", reverse("plans:line", args=[line.pk])):
         page = client.get(url).content.decode()
@@ -97,7 +97,7 @@ def test_right_after_buying_30_days_the_home_card_and_line_page_say_30_days_left
 def test_a_line_without_a_plan_offers_to_choose_one_and_shows_what_its_pack_has_left(client, plans):
     customer = UserFactory.create(language="zh-hans")
     line = LineFactory.create(owner=customer)
-    entitlement_grant(line=line, plan=plans["roam-hkmo-7"])
+    bucket_grant(line=line, plan=plans["roam-hkmo-7"])
     client.force_login(customer)
     for url in ("/", reverse("plans:line", args=[line.pk])):
         page = client.get(url).content.decode()
@@ -111,10 +111,10 @@ def test_an_old_allowance_and_a_renewal_are_shown_each_with_the_day_it_ends(clie
     customer = UserFactory.create()
     line = LineFactory.create(owner=customer)
     now = timezone.now()
-    old = entitlement_grant(line=line, plan=plans["basic-30"], now=now - timedelta(days=2))
-    Entitlement.objects.filter(pk=old.pk).update(data_used=18 * GB)
-    new = entitlement_grant(line=line, plan=plans["basic-30"], now=now - timedelta(days=1))
-    pack = entitlement_grant(line=line, plan=plans["roam-jpkr-7"], now=now - timedelta(days=1))
+    old = bucket_grant(line=line, plan=plans["basic-30"], now=now - timedelta(days=2))
+    Bucket.objects.filter(pk=old.pk).update(data_used=18 * GB)
+    new = bucket_grant(line=line, plan=plans["basic-30"], now=now - timedelta(days=1))
+    pack = bucket_grant(line=line, plan=plans["roam-jpkr-7"], now=now - timedelta(days=1))
     client.force_login(customer)
 
     page = client.get("/").content.decode()
@@ -133,7 +133,7 @@ def test_an_old_allowance_and_a_renewal_are_shown_each_with_the_day_it_ends(clie
 def test_one_allowance_ending_with_the_line_shows_no_extra_date(client, plans):
     customer = UserFactory.create()
     line = LineFactory.create(owner=customer)
-    entitlement_grant(line=line, plan=plans["basic-10"])
+    bucket_grant(line=line, plan=plans["basic-10"])
     client.force_login(customer)
     page = client.get("/").content.decode()
     assert "10 GB left of 10 GB" in page
@@ -143,10 +143,10 @@ def test_one_allowance_ending_with_the_line_shows_no_extra_date(client, plans):
 def test_low_data_and_expired_lines_are_shown_as_warnings(client, plans):
     customer = UserFactory.create()
     low = LineFactory.create(owner=customer, nickname="Low")
-    bucket = entitlement_grant(line=low, plan=plans["basic-10"])
-    Entitlement.objects.filter(pk=bucket.pk).update(data_used=9 * GB)
+    bucket = bucket_grant(line=low, plan=plans["basic-10"])
+    Bucket.objects.filter(pk=bucket.pk).update(data_used=9 * GB)
     expired = LineFactory.create(owner=customer, nickname="Gone")
-    entitlement_grant(line=expired, plan=plans["basic-10"], now=timezone.now() - timedelta(days=31))
+    bucket_grant(line=expired, plan=plans["basic-10"], now=timezone.now() - timedelta(days=31))
     client.force_login(customer)
     page = client.get("/").content.decode()
     assert "Running low" in page
@@ -169,8 +169,8 @@ def test_expiry_is_shown_in_the_customers_time_zone(client, plans):
 def test_line_page_shows_buckets_chart_and_esim_install(client, plans):
     customer = UserFactory.create()
     line = LineFactory.create(owner=customer, smdp_address="smdp.boom.example", matching_id="ABC-123")
-    entitlement_grant(line=line, plan=plans["basic-10"])
-    entitlement_grant(line=line, plan=plans["roam-eu-15"])
+    bucket_grant(line=line, plan=plans["basic-10"])
+    bucket_grant(line=line, plan=plans["roam-eu-15"])
     DailyUsage.objects.create(line=line, day=usage_day(timezone.now()), data=2 * GB)
     client.force_login(customer)
     page = client.get(reverse("plans:line", args=[line.pk])).content.decode()
@@ -200,9 +200,9 @@ def _customer_with(plans, lines: int, buckets_per_line: int, usage_rows: int):
     now = timezone.now()
     for index in range(lines):
         line = LineFactory.create(owner=customer)
-        entitlement_grant(line=line, plan=plans["basic-30"], now=now)
+        bucket_grant(line=line, plan=plans["basic-30"], now=now)
         for _ in range(buckets_per_line - 1):
-            entitlement_grant(line=line, plan=plans["roam-jpkr-7"], now=now)
+            bucket_grant(line=line, plan=plans["roam-jpkr-7"], now=now)
         UsageRecord.objects.bulk_create(
             UsageRecord(
                 record_id=f"{customer.pk}-{index}-{n}",
@@ -230,7 +230,7 @@ def test_home_page_query_count_is_fixed(client, plans, django_assert_num_queries
         response = client.get("/")
     assert response.status_code == 200
     assert response.content.decode().count('class="card line') == lines
-    # Warm: all of it from the customer's page cache (accounts.page_cache).
+    # Warm: all of it from the customer's page cache (boomcard.page_cache).
     with django_assert_num_queries(0):
         again = client.get("/")
     assert again.content.decode().count('class="card line') == lines
@@ -281,17 +281,17 @@ def test_unknown_currency_falls_back_to_the_default(client, plans):
 
 
 def test_withdrawing_an_earlier_renewal_takes_back_its_days_from_the_later_one(plans):
-    from plans.services import entitlement_withdraw
+    from plans.services import bucket_withdraw
 
     line = LineFactory.create(owner=UserFactory.create())
     now = timezone.now()
-    entitlement_grant(line=line, plan=plans["basic-10"], now=now - timedelta(days=20))  # ends in 10 days
-    first = entitlement_grant(line=line, plan=plans["basic-10"], now=now - timedelta(days=2))  # +30: 40
-    second = entitlement_grant(line=line, plan=plans["basic-10"], now=now - timedelta(days=1))  # +30: 70
+    bucket_grant(line=line, plan=plans["basic-10"], now=now - timedelta(days=20))  # ends in 10 days
+    first = bucket_grant(line=line, plan=plans["basic-10"], now=now - timedelta(days=2))  # +30: 40
+    second = bucket_grant(line=line, plan=plans["basic-10"], now=now - timedelta(days=1))  # +30: 70
     line.refresh_from_db()
     assert line.expires_at == now + timedelta(days=70)
 
-    entitlement_withdraw(bucket=first, now=now)
+    bucket_withdraw(bucket=first, now=now)
 
     line.refresh_from_db()
     second.refresh_from_db()
@@ -303,13 +303,13 @@ def test_withdrawing_an_earlier_renewal_takes_back_its_days_from_the_later_one(p
 
 
 def test_withdrawing_the_latest_renewal_puts_the_expiry_back(plans):
-    from plans.services import entitlement_withdraw
+    from plans.services import bucket_withdraw
 
     line = LineFactory.create(owner=UserFactory.create())
     now = timezone.now()
-    entitlement_grant(line=line, plan=plans["basic-10"], now=now - timedelta(days=20))
-    latest = entitlement_grant(line=line, plan=plans["basic-30"], now=now - timedelta(days=1))
-    entitlement_withdraw(bucket=latest, now=now)
+    bucket_grant(line=line, plan=plans["basic-10"], now=now - timedelta(days=20))
+    latest = bucket_grant(line=line, plan=plans["basic-30"], now=now - timedelta(days=1))
+    bucket_withdraw(bucket=latest, now=now)
     line.refresh_from_db()
     assert line.expires_at == now + timedelta(days=10)
     assert line.plan == plans["basic-10"]

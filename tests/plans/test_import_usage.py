@@ -8,9 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from accounts.models import Line
-from plans.models import MB, DailyUsage, Entitlement, UsageRecord
-from tests.factories import EntitlementFactory, LineFactory
+from plans.models import MB, Bucket, DailyUsage, Line, UsageRecord
+from tests.factories import BucketFactory, LineFactory
 
 pytestmark = pytest.mark.django_db
 HEADER = "id,msisdn,iccid,kind,amount,country,at\n"
@@ -37,14 +36,14 @@ def row(record_id: str, line: Line, kind: str = "data", amount: object = MB, *, 
     return f"{record_id},{msisdn},{iccid},{kind},{amount},HK,{at}\n"
 
 
-def balance(bucket: Entitlement) -> tuple[int, int, int]:
+def balance(bucket: Bucket) -> tuple[int, int, int]:
     bucket.refresh_from_db()
     return bucket.data_used, bucket.voice_used, bucket.sms_used
 
 
 def test_good_file_is_applied_and_a_second_run_finds_only_duplicates(tmp_path):
     line = LineFactory.create()
-    home = EntitlementFactory.create(line=line)
+    home = BucketFactory.create(line=line)
     path = write_csv(tmp_path, row("a", line) + row("b", line, "voice", 120) + row("c", line, "sms", 2, by_iccid=True))
 
     out, err, error = run(path)
@@ -64,7 +63,7 @@ def test_good_file_is_applied_and_a_second_run_finds_only_duplicates(tmp_path):
 
 def test_bad_rows_are_reported_with_their_row_numbers_and_good_rows_kept(tmp_path):
     line = LineFactory.create()
-    home = EntitlementFactory.create(line=line)
+    home = BucketFactory.create(line=line)
     path = write_csv(
         tmp_path,
         row("good-1", line)  # row 2
@@ -97,7 +96,7 @@ def test_bad_rows_are_reported_with_their_row_numbers_and_good_rows_kept(tmp_pat
 
 def test_file_is_read_in_chunks_with_progress_and_row_numbers_across_chunks(tmp_path):
     line = LineFactory.create()
-    home = EntitlementFactory.create(line=line)
+    home = BucketFactory.create(line=line)
     path = write_csv(tmp_path, "".join(row(f"r{i}", line, amount=1) for i in range(5)) + row("bad", line, "mms"))
 
     out, err, error = run(path, "--chunk-size", "2")

@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from accounts.models import EmailDelivery, Line, Notice
+from accounts.models import EmailDelivery, Notice
 from plans import tasks, usage
-from plans.models import MB, DailyUsage, UsageBatch, UsageRecord
+from plans.models import MB, DailyUsage, Line, UsageBatch, UsageRecord
 from plans.signing import usage_signature
 from plans.usage import MAX_BATCH
-from tests.factories import EntitlementFactory, LineFactory, PlanFactory, UserFactory
+from tests.factories import BucketFactory, LineFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +101,7 @@ def record(line: Line, record_id: str, **fields: Any) -> dict[str, Any]:
 
 def test_signed_batch_is_accepted_with_202_and_applied_by_its_task(client, queued):
     line = LineFactory.create()
-    home = EntitlementFactory.create(line=line)
+    home = BucketFactory.create(line=line)
 
     response = post(client, {"records": [record(line, "a"), record(line, "b", amount=2 * MB)]})
 
@@ -170,7 +170,7 @@ def test_batch_sent_twice_counts_once(client, queued):
 
 def test_record_in_two_batches_counts_once_whichever_is_applied_first(client, queued):
     line = LineFactory.create()
-    home = EntitlementFactory.create(line=line)
+    home = BucketFactory.create(line=line)
     first = post(client, {"records": [record(line, "a"), record(line, "b")]}).json()["batch"]
     second = post(client, {"records": [record(line, "b"), record(line, "c")]}).json()["batch"]
 
@@ -255,8 +255,8 @@ def test_empty_batch_is_answered_with_zeros_and_stores_nothing(client):
 
 def test_roaming_pack_pays_before_home_plan_and_the_rest_is_overage(client, queued):
     line = LineFactory.create()
-    home = EntitlementFactory.create(line=line, plan=PlanFactory.create(data_mb=2))
-    pack = EntitlementFactory.create(
+    home = BucketFactory.create(line=line, plan=PlanFactory.create(data_mb=2))
+    pack = BucketFactory.create(
         line=line, plan=PlanFactory.create(data_mb=1, countries=["JP"], is_addon=True, kind="roaming"), countries=["JP"]
     )
 
@@ -272,7 +272,7 @@ def test_roaming_pack_pays_before_home_plan_and_the_rest_is_overage(client, queu
 
 def test_low_data_notice_and_its_email_are_written_when_the_batch_is_applied(client, queued):
     line = LineFactory.create(owner=UserFactory.create(email="someone@example.com"))
-    EntitlementFactory.create(line=line, plan=PlanFactory.create(data_mb=100))
+    BucketFactory.create(line=line, plan=PlanFactory.create(data_mb=100))
 
     post(client, {"records": [record(line, "big", amount=80 * MB)]})
     assert not Notice.objects.exists()
@@ -285,7 +285,7 @@ def test_low_data_notice_and_its_email_are_written_when_the_batch_is_applied(cli
 
 def test_task_run_twice_applies_the_batch_once(client, queued):
     line = LineFactory.create(owner=UserFactory.create(email="someone@example.com"))
-    home = EntitlementFactory.create(line=line, plan=PlanFactory.create(data_mb=100))
+    home = BucketFactory.create(line=line, plan=PlanFactory.create(data_mb=100))
     batch_id = post(client, {"records": [record(line, "a", amount=95 * MB)]}).json()["batch"]
 
     assert tasks.usage_batch_apply_task(batch_id) == "applied"
@@ -513,7 +513,7 @@ def test_more_than_5000_records_is_400(client):
 def test_5000_records_are_accepted_in_one_request(client, queued):
     lines = LineFactory.create_batch(20)
     for line in lines:
-        EntitlementFactory.create(line=line)
+        BucketFactory.create(line=line)
 
     response = post(client, {"records": [record(lines[i % 20], f"r{i}", amount=1000) for i in range(MAX_BATCH)]})
 

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from accounts.models import EmailDelivery, Line, Notice
-from plans.models import MB, DailyUsage, Entitlement, UsageRecord, usage_day
-from plans.services import entitlement_grant
+from accounts.models import EmailDelivery, Notice
+from plans.models import MB, Bucket, DailyUsage, Line, UsageRecord, usage_day
+from plans.services import bucket_grant
 from plans.usage import MAX_BATCH, BatchTooLarge, apply, sql, usage_ingest, usage_records_check
-from tests.factories import EntitlementFactory, LineFactory, PlanFactory, UserFactory
+from tests.factories import BucketFactory, LineFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -39,16 +39,16 @@ def record(line: Line, **fields: Any) -> dict[str, Any]:
     }
 
 
-def bucket(line: Line, *, data_mb: int = 100, roaming: list[str] | None = None, **fields: Any) -> Entitlement:
+def bucket(line: Line, *, data_mb: int = 100, roaming: list[str] | None = None, **fields: Any) -> Bucket:
     plan = PlanFactory.create(
         data_mb=data_mb, countries=roaming or [], is_addon=bool(roaming), kind="roaming" if roaming else "basic"
     )
-    return EntitlementFactory.create(line=line, plan=plan, **fields)
+    return BucketFactory.create(line=line, plan=plan, **fields)
 
 
-def used(entitlement: Entitlement) -> Entitlement:
-    entitlement.refresh_from_db()
-    return entitlement
+def used(bucket: Bucket) -> Bucket:
+    bucket.refresh_from_db()
+    return bucket
 
 
 @pytest.fixture(params=["postgresql", "orm"])
@@ -324,7 +324,7 @@ def test_records_of_a_line_are_applied_in_time_order():
 
 def test_buckets_granted_by_the_service_are_drawn_on():
     line = LineFactory.create()
-    grant = entitlement_grant(line=line, plan=PlanFactory.create(data_mb=10))
+    grant = bucket_grant(line=line, plan=PlanFactory.create(data_mb=10))
 
     usage_ingest(records=[record(line, amount=MB, at=timezone.now())])
 
@@ -539,7 +539,7 @@ def test_batch_taking_a_bucket_from_30_to_5_percent_writes_both_notices():
     notices = {notice.params["threshold"]: notice for notice in Notice.objects.all()}
     assert set(notices) == {25, 10}
     notice = notices[10]
-    assert (notice.user, notice.line, notice.kind) == (owner, line, Notice.Kind.LOW_BALANCE)
+    assert (notice.user, notice.line_ref, notice.kind) == (owner, line.pk, Notice.Kind.LOW_BALANCE)
     assert notice.key == f"low-balance:{home.pk}:10"
     assert notice.params == {
         "threshold": 10,

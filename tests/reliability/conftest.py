@@ -28,10 +28,10 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import Line, User
+from accounts.models import User
 from billing.models import Order, OrderItem, PaymentProfile
 from boomcard.celery import app as celery_app
-from plans.models import Plan
+from plans.models import Line, Plan
 from tests.billing.conftest import card, customer, line, plans  # noqa: F401  (fixtures)
 from tests.celery_worker import REPO_DIR, Worker, celery_worker, database_url, wait_until
 from tests.conftest import _free_port, _reachable

@@ -57,13 +57,13 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 from pytest_django.live_server_helper import LiveServer
 
-from accounts.models import EmailDelivery, Line, Notice, User
+from accounts.models import EmailDelivery, Notice, User
 from accounts.outbox import outbox_due
 from accounts.tasks import email_deliver_task
 from billing import services as billing_services
 from billing.models import Order, Refund
 from billing.sweeps import payments_reconcile, refunds_reconcile
-from plans.models import Entitlement, Plan
+from plans.models import Bucket, Line, Plan
 from tests.billing.test_webhooks import stripe_signature
 from tests.card_payments import CardPayment, pay_by_card
 from tests.celery_worker import Worker, wait_until
@@ -492,7 +492,7 @@ def _check_books(localstripe: str, mail_dir: Path, kills: int, first_bucket: int
         if is_refunded and not Refund.objects.filter(order=order, status=Refund.Status.SUCCEEDED).exists():
             problems.append(f"order {order.public_id} refunded with no succeeded Refund")
 
-    paid_for = Entitlement.objects.filter(order_item__isnull=False)
+    paid_for = Bucket.objects.filter(order_item__isnull=False)
     buckets = {b.order_item.order_id: b for b in paid_for.select_related("order_item")}
     per_order = Counter(paid_for.values_list("order_item__order_id", flat=True))
     notices = Counter(Notice.objects.filter(key__startswith="order-fulfilled:").values_list("key", flat=True))
@@ -508,7 +508,7 @@ def _check_books(localstripe: str, mail_dir: Path, kills: int, first_bucket: int
             bucket = buckets[order.pk]
             if bucket.data_total != bucket.data_used:
                 problems.append(f"refunded order {order.public_id}'s bucket still holds data")
-    orphans = Entitlement.objects.filter(pk__gt=first_bucket, order_item__isnull=True).count()
+    orphans = Bucket.objects.filter(pk__gt=first_bucket, order_item__isnull=True).count()
     if orphans:
         problems.append(f"{orphans} buckets made during the run without an order")
 
@@ -604,7 +604,7 @@ def test_bank_money_is_neither_made_nor_lost_under_races_replays_kills_and_strip
     record = Record()
     jobs = _make_customers(plans[PLANS[0]])
     sessions = [site_browser(job.user) for job in jobs]
-    first_bucket = Entitlement.objects.aggregate(last=Max("pk"))["last"] or 0
+    first_bucket = Bucket.objects.aggregate(last=Max("pk"))["last"] or 0
     lines = sum(len(job.lines) for job in jobs)
     renewals = lines * ROUNDS
     kills = 0

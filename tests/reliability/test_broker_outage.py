@@ -25,11 +25,11 @@ from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import EmailDelivery, Line, Notice, User
+from accounts.models import EmailDelivery, Notice, User
 from accounts.tasks import outbox_sweep_task
 from billing import services as billing
 from billing.models import Order
-from plans.models import Plan
+from plans.models import Line, Plan
 from tests.card_payments import pay_by_card
 from tests.celery_worker import Worker, wait_until
 from tests.factories import LineFactory

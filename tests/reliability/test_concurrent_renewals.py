@@ -15,9 +15,9 @@ import requests
 from django.urls import reverse
 from pytest_django.live_server_helper import LiveServer
 
-from accounts.models import Line, User
+from accounts.models import User
 from billing.models import Order, PaymentProfile
-from plans.models import Entitlement
+from plans.models import Bucket, Line
 from tests.card_payments import CardPayment, pay_by_card
 from tests.reliability.conftest import csrf_from, site_browser, stripe_api, stripe_card, stripe_list
 
@@ -93,7 +93,7 @@ def test_twenty_browsers_renewing_one_line_at_once_make_one_order_one_intent_and
     assert order.status == Order.Status.FULFILLED
     charges = stripe_list(api, localstripe, "charges")
     assert [c["payment_intent"] for c in charges] == [order.payment_intent_id]
-    assert Entitlement.objects.filter(order_item__order=order).count() == 1
+    assert Bucket.objects.filter(order_item__order=order).count() == 1
     line.refresh_from_db()
     assert line.expires_at == old_expiry + timedelta(days=30)
     assert Order.objects.filter(line=line).count() == 1

@@ -32,9 +32,9 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django.live_server_helper import LiveServer
 
-from accounts.models import EmailDelivery, Line, Notice, User
+from accounts.models import EmailDelivery, Notice, User
 from billing.models import Order, StripeEvent
-from plans.models import Entitlement, Plan
+from plans.models import Bucket, Line, Plan
 from tests.billing.test_webhooks import event_body, stripe_signature
 from tests.celery_worker import database_url
 from tests.factories import LineFactory
@@ -182,7 +182,7 @@ class Traffic:
         for round_ in itertools.count():
             if stop.is_set():
                 return
-            self.get("home", None, reverse("accounts:home"))
+            self.get("home", None, reverse("plans:home"))
             self.get("line", None, reverse("plans:line", args=[self.line_pages[round_ % len(self.line_pages)]]))
             line = next(self.renew_lines, None)
             if line is not None:
@@ -201,7 +201,7 @@ EXPECTED = {"home": 200, "line": 200, "renew": 302, "webhook": 200, "order": 200
 def _fulfilment_is_whole(order: Order, old_expiry: Any) -> bool:
     """A paid order is fulfilled with everything that goes with it, or still waits with none of it."""
     order.refresh_from_db()
-    buckets = Entitlement.objects.filter(order_item__order=order).count()
+    buckets = Bucket.objects.filter(order_item__order=order).count()
     notices = Notice.objects.filter(key=f"order-fulfilled:{order.pk}")
     emails = EmailDelivery.objects.filter(notice__in=notices).count()
     moved = Line.objects.get(pk=order.line_id).expires_at - old_expiry
@@ -305,7 +305,7 @@ def test_connections_killed_during_traffic_fail_requests_cleanly_leave_no_half_w
     # customer whose renewal failed presses again.
     for each in traffic:
         each.answers = []
-        each.get("home", None, reverse("accounts:home"))
+        each.get("home", None, reverse("plans:home"))
         each.get("line", None, reverse("plans:line", args=[each.line_pages[0]]))
     renew_failed = {a.key for a in failed if a.kind == "renew"}
     recovering = traffic[0]
@@ -347,7 +347,7 @@ def test_connections_killed_between_requests_are_replaced_without_a_failed_reque
     live_server: LiveServer, line: Line, killer: Killer, browsers: Callable[[], requests.Session]
 ) -> None:
     four = [browsers() for _ in range(4)]
-    pages = [reverse("accounts:home"), reverse("plans:line", args=[line.pk]), reverse("billing:orders")]
+    pages = [reverse("plans:home"), reverse("plans:line", args=[line.pk]), reverse("billing:orders")]
     for browser in four:
         for page in pages:
             assert browser.get(live_server.url + page, timeout=30).status_code == 200

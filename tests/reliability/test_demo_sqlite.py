@@ -115,7 +115,7 @@ def test_order_page_and_webhook_racing_on_the_demos_sqlite_fulfil_once_without_a
 ) -> None:
     base, database, log_path = demo_site
     browser = _log_in(base)
-    [(line_id,)] = _rows(database, "SELECT id FROM accounts_line WHERE msisdn = ?", DEMO_LINE)
+    [(line_id,)] = _rows(database, "SELECT id FROM plans_line WHERE msisdn = ?", DEMO_LINE)
     failures: list[str] = []
 
     for _round in range(ROUNDS):

@@ -34,16 +34,17 @@ from hypothesis import strategies as st
 from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts import registration as registrations
-from accounts import services as accounts
 from accounts import sms
-from accounts.models import Line, SmsCode, SupportRequest, User
+from accounts.models import SmsCode, SupportRequest, User
 from accounts.password_reset import password_reset_request
-from accounts.registration_views import VERIFY_REGISTRATION_KEY
-from accounts.views import ADD_LINE_KEY, RESET_PHONE_KEY
+from accounts.views.password_reset import RESET_PHONE_KEY
+from accounts.views.registration import VERIFY_REGISTRATION_KEY
 from billing import services as billing
 from billing.models import Order
-from plans.models import Plan
-from plans.services import entitlement_grant
+from plans import lines as plan_lines
+from plans.line_views import ADD_LINE_KEY
+from plans.models import Line, Plan
+from plans.services import bucket_grant
 from plans.signing import usage_signature
 from tests.billing.conftest import CARDS
 from tests.billing.test_webhooks import stripe_signature
@@ -139,9 +140,9 @@ def site(plans: dict[str, Plan], localstripe: str, settings: Any) -> Site:
     settings.CACHES = {**settings.CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     customer = UserFactory.create(email="fuzz@example.com")
     line = LineFactory.create(owner=customer)
-    entitlement_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
+    bucket_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
     order_line = LineFactory.create(owner=customer)
-    entitlement_grant(line=order_line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
+    bucket_grant(line=order_line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
     open_order = billing.order_start(user=customer, line=order_line, plan=plans["basic-10"], currency="CNY")
     LineFactory.create()  # an unowned line, which "add a line" can claim
     other_line = LineFactory.create(owner=UserFactory.create())
@@ -226,7 +227,7 @@ def _reset_client(site: Site) -> Client:
 def _add_line_client(site: Site) -> Client:
     """A line to add (a new one, if an example got the code right and added the last), a code sent."""
     unowned = Line.objects.filter(owner__isnull=True).first() or LineFactory.create()
-    accounts.line_claim_start(user=site.customer, msisdn=unowned.msisdn)
+    plan_lines.line_claim_start(user=site.customer, msisdn=unowned.msisdn)
     return with_session(browser(site.customer), **{ADD_LINE_KEY: str(unowned.msisdn.as_e164)})
 
 
@@ -312,12 +313,12 @@ FORMS: dict[str, Target] = {
         client=_customer_client,
     ),
     "add line": Target(
-        url=lambda site: reverse("accounts:line_add"),
+        url=lambda site: reverse("plans:line_add"),
         fields=lambda site: form(msisdn=anything(phones, st.just(str(site.other_line.msisdn)))),
         client=_customer_client,
     ),
     "add line confirm": Target(
-        url=lambda site: reverse("accounts:line_add_confirm"),
+        url=lambda site: reverse("plans:line_add_confirm"),
         fields=lambda site: form(code=anything(codes), nickname=anything()),
         client=_add_line_client,
     ),

@@ -23,14 +23,14 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import EmailDelivery, Line, Notice, User
+from accounts.models import EmailDelivery, Notice, User
 from accounts.outbox import EMAIL_SEND_LEASE, notice_create, outbox_due
 from accounts.tasks import outbox_sweep_task
 from billing import services as billing
 from billing.models import Order
 from billing.tasks import payments_reconcile_task
-from plans.models import Plan
-from plans.services import entitlement_grant
+from plans.models import Line, Plan
+from plans.services import bucket_grant
 from tests.billing.test_sweeps import pay_at_stripe_only
 from tests.card_payments import pay_by_card
 from tests.celery_worker import VISIBILITY_TIMEOUT, Worker, wait_until
@@ -132,7 +132,7 @@ def test_payments_during_a_broker_outage_are_fulfilled_and_each_email_is_sent_on
     lines = []
     for _ in range(20):
         line = LineFactory.create(owner=customer)
-        entitlement_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
+        bucket_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
         lines.append(line)
     # Orders, intents and cards are made before the outage, to keep it short.
     for line in lines:

@@ -19,11 +19,11 @@ from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from accounts.models import EmailDelivery, Line, Notice, SupportRequest, User
+from accounts.models import EmailDelivery, Notice, SupportRequest, User
 from billing import services as billing
 from billing.models import Order, PaymentProfile
-from plans.models import Entitlement, Plan
-from plans.services import entitlement_grant
+from plans.models import Bucket, Line, Plan
+from plans.services import bucket_grant
 from tests.card_payments import pay_by_card
 from tests.factories import LineFactory, UserFactory
 from tests.reliability.conftest import stripe_api, stripe_card
@@ -97,7 +97,7 @@ def two_customers(plans: dict[str, Plan], localstripe: str) -> tuple[Customer, C
     def customer(email: str) -> Customer:
         user = UserFactory.create(email=email)
         line = LineFactory.create(owner=user)
-        entitlement_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
+        bucket_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
         client = Client(headers={"Accept-Language": "en"})
         client.force_login(user)
         return Customer(user, client, line, [])
@@ -108,7 +108,7 @@ def two_customers(plans: dict[str, Plan], localstripe: str) -> tuple[Customer, C
     paid = pay_by_card(b.client, paid, stripe_card(api, localstripe), localstripe=localstripe).order
     assert paid.status == Order.Status.FULFILLED
     second_line = LineFactory.create(owner=b.user)
-    entitlement_grant(line=second_line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
+    bucket_grant(line=second_line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
     open_order = billing.order_start(user=b.user, line=second_line, plan=plans["basic-10"], currency="CNY")
     b.orders = [paid, open_order]
     return a, b
@@ -119,7 +119,7 @@ def _b_state(b: Customer) -> list[Any]:
     owners: list[tuple[type[Model], str]] = [
         (Line, "owner"),
         (Order, "user"),
-        (Entitlement, "line__owner"),
+        (Bucket, "line__owner"),
         (Notice, "user"),
         (EmailDelivery, "notice__user"),
         (SupportRequest, "user"),

@@ -19,11 +19,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Line
-from plans.models import MB, Entitlement, UsageBatch, UsageRecord
+from plans.models import MB, Bucket, Line, UsageBatch, UsageRecord
 from plans.signing import usage_signature
 from tests.celery_worker import VISIBILITY_TIMEOUT, Worker, wait_until
-from tests.factories import EntitlementFactory, LineFactory
+from tests.factories import BucketFactory, LineFactory
 from tests.reliability.conftest import broker_idle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
@@ -61,7 +60,7 @@ def applied(batch_id: int) -> bool:
 
 def test_posted_batch_is_applied_by_the_usage_worker(worker: StartWorker) -> None:
     line = LineFactory.create()
-    home = EntitlementFactory.create(line=line)
+    home = BucketFactory.create(line=line)
     with worker() as running:
         batch_id = post_batch(line, ["w-1", "w-2", "w-3"])
         wait_until(lambda: applied(batch_id), timeout=20, what=f"batch {batch_id} applied", details=running.log_tail)
@@ -94,7 +93,7 @@ def _waiting_for_a_lock() -> bool:
 
 def test_worker_killed_mid_apply_leaves_the_batch_pending_and_it_is_applied_once(worker: StartWorker) -> None:
     line = LineFactory.create()
-    home = EntitlementFactory.create(line=line)
+    home = BucketFactory.create(line=line)
     locked, release = threading.Event(), threading.Event()
     holder = threading.Thread(target=_line_locked, args=(line.pk, locked, release))
     holder.start()
@@ -117,6 +116,6 @@ def test_worker_killed_mid_apply_leaves_the_batch_pending_and_it_is_applied_once
         wait_until(lambda: applied(batch_id), timeout=30, what=f"batch {batch_id} applied", details=second.log_tail)
         wait_until(broker_idle, timeout=10, what="the broker to be idle")
     assert UsageRecord.objects.count() == 2
-    home = Entitlement.objects.get(pk=home.pk)
+    home = Bucket.objects.get(pk=home.pk)
     assert home.data_used == 2 * MB
     assert batch_status(batch_id)["accepted"] == 2

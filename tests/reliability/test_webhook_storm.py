@@ -20,9 +20,9 @@ from django.db.models import Count
 from django.urls import reverse
 from pytest_django.live_server_helper import LiveServer
 
-from accounts.models import EmailDelivery, Line, Notice
+from accounts.models import EmailDelivery, Notice
 from billing.models import Order, StripeEvent
-from plans.models import Entitlement, Plan
+from plans.models import Bucket, Line, Plan
 from tests.billing.test_webhooks import event_body, stripe_signature
 from tests.factories import UserFactory
 from tests.reliability.conftest import orders_paid_at_stripe
@@ -99,7 +99,7 @@ def test_webhook_storm_fulfils_each_order_exactly_once_and_never_answers_5xx(
     orders = Order.objects.filter(pk__in=order_ids)
     assert Counter(orders.values_list("status", flat=True)) == {Order.Status.FULFILLED: ORDERS}
     # One bucket per order (the database makes it one-to-one) and no bucket from anywhere else.
-    buckets = Entitlement.objects.filter(line__owner=customer)
+    buckets = Bucket.objects.filter(line__owner=customer)
     assert buckets.count() == ORDERS
     assert set(buckets.values_list("order_item__order_id", flat=True)) == set(order_ids)
     # Each line moved once, by one plan's validity.

@@ -13,8 +13,9 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.demo import DEMO_PHONE
-from accounts.models import Line, User
+from accounts.models import User
 from billing.models import Order
+from plans.models import Line
 from tests.billing.test_webhooks import start_order
 from tests.security.test_headers import directives
 
@@ -69,7 +70,7 @@ def test_every_script_on_every_customer_page_carries_its_responses_nonce(demo):
     order = start_order(client, customer, line)
     waiting = Order.objects.filter(pk=order.pk)
     pages = {
-        "home": reverse("accounts:home"),
+        "home": reverse("plans:home"),
         "line": reverse("plans:line", args=[line.pk]),
         "renew": reverse("billing:renew", args=[line.pk]),
         "auto-renew": reverse("billing:auto_renew", args=[line.pk]),
@@ -106,17 +107,17 @@ def test_only_the_pages_that_load_stripe_js_allow_the_default_trusted_types_poli
     order = start_order(client, customer, line)
     for url in (reverse("billing:pay", args=[order.public_id]), reverse("billing:auto_renew", args=[line.pk])):
         assert directives(client.get(url))["trusted-types"] == ["boom", "default"]
-    for url in (reverse("accounts:home"), reverse("billing:renew", args=[line.pk])):
+    for url in (reverse("plans:home"), reverse("billing:renew", args=[line.pk])):
         assert directives(client.get(url))["trusted-types"] == ["boom"]
 
 
 def test_two_responses_carry_different_nonces_and_the_cached_home_page_parts_none(demo):
-    """The home page's line cards, the menu and the footer are cached (accounts/page_cache.py,
+    """The home page's line cards, the menu and the footer are cached (boomcard/page_cache.py,
     {% cache %} in base.html): the second page is built from those caches, and carries only its
     own response's nonce."""
     client, _, _ = demo
-    first = client.get(reverse("accounts:home"))
-    second = client.get(reverse("accounts:home"))
+    first = client.get(reverse("plans:home"))
+    second = client.get(reverse("plans:home"))
     assert first.status_code == second.status_code == 200
     first_nonce, second_nonce = nonce_of(first), nonce_of(second)
     assert first_nonce != second_nonce

@@ -15,8 +15,9 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.demo import ADMIN_PASSWORD, ADMIN_USERNAME, DEMO_PASSWORD, DEMO_PHONE
-from accounts.models import Line, User
+from accounts.models import User
 from billing.models import Order
+from plans.models import Line
 from tests.factories import PASSWORD, UserFactory
 from tests.security.helpers import app_code, authenticator_for, log_in_with_second_step
 from tests.test_project import PRODUCTION_ENV, _manage
@@ -92,7 +93,7 @@ def test_admin_pages_send_the_policy_with_their_own_scripts_allowed(client):
     assert "trusted-types" not in csp
     assert csp["object-src"] == ["'none'"]
     assert csp["frame-ancestors"] == ["'none'"]
-    assert directives(client.get(reverse("accounts:home")))["trusted-types"] == ["boom"]
+    assert directives(client.get(reverse("plans:home")))["trusted-types"] == ["boom"]
 
 
 INLINE = [
@@ -254,10 +255,10 @@ def test_staff_use_the_admin_scripts_under_the_policy(live_server: LiveServer, b
         page.locator("#id_code").fill(code)
         page.locator("main button[type=submit]").click()
         expect(page).to_have_url(f"{base}/admin/")
-        page.goto(f"{base}/admin/accounts/line/{line.pk}/change/")
+        page.goto(f"{base}/admin/plans/line/{line.pk}/change/")
         # DateTimeShortcuts.js adds "Today" / "Now" links next to the expiry's fields: scripts ran.
         expect(page.locator(".datetimeshortcuts").first).to_be_visible()
-        page.goto(f"{base}/admin/accounts/line/")
+        page.goto(f"{base}/admin/plans/line/")
         page.locator("#action-toggle").check()
         expect(page.locator(".action-counter")).to_contain_text("2 of 2")
 

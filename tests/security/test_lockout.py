@@ -18,7 +18,7 @@ from tests.sms import code_in
 pytestmark = pytest.mark.django_db
 
 LOGIN = reverse("accounts:login")
-HOME = reverse("accounts:home")
+HOME = reverse("plans:home")
 HERE, ELSEWHERE = "10.1.1.1", "10.2.2.2"
 WRONG = "wrong-guess"
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from billing import services as billing
 from billing.models import Order
 from plans.models import Plan
-from plans.services import entitlement_grant
+from plans.services import bucket_grant
 from tests.billing.conftest import card, plans  # noqa: F401  (fixtures)
 from tests.card_payments import pay_by_card
 from tests.factories import LineFactory, UserFactory
@@ -43,7 +43,7 @@ def _no_store(response: Any) -> bool:
 def test_every_page_of_a_logged_in_customer_says_no_store(plans: dict[str, Plan], localstripe: str, card) -> None:  # noqa: F811
     user = UserFactory.create(email="private@example.com")
     line = LineFactory.create(owner=user)
-    entitlement_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
+    bucket_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(user)
     order = billing.order_start(user=user, line=line, plan=plans["basic-10"], currency="CNY")
@@ -67,7 +67,7 @@ def test_every_page_of_a_logged_in_customer_says_no_store(plans: dict[str, Plan]
     assert asked["plans:line"] == 200
     assert asked["billing:receipt"] == 200
     assert asked["billing:orders"] == 200
-    assert asked["accounts:home"] == 200
+    assert asked["plans:home"] == 200
 
 
 def test_line_page_with_the_activation_code_and_receipt_are_not_stored(

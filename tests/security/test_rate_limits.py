@@ -97,7 +97,7 @@ def test_code_step_posts_count_against_the_log_in_cap(limits, clock):
     clock.shift(2)
     assert client.post(CODE, {"code": app_code(device)}).status_code == 429
     clock.shift(60)
-    assert client.post(CODE, {"code": app_code(device)})["Location"] == reverse("accounts:home")
+    assert client.post(CODE, {"code": app_code(device)})["Location"] == reverse("plans:home")
 
 
 def test_ipv6_addresses_count_by_their_64(limits, clock):
@@ -165,13 +165,13 @@ def test_one_sms_cap_covers_registration_new_codes_password_reset_and_adding_a_l
 
     line = LineFactory.create()
     client.force_login(existing)
-    refused = client.post(reverse("accounts:line_add"), {"msisdn": str(line.msisdn)})
+    refused = client.post(reverse("plans:line_add"), {"msisdn": str(line.msisdn)})
     assert refused.status_code == 429
     assert "Too many codes were asked for from your network" in refused.content.decode()
     assert len(sms_outbox) == 3
     clock.shift(timedelta(hours=1))
     client.force_login(existing)  # the idle limit logged them out meanwhile
-    assert client.post(reverse("accounts:line_add"), {"msisdn": str(line.msisdn)}).status_code == 302
+    assert client.post(reverse("plans:line_add"), {"msisdn": str(line.msisdn)}).status_code == 302
     assert sms_outbox[-1].to == line.msisdn.as_e164
 
 
@@ -185,7 +185,7 @@ def test_new_code_refused_by_the_cap_says_so_on_the_page(limits, clock, sms_outb
     assert len(sms_outbox) == 1
     code = code_in(sms_outbox[0])
     # The code already sent still works.
-    assert client.post(reverse("accounts:verify"), {"code": code})["Location"] == reverse("accounts:home")
+    assert client.post(reverse("accounts:verify"), {"code": code})["Location"] == reverse("plans:home")
 
 
 # --- Password reset -------------------------------------------------------------------------

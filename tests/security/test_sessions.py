@@ -16,7 +16,7 @@ from tests.factories import PASSWORD, UserFactory
 pytestmark = pytest.mark.django_db
 
 LOGIN = reverse("accounts:login")
-HOME = reverse("accounts:home")
+HOME = reverse("plans:home")
 
 
 @pytest.fixture

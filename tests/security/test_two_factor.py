@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import services
 from accounts.enrolment import enrolment_code_create
 from accounts.models import User
-from accounts.views import TWO_FACTOR_LOGIN_KEY
+from accounts.views.login import TWO_FACTOR_LOGIN_KEY
 from tests.factories import PASSWORD, UserFactory
 from tests.security.helpers import app_code, authenticator_for, log_in_with_second_step
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 LOGIN = reverse("accounts:login")
 CODE = reverse("accounts:login_code")
-HOME = reverse("accounts:home")
+HOME = reverse("plans:home")
 SECURITY = reverse("accounts:security")
 START = reverse("accounts:two_factor_start")
 SETUP = reverse("accounts:two_factor_setup")
@@ -266,10 +267,10 @@ def test_account_closed_during_the_code_step_cannot_log_in(client, customer, pro
 
 
 def test_service_refuses_a_wrong_code_and_counts_it_for_the_device(customer, protected, clock):
-    with pytest.raises(services.ValidationError) as error:
+    with pytest.raises(ValidationError) as error:
         services.two_factor_verify(user=customer, code="not-a-code")
     assert error.value.code == "wrong"
-    with pytest.raises(services.ValidationError):
+    with pytest.raises(ValidationError):
         services.two_factor_verify(user=customer, code="000000" if app_code(protected) != "000000" else "111111")
     protected.refresh_from_db()
     assert protected.throttling_failure_count == 1
@@ -292,14 +293,14 @@ def test_staff_logged_in_without_an_authenticator_are_sent_to_set_one_up_then_re
     response = client.get(ADMIN, follow=True)
     assert [url for url, _status in response.redirect_chain] == [f"/admin/login/?next={ADMIN}", SECURITY]
     assert "Staff need two-step log-in to use the admin." in response.content.decode()
-    assert client.get(reverse("admin:accounts_line_changelist")).status_code == 302
+    assert client.get(reverse("admin:plans_line_changelist")).status_code == 302
 
     client.post(START, {"enrolment_code": enrolment_code_create(user=staff).code})
     device = TOTPDevice.objects.get(user=staff)
     codes_page = client.post(SETUP, {"code": app_code(device)})
     assert f'href="{ADMIN}"' in codes_page.content.decode()
     assert client.get(ADMIN).status_code == 200
-    assert client.get(reverse("admin:accounts_line_changelist")).status_code == 200
+    assert client.get(reverse("admin:plans_line_changelist")).status_code == 200
 
 
 def test_staff_with_an_authenticator_log_in_with_password_and_code_to_reach_the_admin(client, staff, clock):
@@ -342,5 +343,5 @@ def test_customer_with_two_step_log_in_still_cannot_use_the_admin(client, custom
 
 
 def test_anonymous_visitor_is_sent_from_the_admin_to_the_log_in_page(client):
-    response = client.get(reverse("admin:accounts_line_changelist"), follow=True)
-    assert response.redirect_chain[-1][0] == f"{LOGIN}?next=/admin/accounts/line/"
+    response = client.get(reverse("admin:plans_line_changelist"), follow=True)
+    assert response.redirect_chain[-1][0] == f"{LOGIN}?next=/admin/plans/line/"

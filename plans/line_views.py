@@ -1,0 +1,96 @@
+"""The pages about a customer's lines: the home page (a card per line, with what is left on it)
+and adding a line, proved by a code sent to its number.
+
+Views parse and call a service; the service owns the write and its rules.
+"""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse_lazy
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.generic import FormView
+from phonenumber_field.phonenumber import PhoneNumber
+
+from accounts.http import CustomerRequest
+from boomcard.page_cache import customer_cached
+from boomcard.ratelimit import client_address
+from plans import lines
+from plans.line_forms import LineAddConfirmForm, LineAddForm
+from plans.selectors import line_summaries
+
+# Session key for the step between "we sent a code" and "the code was right".
+ADD_LINE_KEY = "boom_add_line"
+
+
+@login_required
+def home(request: CustomerRequest) -> HttpResponse:
+    user = request.user
+
+    def cards() -> str:
+        return render_to_string("plans/line_cards.html", {"summaries": line_summaries(user=user)})
+
+    # Rendered in the customer's language and time zone, which are part of the name.
+    name = f"home-cards:{translation.get_language()}:{timezone.get_current_timezone_name()}"
+    response = render(request, "plans/home.html", {"cards": customer_cached(user.pk, name, cards)})
+    # The service worker keeps this page, and only this one, to show offline (static/js/sw.js).
+    response["Boom-Offline"] = "keep"
+    return response
+
+
+class LineAddView(LoginRequiredMixin, FormView[LineAddForm]):
+    template_name = "plans/line_add.html"
+    form_class = LineAddForm
+    success_url = reverse_lazy("plans:line_add_confirm")
+
+    def form_valid(self, form: LineAddForm) -> HttpResponse:
+        msisdn: PhoneNumber = form.cleaned_data["msisdn"]
+        try:
+            lines.line_claim_start(
+                user=self.request.user,  # type: ignore[arg-type]
+                msisdn=msisdn,
+                client_address=client_address(self.request),
+            )
+        except ValidationError as error:
+            form.add_error("msisdn", error)
+            return self.form_invalid(form)
+        self.request.session[ADD_LINE_KEY] = str(msisdn.as_e164)
+        messages.info(self.request, _("We have sent a 6-digit code to %(phone)s.") % {"phone": msisdn})
+        return super().form_valid(form)
+
+
+class LineAddConfirmView(LoginRequiredMixin, FormView[LineAddConfirmForm]):
+    template_name = "plans/line_add_confirm.html"
+    form_class = LineAddConfirmForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        msisdn = request.session.get(ADD_LINE_KEY)
+        if not msisdn:
+            return redirect("plans:line_add")
+        self.msisdn = PhoneNumber.from_string(msisdn)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(msisdn=self.msisdn, **kwargs)
+
+    def form_valid(self, form: LineAddConfirmForm) -> HttpResponse:
+        try:
+            line = lines.line_claim_confirm(
+                user=self.request.user,  # type: ignore[arg-type]
+                msisdn=self.msisdn,
+                code=form.cleaned_data["code"],
+                nickname=form.cleaned_data["nickname"],
+            )
+        except ValidationError as error:
+            form.add_error("code", error)
+            return self.form_invalid(form)
+        del self.request.session[ADD_LINE_KEY]
+        messages.success(self.request, _("%(line)s is now on your account.") % {"line": line})
+        return redirect("plans:home")

@@ -1,0 +1,129 @@
+"""What a line used: the network's usage records, their daily totals, and the batches they
+arrive in."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class UsageRecord(models.Model):
+    """One usage record from the network. Its id is unique, so a record counts once."""
+
+    class Kind(models.TextChoices):
+        DATA = "data", _("Data")
+        VOICE = "voice", _("Voice")
+        SMS = "sms", _("SMS")
+
+    # Unique through Meta.constraints rather than unique=True, which would also add a
+    # varchar_pattern_ops index for LIKE that nothing uses and every insert pays for.
+    record_id = models.CharField(max_length=64)
+    # No index of its own: plans_usage_line_at, (line_id, at), serves every filter on the line.
+    line = models.ForeignKey("plans.Line", on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    amount = models.BigIntegerField()
+    country = models.CharField(max_length=2)
+    at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    overage = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("usage record")
+        verbose_name_plural = _("usage records")
+        indexes = [models.Index(fields=["line", "at"], name="plans_usage_line_at")]
+        constraints = [
+            models.UniqueConstraint(fields=["record_id"], name="plans_usage_record_id_unique"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="plans_usage_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.record_id
+
+
+def usage_day(at: datetime) -> date:
+    """The day a usage record counts on: the calendar day in the carrier's time zone."""
+    return at.astimezone(ZoneInfo(settings.USAGE_DAY_TIME_ZONE)).date()
+
+
+class DailyUsage(models.Model):
+    """A line's usage on one day (in the carrier's time zone): what the usage chart draws."""
+
+    line = models.ForeignKey("plans.Line", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    data = models.BigIntegerField(default=0)
+    voice = models.BigIntegerField(default=0)
+    sms = models.IntegerField(default=0)
+    data_overage = models.BigIntegerField(default=0)
+    voice_overage = models.BigIntegerField(default=0)
+    sms_overage = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily usage")
+        verbose_name_plural = _("daily usage")
+        constraints = [models.UniqueConstraint(fields=["line", "day"], name="plans_dailyusage_one_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} {self.day}"
+
+
+class UsageBatch(models.Model):
+    """A batch of usage records as the network posted it, checked and waiting to be applied.
+
+    ``POST /api/usage/`` stores the records that passed the checks here, in one row, and answers
+    at once; a task on the ``usage`` queue applies them to the buckets (plans.usage) and marks the
+    batch applied in the same transaction, so a batch is applied once, however often its task
+    runs. ``records`` holds each record as a list (see ``plans.usage.batches.BATCH_FIELDS``); ``errors``
+    the records rejected when the batch arrived; ``report`` what applying it found.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPLIED = "applied", _("applied")
+
+    received_at = models.DateTimeField(default=timezone.now)
+    records = models.JSONField()
+    record_count = models.PositiveIntegerField()
+    errors = models.JSONField(default=list)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    report = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("usage batch")
+        verbose_name_plural = _("usage batches")
+        # The sweep's read: batches still pending, oldest first. Applied ones leave the index.
+        indexes = [models.Index(fields=["received_at"], condition=Q(status="pending"), name="plans_usagebatch_pending")]
+        constraints = [
+            models.CheckConstraint(condition=Q(record_count__gt=0), name="plans_usagebatch_not_empty"),
+            models.CheckConstraint(
+                condition=Q(status="pending", applied_at__isnull=True, report__isnull=True)
+                | Q(status="applied", applied_at__isnull=False, report__isnull=False),
+                name="plans_usagebatch_applied_with_report",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"usage batch {self.pk} ({self.status})"
+
+
+class UsageBatchKey(models.Model):
+    """The idempotency key a batch was posted under: the network's ``Idempotency-Key`` header, or
+    else the request's signature. The same key again answers this batch, and stores nothing; the
+    same key with another body (``body_sha256``) is refused. Kept, and deleted, with its batch."""
+
+    key = models.CharField(max_length=300, primary_key=True)
+    batch = models.OneToOneField(UsageBatch, on_delete=models.CASCADE, related_name="idempotency_key")
+    body_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("usage batch key")
+        verbose_name_plural = _("usage batch keys")
+
+    def __str__(self) -> str:
+        return f"{self.key} -> batch {self.batch_id}"
