@@ -229,18 +229,6 @@ def test_every_string_has_a_chinese_translation():
 LAYERS = ("boomcard", "accounts", "plans", "billing")
 MODEL_REFERENCE = re.compile(r"[\"']((?:boomcard|accounts|plans|billing)\.[A-Z]\w*)[\"']")
 
-# Upward imports that other branches are removing; the lead empties this list once they are
-# merged. Each is (importing module's path, what it imports).
-UPWARD_ALLOWED = {
-    # The formatting module (money, data amounts) moves below accounts.
-    ("accounts/notice_text.py", "plans.templatetags.boom"),
-    # The bucket an order paid for: billing.OrderItem will point at the bucket instead.
-    ("plans/services.py", "billing.models"),
-    ("plans/models/buckets.py", "billing.Order"),
-}
-
-# Import cycles other branches are removing (the formatting module again).
-CYCLES_ALLOWED = [{"plans.recommender", "plans.templatetags.boom"}]
 
 
 def _app_modules() -> dict[str, Path]:
@@ -284,11 +272,8 @@ def test_apps_import_only_from_the_layers_below():
             targets += _model_references(path)
         for target in targets:
             if LAYERS.index(target.split(".")[0]) > layer:
-                allowed = next((a for a in UPWARD_ALLOWED if a[0] == relative and target.startswith(a[1])), None)
-                upward.add(allowed or (relative, target))
-    assert upward - UPWARD_ALLOWED == set()
-    # An entry no longer needed is taken off, so that the list only ever shrinks.
-    assert UPWARD_ALLOWED - upward == set()
+                upward.add((relative, target))
+    assert upward == set()
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[set[str]]:
@@ -341,4 +326,4 @@ def test_no_import_cycles_but_a_service_and_its_tasks():
         # A service queues its task; the task module calls the service: that pair may be a cycle.
         tasks = f"{app}.tasks"
         graph[name] = {t for t in targets if t is not None and t != name and (t != tasks or name == tasks)}
-    assert [cycle for cycle in _cycles(graph) if cycle not in CYCLES_ALLOWED] == []
+    assert _cycles(graph) == []
