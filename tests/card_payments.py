@@ -20,6 +20,13 @@ from django.urls import reverse
 
 from billing.models import Order
 
+# Stripe's test cards: paid at once, asks for 3-D Secure, declined when charged.
+CARDS = {
+    "ok": "4242424242424242",
+    "3ds": "4000002500003155",
+    "declined": "4000000000000341",
+}
+
 
 @dataclass(frozen=True)
 class CardPayment:

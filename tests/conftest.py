@@ -1,25 +1,22 @@
 """Shared fixtures. The suite runs on the real stack: PostgreSQL and Redis on this machine."""
 
-import socket
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
+import requests
 from django.conf import settings
 from django.test import Client
 from django.utils import translation
 
 from accounts import sms
-
-
-def _reachable(url: str, default_port: int) -> bool:
-    parsed = urlparse(url)
-    try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2):
-            return True
-    except OSError:
-        return False
+from accounts.models import User
+from plans.demo import seed_catalogue
+from plans.models import Line, Plan
+from plans.services import bucket_grant
+from tests.card_payments import CARDS
+from tests.factories import CUSTOMER_EMAIL, CUSTOMER_PHONE, LineFactory, UserFactory
+from tests.helpers import free_port, reachable
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -27,13 +24,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     database = settings.DATABASES["default"]
     if database["ENGINE"] != "django.db.backends.postgresql":
         pytest.exit("The suite needs PostgreSQL: set DATABASE_URL=postgres://... (make test does).", returncode=2)
-    if not _reachable(f"postgres://{database['HOST']}:{database['PORT'] or 5432}", 5432):
+    if not reachable(f"postgres://{database['HOST']}:{database['PORT'] or 5432}", 5432):
         pytest.exit(
             f"PostgreSQL is not answering on {database['HOST']}:{database['PORT']}. "
             "Start it (make services) and run again.",
             returncode=2,
         )
-    if not settings.REDIS_URL or not _reachable(settings.REDIS_URL, 6379):
+    if not settings.REDIS_URL or not reachable(settings.REDIS_URL, 6379):
         pytest.exit(
             f"Redis is not answering at {settings.REDIS_URL!r}. Start it (make services) and run again.", returncode=2
         )
@@ -70,12 +67,6 @@ def client() -> Client:
 # --- localstripe: the fake Stripe server, driven by the real SDK over HTTP ---------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def localstripe_url() -> Iterator[str]:
     """One localstripe process for the session, on a free port, state in memory."""
@@ -85,7 +76,7 @@ def localstripe_url() -> Iterator[str]:
     import time
     from pathlib import Path
 
-    port = _free_port()
+    port = free_port()
     # A file, not a pipe: a pipe nobody reads fills up and freezes localstripe mid-suite.
     log = tempfile.NamedTemporaryFile(prefix="localstripe-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
@@ -100,15 +91,21 @@ def localstripe_url() -> Iterator[str]:
         if process.poll() is not None:
             errors = Path(log.name).read_text(errors="replace")
             pytest.fail(f"localstripe did not start: {errors[-2000:]}", pytrace=False)
-        if _reachable(url, port):
+        if reachable(url, port):
             break
         time.sleep(0.1)
     else:
         process.kill()
         pytest.fail("localstripe did not answer within 20 s", pytrace=False)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -120,3 +117,54 @@ def localstripe(localstripe_url: str, settings: Any) -> str:
     settings.STRIPE_API_BASE = localstripe_url
     settings.STRIPE_JS_URL = f"{localstripe_url}/js.stripe.com/v3/"
     return localstripe_url
+
+
+@pytest.fixture
+def card(localstripe: str):
+    """``card("ok")``: a PaymentMethod id for a test card, made on localstripe as the page would."""
+
+    def make(kind: str = "ok") -> str:
+        response = requests.post(
+            f"{localstripe}/v1/payment_methods",
+            data={
+                "type": "card",
+                "card[number]": CARDS[kind],
+                "card[exp_month]": "12",
+                "card[exp_year]": "2034",
+                "card[cvc]": "123",
+            },
+            auth=("sk_test_boom_local", ""),
+            timeout=10,
+        )
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    return make
+
+
+# --- the customer and the catalogue ----------------------------------------------------------
+
+
+@pytest.fixture
+def customer(db: Any) -> User:
+    """A customer who logs in with CUSTOMER_PHONE (typed 13800138000) or CUSTOMER_EMAIL and PASSWORD."""
+    return UserFactory.create(phone=CUSTOMER_PHONE, email=CUSTOMER_EMAIL)
+
+
+@pytest.fixture
+def plans(db: Any) -> dict[str, Plan]:
+    """The demo catalogue, by slug."""
+    return seed_catalogue()
+
+
+@pytest.fixture
+def line(customer: User, plans: dict[str, Plan]) -> Line:
+    """The customer's line on basic-10 with 10 days left."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    line = LineFactory.create(owner=customer)
+    bucket_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
+    line.refresh_from_db()
+    return line

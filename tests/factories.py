@@ -15,6 +15,9 @@ from plans.models import MB, Bucket, Line, Plan
 from plans.validators import luhn_check_digit
 
 PASSWORD = "correct-Horse-42!"
+# The ``customer`` fixture's phone and email (tests/conftest.py).
+CUSTOMER_PHONE = "+8613800138000"
+CUSTOMER_EMAIL = "demo@example.com"
 
 
 @cache

@@ -11,18 +11,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.email_change import email_change_confirm, email_change_request, email_change_token
-from accounts.models import EmailDelivery, Notice, User
+from accounts.models import EmailDelivery, Notice
 from accounts.outbox import email_send, notice_create
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import CUSTOMER_EMAIL, PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 EMAIL = reverse("accounts:email_change")
 
 
-@pytest.fixture
-def customer() -> User:
-    return UserFactory.create(email="old@example.com")
+OLD = CUSTOMER_EMAIL  # the customer's address before the change
 
 
 def sent_link(to: str) -> str:
@@ -39,11 +37,11 @@ def test_new_email_waits_for_its_link_and_receipts_keep_to_the_old_one(client, c
     response = client.post(EMAIL, {"email": "New@Example.com"})
     assert response["Location"] == reverse("accounts:preferences")
     customer.refresh_from_db()
-    assert (customer.email, customer.email_pending) == ("old@example.com", "New@example.com")
+    assert (customer.email, customer.email_pending) == (OLD, "New@example.com")
     # Anything sent meanwhile goes to the confirmed address.
     notice = notice_create(user=customer, kind=Notice.Kind.SUPPORT_RECEIVED, key="t", params={"ref": "S1"})
     assert notice is not None
-    assert notice.email.to == "old@example.com"
+    assert notice.email.to == OLD
     # The new address does not log in yet.
     client.logout()
     login = reverse("accounts:login")
@@ -60,10 +58,10 @@ def test_confirming_tells_the_old_address(customer):
     email_change_request(user=customer, email="new@example.com")
     email_change_confirm(token=email_change_token(user_id=customer.pk, email="new@example.com"))
     notice = Notice.objects.get(user=customer, kind=Notice.Kind.EMAIL_CHANGED)
-    assert notice.email.to == "old@example.com"
+    assert notice.email.to == OLD
     mail.outbox.clear()
     email_send(delivery_id=notice.email.pk)
-    assert mail.outbox[0].to == ["old@example.com"]
+    assert mail.outbox[0].to == [OLD]
     assert "now go to new@example.com" in mail.outbox[0].body
 
 
@@ -75,7 +73,7 @@ def test_bad_links_are_refused_with_a_message_never_a_500(client, customer, toke
     assert page.status_code == 200
     assert "This link is not valid any more." in page.content.decode()
     customer.refresh_from_db()
-    assert customer.email == "old@example.com"
+    assert customer.email == OLD
 
 
 def test_link_expires_after_a_day(customer):

@@ -11,15 +11,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import EmailDelivery, Notice, SupportRequest, User
-from tests.billing import conftest as billing_fixtures
 from tests.factories import LineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 # The billing tests' customer (with an email address), their line on basic-10 and the catalogue.
-customer = billing_fixtures.customer
-line = billing_fixtures.line
-plans = billing_fixtures.plans
 
 BELL_COUNT = re.compile(r'<span class="bell-count">(\d+)</span>')
 

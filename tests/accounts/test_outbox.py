@@ -38,7 +38,6 @@ from accounts.tasks import SEND_SOFT_TIME_LIMIT, SEND_TIME_LIMIT, email_deliver_
 from billing import services as billing
 from billing.models import Order
 from plans.models import Line, Plan
-from tests.billing import conftest as billing_fixtures
 from tests.card_payments import pay_by_card
 from tests.factories import UserFactory
 
@@ -46,10 +45,6 @@ pytestmark = pytest.mark.django_db
 
 # The billing tests' fixtures: a customer with an email address, their line on basic-10, the
 # catalogue, and test cards at localstripe.
-customer = billing_fixtures.customer
-line = billing_fixtures.line
-plans = billing_fixtures.plans
-card = billing_fixtures.card
 
 FAILING_BACKEND = "tests.mail_backends.FailingBackend"
 

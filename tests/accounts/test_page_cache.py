@@ -18,8 +18,7 @@ from accounts import outbox, services
 from accounts.models import Notice
 from boomcard import page_cache
 from plans import lines
-from plans.demo import seed_catalogue
-from plans.models import GB, Bucket, Line, Plan
+from plans.models import GB, Bucket, Line
 from plans.services import bucket_grant, bucket_withdraw
 from plans.usage import usage_ingest
 from tests.factories import PASSWORD, LineFactory, UserFactory
@@ -35,16 +34,6 @@ UNREACHABLE_CACHE = {
     },
     "fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"},
 }
-
-
-@pytest.fixture
-def plans() -> dict[str, Plan]:
-    return seed_catalogue()
-
-
-@pytest.fixture
-def customer():
-    return UserFactory.create()
 
 
 @pytest.fixture

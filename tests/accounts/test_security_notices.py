@@ -9,7 +9,7 @@ from django.utils import translation
 from accounts import password_reset, services
 from accounts.models import Notice, SmsCode, User
 from accounts.notice_text import notice_text
-from tests.factories import UserFactory
+from tests.factories import CUSTOMER_EMAIL
 from tests.security.helpers import app_code, authenticator_for
 
 pytestmark = pytest.mark.django_db
@@ -17,14 +17,9 @@ pytestmark = pytest.mark.django_db
 NEW = "green-Lake-2031!"
 
 
-@pytest.fixture
-def customer() -> User:
-    return UserFactory.create(email="me@example.com")
-
-
 def only_notice(customer: User, kind: str) -> Notice:
     notice = Notice.objects.get(user=customer, kind=kind)
-    assert notice.email.to == "me@example.com"
+    assert notice.email.to == CUSTOMER_EMAIL
     return notice
 
 

@@ -13,15 +13,11 @@ from django.urls import reverse
 from accounts.emails import delivery_email
 from accounts.models import EmailDelivery, Notice, SmsCode, SupportRequest
 from accounts.support import support_request_create
-from tests.billing import conftest as billing_fixtures
 from tests.factories import UserFactory, mobile_number
 from tests.sms import code_in
 
 pytestmark = pytest.mark.django_db
 
-customer = billing_fixtures.customer
-line = billing_fixtures.line
-plans = billing_fixtures.plans
 
 MESSAGE = "I am locked out of my account and cannot renew my line."
 

@@ -10,17 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from plans.demo import seed_catalogue
 from plans.models import GB, Bucket, DailyUsage, Line, Plan, UsageRecord, usage_day
 from plans.services import bucket_grant
 from tests.factories import LineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def plans() -> dict[str, Plan]:
-    return seed_catalogue()
 
 
 def local(customer: User, moment: datetime) -> datetime:

@@ -10,10 +10,8 @@ the rest of the suite uses database 15 as the cache and empties it at the start 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from datetime import timedelta
@@ -32,9 +30,7 @@ from accounts.models import User
 from billing.models import Order, OrderItem, PaymentProfile
 from boomcard.celery import app as celery_app
 from plans.models import Line, Plan
-from tests.billing.conftest import card, customer, line, plans  # noqa: F401  (fixtures)
-from tests.celery_worker import REPO_DIR, Worker, celery_worker, database_url, wait_until
-from tests.conftest import _free_port, _reachable
+from tests.celery_worker import Worker, celery_worker, database_url
 from tests.factories import LineFactory
 
 # TEST_BROKER_URL lets two runs of the suite on one machine use brokers of their own.
@@ -161,51 +157,6 @@ def leaks_internals(body: str) -> bool:
         marker in body
         for marker in ("Traceback", 'File "/', "psycopg", "OperationalError", "InterfaceError", "Exception Value")
     )
-
-
-@pytest.fixture(scope="session")
-def localstripe_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """This directory's own localstripe, its log written to a file.
-
-    The suite's fixture (tests/conftest.py) gives localstripe's stderr to a pipe it reads only if
-    the start fails. localstripe logs a line for every webhook it tries to send, so after a few
-    hundred payments (the webhook storm makes 500) the pipe is full and localstripe stops in the
-    middle of a write, answering nothing: every request to it then hangs.
-    """
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("localstripe") / "localstripe.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "run_localstripe",
-                "--port",
-                str(port),
-                "--webhook-url",
-                "http://127.0.0.1:9/",
-            ],
-            cwd=REPO_DIR,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-
-    def answering() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"localstripe exited:\n{log_path.read_text(errors='replace')[-2000:]}")
-        return _reachable(url, port)
-
-    try:
-        wait_until(answering, timeout=20, what="localstripe to answer")
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def orders_paid_at_stripe(owner: User, plan: Plan, localstripe: str, count: int) -> list[tuple[Order, dict[str, Any]]]:

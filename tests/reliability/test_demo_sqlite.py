@@ -24,7 +24,7 @@ from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
 from tests.billing.test_webhooks import event_body, stripe_get, stripe_signature
 from tests.card_payments import card_prepare, stripe_js_confirm
 from tests.celery_worker import REPO_DIR, wait_until
-from tests.conftest import _free_port, _reachable
+from tests.helpers import free_port, reachable
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -49,7 +49,7 @@ def demo_site(tmp_path: Path, localstripe: str) -> Iterator[tuple[str, Path, Pat
     manage = [sys.executable, "manage.py"]
     for command in (["migrate", "--no-input", "-v0"], ["seed_demo"]):
         subprocess.run([*manage, *command], cwd=REPO_DIR, env=env, check=True, capture_output=True, timeout=180)
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "runserver.log"
     with log_path.open("wb") as log:
         server = subprocess.Popen(
@@ -61,7 +61,7 @@ def demo_site(tmp_path: Path, localstripe: str) -> Iterator[tuple[str, Path, Pat
         )
     try:
         wait_until(
-            lambda: server.poll() is None and _reachable(f"http://127.0.0.1:{port}", port),
+            lambda: server.poll() is None and reachable(f"http://127.0.0.1:{port}", port),
             timeout=30,
             what="the demo site to answer",
             details=lambda: log_path.read_text(errors="replace")[-2000:],

@@ -46,8 +46,8 @@ from plans.line_views import ADD_LINE_KEY
 from plans.models import Line, Plan
 from plans.services import bucket_grant
 from plans.signing import usage_signature
-from tests.billing.conftest import CARDS
 from tests.billing.test_webhooks import stripe_signature
+from tests.card_payments import CARDS
 from tests.factories import LineFactory, UserFactory
 from tests.reliability.conftest import CARD_OK, stripe_api, stripe_card
 

@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import pytest
+import time_machine
+from django.utils import timezone
 from playwright.sync_api import ConsoleMessage, Page, sync_playwright
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP_VIEWPORT, TIMEOUT_MS
@@ -47,3 +49,10 @@ def browse() -> Iterator[Browse]:
         pytest.fail(f"Chromium is missing: the browser tests need {CHROMIUM}.", pytrace=False)
     with ThreadPoolExecutor(max_workers=1) as pool:
         yield lambda scenario: pool.submit(_run, scenario).result(timeout=120)
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Traveller]:
+    """The clock stopped at now; ``clock.shift(seconds)`` moves it."""
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        yield traveller

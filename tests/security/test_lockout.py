@@ -5,13 +5,10 @@ logs in after a delay, and a password reset by SMS code always lets the owner in
 from datetime import timedelta
 
 import pytest
-import time_machine
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts import lockout
-from accounts.models import User
 from tests.factories import PASSWORD, UserFactory
 from tests.sms import code_in
 
@@ -24,22 +21,11 @@ WRONG = "wrong-guess"
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(timezone.now(), tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
 def slept(monkeypatch) -> list[float]:
     """The delays the log-in waited, instead of waiting them."""
     waits: list[float] = []
     monkeypatch.setattr(lockout, "sleep", waits.append)
     return waits
-
-
-@pytest.fixture
-def customer() -> User:
-    return UserFactory.create(phone="+8613800138000", email="demo@example.com")
 
 
 def browser(address: str) -> Client:

@@ -17,7 +17,6 @@ from billing import services as billing
 from billing.models import Order
 from plans.models import Plan
 from plans.services import bucket_grant
-from tests.billing.conftest import card, plans  # noqa: F401  (fixtures)
 from tests.card_payments import pay_by_card
 from tests.factories import LineFactory, UserFactory
 
@@ -40,7 +39,7 @@ def _no_store(response: Any) -> bool:
     return "no-store" in response.get("Cache-Control", "")
 
 
-def test_every_page_of_a_logged_in_customer_says_no_store(plans: dict[str, Plan], localstripe: str, card) -> None:  # noqa: F811
+def test_every_page_of_a_logged_in_customer_says_no_store(plans: dict[str, Plan], localstripe: str, card) -> None:
     user = UserFactory.create(email="private@example.com")
     line = LineFactory.create(owner=user)
     bucket_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
@@ -71,7 +70,7 @@ def test_every_page_of_a_logged_in_customer_says_no_store(plans: dict[str, Plan]
 
 
 def test_line_page_with_the_activation_code_and_receipt_are_not_stored(
-    plans: dict[str, Plan],  # noqa: F811
+    plans: dict[str, Plan],
 ) -> None:
     user = UserFactory.create()
     line = LineFactory.create(owner=user)

@@ -33,12 +33,6 @@ USAGE_API = reverse("plans:api_usage")
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(timezone.now(), tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
 def limits(settings):
     """``limits(login="3/m")``: set some limits for the test."""
 

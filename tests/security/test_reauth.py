@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
 from accounts.reauth import REAUTH_AT_KEY
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD
 from tests.security.helpers import app_code, authenticator_for
 
 pytestmark = pytest.mark.django_db
@@ -22,11 +22,6 @@ EMAIL = reverse("accounts:email_change")
 PASSWORD_CHANGE = reverse("accounts:password_change")
 SECURITY = reverse("accounts:security")
 START = reverse("accounts:two_factor_start")
-
-
-@pytest.fixture
-def customer() -> User:
-    return UserFactory.create(email="old@example.com")
 
 
 def stale(client: Client) -> None:

@@ -4,30 +4,16 @@ whatever the customer does; both limits come from the settings (the environment)
 from datetime import timedelta
 
 import pytest
-import time_machine
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.middleware import LOGGED_IN_AT_KEY
-from accounts.models import User
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 LOGIN = reverse("accounts:login")
 HOME = reverse("plans:home")
-
-
-@pytest.fixture
-def customer() -> User:
-    return UserFactory.create(phone="+8613800138000")
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(timezone.now(), tick=False) as traveller:
-        yield traveller
 
 
 def log_in(client) -> None:

@@ -34,19 +34,14 @@ ADMIN = reverse("admin:index")
 
 
 @pytest.fixture
-def customer() -> User:
-    return UserFactory.create(phone="+8613800138000")
-
-
-@pytest.fixture
 def protected(customer: User) -> TOTPDevice:
     """The customer has two-step log-in on."""
     return authenticator_for(customer)
 
 
 @pytest.fixture
-def clock():
-    """A stopped clock at the start of a 30-second TOTP step; ``clock.shift(seconds)`` moves it."""
+def totp_clock():
+    """A stopped clock at the start of a 30-second TOTP step; ``totp_clock.shift(seconds)`` moves it."""
     start = timezone.now().replace(microsecond=0)
     start -= timedelta(seconds=start.second % 30)
     with time_machine.travel(start, tick=False) as traveller:
@@ -122,13 +117,13 @@ def test_turning_it_on_again_while_on_changes_nothing(client, customer, protecte
     assert list(TOTPDevice.objects.filter(user=customer)) == [protected]
 
 
-def test_turning_it_off_needs_a_current_code(client, customer, protected, clock):
+def test_turning_it_off_needs_a_current_code(client, customer, protected, totp_clock):
     client.force_login(customer)
     response = client.post(OFF, {"code": "12345"})
     assert response.status_code == 200
     assert "That code is not right." in response.content.decode()
     assert TOTPDevice.objects.filter(user=customer).exists()
-    clock.shift(2)
+    totp_clock.shift(2)
     response = client.post(OFF, {"code": app_code(protected)})
     assert response["Location"] == SECURITY
     assert not TOTPDevice.objects.filter(user=customer).exists()
@@ -140,7 +135,7 @@ def test_turning_it_off_needs_a_current_code(client, customer, protected, clock)
 # --- Logging in -----------------------------------------------------------------------------
 
 
-def test_right_password_alone_does_not_log_in_and_the_code_does_with_a_new_session_key(client, protected, clock):
+def test_right_password_alone_does_not_log_in_and_the_code_does_with_a_new_session_key(client, protected, totp_clock):
     password_step(client)
     assert logged_in_user_id(client) is None
     assert client.get(HOME)["Location"].startswith(LOGIN)
@@ -158,7 +153,7 @@ def test_right_password_alone_does_not_log_in_and_the_code_does_with_a_new_sessi
     assert client.get(HOME).status_code == 200
 
 
-def test_code_step_keeps_where_the_customer_was_going(client, protected, clock):
+def test_code_step_keeps_where_the_customer_was_going(client, protected, totp_clock):
     password_step(client, next_url="/notices/")
     assert client.post(CODE, {"code": app_code(protected)})["Location"] == "/notices/"
 
@@ -169,28 +164,28 @@ def test_code_step_without_the_password_step_goes_back_to_log_in(client, protect
     assert logged_in_user_id(client) is None
 
 
-def test_code_step_expires_after_five_minutes(client, protected, clock):
+def test_code_step_expires_after_five_minutes(client, protected, totp_clock):
     password_step(client)
-    clock.shift(5 * 60 + 1)
+    totp_clock.shift(5 * 60 + 1)
     response = client.post(CODE, {"code": app_code(protected)}, follow=True)
     assert response.redirect_chain[-1][0] == LOGIN
     assert "Log in again" in response.content.decode()
     assert logged_in_user_id(client) is None
 
 
-def test_a_code_works_once_even_within_its_thirty_seconds(client, protected, clock):
+def test_a_code_works_once_even_within_its_thirty_seconds(client, protected, totp_clock):
     password_step(client)
     code = app_code(protected)
     assert client.post(CODE, {"code": code})["Location"] == HOME
     client.post(reverse("accounts:logout"))
-    clock.shift(1)
+    totp_clock.shift(1)
     password_step(client)
     response = client.post(CODE, {"code": code})
     assert response.status_code == 200
     assert logged_in_user_id(client) is None
 
 
-def test_recovery_code_logs_in_once(client, customer, clock):
+def test_recovery_code_logs_in_once(client, customer, totp_clock):
     client.force_login(customer)
     client.post(START)
     device = TOTPDevice.objects.get(user=customer)
@@ -204,17 +199,17 @@ def test_recovery_code_logs_in_once(client, customer, clock):
     assert StaticToken.objects.filter(device__user=customer).count() == 9
     client.post(reverse("accounts:logout"))
 
-    clock.shift(2)
+    totp_clock.shift(2)
     password_step(client)
     again = client.post(CODE, {"code": codes[3]})
     assert again.status_code == 200
     assert "That code is not right. 4 tries left." in again.content.decode()
     assert logged_in_user_id(client) is None
-    clock.shift(2)
+    totp_clock.shift(2)
     assert client.post(CODE, {"code": codes[4]})["Location"] == HOME
 
 
-def test_five_wrong_codes_go_back_to_the_password_step(client, protected, clock):
+def test_five_wrong_codes_go_back_to_the_password_step(client, protected, totp_clock):
     password_step(client)
     wrong = "000000" if app_code(protected) != "000000" else "111111"
     for left in (4, 3, 2, 1):
@@ -222,27 +217,27 @@ def test_five_wrong_codes_go_back_to_the_password_step(client, protected, clock)
         assert response.status_code == 200
         assert f"That code is not right. {left} tr" in response.content.decode()
         # Each wrong code makes the next try wait longer (1, 2, 4, 8 seconds): let it pass.
-        clock.shift(2 ** (4 - left) + 1)
+        totp_clock.shift(2 ** (4 - left) + 1)
     response = client.post(CODE, {"code": wrong}, follow=True)
     assert response.redirect_chain[-1][0] == LOGIN
     assert "Too many wrong codes. Log in again." in response.content.decode()
     assert TWO_FACTOR_LOGIN_KEY not in client.session
     # The right code now is no use without the password again.
-    clock.shift(30)
+    totp_clock.shift(30)
     assert client.post(CODE, {"code": app_code(protected)})["Location"] == LOGIN
     assert logged_in_user_id(client) is None
 
 
-def test_right_code_right_after_a_wrong_one_waits_for_the_device(client, protected, clock):
+def test_right_code_right_after_a_wrong_one_waits_for_the_device(client, protected, totp_clock):
     password_step(client)
     client.post(CODE, {"code": "000000" if app_code(protected) != "000000" else "111111"})
-    clock.shift(1)
+    totp_clock.shift(1)
     response = client.post(CODE, {"code": app_code(protected)})
     # The device wants 1 s after one wrong code; at exactly 1 s it lets it through.
     assert response["Location"] == HOME
 
     client.post(reverse("accounts:logout"))
-    clock.shift(30)
+    totp_clock.shift(30)
     password_step(client)
     client.post(CODE, {"code": "000000" if app_code(protected) != "000000" else "111111"})
     waiting = client.post(CODE, {"code": app_code(protected)})
@@ -252,21 +247,21 @@ def test_right_code_right_after_a_wrong_one_waits_for_the_device(client, protect
 
 
 @pytest.mark.parametrize("typed", ["", " ", "12345", "1234567", "abc", "٣٣٣٣٣٣", "x" * 200, "000000\x00"])
-def test_odd_codes_get_a_form_error_never_a_500(client, protected, typed, clock):
+def test_odd_codes_get_a_form_error_never_a_500(client, protected, typed, totp_clock):
     password_step(client)
     response = client.post(CODE, {"code": typed})
     assert response.status_code == 200
     assert logged_in_user_id(client) is None
 
 
-def test_account_closed_during_the_code_step_cannot_log_in(client, customer, protected, clock):
+def test_account_closed_during_the_code_step_cannot_log_in(client, customer, protected, totp_clock):
     password_step(client)
     User.objects.filter(pk=customer.pk).update(is_active=False)
     assert client.post(CODE, {"code": app_code(protected)})["Location"] == LOGIN
     assert logged_in_user_id(client) is None
 
 
-def test_service_refuses_a_wrong_code_and_counts_it_for_the_device(customer, protected, clock):
+def test_service_refuses_a_wrong_code_and_counts_it_for_the_device(customer, protected, totp_clock):
     with pytest.raises(ValidationError) as error:
         services.two_factor_verify(user=customer, code="not-a-code")
     assert error.value.code == "wrong"
@@ -274,7 +269,7 @@ def test_service_refuses_a_wrong_code_and_counts_it_for_the_device(customer, pro
         services.two_factor_verify(user=customer, code="000000" if app_code(protected) != "000000" else "111111")
     protected.refresh_from_db()
     assert protected.throttling_failure_count == 1
-    clock.shift(1)
+    totp_clock.shift(1)
     assert services.two_factor_verify(user=customer, code=app_code(protected)) == protected
     protected.refresh_from_db()
     assert protected.throttling_failure_count == 0
@@ -288,7 +283,9 @@ def staff() -> User:
     return UserFactory.create(username="ops", is_staff=True, is_superuser=True)
 
 
-def test_staff_logged_in_without_an_authenticator_are_sent_to_set_one_up_then_reach_the_admin(client, staff, clock):
+def test_staff_logged_in_without_an_authenticator_are_sent_to_set_one_up_then_reach_the_admin(
+    client, staff, totp_clock
+):
     assert client.post(LOGIN, {"username": "ops", "password": PASSWORD})["Location"] == HOME
     response = client.get(ADMIN, follow=True)
     assert [url for url, _status in response.redirect_chain] == [f"/admin/login/?next={ADMIN}", SECURITY]
@@ -303,7 +300,7 @@ def test_staff_logged_in_without_an_authenticator_are_sent_to_set_one_up_then_re
     assert client.get(reverse("admin:plans_line_changelist")).status_code == 200
 
 
-def test_staff_with_an_authenticator_log_in_with_password_and_code_to_reach_the_admin(client, staff, clock):
+def test_staff_with_an_authenticator_log_in_with_password_and_code_to_reach_the_admin(client, staff, totp_clock):
     device = authenticator_for(staff)
     response = client.get(ADMIN, follow=True)
     assert response.redirect_chain[-1][0] == f"{LOGIN}?next={ADMIN}"
