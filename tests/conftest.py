@@ -152,6 +152,12 @@ def customer(db: Any) -> User:
 
 
 @pytest.fixture
+def staff(db: Any) -> User:
+    """A superuser who logs in as "ops" with PASSWORD."""
+    return UserFactory.create(username="ops", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
 def plans(db: Any) -> dict[str, Plan]:
     """The demo catalogue, by slug."""
     return seed_catalogue()
@@ -168,3 +174,17 @@ def line(customer: User, plans: dict[str, Plan]) -> Line:
     bucket_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=20))
     line.refresh_from_db()
     return line
+
+
+@pytest.fixture
+def sdk(localstripe: str) -> Any:
+    """The app's Stripe client (billing.gateway.client()), talking to localstripe."""
+    from billing import gateway
+
+    return gateway.client()
+
+
+@pytest.fixture
+def stripe_customer(sdk: Any) -> str:
+    """A customer at localstripe, by id."""
+    return str(sdk.v1.customers.create(params={"email": "buyer@example.com"}).id)

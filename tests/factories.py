@@ -11,6 +11,7 @@ from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.models import User
+from boomcard.formats import money
 from plans.models import MB, Bucket, Line, Plan
 from plans.validators import luhn_check_digit
 
@@ -116,3 +117,13 @@ class BucketFactory(factory.django.DjangoModelFactory[Bucket]):
     sms_total = factory.SelfAttribute("plan.sms")
     starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
     expires_at = factory.LazyAttribute(lambda bucket: bucket.starts_at + timedelta(days=bucket.plan.validity_days))
+
+
+def price_minor(plan: Plan, currency: str = "CNY") -> int:
+    """The plan's price in ``currency``, in minor units, as the catalogue the test made has it."""
+    return plan.prices.get(currency=currency).amount_minor
+
+
+def price_shown(plan: Plan, currency: str = "CNY") -> str:
+    """The plan's price as the pages show it: ``¥38.00``."""
+    return money(price_minor(plan, currency), currency)

@@ -37,14 +37,14 @@ UNREACHABLE_CACHE = {
 
 
 @pytest.fixture
-def line(customer, plans) -> Line:
+def work_phone(customer, plans) -> Line:
     line = LineFactory.create(owner=customer, nickname="Work phone")
     bucket_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(hours=1))
     return line
 
 
 @pytest.fixture
-def browser(customer) -> Client:
+def signed_in(customer) -> Client:
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(customer)
     return client
@@ -61,44 +61,44 @@ def bell(page: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def test_a_second_visit_is_served_from_the_cache(browser, line, django_assert_num_queries):
-    first = home(browser)
+def test_a_second_visit_is_served_from_the_cache(signed_in, work_phone, django_assert_num_queries):
+    first = home(signed_in)
     with django_assert_num_queries(0):
-        again = home(browser)
+        again = home(signed_in)
     # The same page but for the CSRF token, which is masked afresh for every response, and the
     # time the page was made (the offline copy says "as of" it).
     fresh = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"|data-rendered-at="[^"]+"|(?<=as of )\d\d:\d\d')
     assert fresh.sub("", again) == fresh.sub("", first)
 
 
-def test_a_new_bucket_shows_at_once(browser, line, plans):
-    assert "10 GB left of 10 GB" in home(browser)
-    bucket_grant(line=line, plan=plans["topup-5"])
-    assert "15 GB left of 15 GB" in home(browser)
+def test_a_new_bucket_shows_at_once(signed_in, work_phone, plans):
+    assert "10 GB left of 10 GB" in home(signed_in)
+    bucket_grant(line=work_phone, plan=plans["topup-5"])
+    assert "15 GB left of 15 GB" in home(signed_in)
 
 
-def test_a_withdrawn_bucket_goes_at_once(browser, line, plans):
-    extra = bucket_grant(line=line, plan=plans["topup-5"])
-    assert "15 GB left of 15 GB" in home(browser)
+def test_a_withdrawn_bucket_goes_at_once(signed_in, work_phone, plans):
+    extra = bucket_grant(line=work_phone, plan=plans["topup-5"])
+    assert "15 GB left of 15 GB" in home(signed_in)
     bucket_withdraw(bucket=extra)
-    assert "10 GB left of 10 GB" in home(browser)
+    assert "10 GB left of 10 GB" in home(signed_in)
 
 
-def test_a_bucket_changed_in_the_admin_shows_at_once(browser, line):
-    assert "10 GB left of 10 GB" in home(browser)
-    bucket = Bucket.objects.get(line=line)
+def test_a_bucket_changed_in_the_admin_shows_at_once(signed_in, work_phone):
+    assert "10 GB left of 10 GB" in home(signed_in)
+    bucket = Bucket.objects.get(line=work_phone)
     bucket.data_total = 20 * GB
     bucket.save()
-    assert "20 GB left of 20 GB" in home(browser)
+    assert "20 GB left of 20 GB" in home(signed_in)
 
 
-def test_usage_from_the_network_shows_at_once(browser, line):
-    assert "10 GB left of 10 GB" in home(browser)
+def test_usage_from_the_network_shows_at_once(signed_in, work_phone):
+    assert "10 GB left of 10 GB" in home(signed_in)
     report = usage_ingest(
         records=[
             {
                 "id": "cache-1",
-                "msisdn": str(line.msisdn),
+                "msisdn": str(work_phone.msisdn),
                 "kind": "data",
                 "amount": 4 * GB,
                 "country": "CN",
@@ -107,34 +107,34 @@ def test_usage_from_the_network_shows_at_once(browser, line):
         ]
     )
     assert report.accepted == 1
-    page = home(browser)
+    page = home(signed_in)
     assert "6 GB left of 10 GB" in page
 
 
-def test_a_renamed_line_shows_at_once(browser, line):
-    assert "Work phone" in home(browser)
-    lines.line_rename(line=line, nickname="Mum")
-    page = home(browser)
+def test_a_renamed_line_shows_at_once(signed_in, work_phone):
+    assert "Work phone" in home(signed_in)
+    lines.line_rename(line=work_phone, nickname="Mum")
+    page = home(signed_in)
     assert "Mum" in page
     assert "Work phone" not in page
 
 
-def test_the_bell_counts_new_and_read_notices_at_once(browser, customer, line):
-    assert bell(home(browser)) == 0
+def test_the_bell_counts_new_and_read_notices_at_once(signed_in, customer, work_phone):
+    assert bell(home(signed_in)) == 0
     outbox.notice_create(user=customer, kind=Notice.Kind.SUPPORT_RECEIVED, key="cache-test-1", email=False)
-    assert bell(home(browser)) == 1
+    assert bell(home(signed_in)) == 1
     services.notice_mark_read(user=customer)
-    assert bell(home(browser)) == 0
+    assert bell(home(signed_in)) == 0
 
 
-def test_each_language_has_its_own_cards(browser, customer, line):
-    assert "Renew" in home(browser)
+def test_each_language_has_its_own_cards(signed_in, customer, work_phone):
+    assert "Renew" in home(signed_in)
     services.user_language_set(user=customer, language="zh-hans")
-    assert "续费" in home(browser)
+    assert "续费" in home(signed_in)
 
 
-def test_another_customer_never_gets_these_cards(browser, line, plans):
-    home(browser)
+def test_another_customer_never_gets_these_cards(signed_in, work_phone, plans):
+    home(signed_in)
     other = UserFactory.create()
     LineFactory.create(owner=other, nickname="Someone else")
     their_browser = Client(headers={"Accept-Language": "en"})
@@ -144,20 +144,20 @@ def test_another_customer_never_gets_these_cards(browser, line, plans):
     assert "Work phone" not in page
 
 
-def test_a_password_changed_elsewhere_ends_this_session(browser, customer, line):
-    home(browser)  # the user is now cached
+def test_a_password_changed_elsewhere_ends_this_session(signed_in, customer, work_phone):
+    home(signed_in)  # the user is now cached
     customer.set_password("another-long-passphrase-2026")
     customer.save()
-    response = browser.get("/")
+    response = signed_in.get("/")
     assert response.status_code == 302
     assert reverse("accounts:login") in response["Location"]
 
 
-def test_a_deactivated_customer_is_logged_out_at_once(browser, customer, line):
-    home(browser)
+def test_a_deactivated_customer_is_logged_out_at_once(signed_in, customer, work_phone):
+    home(signed_in)
     customer.is_active = False
     customer.save(update_fields=["is_active"])
-    assert browser.get("/").status_code == 302
+    assert signed_in.get("/").status_code == 302
 
 
 def test_a_value_built_before_a_change_is_not_served_after_it(customer):
@@ -180,27 +180,27 @@ def cache_down() -> Iterator[None]:
         yield
 
 
-def test_the_site_works_without_the_cache(cache_down, customer, line, plans):
+def test_the_site_works_without_the_cache(cache_down, customer, work_phone, plans):
     browser = Client(headers={"Accept-Language": "en"})
     response = browser.post(reverse("accounts:login"), {"username": str(customer.phone), "password": PASSWORD})
     assert response.status_code == 302, response.content.decode()[:500]
     assert "10 GB left of 10 GB" in home(browser)
-    bucket_grant(line=line, plan=plans["topup-5"])
+    bucket_grant(line=work_phone, plan=plans["topup-5"])
     assert "15 GB left of 15 GB" in home(browser)
     assert browser.get(reverse("billing:orders")).status_code == 200
     browser.post(reverse("accounts:logout"))
     assert browser.get("/").status_code == 302
 
 
-def test_a_session_whose_cached_copy_is_gone_is_read_from_the_database(browser, line):
-    home(browser)
+def test_a_session_whose_cached_copy_is_gone_is_read_from_the_database(signed_in, work_phone):
+    home(signed_in)
     cache.clear()
-    assert "Work phone" in home(browser)
+    assert "Work phone" in home(signed_in)
 
 
-def test_a_cached_session_lives_at_most_session_cache_seconds(browser, settings):
+def test_a_cached_session_lives_at_most_session_cache_seconds(signed_in, settings):
     import redis
 
-    key = cache.make_key("django.contrib.sessions.cached_db" + browser.session.session_key)
+    key = cache.make_key("django.contrib.sessions.cached_db" + signed_in.session.session_key)
     ttl = redis.Redis.from_url(settings.REDIS_URL).ttl(key)
     assert 0 < ttl <= settings.SESSION_CACHE_SECONDS < settings.SESSION_COOKIE_AGE

@@ -16,35 +16,19 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.models import EmailDelivery, StaffAlert, User
+from accounts.models import EmailDelivery, StaffAlert
 from accounts.outbox import email_send, outbox_due
 from billing import services
 from billing.models import Dispute, Order, Refund, StripeEvent
-from plans.models import Bucket, Line
+from plans.models import Bucket
 from tests.billing.test_refunds import CHANGELIST, refund_in_admin, refunds_at_stripe
 from tests.billing.test_webhooks import event_body, post_event, start_order, stripe_get
-from tests.card_payments import pay_by_card
-from tests.factories import UserFactory
+from tests.factories import price_minor
 from tests.security.helpers import log_in_with_second_step
 
 pytestmark = pytest.mark.django_db
 
 DUE_BY = int(time.time()) + 10 * 24 * 3600
-
-
-@pytest.fixture
-def staff(db: Any) -> User:
-    return UserFactory.create(is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def fulfilled_order(customer: User, line: Line, localstripe: str, card: Any) -> Order:
-    """A renewal the customer paid by card on the page: fulfilled, with its bucket."""
-    browser = Client(headers={"Accept-Language": "en"})
-    order = start_order(browser, customer, line)
-    paid = pay_by_card(browser, order, card("ok"), localstripe=localstripe)
-    assert paid.order.status == Order.Status.FULFILLED
-    return paid.order
 
 
 def charge_of(localstripe: str, order: Order) -> str:
@@ -81,7 +65,7 @@ def staff_emails() -> list[EmailDelivery]:
 
 
 def test_dispute_marks_the_order_disputed_keeps_the_bucket_and_emails_staff(
-    client, customer, fulfilled_order, localstripe, mailoutbox
+    client, customer, plans, fulfilled_order, localstripe, mailoutbox
 ):
     order = fulfilled_order
     bucket = Bucket.objects.get(order_item__order=order)
@@ -100,7 +84,7 @@ def test_dispute_marks_the_order_disputed_keeps_the_bucket_and_emails_staff(
         Dispute.Status.NEEDS_RESPONSE,
         "fraudulent",
     )
-    assert (recorded.amount_minor, recorded.currency) == (3800, "CNY")
+    assert (recorded.amount_minor, recorded.currency) == (price_minor(plans["basic-10"]), "CNY")
     assert recorded.evidence_due_by is not None
     assert int(recorded.evidence_due_by.timestamp()) == DUE_BY
     # The customer keeps what was paid for until staff decide.

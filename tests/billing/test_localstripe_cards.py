@@ -14,17 +14,7 @@ from tests.billing.webhook_receiver import Receiver, receiving
 
 
 @pytest.fixture
-def sdk(localstripe: str) -> stripe.StripeClient:
-    return gateway.client()
-
-
-@pytest.fixture
-def stripe_customer(sdk: stripe.StripeClient) -> str:
-    return str(sdk.v1.customers.create(params={"email": "buyer@example.com"}).id)
-
-
-@pytest.fixture
-def receiver(localstripe: str) -> Iterator[Receiver]:
+def card_events(localstripe: str) -> Iterator[Receiver]:
     with receiving(localstripe, "cards-test", EVENTS) as found:
         yield found
 
@@ -111,7 +101,7 @@ def test_publishable_key_confirms_only_with_the_intents_client_secret(sdk, strip
 # --- Disputes -----------------------------------------------------------------------------------
 
 
-def test_card_0259_is_paid_then_disputed(sdk, localstripe, receiver):
+def test_card_0259_is_paid_then_disputed(sdk, localstripe, card_events):
     method = requests.post(
         f"{localstripe}/v1/payment_methods",
         data={
@@ -129,7 +119,7 @@ def test_card_0259_is_paid_then_disputed(sdk, localstripe, receiver):
     )
     assert intent.status == "succeeded"
 
-    events = receiver.events_about(intent.id, 2)
+    events = card_events.events_about(intent.id, 2)
 
     dispute = next(event.data.object for event in events if event.type == "charge.dispute.created")
     assert dispute["object"] == "dispute"

@@ -26,19 +26,9 @@ EVENTS = [
 
 
 @pytest.fixture
-def sdk(localstripe: str) -> stripe.StripeClient:
-    return gateway.client()
-
-
-@pytest.fixture
-def receiver(localstripe: str) -> Iterator[Receiver]:
+def wallet_events(localstripe: str) -> Iterator[Receiver]:
     with receiving(localstripe, "wallets-test", EVENTS) as found:
         yield found
-
-
-@pytest.fixture
-def stripe_customer(sdk: stripe.StripeClient) -> str:
-    return str(sdk.v1.customers.create(params={"email": "buyer@example.com"}).id)
 
 
 def wallet_intent(sdk: Any, customer: str, amount: int = 3800) -> Any:
@@ -104,7 +94,7 @@ def test_alipay_confirm_answers_the_documented_redirect(sdk, stripe_customer, lo
     assert "Fail test payment" in page.text
 
 
-def test_alipay_authorize_succeeds_redirects_to_return_url_and_sends_succeeded(sdk, stripe_customer, receiver):
+def test_alipay_authorize_succeeds_redirects_to_return_url_and_sends_succeeded(sdk, stripe_customer, wallet_events):
     intent = wallet_intent(sdk, stripe_customer)
     url = alipay_confirm(sdk, intent.id).next_action.alipay_handle_redirect.url
 
@@ -125,12 +115,12 @@ def test_alipay_authorize_succeeds_redirects_to_return_url_and_sends_succeeded(s
     charge = sdk.v1.payment_intents.retrieve(intent.id).to_dict()["latest_charge"]
     assert charge["status"] == "succeeded"
     assert charge["amount"] == 3800
-    (event,) = receiver.events_about(intent.id, 1)
+    (event,) = wallet_events.events_about(intent.id, 1)
     assert event.type == "payment_intent.succeeded"
     assert event.data.object["status"] == "succeeded"
 
 
-def test_alipay_fail_sends_payment_failed_and_redirects_failed(sdk, stripe_customer, receiver):
+def test_alipay_fail_sends_payment_failed_and_redirects_failed(sdk, stripe_customer, wallet_events):
     intent = wallet_intent(sdk, stripe_customer)
     url = alipay_confirm(sdk, intent.id).next_action.alipay_handle_redirect.url
 
@@ -145,7 +135,7 @@ def test_alipay_fail_sends_payment_failed_and_redirects_failed(sdk, stripe_custo
     assert error["message"]
     assert error["payment_method"]["type"] == "alipay"
     assert gateway.intent_from_data(failed).payment_method_type == "alipay"
-    (event,) = receiver.events_about(intent.id, 1)
+    (event,) = wallet_events.events_about(intent.id, 1)
     assert event.type == "payment_intent.payment_failed"
     assert event.data.object["last_payment_error"]["code"] == "payment_intent_payment_attempt_failed"
 
@@ -221,7 +211,7 @@ def test_wechat_confirm_answers_the_documented_qr_code(sdk, stripe_customer, loc
     )
 
 
-def test_wechat_authorize_shows_paid_and_sends_succeeded(sdk, stripe_customer, receiver):
+def test_wechat_authorize_shows_paid_and_sends_succeeded(sdk, stripe_customer, wallet_events):
     intent = wallet_intent(sdk, stripe_customer)
     url = wechat_confirm(sdk, intent.id).next_action.wechat_pay_display_qr_code.data
 
@@ -230,7 +220,7 @@ def test_wechat_authorize_shows_paid_and_sends_succeeded(sdk, stripe_customer, r
     assert answer.status_code == 200
     assert "Paid" in answer.text
     assert sdk.v1.payment_intents.retrieve(intent.id).status == "succeeded"
-    (event,) = receiver.events_about(intent.id, 1)
+    (event,) = wallet_events.events_about(intent.id, 1)
     assert event.type == "payment_intent.succeeded"
 
 
@@ -242,13 +232,13 @@ def test_wechat_confirm_needs_the_web_client(sdk, stripe_customer):
 
 
 def test_expired_code_fails_the_attempt_and_confirming_again_gives_a_new_code(
-    sdk, stripe_customer, localstripe, receiver
+    sdk, stripe_customer, localstripe, wallet_events
 ):
     requests.post(f"{localstripe}/_config/boom/wechat_pay", data={"qr_seconds": "1"}, timeout=10).raise_for_status()
     intent = wallet_intent(sdk, stripe_customer)
     first = wechat_confirm(sdk, intent.id).next_action.wechat_pay_display_qr_code
 
-    (event,) = receiver.events_about(intent.id, 1)
+    (event,) = wallet_events.events_about(intent.id, 1)
 
     assert event.type == "payment_intent.payment_failed"
     expired = sdk.v1.payment_intents.retrieve(intent.id)
@@ -279,14 +269,14 @@ def test_confirming_again_replaces_the_code(sdk, stripe_customer):
 # --- Refunds of wallet payments -----------------------------------------------------------------
 
 
-def test_wallet_refund_is_pending_then_succeeded_with_refund_updated(sdk, stripe_customer, receiver):
+def test_wallet_refund_is_pending_then_succeeded_with_refund_updated(sdk, stripe_customer, wallet_events):
     intent = wallet_intent(sdk, stripe_customer)
     press(alipay_confirm(sdk, intent.id).next_action.alipay_handle_redirect.url, "Authorize test payment")
 
     refund = gateway.refund_create(intent_id=intent.id, amount_minor=1000, idempotency_key="r-1", metadata={})
 
     assert refund.status == "pending"
-    events = receiver.events_about(intent.id, 3)  # payment_intent.succeeded, then the refund's two
+    events = wallet_events.events_about(intent.id, 3)  # payment_intent.succeeded, then the refund's two
     updates = {event.type: event.data.object for event in events if event.type != "payment_intent.succeeded"}
     assert set(updates) == {"refund.updated", "charge.refund.updated"}
     for updated in updates.values():

@@ -8,26 +8,27 @@ from django.urls import reverse
 from billing.models import Order
 from plans.models import Bucket
 from tests.card_payments import pay_by_card, stripe_js_confirm
+from tests.factories import price_minor, price_shown
 
 pytestmark = pytest.mark.django_db
 
 
-def test_renewal_page_shows_plan_price_and_new_expiry(client, customer, line):
+def test_renewal_page_shows_plan_price_and_new_expiry(client, customer, line, plans):
     client.force_login(customer)
     page = client.get(reverse("billing:renew", args=[line.pk])).content.decode()
     assert "Renew your current plan" in page
-    assert "¥38.00" in page
+    assert price_shown(plans["basic-10"]) in page
     new_expiry = (line.expires_at + timedelta(days=30)).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
     assert new_expiry.strftime("%Y-%m-%d %H:%M") in page
 
 
-def test_card_payment_renews_the_line_once(client, customer, line, localstripe, card):
+def test_card_payment_renews_the_line_once(client, customer, line, plans, localstripe, card):
     client.force_login(customer)
     old_expiry = line.expires_at
     response = client.post(reverse("billing:renew", args=[line.pk]), {"plan": "basic-10"})
     order = Order.objects.get()
     assert response["Location"] == reverse("billing:pay", args=[order.public_id])
-    assert order.amount_minor == 3800
+    assert order.amount_minor == price_minor(plans["basic-10"])
     assert order.currency == "CNY"
     assert (order.payment_intent_id or "").startswith("pi_")
 

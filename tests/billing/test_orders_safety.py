@@ -14,7 +14,7 @@ from billing.models import Order, OrderItem, PaymentProfile
 from plans.models import Bucket, Plan
 from plans.services import bucket_grant
 from tests.billing.test_webhooks import STRIPE_AUTH, start_order
-from tests.factories import LineFactory, UserFactory
+from tests.factories import LineFactory, UserFactory, price_minor
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def test_tampered_plan_code_is_a_form_error_and_creates_nothing(client, customer
     assert all_intents(localstripe) == []
 
 
-def test_price_posted_by_the_browser_is_ignored(client, customer, line, localstripe):
+def test_price_posted_by_the_browser_is_ignored(client, customer, line, plans, localstripe):
     client.force_login(customer)
 
     client.post(
@@ -96,9 +96,10 @@ def test_price_posted_by_the_browser_is_ignored(client, customer, line, localstr
     )
 
     order = Order.objects.get()
-    assert (order.amount_minor, order.currency) == (3800, "CNY")
+    price = price_minor(plans["basic-10"])
+    assert (order.amount_minor, order.currency) == (price, "CNY")
     [intent] = intents_for(localstripe, order)
-    assert (intent["amount"], intent["currency"]) == (3800, "cny")
+    assert (intent["amount"], intent["currency"]) == (price, "cny")
 
 
 def test_renewing_another_customers_line_is_not_found_and_creates_nothing(client, customer, line, localstripe):

@@ -10,33 +10,17 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Notice, User
+from accounts.models import Notice
 from billing.models import Order, Refund
 from billing.sweeps import refunds_reconcile
-from plans.models import Bucket, Line
+from plans.models import Bucket
 from tests.billing.test_webhooks import STRIPE_AUTH, start_order
-from tests.card_payments import pay_by_card
-from tests.factories import LineFactory, UserFactory
+from tests.factories import LineFactory, UserFactory, price_minor, price_shown
 from tests.security.helpers import log_in_with_second_step
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:billing_order_changelist")
-
-
-@pytest.fixture
-def staff(db: Any) -> User:
-    return UserFactory.create(is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def fulfilled_order(customer: User, line: Line, localstripe: str, card: Any) -> Order:
-    """A renewal the customer paid by card on the page: fulfilled, with its bucket."""
-    browser = Client(headers={"Accept-Language": "en"})
-    order = start_order(browser, customer, line)
-    assert pay_by_card(browser, order, card("ok"), localstripe=localstripe).status == "fulfilled"
-    order.refresh_from_db()
-    return order
 
 
 def refunds_at_stripe(localstripe: str, order: Order) -> list[dict[str, Any]]:
@@ -55,7 +39,7 @@ def refund_in_admin(client: Client, *orders: Order) -> list[str]:
 
 
 def test_staff_refund_refunds_at_stripe_and_takes_back_the_bucket(
-    client, staff, customer, line, fulfilled_order, localstripe
+    client, staff, customer, line, plans, fulfilled_order, localstripe
 ):
     expiry_before_renewal = line.expires_at
     line.refresh_from_db()
@@ -64,9 +48,9 @@ def test_staff_refund_refunds_at_stripe_and_takes_back_the_bucket(
 
     shown = refund_in_admin(client, fulfilled_order)
 
-    assert shown == [f"{fulfilled_order.public_id}: refunded ¥38.00."]
+    assert shown == [f"{fulfilled_order.public_id}: refunded {price_shown(plans['basic-10'])}."]
     [refund] = refunds_at_stripe(localstripe, fulfilled_order)
-    assert (refund["amount"], refund["status"]) == (3800, "succeeded")
+    assert (refund["amount"], refund["status"]) == (price_minor(plans["basic-10"]), "succeeded")
     fulfilled_order.refresh_from_db()
     assert fulfilled_order.status == Order.Status.REFUNDED
     assert fulfilled_order.refunded_at is not None
@@ -169,7 +153,7 @@ def test_staff_who_may_only_view_orders_are_not_offered_the_refund(client, fulfi
 
 
 @pytest.mark.parametrize("term", ["public_id", "phone", "payment_intent_id"])
-def test_staff_find_an_order_by_id_phone_or_payment_intent(client, staff, customer, fulfilled_order, term):
+def test_staff_find_an_order_by_id_phone_or_payment_intent(client, staff, customer, plans, fulfilled_order, term):
     query = {
         "public_id": fulfilled_order.public_id,
         "phone": str(customer.phone.as_e164),
@@ -180,10 +164,10 @@ def test_staff_find_an_order_by_id_phone_or_payment_intent(client, staff, custom
     page = client.get(CHANGELIST, {"q": query}).content.decode()
 
     assert fulfilled_order.public_id in page
-    assert "¥38.00" in page
+    assert price_shown(plans["basic-10"]) in page
 
 
-def test_orders_are_read_only_in_the_admin(client, staff, fulfilled_order):
+def test_orders_are_read_only_in_the_admin(client, staff, plans, fulfilled_order):
     log_in_with_second_step(client, staff)
     change = reverse("admin:billing_order_change", args=[fulfilled_order.pk])
 
@@ -196,7 +180,10 @@ def test_orders_are_read_only_in_the_admin(client, staff, fulfilled_order):
     assert client.get(reverse("admin:billing_order_add")).status_code == 403
     assert client.get(reverse("admin:billing_order_delete", args=[fulfilled_order.pk])).status_code == 403
     fulfilled_order.refresh_from_db()
-    assert (fulfilled_order.status, fulfilled_order.amount_minor) == (Order.Status.FULFILLED, 3800)
+    assert (fulfilled_order.status, fulfilled_order.amount_minor) == (
+        Order.Status.FULFILLED,
+        price_minor(plans["basic-10"]),
+    )
 
 
 @pytest.mark.parametrize("model", ["stripeevent", "paymentprofile"])

@@ -10,29 +10,20 @@ from typing import Any
 
 import pytest
 import requests
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Notice, User
+from accounts.models import Notice
 from billing import gateway, services
 from billing.models import Order, PaymentProfile, Refund
 from billing.services.orders import PAYMENT_EXPIRED
 from billing.sweeps import payments_reconcile, refunds_reconcile
-from plans.models import Bucket, Line
+from plans.models import Bucket
 from tests.billing.test_webhooks import STRIPE_AUTH, start_order
 from tests.card_payments import pay_by_card
 from tests.reliability.faults import StripeProxy
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def fulfilled_order(client: Client, customer: User, line: Line, localstripe: str, card: Any) -> Order:
-    order = start_order(client, customer, line)
-    assert pay_by_card(client, order, card("ok"), localstripe=localstripe).status == "fulfilled"
-    order.refresh_from_db()
-    return order
 
 
 def stripe_refunds(localstripe: str, order: Order) -> list[dict[str, Any]]:

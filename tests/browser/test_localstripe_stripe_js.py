@@ -24,11 +24,6 @@ new MutationObserver(changes => changes.forEach(change => change.addedNodes.forE
 
 
 @pytest.fixture
-def sdk(localstripe: str) -> Any:
-    return gateway.client()
-
-
-@pytest.fixture
 def shop(page: Page, localstripe: str) -> Iterator[Callable[[str], Page]]:
     """``shop("ok")``: the shop's page with the card element mounted and that card typed in. The
     page is served from 127.0.0.1 as the site is: Chromium keeps a public page from loopback."""

@@ -44,7 +44,7 @@ def webhooks_to_site(live_server: LiveServer, localstripe: str) -> Iterator[None
 
 
 @pytest.fixture
-def line(live_server: LiveServer, localstripe: str) -> Line:
+def demo_line(live_server: LiveServer, localstripe: str) -> Line:
     call_command("seed_demo", verbosity=0)
     return Line.objects.get(msisdn="+8617012345678")  # the first demo line, on basic-30
 
@@ -87,11 +87,11 @@ def expect_paid(page: Page, base: str, public_id: str) -> None:
 
 @pytest.mark.browser
 def test_alipay_authorised_and_alipay_failed_then_card_on_the_same_order(
-    live_server: LiveServer, localstripe: str, line: Line, page: Page, screenshot: Screenshot
+    live_server: LiveServer, localstripe: str, demo_line: Line, page: Page, screenshot: Screenshot
 ) -> None:
     base = live_server.url
     log_in_in_chinese_on_a_phone(page, base)
-    public_id = open_order(page, base, line)
+    public_id = open_order(page, base, demo_line)
     screenshot(page, "pay")
 
     # 1. Alipay: the page sends the customer to Alipay (its test page), who authorises.
@@ -104,7 +104,7 @@ def test_alipay_authorised_and_alipay_failed_then_card_on_the_same_order(
     paid_once(public_id)
 
     # 2. Alipay again on a new renewal, refused in the app, then a card on the same order.
-    second = open_order(page, base, line)
+    second = open_order(page, base, demo_line)
     page.locator("button[name=method][value=alipay]").click()
     page.get_by_role("button", name="Fail test payment").click()
     expect(page).to_have_url(re.compile(rf"/billing/orders/{second}/"))
@@ -120,11 +120,16 @@ def test_alipay_authorised_and_alipay_failed_then_card_on_the_same_order(
 
 @pytest.mark.browser
 def test_wechat_pay_through_the_qr_panel_and_a_fresh_code_after_one_expired(
-    live_server: LiveServer, localstripe: str, webhooks_to_site: None, line: Line, page: Page, screenshot: Screenshot
+    live_server: LiveServer,
+    localstripe: str,
+    webhooks_to_site: None,
+    demo_line: Line,
+    page: Page,
+    screenshot: Screenshot,
 ) -> None:
     base = live_server.url
     log_in_in_chinese_on_a_phone(page, base)
-    public_id = open_order(page, base, line)
+    public_id = open_order(page, base, demo_line)
 
     # 1. The panel draws the code; the customer "scans" it (the test page, in another tab) and
     #    pays; the webhook lands and the panel turns paid with no reload by the customer.
@@ -143,7 +148,7 @@ def test_wechat_pay_through_the_qr_panel_and_a_fresh_code_after_one_expired(
 
     # 2. A code left to expire: the attempt fails, the page offers a fresh code, which pays.
     requests.post(f"{localstripe}/_config/boom/wechat_pay", data={"qr_seconds": "2"}, timeout=10).raise_for_status()
-    second = open_order(page, base, line)
+    second = open_order(page, base, demo_line)
     page.locator("button[name=method][value=wechat_pay]").click()
     first_code = Order.objects.get(public_id=second).action["qr_data"]
     expect(page.locator(".order .badge")).to_have_class(re.compile(r"\bstatus-failed\b"), timeout=2 * TIMEOUT_MS)

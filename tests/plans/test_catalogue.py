@@ -5,14 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from plans.demo import seed_catalogue
-
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _catalogue() -> None:
-    seed_catalogue()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plans")]  # the demo catalogue
 
 
 def headings_and_cards(page: str) -> list[tuple[str, str]]:

@@ -9,17 +9,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from plans.demo import seed_catalogue
 from plans.models import GB, DailyUsage, usage_day
 from tests.factories import LineFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plans")]  # the demo catalogue
 URL = reverse("plans:recommend")
-
-
-@pytest.fixture(autouse=True)
-def _catalogue() -> None:
-    seed_catalogue()
 
 
 def today():

@@ -31,11 +31,6 @@ ADMIN = reverse("admin:index")
 CODE_PATTERN = re.compile(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}")
 
 
-@pytest.fixture
-def staff() -> User:
-    return UserFactory.create(username="ops", is_staff=True, is_superuser=True)
-
-
 def log_in(client: Client, username: str = "ops", password: str = PASSWORD) -> None:
     assert client.post(LOGIN, {"username": username, "password": password}).status_code == 302
 

@@ -18,7 +18,7 @@ from accounts import services
 from accounts.enrolment import enrolment_code_create
 from accounts.models import User
 from accounts.views.login import TWO_FACTOR_LOGIN_KEY
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD
 from tests.security.helpers import app_code, authenticator_for, log_in_with_second_step
 
 pytestmark = pytest.mark.django_db
@@ -276,11 +276,6 @@ def test_service_refuses_a_wrong_code_and_counts_it_for_the_device(customer, pro
 
 
 # --- The admin ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def staff() -> User:
-    return UserFactory.create(username="ops", is_staff=True, is_superuser=True)
 
 
 def test_staff_logged_in_without_an_authenticator_are_sent_to_set_one_up_then_reach_the_admin(
