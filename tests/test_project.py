@@ -78,7 +78,7 @@ def test_healthz_reports_a_broker_failure_and_its_recovery_after_the_window(clie
     assert response.json() == {"database": "ok", "broker": "ok", "status": "ok"}
 
 
-def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v
         for k, v in os.environ.items()
@@ -109,7 +109,7 @@ PRODUCTION_ENV = {
 
 
 def test_production_settings_pass_the_deploy_check_without_a_warning():
-    result = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
@@ -119,7 +119,7 @@ def test_production_settings_pass_the_deploy_check_without_a_warning():
 )
 def test_production_refuses_to_start_without_its_secrets(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
-    result = _manage("check", **env)
+    result = manage("check", **env)
     assert result.returncode != 0
     assert missing in result.stderr
 
@@ -128,11 +128,11 @@ def test_production_refuses_to_start_without_its_secrets(missing):
 def test_production_refuses_to_start_without_its_database_redis_or_mail_server(missing):
     """No quiet fallback to SQLite, a broker in files or mail to the console, nor when it is empty."""
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
-    result = _manage("check", **env)
+    result = manage("check", **env)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert f"Set the {missing} environment variable" in result.stderr
-    assert _manage("check", **{**env, missing: ""}).returncode != 0
+    assert manage("check", **{**env, missing: ""}).returncode != 0
 
 
 @pytest.mark.django_db

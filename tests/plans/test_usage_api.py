@@ -29,7 +29,7 @@ KEY = "current-usage-key"
 
 
 @pytest.fixture(autouse=True)
-def _keys(settings):
+def usage_api_keys(settings):
     settings.USAGE_API_KEYS = [KEY]
 
 

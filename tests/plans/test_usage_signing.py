@@ -15,7 +15,7 @@ from plans import usage_keys
 from plans.models import UsageBatch, UsageBatchKey
 from plans.signing import usage_signature
 from tests.factories import LineFactory
-from tests.plans.test_usage_api import KEY, URL, _keys, post, queued, record, signed_headers, status  # noqa: F401
+from tests.plans.test_usage_api import KEY, URL, post, queued, record, signed_headers, status, usage_api_keys  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from billing.models import Order
 from plans.models import Line
 from tests.factories import PASSWORD, UserFactory
 from tests.security.helpers import app_code, authenticator_for, log_in_with_second_step
-from tests.test_project import PRODUCTION_ENV, _manage
+from tests.test_project import PRODUCTION_ENV, manage
 
 pytestmark = pytest.mark.django_db
 REPO = Path(__file__).resolve().parents[2]
@@ -193,7 +193,7 @@ def test_production_sends_hsts_redirects_to_https_and_marks_every_cookie_secure(
 
 
 def test_production_deploy_check_stays_clean():
-    result = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -19,7 +19,7 @@ from accounts.enrolment import enrolment_code_create
 from accounts.models import EnrolmentCode, User
 from tests.factories import PASSWORD, UserFactory
 from tests.security.helpers import app_code, log_in_with_second_step
-from tests.test_project import PRODUCTION_ENV, _manage
+from tests.test_project import PRODUCTION_ENV, manage
 
 pytestmark = pytest.mark.django_db
 
@@ -202,7 +202,7 @@ def test_seed_demo_refuses_in_production(settings):
 
 def test_seed_demo_refuses_with_django_env_production():
     # A database that cannot be reached: the command must stop before it looks.
-    result = _manage("seed_demo", **{**PRODUCTION_ENV, "DATABASE_URL": "postgres://postgres@127.0.0.1:1/none"})
+    result = manage("seed_demo", **{**PRODUCTION_ENV, "DATABASE_URL": "postgres://postgres@127.0.0.1:1/none"})
     assert result.returncode != 0
     assert "does not run in production" in result.stderr
 
