@@ -9,14 +9,27 @@ from django.urls import reverse
 
 from billing import services
 from billing.models import Order
+from boomcard.formats import money
 from plans.models import Bucket
 from tests.billing.test_webhooks import pay_at_stripe, stripe_get
-from tests.factories import LineFactory, UserFactory
+from tests.factories import LineFactory, UserFactory, price_minor
 
 pytestmark = pytest.mark.django_db
 
-# basic-30 (¥68) + 2 × topup-5 (¥15) + roam-jpkr-7 (¥45): ¥143.
+# basic-30 + 2 × topup-5 + roam-jpkr-7, priced from the test's own catalogue (``prices``).
 SUGGESTION = "?item=basic-30.1&item=topup-5.2&item=roam-jpkr-7.1&currency=CNY"
+
+
+def prices(plans) -> dict[str, int]:
+    """What SUGGESTION costs in the test's catalogue, in fen: each item, the two packs, the total."""
+    basic, topup, roam = (price_minor(plans[code]) for code in ("basic-30", "topup-5", "roam-jpkr-7"))
+    return {
+        "basic-30": basic,
+        "topup-5": topup,
+        "2 × topup-5": 2 * topup,
+        "roam-jpkr-7": roam,
+        "total": basic + 2 * topup + roam,
+    }
 
 
 def suggestion_url(query: str = SUGGESTION) -> str:
@@ -36,11 +49,12 @@ def test_page_lists_each_item_with_its_catalogue_price_and_the_total(client, cus
 
     page = client.get(suggestion_url() + f"&line={line.pk}").content.decode()
 
-    assert "¥68.00" in page
+    cost = prices(plans)
+    assert money(cost["basic-30"], "CNY") in page
     assert "2 × " in page
-    assert "¥30.00" in page
-    assert "¥45.00" in page
-    assert "¥143.00" in page
+    assert money(cost["2 × topup-5"], "CNY") in page
+    assert money(cost["roam-jpkr-7"], "CNY") in page
+    assert money(cost["total"], "CNY") in page
     assert f'value="{line.pk}" checked' in page
 
 
@@ -51,19 +65,20 @@ def test_one_order_with_an_item_per_unit_at_the_servers_price_whatever_is_posted
 
     order = buy(client, line, amount_minor="1", price="1", total="1")
 
-    assert order.amount_minor == 6800 + 2 * 1500 + 4500
+    cost = prices(plans)
+    assert order.amount_minor == cost["basic-30"] + 2 * cost["topup-5"] + cost["roam-jpkr-7"]
     assert order.currency == "CNY"
     assert order.plan.code == "basic-30"
     assert order.kind == Order.Kind.CHANGE
     items = list(order.items.order_by("position"))
     assert [(item.plan.code, item.amount_minor) for item in items] == [
-        ("basic-30", 6800),
-        ("topup-5", 1500),
-        ("topup-5", 1500),
-        ("roam-jpkr-7", 4500),
+        ("basic-30", cost["basic-30"]),
+        ("topup-5", cost["topup-5"]),
+        ("topup-5", cost["topup-5"]),
+        ("roam-jpkr-7", cost["roam-jpkr-7"]),
     ]
     intent = stripe_get(localstripe, f"/v1/payment_intents/{order.payment_intent_id}")
-    assert (intent["amount"], intent["currency"]) == (14300, "cny")
+    assert (intent["amount"], intent["currency"]) == (cost["total"], "cny")
 
 
 def test_packs_listed_first_are_still_granted_after_the_base_plan(client, customer, line, plans, localstripe):
@@ -101,12 +116,13 @@ def test_paying_once_grants_every_item_its_bucket_once_and_refund_withdraws_them
     page = client.get(reverse("billing:order", args=[order.public_id])).content.decode()
     assert "Payment received" in page
     assert "2 × " in page
-    assert "¥143.00" in page
+    cost = prices(plans)
+    assert money(cost["total"], "CNY") in page
     assert "Japan, South Korea" in page
     receipt = client.get(reverse("billing:receipt", args=[order.public_id])).content.decode()
     assert "Items" in receipt
-    assert "¥30.00" in receipt
-    assert "¥45.00" in receipt
+    assert money(cost["2 × topup-5"], "CNY") in receipt
+    assert money(cost["roam-jpkr-7"], "CNY") in receipt
     pdf = client.get(reverse("billing:receipt_pdf", args=[order.public_id]))
     assert pdf.status_code == 200
     assert pdf.content.startswith(b"%PDF")
