@@ -230,7 +230,6 @@ LAYERS = ("boomcard", "accounts", "plans", "billing")
 MODEL_REFERENCE = re.compile(r"[\"']((?:boomcard|accounts|plans|billing)\.[A-Z]\w*)[\"']")
 
 
-
 def _app_modules() -> dict[str, Path]:
     modules = {}
     for app in LAYERS:
