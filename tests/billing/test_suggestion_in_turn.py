@@ -70,6 +70,15 @@ def test_suggestion_page_says_the_packs_run_one_after_another(client, customer, 
     assert "one after another" not in client.get(suggestion_url(SIDE_BY_SIDE)).content.decode().split("<ul")[1]
 
 
+def test_pay_page_says_the_packs_run_one_after_another(client, customer, line, plans, localstripe):
+    client.force_login(customer)
+    order = buy(client, line, IN_TURN)
+
+    page = client.get(reverse("billing:pay", args=[order.public_id])).content.decode()
+
+    assert "2 × Japan &amp; Korea 5 GB, 7 days, one after another" in page
+
+
 def pay(client, line, localstripe, card, query: str) -> tuple[Order, list[Bucket]]:
     order = buy(client, line, query)
     pay_at_stripe(localstripe, order, card("ok"))
