@@ -145,6 +145,8 @@ class OrderItem(models.Model):
     flex_data_gb = models.PositiveSmallIntegerField(null=True, blank=True)
     flex_minutes = models.PositiveIntegerField(null=True, blank=True)
     amount_minor = models.PositiveIntegerField()
+    # Starts when the order's previous item of the same plan ends, not when the order is paid.
+    in_turn = models.BooleanField(default=False)
     bucket = models.OneToOneField(
         "plans.Bucket", null=True, blank=True, on_delete=models.PROTECT, related_name="order_item"
     )

@@ -49,6 +49,7 @@ class ItemGroup:
     amount_minor: int
     expires_at: datetime | None
     countries: list[str]
+    in_turn: bool = False  # the copies run one after another
 
 
 def item_groups(items: list[OrderItem]) -> list[ItemGroup]:
@@ -57,10 +58,11 @@ def item_groups(items: list[OrderItem]) -> list[ItemGroup]:
     for item in items:
         expires_at = item.bucket.expires_at if item.bucket else None
         last = groups[-1] if groups else None
-        if last and (last.plan.pk, last.flex_data_gb, last.flex_minutes) == (
+        if last and (last.plan.pk, last.flex_data_gb, last.flex_minutes, last.in_turn) == (
             item.plan_id,
             item.flex_data_gb,
             item.flex_minutes,
+            item.in_turn,
         ):
             groups[-1] = replace(
                 last,
@@ -71,7 +73,7 @@ def item_groups(items: list[OrderItem]) -> list[ItemGroup]:
         else:
             countries = list(item.bucket.countries if item.bucket else item.plan.countries)
             flex = (item.flex_data_gb, item.flex_minutes)
-            groups.append(ItemGroup(item.plan, *flex, 1, item.amount_minor, expires_at, countries))
+            groups.append(ItemGroup(item.plan, *flex, 1, item.amount_minor, expires_at, countries, item.in_turn))
     return groups
 
 

@@ -71,6 +71,7 @@ class Item:
     cost_minor: int
     choice: FlexibleChoice | None = None  # the amounts, for the flexible plan
     trip: Trip | None = None  # the trip a roaming pack is for
+    in_turn: bool = False  # its copies run one after another (bought for the days), not side by side
 
 
 @dataclass(frozen=True)
@@ -260,16 +261,19 @@ def _hundreds_up(minutes: int) -> int:
 
 
 def _trip_packs(need: Need, trip: Trip, roaming: Sequence[tuple[Plan, Price]]) -> Item | None:
-    """The cheapest packs of one kind that last the trip and hold the data used on it."""
+    """The cheapest packs of one kind that last the trip and hold the data used on it. Copies
+    bought for the days run one after another (``in_turn``); copies bought for the data run side
+    by side, from the start."""
     data_mb = need.data_abroad_mb(trip)
     candidates = []
     for plan, price in roaming:
         if trip.country not in plan.countries or (data_mb and not plan.data_mb):
             continue
-        count = ceil(Fraction(trip.days, plan.validity_days))
-        if data_mb:
-            count = max(count, ceil(Fraction(data_mb, plan.data_mb)))
-        candidates.append(Item(plan, count, count * price.amount_minor, trip=trip))
+        for_days = ceil(Fraction(trip.days, plan.validity_days))
+        for_data = ceil(Fraction(data_mb, plan.data_mb)) if data_mb else 0
+        count = max(for_days, for_data)
+        in_turn = count > 1 and for_days >= for_data  # bought to last the days: each starts when one ends
+        candidates.append(Item(plan, count, count * price.amount_minor, trip=trip, in_turn=in_turn))
     return min(candidates, key=lambda i: (i.cost_minor, i.quantity, i.plan.sort_order, i.plan.code), default=None)
 
 

@@ -18,7 +18,8 @@ def bucket_grant(
     choice: FlexibleChoice | None = None,
     now: datetime | None = None,
 ) -> Bucket:
-    """Add one bucket of ``plan`` to ``line``, usable at once.
+    """Add one bucket of ``plan`` to ``line``, usable from ``now`` (at once, or later for a pack
+    that runs after another one: billing passes when that one ends).
 
     A base plan moves the line's expiry to ``max(now, current expiry) + validity`` and becomes the
     line's plan; an add-on pack runs for its own validity and leaves the expiry alone. A flexible
@@ -58,6 +59,8 @@ def bucket_grant(
 def bucket_withdraw(*, bucket: Bucket, now: datetime | None = None) -> None:
     """Take away what is left in ``bucket`` (a refund), and give back the days it added.
 
+    A pack that has not started yet keeps its dates and loses its allowance (the database checks
+    starts_at < expires_at, so its expiry is not moved back to ``now``).
     A base plan's days were stacked on the line's expiry, and any renewal bought after it was
     stacked on top: so those later base buckets move back by the days of this one not yet
     reached, and the line's expiry and plan become what its other base buckets give.

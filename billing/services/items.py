@@ -27,12 +27,14 @@ class ItemPrice:
     amount_minor: int
     currency: str
     choice: FlexibleChoice | None = None
+    in_turn: bool = False  # starts when the order's previous item of the same plan ends
 
     @property
-    def fields(self) -> tuple[int, int | None, int | None, int]:
+    def fields(self) -> tuple[int, int | None, int | None, int, bool]:
         """What an item row holds of it, to compare an open order with what is asked for."""
         choice = self.choice
-        return (self.plan.pk, choice.data_gb if choice else None, choice.minutes if choice else None, self.amount_minor)
+        data_gb, minutes = (choice.data_gb, choice.minutes) if choice else (None, None)
+        return (self.plan.pk, data_gb, minutes, self.amount_minor, self.in_turn)
 
 
 def item_priced(*, plan: Plan, currency: str, choice: FlexibleChoice | None = None) -> ItemPrice:
@@ -60,6 +62,7 @@ def order_items_create(*, order: Order, items: Sequence[ItemPrice]) -> None:
             flex_data_gb=item.choice.data_gb if item.choice else None,
             flex_minutes=item.choice.minutes if item.choice else None,
             amount_minor=item.amount_minor,
+            in_turn=item.in_turn,
         )
         for position, item in enumerate(items)
     )
@@ -67,7 +70,9 @@ def order_items_create(*, order: Order, items: Sequence[ItemPrice]) -> None:
 
 def order_items_match(*, order: Order, items: Sequence[ItemPrice]) -> bool:
     """Whether the order's rows are exactly ``items``, in that order, at those prices."""
-    rows = order.items.order_by("position").values_list("plan_id", "flex_data_gb", "flex_minutes", "amount_minor")
+    rows = order.items.order_by("position").values_list(
+        "plan_id", "flex_data_gb", "flex_minutes", "amount_minor", "in_turn"
+    )
     return list(rows) == [item.fields for item in items]
 
 
@@ -76,6 +81,9 @@ def order_items_grant_locked(*, order: Order, now: datetime) -> list[Bucket] | N
     base plan first), each linked to its item; the buckets of all its items. None, and nothing
     granted, when the items do not add up to what the order charged: staff look at it.
 
+    An item ``in_turn`` starts when the order's previous item of the same plan ends (packs bought
+    to last a trip's days, one after another); every other item starts ``now``.
+
     Exactly once: the caller holds the order's lock and items already granted are skipped; the
     item's one-to-one link to its bucket is the database's guard."""
     items = list(order.items.select_related("plan", "bucket").order_by("position"))
@@ -83,13 +91,16 @@ def order_items_grant_locked(*, order: Order, now: datetime) -> list[Bucket] | N
         logger.error("order %s: items do not add up to %s", order.public_id, order.amount_minor)
         return None
     buckets = []
+    ends: dict[int, datetime] = {}  # plan -> when the order's last bucket of it ends
     for item in items:
         if item.bucket is None:
             choice = None
             if item.plan.is_flexible:
                 choice = FlexibleChoice(item.flex_data_gb or 0, item.flex_minutes or 0)
-            item.bucket = bucket_grant(line=order.line, plan=item.plan, choice=choice, now=now)
+            start = max(now, ends.get(item.plan_id, now)) if item.in_turn else now
+            item.bucket = bucket_grant(line=order.line, plan=item.plan, choice=choice, now=start)
             item.save(update_fields=["bucket"])
+        ends[item.plan_id] = item.bucket.expires_at
         buckets.append(item.bucket)
     return buckets
 

@@ -31,6 +31,7 @@ class SuggestionEntry:
     count: int
     unit_minor: int
     choice: FlexibleChoice | None = None
+    in_turn: bool = False  # each copy starts when the one before ends
 
     @property
     def amount_minor(self) -> int:
@@ -60,7 +61,13 @@ class Suggestion:
     def items(self) -> list[ItemPrice]:
         """One item per unit, in the order they are granted."""
         return [
-            ItemPrice(plan=entry.plan, amount_minor=entry.unit_minor, currency=self.currency, choice=entry.choice)
+            ItemPrice(
+                plan=entry.plan,
+                amount_minor=entry.unit_minor,
+                currency=self.currency,
+                choice=entry.choice,
+                in_turn=entry.in_turn,
+            )
             for entry in self.entries
             for _copy in range(entry.count)
         ]
@@ -74,8 +81,8 @@ def suggestion_price(*, texts: Sequence[str], currency: str) -> Suggestion:
     """The suggestion carried by ``texts`` (the URL's ``item`` parameters), each plan checked and
     priced from the catalogue in ``currency``. ValidationError, with a message for the customer,
     when it is malformed, empty or too long, names a plan not on sale (in that currency), a count
-    outside 1..10, flexible amounts outside the plan's bounds (or on a plan that has none), or
-    more than one home plan."""
+    outside 1..10, flexible amounts outside the plan's bounds (or on a plan that has none), copies
+    one after another of anything but an add-on pack, or more than one home plan."""
     if not texts:
         raise _refused(_("it is empty."), "empty")
     if len(texts) > MAX_ENTRIES:
@@ -98,11 +105,17 @@ def suggestion_price(*, texts: Sequence[str], currency: str) -> Suggestion:
             raise _refused(_("a plan in it is no longer on sale."), "not_on_sale")
         if (entry.choice is not None) != plan.is_flexible or (plan.is_flexible and entry.count != 1):
             raise _refused(_("the flexible plan's amounts are missing or misplaced."), "flexible")
+        if entry.in_turn and not plan.is_addon:
+            raise _refused(_("only add-on packs can run one after another."), "in_turn")
         try:
             item = item_priced(plan=plan, currency=currency, choice=entry.choice)
         except ValidationError as error:
             raise _refused(" ".join(error.messages), error.code or "price") from None
-        priced.append(SuggestionEntry(plan=plan, count=entry.count, unit_minor=item.amount_minor, choice=entry.choice))
+        priced.append(
+            SuggestionEntry(
+                plan=plan, count=entry.count, unit_minor=item.amount_minor, choice=entry.choice, in_turn=entry.in_turn
+            )
+        )
     if sum(1 for entry in priced if not entry.plan.is_addon) > 1:
         raise _refused(_("it has more than one home plan."), "two_home_plans")
     ordered = sorted(priced, key=lambda entry: entry.plan.is_addon)

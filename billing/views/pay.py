@@ -38,6 +38,7 @@ def pay(request: CustomerRequest, public_id: str) -> HttpResponse:
         "billing/pay.html",
         {
             "order": order,
+            "groups": selectors.item_groups(selectors.order_items(order=order)),
             "methods": gateway.methods_for(order.currency),
             "currencies": {method: sorted(taken) for method, taken in gateway.METHOD_CURRENCIES.items()},
             "stripe_js": settings.STRIPE_JS_URL,

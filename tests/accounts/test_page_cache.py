@@ -65,9 +65,12 @@ def test_a_second_visit_is_served_from_the_cache(signed_in, work_phone, django_a
     first = home(signed_in)
     with django_assert_num_queries(0):
         again = home(signed_in)
-    # The same page but for the CSRF token, which is masked afresh for every response, and the
-    # time the page was made (the offline copy says "as of" it).
-    fresh = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"|data-rendered-at="[^"]+"|(?<=as of )\d\d:\d\d')
+    # The same page but for the CSRF token, which is masked afresh for every response, the
+    # scripts' nonce (new for every response), and the time the page was made (the offline copy
+    # says "as of" it).
+    fresh = re.compile(
+        r'name="csrfmiddlewaretoken" value="[^"]+"|nonce="[^"]+"|data-rendered-at="[^"]+"|(?<=as of )\d\d:\d\d'
+    )
     assert fresh.sub("", again) == fresh.sub("", first)
 
 

@@ -96,6 +96,10 @@ def test_paying_once_grants_every_item_its_bucket_once_and_refund_withdraws_them
     client.force_login(customer)
     expiry_before = line.expires_at
     order = buy(client, line)
+    pay_page = client.get(reverse("billing:pay", args=[order.public_id])).content.decode()
+    assert "Items" in pay_page  # what is paid for, item by item, before paying
+    assert "2 × " in pay_page
+    assert "¥45.00" in pay_page
     pay_at_stripe(localstripe, order, card("ok"))
 
     services.order_fulfil(order=order)

@@ -54,7 +54,16 @@ def test_answer_with_a_trip_lists_the_pack_for_the_country(client):
 def test_a_trip_longer_than_a_pack_shows_how_many_packs(client):
     # 10 days in Korea: 2 packs of 7 days.
     page = client.get(URL, {"data_gb": "1", "trip1_country": "KR", "trip1_days": "10"}).content.decode()
-    assert "2 × Japan &amp; Korea 5 GB, 7 days, for South Korea" in page
+    assert "2 × Japan &amp; Korea 5 GB, 7 days, for South Korea, one after another" in page
+    assert "item=roam-jpkr-7.2.t&amp;" in page  # the Buy this link carries it
+
+
+def test_packs_for_the_data_run_side_by_side_and_say_nothing_more(client):
+    # 30 GB × 7/30 = 7 GB in Japan: two 5 GB packs, both from the start.
+    page = client.get(URL, {"data_gb": "30", "trip1_country": "JP", "trip1_days": "7"}).content.decode()
+    assert "2 × Japan &amp; Korea 5 GB, 7 days, for Japan" in page
+    assert "one after another" not in page
+    assert "item=roam-jpkr-7.2&amp;" in page
 
 
 def test_page_answers_in_chinese_with_the_chinese_plan_names():

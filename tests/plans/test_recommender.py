@@ -150,6 +150,8 @@ def test_data_used_abroad_beyond_one_pack_buys_a_second(cny):
     assert answer.best is not None
     assert contents(answer.best) == [("basic-30", 1), ("roam-jpkr-7", 2)]
     assert answer.best.cost_minor == 15800
+    # Bought for the data, not the days: both packs run side by side from the start.
+    assert [item.in_turn for item in answer.best.items] == [False, False]
 
 
 def test_a_trip_longer_than_a_pack_lasts_buys_a_pack_for_each_week(cny):
@@ -159,6 +161,8 @@ def test_a_trip_longer_than_a_pack_lasts_buys_a_pack_for_each_week(cny):
     assert answer.best is not None
     assert contents(answer.best) == [("flex", 1), ("roam-jpkr-7", 2)]
     assert answer.best.cost_minor == 9750
+    # Bought for the days: the second pack starts when the first ends.
+    assert [item.in_turn for item in answer.best.items] == [False, True]
 
 
 def test_two_trips_each_get_their_own_packs(cny):
@@ -173,6 +177,7 @@ def test_two_trips_each_get_their_own_packs(cny):
         "France",
     ]
     assert answer.best.cost_minor == 24100
+    assert [item.in_turn for item in answer.best.items] == [False, False, True]
 
 
 # Nothing covers
