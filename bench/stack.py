@@ -72,6 +72,8 @@ def environment(ports: Ports) -> dict[str, str]:
         "SITE_URL": ports.web_url,
         "DATABASE_URL": f"{DATABASE_SERVER}/{DATABASE_NAME}",
         "REDIS_URL": REDIS_URL,
+        # Production needs a mail server named; the bench sends no mail it waits for.
+        "EMAIL_URL": "consolemail://",
         "STRIPE_SECRET_KEY": "sk_test_boom_bench",
         "STRIPE_PUBLISHABLE_KEY": "pk_test_boom_bench",
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
