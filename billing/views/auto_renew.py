@@ -67,6 +67,8 @@ def auto_renew(request: CustomerRequest, line_id: int) -> HttpResponse:
             "line": line,
             "profile": profile,
             "stripe_js": settings.STRIPE_JS_URL,
+            # As on the pay page: localstripe's stand-in card form has its height reserved.
+            "card_standin": not settings.STRIPE_JS_URL.startswith("https://js.stripe.com/"),
             "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
             # Why a card was refused, in the customer's language, for the script.
             **payment_errors_for_script(),
