@@ -17,11 +17,8 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-from django.utils import timezone
 
 from bench import stack
 
@@ -57,9 +54,9 @@ class Result:
 def targets() -> list[Target]:
     """The demo customer's pages, with a paid order and one waiting to be paid."""
     from accounts import demo
-    from billing.models import Order, OrderItem
+    from billing.demo import demo_orders_create
     from plans import demo as plans_demo
-    from plans.models import Bucket, Line, Plan
+    from plans.models import Line
 
     # What seed_demo does, which refuses to run under production settings (the bench's own
     # database, dropped at the end, holds the demo's published passwords for the run only).
@@ -68,18 +65,8 @@ def targets() -> list[Target]:
     plans_demo.seed_line_plans(customer, plans_demo.seed_catalogue())
     line = Line.objects.get(msisdn="+8617012345678")
     assert line.owner is not None
-    plan = Plan.objects.get(code="basic-30")
-    now = timezone.now()
-    paid = Order.objects.create(
-        user=line.owner, line=line, plan=plan, kind=Order.Kind.RENEWAL, amount_minor=6800, currency="CNY",
-        status=Order.Status.FULFILLED, card_brand="visa", card_last4="4242", paid_at=now,
-    )  # fmt: skip
-    bucket = Bucket.objects.create(line=line, plan=plan, starts_at=now, expires_at=now + timedelta(days=30))
-    OrderItem.objects.create(order=paid, position=0, plan=plan, amount_minor=6800, bucket=bucket)
-    pending = Order.objects.create(
-        user=line.owner, line=line, plan=plan, kind=Order.Kind.RENEWAL, amount_minor=6800, currency="CNY"
-    )
-    OrderItem.objects.create(order=pending, position=0, plan=plan, amount_minor=6800)
+    made = demo_orders_create(paid_line=line)
+    paid, pending = made.paid, made.pending
     return [
         Target("log in", "/accounts/login/", logged_in=False),
         Target("register", "/accounts/register/", logged_in=False),

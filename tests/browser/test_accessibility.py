@@ -11,17 +11,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
-from billing.models import Order, OrderItem
-from plans.models import Bucket, Line, Plan
+from billing.demo import demo_orders_create
+from billing.models import Order
+from plans.models import Line
 from tests.browser.axe import axe_source, describe, violations
 from tests.browser.conftest import PHONE_VIEWPORT, TIMEOUT_MS
 
@@ -44,19 +43,8 @@ def orders(live_server: LiveServer, localstripe: str) -> Orders:
     call_command("seed_demo", verbosity=0)
     line = Line.objects.get(msisdn="+8617012345678")
     assert line.owner is not None
-    plan = Plan.objects.get(code="basic-30")
-    now = timezone.now()
-    paid = Order.objects.create(
-        user=line.owner, line=line, plan=plan, kind=Order.Kind.RENEWAL, amount_minor=6800, currency="CNY",
-        status=Order.Status.FULFILLED, card_brand="visa", card_last4="4242", paid_at=now,
-    )  # fmt: skip
-    bucket = Bucket.objects.create(line=line, plan=plan, starts_at=now, expires_at=now + timedelta(days=30))
-    OrderItem.objects.create(order=paid, position=0, plan=plan, amount_minor=6800, bucket=bucket)
-    pending = Order.objects.create(
-        user=line.owner, line=line, plan=plan, kind=Order.Kind.RENEWAL, amount_minor=6800, currency="CNY"
-    )
-    OrderItem.objects.create(order=pending, position=0, plan=plan, amount_minor=6800)
-    return Orders(line=line, paid=paid, pending=pending)
+    made = demo_orders_create(paid_line=line)
+    return Orders(line=line, paid=made.paid, pending=made.pending)
 
 
 def new_context(browser: Browser, language: str) -> BrowserContext:

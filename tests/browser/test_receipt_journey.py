@@ -2,16 +2,14 @@
 cancelled from its page; the receipt prints without the site's header, menu and buttons, and
 downloads as a PDF."""
 
-from datetime import timedelta
-
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from billing.models import Order, OrderItem
-from plans.models import Bucket, Line, Plan
+from billing.demo import demo_orders_create
+from billing.models import Order
+from plans.models import Line
 from tests.browser.conftest import PHONE_VIEWPORT, Screenshot
 from tests.browser.test_renew_journey import log_in_in_english
 
@@ -34,18 +32,8 @@ def test_orders_at_360px_cancel_a_pending_order_print_and_download_the_receipt(
     base = live_server.url
     first, second = Line.objects.filter(msisdn__in=["+8617012345678", "+8617012345679"]).order_by("msisdn")[:2]
     assert first.owner is not None
-    plan = Plan.objects.get(code="basic-30")
-    now = timezone.now()
-    paid = Order.objects.create(
-        user=first.owner, line=first, plan=plan, kind=Order.Kind.RENEWAL, amount_minor=6800, currency="CNY",
-        status=Order.Status.FULFILLED, card_brand="visa", card_last4="4242", paid_at=now,
-    )  # fmt: skip
-    bucket = Bucket.objects.create(line=first, plan=plan, starts_at=now, expires_at=now + timedelta(days=30))
-    OrderItem.objects.create(order=paid, position=0, plan=plan, amount_minor=6800, bucket=bucket)
-    pending = Order.objects.create(
-        user=first.owner, line=second, plan=plan, kind=Order.Kind.RENEWAL, amount_minor=6800, currency="CNY"
-    )
-    OrderItem.objects.create(order=pending, position=0, plan=plan, amount_minor=6800)
+    made = demo_orders_create(paid_line=first, pending_line=second)
+    paid, pending = made.paid, made.pending
 
     page.set_viewport_size(PHONE_VIEWPORT)
     log_in_in_english(page, base)

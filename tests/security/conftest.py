@@ -7,6 +7,7 @@ for the whole session, so each scenario here runs in a thread of its own with it
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import TypeVar
 
 import pytest
@@ -53,6 +54,9 @@ def browse() -> Iterator[Browse]:
 
 @pytest.fixture
 def clock() -> Iterator[time_machine.Traveller]:
-    """The clock stopped at now; ``clock.shift(seconds)`` moves it."""
-    with time_machine.travel(timezone.now(), tick=False) as traveller:
+    """The clock stopped at the start of the next minute; ``clock.shift(seconds)`` moves it. A
+    rate limit counts in fixed one-minute windows: started mid-minute, a test's few seconds could
+    cross into the next window and find the count reset."""
+    start = timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
+    with time_machine.travel(start, tick=False) as traveller:
         yield traveller
