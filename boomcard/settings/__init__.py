@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "csp",
+    # The audit trail's entries and their list (boomcard/audit.py writes them).
+    "auditlog",
     "accounts",
     "plans",
     "billing",

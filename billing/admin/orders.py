@@ -3,7 +3,7 @@ edited by hand: every change to an order goes through ``billing.services``."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -13,23 +13,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from billing import services
-from billing.models import Dispute, Order, OrderItem, PaymentProfile, Refund, RenewalReminder, StripeEvent
+from billing.admin.common import ReadOnlyAdmin
+from billing.models import Dispute, Order, OrderItem, Refund
 from boomcard.formats import money
-
-M = TypeVar("M", bound=Model)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[M]):
-    """Shows rows and changes none: orders, payments and events are written by the services."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
-        return False
 
 
 class DisputedFilter(admin.SimpleListFilter):
@@ -163,55 +149,3 @@ class OrderAdmin(ReadOnlyAdmin[Order]):
             self.message_user(
                 request, text % {"order": order.public_id, "amount": amount, "reason": refund.failure_reason}, level
             )
-
-
-@admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin[Refund]):
-    list_display = ("order", "amount", "status", "stripe_refund_id", "reason", "created_at", "succeeded_at")
-    list_filter = ("status", "currency", "created_at")
-    search_fields = ("order__public_id", "stripe_refund_id", "order__payment_intent_id")
-    list_select_related = ("order",)
-    date_hierarchy = "created_at"
-    show_full_result_count = False
-
-    @admin.display(description=_("amount"), ordering="amount_minor")
-    def amount(self, refund: Refund) -> str:
-        return money(refund.amount_minor, refund.currency)
-
-
-@admin.register(Dispute)
-class DisputeAdmin(ReadOnlyAdmin[Dispute]):
-    list_display = ("stripe_dispute_id", "order", "amount", "status", "reason", "evidence_due_by", "created_at")
-    list_filter = ("status", "reason", "created_at")
-    search_fields = ("stripe_dispute_id", "order__public_id", "order__user__phone", "order__payment_intent_id")
-    list_select_related = ("order",)
-    date_hierarchy = "created_at"
-    show_full_result_count = False
-
-    @admin.display(description=_("amount"), ordering="amount_minor")
-    def amount(self, dispute: Dispute) -> str:
-        return money(dispute.amount_minor, dispute.currency)
-
-
-@admin.register(StripeEvent)
-class StripeEventAdmin(ReadOnlyAdmin[StripeEvent]):
-    list_display = ("event_id", "type", "payment_intent_id", "received_at", "processed_at", "outcome")
-    list_filter = ("type",)
-    search_fields = ("event_id", "payment_intent_id")
-    date_hierarchy = "received_at"
-    show_full_result_count = False
-
-
-@admin.register(PaymentProfile)
-class PaymentProfileAdmin(ReadOnlyAdmin[PaymentProfile]):
-    list_display = ("stripe_customer_id", "user", "card_brand", "card_last4", "created_at")
-    search_fields = ("stripe_customer_id", "user__phone", "user__email")
-    list_select_related = ("user",)
-
-
-@admin.register(RenewalReminder)
-class RenewalReminderAdmin(ReadOnlyAdmin[RenewalReminder]):
-    list_display = ("line", "expires_at", "days", "created_at")
-    list_filter = ("days",)
-    search_fields = ("line__msisdn",)
-    list_select_related = ("line",)

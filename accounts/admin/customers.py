@@ -8,7 +8,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 
 from accounts.enrolment import NewEnrolmentCode, enrolment_code_create
-from accounts.models import EnrolmentCode, SmsCode, User
+from accounts.models import User
 
 
 @admin.register(User)
@@ -18,7 +18,7 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["is_active", "is_staff", "language"]
     search_fields = ["phone", "email", "username"]
     readonly_fields = ["date_joined", "last_login", "phone_verified_at"]
-    # plans.admin adds the customer's lines to its inlines (LineInline).
+    # plans.admin.lines adds the customer's lines to its inlines (LineInline).
     fieldsets = (
         (None, {"fields": ("phone", "password")}),
         (_("Customer"), {"fields": ("email", "language", "time_zone", "phone_verified_at")}),
@@ -46,32 +46,3 @@ class UserAdmin(DjangoUserAdmin):
         )
         add_never_cache_headers(response)
         return response
-
-
-@admin.register(SmsCode)
-class SmsCodeAdmin(admin.ModelAdmin[SmsCode]):
-    list_display = ["phone", "purpose", "created_at", "expires_at", "attempts", "used_at"]
-    list_filter = ["purpose"]
-    search_fields = ["phone"]
-    readonly_fields = ["phone", "purpose", "user", "code_hash", "created_at", "expires_at", "attempts", "used_at"]
-
-    def has_add_permission(self, request: object) -> bool:
-        return False
-
-
-@admin.register(EnrolmentCode)
-class EnrolmentCodeAdmin(admin.ModelAdmin[EnrolmentCode]):
-    """Who made which code for whom, and whether it was used: the codes themselves are shown
-    once, when they are made (the *Make an enrolment code* action on customers)."""
-
-    list_display = ["user", "created_by", "created_at", "expires_at", "used_at"]
-    list_select_related = ["user", "created_by"]
-    search_fields = ["user__username", "user__phone"]
-    fields = ["user", "created_by", "created_at", "expires_at", "used_at"]
-    readonly_fields = ["user", "created_by", "created_at", "expires_at", "used_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: EnrolmentCode | None = None) -> bool:
-        return False

@@ -1,0 +1,62 @@
+"""Refunds, disputes, Stripe's events, saved cards and reminders: read-only records."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from billing.admin.common import ReadOnlyAdmin
+from billing.models import Dispute, PaymentProfile, Refund, RenewalReminder, StripeEvent
+from boomcard.formats import money
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin[Refund]):
+    list_display = ("order", "amount", "status", "stripe_refund_id", "reason", "created_at", "succeeded_at")
+    list_filter = ("status", "currency", "created_at")
+    search_fields = ("order__public_id", "stripe_refund_id", "order__payment_intent_id")
+    list_select_related = ("order",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    @admin.display(description=_("amount"), ordering="amount_minor")
+    def amount(self, refund: Refund) -> str:
+        return money(refund.amount_minor, refund.currency)
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdmin[Dispute]):
+    list_display = ("stripe_dispute_id", "order", "amount", "status", "reason", "evidence_due_by", "created_at")
+    list_filter = ("status", "reason", "created_at")
+    search_fields = ("stripe_dispute_id", "order__public_id", "order__user__phone", "order__payment_intent_id")
+    list_select_related = ("order",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    @admin.display(description=_("amount"), ordering="amount_minor")
+    def amount(self, dispute: Dispute) -> str:
+        return money(dispute.amount_minor, dispute.currency)
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdmin[StripeEvent]):
+    list_display = ("event_id", "type", "payment_intent_id", "received_at", "processed_at", "outcome")
+    list_filter = ("type",)
+    search_fields = ("event_id", "payment_intent_id")
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+
+
+@admin.register(PaymentProfile)
+class PaymentProfileAdmin(ReadOnlyAdmin[PaymentProfile]):
+    list_display = ("stripe_customer_id", "user", "card_brand", "card_last4", "created_at")
+    search_fields = ("stripe_customer_id", "user__phone", "user__email")
+    list_select_related = ("user",)
+
+
+@admin.register(RenewalReminder)
+class RenewalReminderAdmin(ReadOnlyAdmin[RenewalReminder]):
+    list_display = ("line", "expires_at", "days", "created_at")
+    list_filter = ("days",)
+    search_fields = ("line__msisdn",)
+    list_select_related = ("line",)

@@ -1,0 +1,127 @@
+"""The audit trail: who on the staff changed what, when, from which value to which.
+
+Entries are django-auditlog's ``LogEntry`` rows (its admin is the global list). They are written
+here on purpose, not by auditlog's save signals: a customer's purchase or the usage feed saving
+a line is not a staff change, and signals on every save would put a write beside each of them.
+
+- ``AuditedAdmin`` (a ``ModelAdmin`` mixin) records every add, change and delete made in the
+  admin, its inlines' rows included, with the old and new value of each field;
+- ``audit_action`` records an action a service runs for a staff member (a refund, goodwill, an
+  unlock, an authenticator reset), with its reason.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from auditlog.diff import model_instance_diff  # type: ignore[import-untyped]
+from auditlog.models import LogEntry  # type: ignore[import-untyped]
+from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.forms import BaseFormSet, ModelForm
+
+# The names of the actions ``audit_action`` records, kept in the entry's additional_data.
+ACTION_KEY = "action"
+REASON_KEY = "reason"
+
+
+def _actor(request_or_user: HttpRequest | AbstractBaseUser | None) -> Any:
+    user = getattr(request_or_user, "user", request_or_user)
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def _address(request: HttpRequest | None) -> str | None:
+    return request.META.get("REMOTE_ADDR") if request is not None else None
+
+
+def audit_change(
+    *,
+    actor: Any,
+    old: models.Model | None,
+    new: models.Model | None,
+    remote_addr: str | None = None,
+) -> LogEntry | None:
+    """Record the difference between ``old`` and ``new`` (either may be None: an add or a delete).
+    Nothing is written when no field changed."""
+    changes = model_instance_diff(old, new)
+    if not changes:
+        return None
+    if old is None:
+        action = LogEntry.Action.CREATE
+    elif new is None:
+        action = LogEntry.Action.DELETE
+    else:
+        action = LogEntry.Action.UPDATE
+    instance = new if new is not None else old
+    return LogEntry.objects.log_create(instance, action=action, changes=changes, actor=actor, remote_addr=remote_addr)
+
+
+def audit_action(
+    *,
+    actor: Any,
+    obj: models.Model,
+    action: str,
+    changes: dict[str, tuple[Any, Any]] | None = None,
+    reason: str = "",
+    request: HttpRequest | None = None,
+    **details: Any,
+) -> LogEntry:
+    """Record that ``actor`` ran ``action`` ("refund", "goodwill", "unlock", ...) on ``obj``.
+
+    ``changes`` maps a field (or a name of what changed) to its old and new value; ``reason`` and
+    any ``details`` (JSON-serialisable) are kept beside them."""
+    entry = LogEntry.objects.log_create(
+        obj,
+        force_log=True,
+        action=LogEntry.Action.UPDATE,
+        changes={name: [str(old), str(new)] for name, (old, new) in (changes or {}).items()},
+        actor=_actor(actor),
+        remote_addr=_address(request),
+        additional_data={ACTION_KEY: action, REASON_KEY: reason, **details},
+    )
+    assert entry is not None  # force_log always writes
+    return entry
+
+
+class AuditedAdmin(admin.ModelAdmin[Any]):
+    """A ModelAdmin whose adds, changes and deletes, and its inlines', go to the audit trail."""
+
+    def _before(self, obj: models.Model) -> models.Model | None:
+        if obj.pk is None:
+            return None
+        return type(obj)._base_manager.filter(pk=obj.pk).first()
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm[Any], change: bool) -> None:
+        old = self._before(obj) if change else None
+        super().save_model(request, obj, form, change)
+        audit_change(actor=_actor(request), old=old, new=obj, remote_addr=_address(request))
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        audit_change(actor=_actor(request), old=obj, new=None, remote_addr=_address(request))
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
+        for obj in queryset:
+            audit_change(actor=_actor(request), old=obj, new=None, remote_addr=_address(request))
+        super().delete_queryset(request, queryset)
+
+    def save_formset(self, request: HttpRequest, form: ModelForm[Any], formset: BaseFormSet[Any], change: bool) -> None:
+        actor, address = _actor(request), _address(request)
+        # Rows about to be deleted are recorded as they are now; the others' old values are read first.
+        for deleted in getattr(formset, "deleted_forms", []):
+            if deleted.instance.pk is not None:
+                audit_change(actor=actor, old=deleted.instance, new=None, remote_addr=address)
+        before = {
+            f.instance.pk: self._before(f.instance)
+            for f in getattr(formset, "forms", [])
+            if f.instance.pk is not None and f.has_changed()
+        }
+        super().save_formset(request, form, formset, change)
+        for obj in getattr(formset, "new_objects", []):
+            audit_change(actor=actor, old=None, new=obj, remote_addr=address)
+        for obj, _fields in getattr(formset, "changed_objects", []):
+            audit_change(actor=actor, old=before.get(obj.pk), new=obj, remote_addr=address)

@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from plans.models import DailyUsage, UsageRecord
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[UsageRecord]):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(ReadOnlyAdmin):
+    list_display = ("record_id", "line", "kind", "amount", "overage", "country", "at")
+    list_filter = ("kind",)
+    search_fields = ("record_id", "line__msisdn")
+    list_select_related = ("line",)
+    show_full_result_count = False
+
+
+@admin.register(DailyUsage)
+class DailyUsageAdmin(admin.ModelAdmin[DailyUsage]):
+    list_display = ("line", "day", "data", "voice", "sms", "data_overage")
+    search_fields = ("line__msisdn",)
+    list_select_related = ("line",)
+    date_hierarchy = "day"
