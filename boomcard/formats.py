@@ -130,7 +130,7 @@ def country_name(code: object) -> str:
     """The country's name (ISO 3166-1, from django-countries) in the active language; what is not
     an alpha-2 code shows as itself. The names customers read for Hong Kong, Macau and Taiwan are
     set in settings (COUNTRIES_OVERRIDE)."""
-    return (countries.name(code) if is_country_code(code) else "") or str(code)
+    return (countries.name(str(code)) if is_country_code(code) else "") or str(code)
 
 
 def is_country_code(code: object) -> bool:

@@ -86,7 +86,7 @@ class PlanAdmin(AuditedAdmin):
             kwargs["initial"] = [{"currency": currency} for currency in _unpriced_currencies(obj)]
         return kwargs
 
-    def get_urls(self) -> list[URLPattern]:  # type: ignore[override]
+    def get_urls(self) -> list[URLPattern]:
         check = path("check/", self.admin_site.admin_view(self.check_view), name="plans_plan_check")
         return [check, *super().get_urls()]
 

@@ -12,8 +12,10 @@ from typing import Any
 from django import forms
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -36,7 +38,7 @@ class MoneyInput(forms.TextInput):
         super().__init__({"inputmode": "decimal", "size": 10, "autocomplete": "off", **(attrs or {})})
         self.currency = ""
 
-    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
         box = super().render(name, value, attrs, renderer)
         symbol = currency_symbol(self.currency, unknown="") if self.currency else ""
         return format_html('<span class="money-symbol" data-price-symbol>{}</span>&nbsp;{}', symbol, box)
@@ -112,12 +114,12 @@ class MajorUnitsField(forms.Field):
 class PriceForm(forms.ModelForm[Price]):
     """One price of a plan: its currency, and the amounts in that currency's major units."""
 
-    amount_minor = MajorUnitsField(label=gettext_lazy("price"))
+    amount_minor = MajorUnitsField(label=gettext_lazy("Price"))
     per_gb_minor = MajorUnitsField(
-        label=gettext_lazy("flexible: per GB"), required=False, help_text=gettext_lazy("Flexible plans only.")
+        label=gettext_lazy("Flexible: per GB"), required=False, help_text=gettext_lazy("Flexible plans only.")
     )
     per_100_minutes_minor = MajorUnitsField(
-        label=gettext_lazy("flexible: per 100 minutes"),
+        label=gettext_lazy("Flexible: per 100 minutes"),
         required=False,
         help_text=gettext_lazy("Flexible plans only."),
     )
@@ -135,11 +137,11 @@ class PriceForm(forms.ModelForm[Price]):
             field = self.fields[name]
             assert isinstance(field, MajorUnitsField)
             field.exponent = EXPONENT.get(str(currency), 2)
-            field.widget.currency = str(currency)  # type: ignore[attr-defined]
+            field.widget.currency = str(currency)
             field.widget.attrs["data-symbols"] = ",".join(f"{code}={sign}" for code, sign in SYMBOLS.items())
 
 
-class PriceFormSet(BaseInlineFormSet[Price, Plan, PriceForm]):
+class PriceFormSet(BaseInlineFormSet[Price, Plan, forms.ModelForm[Price]]):
     """A plan's prices, checked together with the plan as the form is about to save it: a plan on
     sale needs a price in every offered currency (and a flexible one its rates), so that deleting
     the last CNY price of a plan on sale is refused, not saved."""
@@ -151,7 +153,7 @@ class PriceFormSet(BaseInlineFormSet[Price, Plan, PriceForm]):
         kept = [
             form.instance
             for form in self.forms
-            if not (self.can_delete and self._should_delete_form(form))
+            if not (self.can_delete and form.cleaned_data.get(DELETION_FIELD_NAME, False))
             and (form.instance.pk is not None or form.has_changed())
         ]
         if self.instance.is_active:
@@ -193,6 +195,14 @@ def sale_gap_messages(gaps: SaleGaps) -> list[str]:
     return messages
 
 
+class CountriesWidget(FilteredSelectMultiple):
+    """The admin's two-box picker with a filter. Its script builds the boxes inside the select's
+    parent, so the select gets a box of its own, and the field's label stays on its left."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
+        return format_html('<div class="countries-picker">{}</div>', super().render(name, value, attrs, renderer))
+
+
 class CountriesField(forms.MultipleChoiceField):
     """Countries picked by name (in the staff member's language) from every ISO 3166-1 country;
     cleaned to upper-case alpha-2 codes."""
@@ -203,7 +213,7 @@ class CountriesField(forms.MultipleChoiceField):
     }
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", FilteredSelectMultiple(gettext_lazy("countries"), is_stacked=False))
+        kwargs.setdefault("widget", CountriesWidget(gettext_lazy("countries"), is_stacked=False))
         super().__init__(choices=country_choices, **kwargs)
 
     def valid_value(self, value: Any) -> bool:
@@ -215,15 +225,34 @@ class PlanForm(forms.ModelForm[Plan]):
     are not ISO codes are named under the field, and dropped when the plan is saved."""
 
     countries = CountriesField(
-        label=gettext_lazy("countries"),
+        label=gettext_lazy("Countries"),
         required=False,
         help_text=gettext_lazy("Where a roaming pack works. None: at home."),
     )
 
     class Meta:
         model = Plan
-        fields = "__all__"
-        labels = {"sort_order": gettext_lazy("sort order")}
+        fields = (
+            "code",
+            "kind",
+            "is_addon",
+            "is_active",
+            "sort_order",
+            "name_en",
+            "name_zh",
+            "description_en",
+            "description_zh",
+            "data_mb",
+            "minutes",
+            "sms",
+            "validity_days",
+            "countries",
+            "flex_data_gb_min",
+            "flex_data_gb_max",
+            "flex_minutes_min",
+            "flex_minutes_max",
+        )
+        labels = {"sort_order": gettext_lazy("Sort order")}
         help_texts = {"sort_order": gettext_lazy("Lower numbers come first in the catalogue.")}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -240,7 +269,8 @@ class PlanForm(forms.ModelForm[Plan]):
     def clean_countries(self) -> list[str]:
         """The picked codes, those the plan had first in their order, new ones after by code."""
         picked = [str(code).upper() for code in self.cleaned_data.get("countries") or []]
-        before = [str(code).upper() for code in self.instance.countries] if isinstance(self.instance.countries, list) else []
+        stored = self.instance.countries if isinstance(self.instance.countries, list) else []
+        before = [str(code).upper() for code in stored]
         kept = [code for code in dict.fromkeys(before) if code in picked]
         return kept + sorted(set(picked) - set(kept))
 
@@ -250,7 +280,7 @@ class PlanListForm(forms.ModelForm[Plan]):
     list is refused while its saved prices leave a gap."""
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if cleaned.get("is_active") and self.instance.pk is not None:
             messages = sale_gap_messages(self.instance.sale_gaps(self.instance.prices.all()))
             if messages:
@@ -263,5 +293,5 @@ class PlanListForm(forms.ModelForm[Plan]):
             by_field: dict[str, list[ValidationError]] = {}
             for name, messages in errors.error_dict.items():
                 by_field.setdefault(name if name in self.fields else NON_FIELD_ERRORS, []).extend(messages)
-            errors = ValidationError(by_field)  # type: ignore[arg-type]
-        super()._update_errors(errors)
+            errors = ValidationError(by_field)
+        super()._update_errors(errors)  # type: ignore[misc]

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from boomcard.formats import GB as GB  # the units data is counted in, for the apps above
 from boomcard.formats import MB as MB
-from boomcard.formats import is_country_code
+from boomcard.formats import is_country_code, money
 
 CURRENCIES = [("CNY", "CNY ¥"), ("HKD", "HKD $"), ("USD", "USD $")]
 
@@ -185,4 +185,4 @@ class Price(models.Model):
         constraints = [models.UniqueConstraint(fields=["plan", "currency"], name="plans_price_one_per_currency")]
 
     def __str__(self) -> str:
-        return f"{self.plan.code} {self.currency} {self.amount_minor}"
+        return f"{self.plan.code} {money(self.amount_minor, self.currency)}"

@@ -22,6 +22,7 @@ WORDS = {
         "check": "Catalogue check",
         "singapore": "Singapore",
         "japan": "Japan",
+        "choose_all": "Choose all countries",
         "refusal": "This plan is on sale but has no price in CNY",
         "usd_gap": "This plan is on sale but has no price in USD",
         "saved": "was changed successfully",
@@ -30,6 +31,7 @@ WORDS = {
         "check": "套餐目录检查",
         "singapore": "新加坡",
         "japan": "日本",
+        "choose_all": "全选国家/地区",
         "refusal": "此套餐在售，但没有 CNY 价格",
         "usd_gap": "此套餐在售，但没有 USD 价格",
         "saved": "成功修改了",
@@ -76,6 +78,7 @@ def test_staff_keep_the_catalogue_with_its_guard_rails(
     roaming = plans["roam-jpkr-7"]
     page.goto(f"{base}/admin/plans/plan/{roaming.pk}/change/")
     expect(page.locator("#id_countries_to option[value=JP]")).to_have_text(words["japan"])
+    expect(page.locator("#id_countries_add_all")).to_have_text(words["choose_all"])
     page.locator("#id_countries_input").fill(words["singapore"])
     page.locator("#id_countries_from").select_option("SG")
     page.locator("#id_countries_add").click()

@@ -104,7 +104,7 @@ def test_a_rate_left_empty_is_nothing_and_shows_empty() -> None:
 def test_a_price_row_shows_its_amount_in_major_units_after_its_currency_sign(plans: dict[str, Plan]) -> None:
     price = plans["basic-10"].prices.get(currency="HKD")
     html = str(PriceForm(instance=price)["amount_minor"])
-    assert 'data-price-symbol>HK$</span>' in html
+    assert "data-price-symbol>HK$</span>" in html
     assert 'value="42.00"' in html
 
 
@@ -220,7 +220,9 @@ def test_the_plan_itself_refuses_junk_countries_from_the_shell(plans):
     with pytest.raises(ValidationError) as refused:
         plan.full_clean()
     assert refused.value.message_dict == {
-        "countries": ["Not ISO 3166-1 country codes: Thailand, sg, 5. Use two-letter codes in capitals, such as JP or KR."]
+        "countries": [
+            "Not ISO 3166-1 country codes: Thailand, sg, 5. Use two-letter codes in capitals, such as JP or KR."
+        ]
     }
     plan.countries = {"JP": 1}
     with pytest.raises(ValidationError):
@@ -254,6 +256,18 @@ def test_putting_a_plan_on_sale_from_the_list_is_refused_while_a_price_is_missin
     assert "This plan is on sale but has no price in HKD" in page
     plan.refresh_from_db()
     assert not plan.is_active
+
+
+def test_a_plan_with_every_price_goes_on_sale_from_the_list_and_it_is_audited(desk, staff, plans):
+    plan = plans["topup-5"]
+    Plan.objects.filter(pk=plan.pk).update(is_active=False)
+    data = {"form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-0-id": str(plan.pk), "form-0-is_active": "on"}
+    response = desk.post(CHANGELIST, {**data, "_save": "Save"})
+    assert response.status_code == 302
+    plan.refresh_from_db()
+    assert plan.is_active
+    [entry] = audit_entries(plan)
+    assert (entry.actor, entry.changes_dict) == (staff, {"is_active": ["False", "True"]})
 
 
 def test_the_list_links_to_the_check_page_which_lists_every_gap(desk, plans, django_assert_max_num_queries):
