@@ -105,3 +105,19 @@ def test_staff_keep_the_catalogue_with_its_guard_rails(
     expect(page.locator("#catalogue-gaps")).to_contain_text(words["usd_gap"])
     expect(page.locator("#catalogue-gaps tbody tr")).to_have_count(1)
     keep(screenshot(page, "check"))
+
+    # From the check page to the plan: its USD row is ready; its sign follows the currency picked.
+    page.locator("#catalogue-gaps a").first.click()
+    usd_row = page.locator("#prices-2")
+    expect(page.locator("#id_prices-2-currency")).to_have_value("USD")
+    expect(usd_row.locator("[data-price-symbol]").first).to_have_text("US$")
+    page.locator("#id_prices-2-currency").select_option("HKD")
+    expect(usd_row.locator("[data-price-symbol]").first).to_have_text("HK$")
+    page.locator("#id_prices-2-currency").select_option("USD")
+    expect(usd_row.locator("[data-price-symbol]").first).to_have_text("US$")
+    page.locator("#id_prices-2-amount_minor").fill("2.20")
+    page.locator("input[name=_save]").click()
+    expect(page.locator("ul.messagelist")).to_contain_text(words["saved"])
+    assert plans["topup-5"].prices.get(currency="USD").amount_minor == 220
+    page.goto(f"{base}/admin/plans/plan/check/")
+    expect(page.locator("#catalogue-gaps-none")).to_be_visible()
