@@ -37,17 +37,27 @@ class Bucket(models.Model):
         verbose_name = _("allowance bucket")
         verbose_name_plural = _("allowance buckets")
         indexes = [models.Index(fields=["line", "expires_at"], name="plans_bucket_line_expiry")]
+        # Each constraint says what is wrong in words (a form shows it), not its name.
         constraints = [
-            models.CheckConstraint(condition=Q(starts_at__lt=F("expires_at")), name="plans_bucket_starts_first"),
             models.CheckConstraint(
-                condition=Q(data_used__gte=0, data_used__lte=F("data_total")), name="plans_bucket_data_in_range"
+                condition=Q(starts_at__lt=F("expires_at")),
+                name="plans_bucket_starts_first",
+                violation_error_message=_("A bucket must start before it expires."),
+            ),
+            models.CheckConstraint(
+                condition=Q(data_used__gte=0, data_used__lte=F("data_total")),
+                name="plans_bucket_data_in_range",
+                violation_error_message=_("Data used must be between 0 and the data total."),
             ),
             models.CheckConstraint(
                 condition=Q(voice_used__gte=0, voice_used__lte=F("voice_total")),
                 name="plans_bucket_voice_in_range",
+                violation_error_message=_("Voice used must be between 0 and the voice total."),
             ),
             models.CheckConstraint(
-                condition=Q(sms_used__gte=0, sms_used__lte=F("sms_total")), name="plans_bucket_sms_in_range"
+                condition=Q(sms_used__gte=0, sms_used__lte=F("sms_total")),
+                name="plans_bucket_sms_in_range",
+                violation_error_message=_("SMS used must be between 0 and the SMS total."),
             ),
         ]
 
