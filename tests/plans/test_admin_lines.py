@@ -205,7 +205,7 @@ def test_a_tampered_or_stale_preview_imports_nothing(desk):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("number,iccid\n+85251240105,1\n".encode(), "The CSV header lacks: msisdn"),
+        (b"number,iccid\n+85251240105,1\n", "The CSV header lacks: msisdn"),
         (HEADER.encode("utf-16"), "not UTF-8 text"),
         (b"", "The submitted file is empty."),
     ],
@@ -246,17 +246,20 @@ def line_form(line: Line, **changes: object) -> dict[str, object]:
 
 def test_number_and_iccid_are_read_only_once_a_line_has_an_owner(desk, line):
     page = desk.get(change_url(line)).content.decode()
-    assert 'name="msisdn"' not in page and 'name="iccid"' not in page
+    assert 'name="msisdn"' not in page
+    assert 'name="iccid"' not in page
     desk.post(change_url(line), line_form(line, msisdn="+85251249999", iccid=iccid(199), nickname="Mum"))
     line.refresh_from_db()
-    assert str(line.msisdn) != "+85251249999" and line.iccid != iccid(199)
+    assert str(line.msisdn) != "+85251249999"
+    assert line.iccid != iccid(199)
     assert line.nickname == "Mum"
 
 
 def test_an_unowned_line_can_still_be_corrected(desk):
     unowned = LineFactory.create()
     page = desk.get(change_url(unowned)).content.decode()
-    assert 'name="msisdn"' in page and 'name="iccid"' in page
+    assert 'name="msisdn"' in page
+    assert 'name="iccid"' in page
     answer = desk.post(change_url(unowned), line_form(unowned, matching_id="FIXED"))
     assert answer.status_code == 302
     unowned.refresh_from_db()
@@ -310,7 +313,10 @@ def test_buckets_are_listed_by_number_in_gb_minutes_and_sms(desk, line):
     line.nickname = "Mum's phone"
     line.save(update_fields=["nickname"])
     text = desk.get(reverse("admin:plans_bucket_changelist")).content.decode()
-    assert "+852 5" in text and "Mum&#x27;s phone" not in text
-    assert "512 MB of" in text and " GB" in text
+    assert "+852 5" in text
+    assert "Mum&#x27;s phone" not in text
+    assert "512 MB of" in text
+    assert " GB" in text
     assert "10 min of" in text
-    assert "3 of" in text and "SMS" in text
+    assert "3 of" in text
+    assert "SMS" in text

@@ -39,7 +39,8 @@ def test_days_move_the_line_expiry_and_its_current_bucket_together(line, staff):
     line.refresh_from_db()
     bucket = current_base_bucket(line)
     assert line.expires_at == before + timedelta(days=7)
-    assert bucket.pk == bucket_before.pk and bucket.expires_at == line.expires_at
+    assert bucket.pk == bucket_before.pk
+    assert bucket.expires_at == line.expires_at
     assert (given.old_expiry, given.new_expiry) == (before, line.expires_at)
     # No allowance is added; what was left lasts as long as the line.
     assert (bucket.data_total, bucket.data_used) == (bucket_before.data_total, bucket_before.data_used)
@@ -88,7 +89,8 @@ def test_a_pack_is_granted_as_a_bought_one_and_leaves_the_expiry(line, plans, st
 
     line.refresh_from_db()
     assert line.expires_at == before
-    assert given.bucket.is_addon and given.bucket.plan == pack
+    assert given.bucket.is_addon
+    assert given.bucket.plan == pack
     assert given.bucket.data_total == pack.data_mb * MB
     assert given.bucket.expires_at == given.bucket.starts_at + timedelta(days=pack.validity_days)
 
@@ -101,13 +103,15 @@ def test_the_customer_gets_a_notice_and_an_email_in_their_language(line, staff):
 
     notice = Notice.objects.get(user=line.owner, kind=Notice.Kind.GOODWILL)
     assert notice == given.notice
-    assert notice.line_ref == line.pk and notice.params["days"] == 7
+    assert notice.line_ref == line.pk
+    assert notice.params["days"] == 7
     assert EmailDelivery.objects.filter(notice=notice, to=line.owner.email).exists()
     with translation.override("en"):
         assert "added 7 days" in notice_text(notice).body
     with translation.override("zh-hans"):
         text = notice_text(notice)
-        assert "7 天" in text.body and "客服" in text.title + text.body
+        assert "7 天" in text.body
+        assert "客服" in text.title + text.body
     # The email is written in the customer's language, whatever the staff member's.
     email = delivery_email(EmailDelivery.objects.get(notice=notice))
     assert email.subject == "Boom: Boom 客服送您一份补偿"
