@@ -79,9 +79,11 @@ class LineAdmin(AuditedAdmin, admin.ModelAdmin[Line]):
 
 @admin.register(Bucket)
 class BucketAdmin(AuditedAdmin, admin.ModelAdmin[Bucket]):
-    """Buckets, named by their line's number, their allowance in GB, minutes and SMS."""
+    """Buckets, named by their line's number, their allowance in GB, minutes and SMS. None is added
+    by hand: a bucket comes from a purchase or from goodwill (the line's page), which keep the
+    line's expiry and plan in step with it."""
 
-    list_display = ("line_number", "plan", "is_addon", "data", "voice", "sms", "starts_at", "expires_at")
+    list_display = ("line_number", "plan", "data", "voice", "sms", "starts_at", "expires_at")
     list_filter = ("is_addon", "plan")
     search_fields = ("line__msisdn", "line__iccid")
     raw_id_fields = ("line",)
@@ -99,6 +101,9 @@ class BucketAdmin(AuditedAdmin, admin.ModelAdmin[Bucket]):
             },
         ),
     )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
     @admin.display(description=_("number"), ordering="line__msisdn")
     def line_number(self, bucket: Bucket) -> str:

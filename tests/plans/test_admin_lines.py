@@ -320,3 +320,7 @@ def test_buckets_are_listed_by_number_in_gb_minutes_and_sms(desk, line):
     assert "10 min of" in text
     assert "3 of" in text
     assert "SMS" in text
+
+
+def test_buckets_are_not_added_by_hand(desk):
+    assert desk.get(reverse("admin:plans_bucket_add")).status_code == 403
