@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from auditlog.models import LogEntry  # type: ignore[import-untyped]
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.http import HttpRequest
@@ -93,6 +94,7 @@ def line_goodwill_give(
     pack: Plan | None = None,
     request: HttpRequest | None = None,
     now: datetime | None = None,
+    attempt: str = "",
 ) -> Goodwill:
     """Give ``line`` ``days`` more days or the add-on ``pack``, for ``reason`` (a GoodwillReason)
     and ``note``; one transaction.
@@ -102,7 +104,9 @@ def line_goodwill_give(
     bucket granted as a bought one is (``bucket_grant``), the expiry unchanged. The customer is
     told (a notice and its email, in their own language) and the audit trail records the action,
     its reason, and the expiry before and after (or the pack). Refused with a ValidationError,
-    nothing written, when ``goodwill_check`` says no.
+    nothing written, when ``goodwill_check`` says no, or when goodwill with the same ``attempt``
+    (the form's one-time token) was given already: a form sent twice gives once. The line's lock
+    makes a second sending wait for the first and then see it.
     """
     now = now or timezone.now()
     if reason not in GoodwillReason.values:
@@ -112,6 +116,8 @@ def line_goodwill_give(
     with transaction.atomic():
         line = Line.objects.select_for_update(of=("self",), no_key=True).select_related("owner").get(pk=line.pk)
         goodwill_check(line=line, days=days, pack=pack)
+        if attempt and _given(line, attempt):
+            raise ValidationError(_("This goodwill was already given: the form was sent twice."), code="already_given")
         old_expiry = line.expires_at
         if days is not None:
             bucket = line_validity_extend(line=line, days=days, now=now)
@@ -132,6 +138,7 @@ def line_goodwill_give(
             days=days,
             pack=pack.code if pack else None,
             bucket=bucket.pk,
+            attempt=attempt,
         )
         assert line.owner is not None  # goodwill_check
         notice = notice_create(
@@ -150,6 +157,11 @@ def line_goodwill_give(
             },
         )
     return Goodwill(line=line, bucket=bucket, old_expiry=old_expiry, new_expiry=line.expires_at, notice=notice)
+
+
+def _given(line: Line, attempt: str) -> bool:
+    entries = LogEntry.objects.get_for_object(line)
+    return bool(entries.filter(additional_data__action=GOODWILL_ACTION, additional_data__attempt=attempt).exists())
 
 
 def _iso(moment: datetime | None) -> str:

@@ -3,6 +3,7 @@ or a data pack, a reason and a note); posting it calls ``plans.goodwill.line_goo
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -13,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from boomcard.formats import date_time, phone_number
 from plans.goodwill import GOODWILL_MAX_DAYS, GoodwillReason, goodwill_line_check, goodwill_packs, line_goodwill_give
@@ -46,6 +47,8 @@ class GoodwillForm(forms.Form):
         required=False,
         help_text=gettext_lazy("An add-on pack from the catalogue; the expiry does not change."),
     )
+    # One token per form shown: the same form sent twice (a double click) gives once.
+    attempt = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
     reason = forms.ChoiceField(label=gettext_lazy("Reason for goodwill"), choices=GoodwillReason.choices)
     note = forms.CharField(
         label=gettext_lazy("Note (kept in the audit trail)"),
@@ -79,7 +82,7 @@ def goodwill_view(model_admin: LineAdmin, request: HttpRequest, object_id: str) 
     except ValidationError as refusal:
         model_admin.message_user(request, " ".join(refusal.messages), messages.ERROR)
         return HttpResponseRedirect(change_url)
-    form = GoodwillForm(request.POST if request.method == "POST" else None)
+    form = GoodwillForm(request.POST if request.method == "POST" else None, initial={"attempt": uuid.uuid4().hex})
     if request.method == "POST" and form.is_valid():
         give_days = form.cleaned_data["kind"] == GoodwillForm.DAYS
         try:
@@ -91,13 +94,21 @@ def goodwill_view(model_admin: LineAdmin, request: HttpRequest, object_id: str) 
                 days=form.cleaned_data["days"] if give_days else None,
                 pack=None if give_days else form.cleaned_data["pack"],
                 request=request,
+                attempt=form.cleaned_data["attempt"],
             )
         except ValidationError as refusal:
+            if refusal.code == "already_given":
+                model_admin.message_user(request, " ".join(refusal.messages), messages.WARNING)
+                return HttpResponseRedirect(change_url)
             form.add_error(None, refusal)
         else:
             number = phone_number(line.msisdn)
             if give_days:
-                text = _("Gave %(days)d days to %(number)s: it now runs until %(when)s.") % {
+                text = ngettext(
+                    "Gave %(days)d day to %(number)s: it now runs until %(when)s.",
+                    "Gave %(days)d days to %(number)s: it now runs until %(when)s.",
+                    form.cleaned_data["days"],
+                ) % {
                     "days": form.cleaned_data["days"],
                     "number": number,
                     "when": date_time(given.new_expiry),

@@ -324,3 +324,21 @@ def test_buckets_are_listed_by_number_in_gb_minutes_and_sms(desk, line):
 
 def test_buckets_are_not_added_by_hand(desk):
     assert desk.get(reverse("admin:plans_bucket_add")).status_code == 403
+
+
+def test_one_day_reads_as_one_day(desk, line):
+    answer = desk.post(goodwill_url(line), {"kind": "days", "days": "1", "reason": "other", "note": "x"}, follow=True)
+    assert "Gave 1 day to" in answer.content.decode()
+
+
+def test_the_same_form_sent_twice_gives_once(desk, line):
+    before = line.expires_at
+    token = desk.get(goodwill_url(line)).context["form"]["attempt"].value()
+    assert token
+    data = {"kind": "days", "days": "7", "reason": "outage", "note": "x", "attempt": token}
+    desk.post(goodwill_url(line), data)
+    again = desk.post(goodwill_url(line), data, follow=True)
+    assert "already given" in again.content.decode()
+    line.refresh_from_db()
+    assert line.expires_at == before + timedelta(days=7)
+    assert Notice.objects.filter(kind=Notice.Kind.GOODWILL).count() == 1
