@@ -146,6 +146,13 @@ def notice_text(notice: Notice) -> NoticeText:
             body=_("Thank you. Our team answers within one working day (request %(ref)s).") % {"ref": p.get("ref", "")},
             action=_("Help centre"),
         )
+    if notice.kind == Notice.Kind.SUPPORT_REPLIED:
+        return NoticeText(
+            title=_("Our team answered you"),
+            body=_("We answered your request %(ref)s. Read the answer, and reply if you need to, on the help page.")
+            % {"ref": p.get("ref", "")},
+            action=_("Read the answer"),
+        )
     if notice.kind in _SECURITY_TITLES:
         not_you = _("If this was not you, reset your password now and write to our support team.")
         return NoticeText(
