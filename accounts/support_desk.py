@@ -43,6 +43,13 @@ class SupportReply:
     sent: bool = True
 
 
+def staff_name(user: User | None) -> str:
+    """How staff are named in a thread and the audit trail: their staff log-in name."""
+    if user is None:
+        return ""
+    return user.username or str(user.phone)
+
+
 def _locked(support_request_id: int) -> SupportRequest:
     return SupportRequest.objects.select_for_update(of=("self",)).select_related("user").get(pk=support_request_id)
 
@@ -51,6 +58,12 @@ def _already(*, token: uuid.UUID | None, kind: str) -> SupportMessage | None:
     if token is None:
         return None
     return SupportMessage.objects.filter(token=token, kind=kind).select_related("request").first()
+
+
+def support_form_saved(*, token: uuid.UUID | None) -> bool:
+    """Whether a staff form with ``token`` has already written its reply or note: posted again,
+    it must change nothing (not even put back the status it showed)."""
+    return token is not None and SupportMessage.objects.filter(token=token).exists()
 
 
 def support_reply_send(
@@ -69,7 +82,7 @@ def support_reply_send(
                 request=request,
                 kind=SupportMessage.Kind.REPLY,
                 author=staff,
-                author_name=staff.get_username(),
+                author_name=staff_name(staff),
                 body=body,
                 token=token,
                 created_at=now,
@@ -129,7 +142,7 @@ def support_note_add(
                 request=request,
                 kind=SupportMessage.Kind.NOTE,
                 author=staff,
-                author_name=staff.get_username(),
+                author_name=staff_name(staff),
                 body=body,
                 token=token,
             )
@@ -151,13 +164,13 @@ def support_request_triage(
         raise ValueError("only staff can be assigned a support request")
     with transaction.atomic():
         request = _locked(support_request_id)
-        old_assignee = request.assignee.get_username() if request.assignee is not None else ""
+        old_assignee = staff_name(request.assignee)
         changes: dict[str, tuple[str, str]] = {}
         if request.status != status:
             changes["status"] = (request.status, status)
             request.status = status
         if request.assignee_id != (assignee.pk if assignee is not None else None):
-            changes["assignee"] = (old_assignee, assignee.get_username() if assignee is not None else "")
+            changes["assignee"] = (old_assignee, staff_name(assignee))
             request.assignee = assignee
         if changes:
             request.save(update_fields=list(changes))

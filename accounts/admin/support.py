@@ -15,6 +15,7 @@ from django.db.models.expressions import OrderBy
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
@@ -25,6 +26,8 @@ from accounts.phones import parse_phone
 from accounts.support_desk import (
     EMAIL,
     NOTICE,
+    staff_name,
+    support_form_saved,
     support_note_add,
     support_reply_send,
     support_request_triage,
@@ -58,7 +61,7 @@ class AssigneeFilter(admin.SimpleListFilter):
         return [
             (self.MINE, gettext("Assigned to me")),
             (self.NOBODY, gettext("Unassigned")),
-            *((str(user.pk), user.get_username()) for user in staff),
+            *((str(user.pk), staff_name(user)) for user in staff),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[SupportRequest]) -> QuerySet[SupportRequest]:
@@ -93,7 +96,7 @@ class SupportRequestForm(forms.ModelForm[SupportRequest]):
     )
     # Made when the page is shown: the same page saved twice writes its note and sends its reply
     # once (a message is unique by token and kind).
-    token = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    form_token = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = SupportRequest
@@ -102,7 +105,7 @@ class SupportRequestForm(forms.ModelForm[SupportRequest]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.is_bound:
-            self.initial["token"] = uuid.uuid4()
+            self.initial["form_token"] = uuid.uuid4()
 
     def clean_reply(self) -> str:
         return str(self.cleaned_data.get("reply") or "").strip()
@@ -114,17 +117,26 @@ class SupportRequestForm(forms.ModelForm[SupportRequest]):
 @admin.register(SupportRequest)
 class SupportRequestAdmin(AuditedAdmin):
     form = SupportRequestForm
-    list_display = ["reference", "status", "requester_short", "topic", "assignee", "last_message_at", "created_at"]
+    list_display = ["reference", "status", "requester_short", "topic", "assignee", "last_message_at", "written_at"]
     list_display_links = ["reference"]
     list_filter = ["status", AssigneeFilter, "topic"]
     list_select_related = ["user", "assignee"]
     search_fields = ["contact_email", "user__email", "message"]
-    readonly_fields = ["reference", "requester", "topic", "line_number", "created_at", "thread"]
+    readonly_fields = ["reference", "requester", "topic", "line_number", "written_at", "thread"]
     fieldsets = (
-        (None, {"fields": ("reference", "requester", "topic", "line_number", "created_at")}),
+        (None, {"fields": ("reference", "requester", "topic", "line_number", "written_at")}),
         (_("Thread"), {"fields": ("thread",)}),
-        (_("Answer"), {"fields": ("reply", "note", "status", "assignee", "token")}),
+        (_("Answer"), {"fields": ("reply", "note", "status", "assignee", "form_token")}),
     )
+
+    class Media:
+        css = {"all": ["css/admin_support.css"]}
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "assignee":  # a plain choice of active staff, without add/change links
+            staff = User.objects.filter(is_staff=True, is_active=True).order_by("username")
+            return db_field.formfield(queryset=staff, **kwargs)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_ordering(self, request: HttpRequest) -> list[Any]:
         return QUEUE_ORDER
@@ -150,6 +162,10 @@ class SupportRequestAdmin(AuditedAdmin):
     @admin.display(description=_("reference"), ordering="pk")
     def reference(self, obj: SupportRequest) -> str:
         return obj.reference
+
+    @admin.display(description=_("written"), ordering="created_at")
+    def written_at(self, obj: SupportRequest) -> str:
+        return formats.localize(timezone.localtime(obj.created_at))
 
     @admin.display(description=_("from"))
     def requester_short(self, obj: SupportRequest) -> str:
@@ -177,7 +193,7 @@ class SupportRequestAdmin(AuditedAdmin):
                 gettext("logged out: a reply reaches them by email only"),
             )
         return format_html(
-            '{} <strong class="errornote">{}</strong>',
+            '{} <strong class="support-unreachable">{}</strong>',
             obj.contact_phone,
             gettext("Only a mobile number: a reply cannot reach them by email or in the site. Call or text them."),
         )
@@ -192,7 +208,11 @@ class SupportRequestAdmin(AuditedAdmin):
         reply (a reply to a new request makes it wait on the customer), each in the audit trail."""
         staff: User = request.user  # type: ignore[assignment]
         data = form.cleaned_data
-        token: uuid.UUID | None = data.get("token")
+        token: uuid.UUID | None = data.get("form_token")
+        if support_form_saved(token=token):  # the same page saved twice: its first save did it all
+            self.message_user(request, gettext("This page was already saved; nothing was sent or changed again."))
+            obj.refresh_from_db()
+            return
         changes = support_request_triage(support_request_id=obj.pk, status=obj.status, assignee=obj.assignee)
         if changes:
             audit_action(actor=staff, obj=obj, action="support_triage", changes=changes, request=request)

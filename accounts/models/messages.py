@@ -191,7 +191,7 @@ class SupportRequest(models.Model):
         indexes = [models.Index(fields=["status", "last_message_at"], name="accounts_support_queue")]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.topic}"
+        return f"{self.reference} {self.get_topic_display()}"
 
     @property
     def reference(self) -> str:

@@ -104,7 +104,7 @@ def support_thread(request: CustomerRequest, pk: int) -> HttpResponse:
         thread = support_thread_of(user=request.user, support_request_id=pk)
     except SupportRequest.DoesNotExist:
         raise Http404 from None
-    form = SupportReplyForm(request.POST or None)
+    form = SupportReplyForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             support_customer_reply(
