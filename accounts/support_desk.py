@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts.models import EmailDelivery, Notice, SupportMessage, SupportRequest, User
 from accounts.notice_keys import support_replied_key
 from accounts.outbox import email_deliver_on_commit, notice_create
+from accounts.services.notices import notice_mark_read
 
 # The kinds of message a customer sees in their thread: never staff's internal notes.
 CUSTOMER_VISIBLE = [SupportMessage.Kind.CUSTOMER, SupportMessage.Kind.REPLY]
@@ -211,6 +212,15 @@ def support_customer_reply(
             raise SupportRequest.DoesNotExist from None
         return done
     return message
+
+
+def support_replies_seen(*, user: User, support_request_id: int) -> int:
+    """Mark read the customer's notices of replies to this request (they are reading them)."""
+    unread = Notice.objects.filter(
+        user=user, kind=Notice.Kind.SUPPORT_REPLIED, params__request=support_request_id, read_at__isnull=True
+    ).values_list("pk", flat=True)
+    ids = list(unread)
+    return notice_mark_read(user=user, notice_ids=ids) if ids else 0
 
 
 def support_threads_of(*, user: User, limit: int = 20) -> QuerySet[SupportRequest]:

@@ -22,8 +22,14 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.http import CustomerRequest
 from accounts.models import SupportRequest
+from accounts.selectors import unread_notice_count
 from accounts.support import support_code_send, support_request_create, support_request_create_by_phone
-from accounts.support_desk import support_customer_reply, support_thread_of, support_threads_of
+from accounts.support_desk import (
+    support_customer_reply,
+    support_replies_seen,
+    support_thread_of,
+    support_threads_of,
+)
 from accounts.support_forms import SupportCodeForm, SupportForm, SupportGuestForm, SupportReplyForm
 from boomcard.ratelimit import client_address
 
@@ -118,6 +124,9 @@ def support_thread(request: CustomerRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Thank you. We have your reply and answer within one working day."))
             return redirect("accounts:support_thread", pk=thread.pk)
+    if request.method == "GET" and support_replies_seen(user=request.user, support_request_id=thread.pk):
+        # The bell on this page counts what is still unread now that these are read.
+        request.user.unread_notice_count = unread_notice_count(user=request.user)
     return render(request, "accounts/support_thread.html", {"item": thread, "form": form})
 
 

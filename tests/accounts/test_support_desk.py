@@ -250,3 +250,14 @@ def test_the_help_page_shows_each_thread_in_a_fixed_number_of_queries(client: Cl
     text = client.get(reverse("accounts:support")).content.decode()
     assert text.count(ANSWER) == 3
     assert "Boom support" in text
+
+
+def test_opening_the_request_marks_its_reply_notices_read(client, customer, staff):
+    request, other = new_request(customer), new_request(customer)
+    support_reply_send(support_request_id=request.pk, staff=staff, body=ANSWER)
+    support_reply_send(support_request_id=other.pk, staff=staff, body=ANSWER)
+    client.force_login(customer)
+    client.get(reverse("accounts:support_thread", args=[request.pk]))
+    replied = Notice.objects.filter(kind=Notice.Kind.SUPPORT_REPLIED)
+    assert replied.get(params__request=request.pk).read_at is not None
+    assert replied.get(params__request=other.pk).read_at is None
