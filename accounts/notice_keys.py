@@ -15,6 +15,11 @@ def support_received_key(*, support_request_id: int) -> str:
     return f"support-received:{support_request_id}"
 
 
+def support_replied_key(*, support_message_id: int) -> str:
+    """Once per staff reply."""
+    return f"support-replied:{support_message_id}"
+
+
 def low_balance_key(*, bucket_id: int, threshold: int) -> str:
     """Once per bucket and threshold crossed."""
     return f"low-balance:{bucket_id}:{threshold}"

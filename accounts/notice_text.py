@@ -148,6 +148,13 @@ def notice_text(notice: Notice) -> NoticeText:
         )
     if notice.kind == Notice.Kind.GOODWILL:
         return _goodwill_text(p, number)
+    if notice.kind == Notice.Kind.SUPPORT_REPLIED:
+        return NoticeText(
+            title=_("Our team answered you"),
+            body=_("We answered your request %(ref)s. Read the answer, and reply if you need to, on the help page.")
+            % {"ref": p.get("ref", "")},
+            action=_("Read the answer"),
+        )
     if notice.kind in _SECURITY_TITLES:
         not_you = _("If this was not you, reset your password now and write to our support team.")
         return NoticeText(
