@@ -32,6 +32,11 @@ def order_payment_needed_key(*, order_id: int) -> str:
     return f"order-payment-needed:{order_id}"
 
 
+def goodwill_key(*, audit_entry_id: int) -> str:
+    """Once per goodwill staff gave: each is its own audit-trail entry."""
+    return f"goodwill:{audit_entry_id}"
+
+
 def renewal_reminder_key(*, line_id: int, expires_at: str, days: int) -> str:
     """Once per line, expiry (ISO text) and stage: a renewed line is reminded again."""
     return f"reminder:{line_id}:{expires_at}:{days}"

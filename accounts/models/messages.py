@@ -24,6 +24,7 @@ class Notice(models.Model):
         REFUNDED = "refunded", _("Refund")
         RENEWAL_REMINDER = "renewal_reminder", _("Renewal reminder")
         SUPPORT_RECEIVED = "support_received", _("Support request received")
+        GOODWILL = "goodwill", _("Goodwill from support")
         # Security notices (accounts.security_notices).
         PASSWORD_RESET = "password_reset", _("Password reset")
         PASSWORD_CHANGED = "password_changed", _("Password changed")

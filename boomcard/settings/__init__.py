@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy
 
 # The profile and the environment; DEBUG and DJANGO_ENV are settings themselves.
 from boomcard.settings.environment import (  # noqa: F401
@@ -53,6 +54,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "csp",
+    # ISO 3166-1 country names in both languages (boomcard.formats.country_name).
+    "django_countries",
     # The audit trail's entries and their list (boomcard/audit.py writes them).
     "auditlog",
     "accounts",
@@ -320,6 +323,10 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # Prices are shown in this currency until the visitor picks another (CNY, HKD or USD).
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="CNY")
+
+# Country names come from django-countries (ISO 3166-1, in both languages), but for these three
+# customers read our own wording, which our catalogue translates ("中国香港", "中国澳门", "中国台湾").
+COUNTRIES_OVERRIDE = {"HK": gettext_lazy("Hong Kong"), "MO": gettext_lazy("Macau"), "TW": gettext_lazy("Taiwan")}
 
 # --- Static files and mail ------------------------------------------------------------------
 
