@@ -230,8 +230,9 @@ SMS_SENDER = env.str("SMS_SENDER", default="Boom")
 
 # django-axes: five wrong passwords for an account (whichever of its names was typed) lock that
 # account from that address for a while; not the account from elsewhere, nor the address for
-# other accounts. Elsewhere, each try for that account waits first: LOGIN_DELAY_SECONDS, doubled
-# with each further failure, at most LOGIN_DELAY_MAX_SECONDS (accounts.lockout).
+# other accounts (so never staff for a customer's failures, nor a customer for staff's). Elsewhere,
+# each try for that account waits first: LOGIN_DELAY_SECONDS, doubled with each further failure,
+# at most LOGIN_DELAY_MAX_SECONDS (accounts.lockout).
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -257,6 +258,9 @@ RATE_LIMITS = {
     # an address after LOGIN_FAILURE_LIMIT wrong passwords). The only cap on one address trying
     # many accounts.
     "login": env.str("RATE_LIMIT_LOGIN", default="20/m"),
+    # The same for staff names (the admin's log-in), counted apart: customers pressing on from an
+    # address never lock staff out of it, nor staff customers (accounts.lockout.login_rate_limit).
+    "staff_login": env.str("RATE_LIMIT_STAFF_LOGIN", default="20/m"),
     # SMS codes sent: registration, new code, password reset, adding a line.
     "sms": env.str("RATE_LIMIT_SMS", default="10/h"),
     "password_reset": env.str("RATE_LIMIT_PASSWORD_RESET", default="10/h"),
