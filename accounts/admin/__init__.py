@@ -3,4 +3,6 @@
 from accounts.admin import codes, customers
 from accounts.admin.customers import UserAdmin
 
-__all__ = ["UserAdmin", "codes", "customers"]
+from accounts.admin import customer_panels  # isort: skip  (adds its panels to UserAdmin)
+
+__all__ = ["UserAdmin", "codes", "customer_panels", "customers"]

@@ -1,5 +1,6 @@
-"""The admin for lines, their buckets and usage, and the catalogue."""
+"""The admin for lines, their buckets and usage, and the catalogue. ``customer`` adds the
+customer's lines to their page (accounts.admin.UserAdmin)."""
 
-from plans.admin import catalogue, lines, usage
+from plans.admin import catalogue, customer, lines, usage
 
-__all__ = ["catalogue", "lines", "usage"]
+__all__ = ["catalogue", "customer", "lines", "usage"]

@@ -1,21 +1,6 @@
 from django.contrib import admin
 
-from accounts.admin import UserAdmin
-from accounts.models import User
 from plans.models import Bucket, Line
-
-
-class LineInline(admin.TabularInline[Line, User]):
-    model = Line
-    fields = ("msisdn", "iccid", "status", "nickname", "added_at")
-    readonly_fields = ("msisdn", "iccid", "status", "nickname", "added_at")
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-
-# The customer's page in the admin (accounts.admin.UserAdmin) lists their lines.
-UserAdmin.inlines = [*UserAdmin.inlines, LineInline]
 
 
 @admin.register(Line)
