@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounts.admin.customer_page import customer_action_url
-from billing.models import PaymentProfile
+from billing.models import PaymentProfile, new_public_id
 from boomcard.formats import phone_number
 from plans.models import Line
 from tests.customer_desk import (
@@ -175,3 +175,18 @@ def test_the_page_stays_within_its_query_budget(admin_client, plans, django_asse
     admin_client.get(change_url(user))
     with django_assert_max_num_queries(17):
         assert admin_client.get(change_url(user)).status_code == 200
+
+
+def test_past_the_latest_twenty_orders_a_link_lists_all_of_the_customers_orders(admin_client, customer, plans):
+    made = customer_with_everything(customer, lines=1)
+    paid = made["orders"][0].paid
+    for _ in range(20):
+        paid.pk, paid.public_id, paid.payment_intent_id = None, new_public_id(), None
+        paid.save()
+    page = admin_client.get(change_url(customer)).content.decode()
+    all_orders = f"{reverse('admin:billing_order_changelist')}?user__id__exact={customer.pk}"
+    assert "All 22 orders" in page
+    assert all_orders in page
+    listed = admin_client.get(all_orders)
+    assert listed.status_code == 200
+    assert listed.context["cl"].result_count == 22
