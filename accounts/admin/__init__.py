@@ -4,4 +4,6 @@ the front page's panels on support and email."""
 from accounts.admin import codes, customers, dashboard, support
 from accounts.admin.customers import UserAdmin
 
-__all__ = ["UserAdmin", "codes", "customers", "dashboard", "support"]
+from accounts.admin import customer_panels  # isort: skip  (adds its panels to UserAdmin)
+
+__all__ = ["UserAdmin", "codes", "customer_panels", "customers", "dashboard", "support"]
