@@ -165,16 +165,27 @@ class OrderItem(models.Model):
 
 
 class Refund(models.Model):
-    """Money given back for an order. Recorded as requested before Stripe is asked, so a refund
-    Stripe made while the app was not listening (a timeout, a crash) is found and recorded by the
-    sweep; the order becomes refunded, and its bucket is withdrawn, only once Stripe says the
-    refund succeeded. Stripe's refund is asked for with this row's id as the idempotency key."""
+    """Money given back for an order, in full or in part. Recorded as requested before Stripe is
+    asked, so a refund Stripe made while the app was not listening (a timeout, a crash) is found
+    and recorded by the sweep; only once Stripe says a refund succeeded does it take back
+    allowance: the order becomes refunded, and what is left of its buckets is withdrawn, when the
+    refunds cover its whole amount; a part refunded takes back the same share of what is left.
+    Stripe's refund is asked for with this row's id as the idempotency key; the staff member's
+    confirmation carries ``request_key``, so the same confirmation sent twice makes one row."""
 
     class Status(models.TextChoices):
         REQUESTED = "requested", _("Requested")
         PENDING = "pending", _("Pending at the payment service")
         SUCCEEDED = "succeeded", _("Refunded")
         FAILED = "failed", _("Failed")
+
+    class Reason(models.TextChoices):
+        REQUESTED_BY_CUSTOMER = "requested_by_customer", _("Requested by the customer")
+        SERVICE_PROBLEM = "service_problem", _("Problem with the service")
+        DUPLICATE = "duplicate", _("Duplicate charge")
+        FRAUDULENT = "fraudulent", _("Fraudulent payment")
+        GOODWILL = "goodwill", _("Goodwill")
+        OTHER = "other", _("Other")
 
     OPEN = (Status.REQUESTED, Status.PENDING)
 
@@ -183,7 +194,23 @@ class Refund(models.Model):
     currency = models.CharField(max_length=3, choices=CURRENCIES)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.REQUESTED)
     stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # Why, from the list staff choose from (blank for a refund made at Stripe); ``reason`` is free
+    # text the app writes itself ("made at Stripe"), ``note`` what the staff member wrote.
+    reason_code = models.CharField(_("reason"), max_length=32, choices=Reason.choices, blank=True)
     reason = models.CharField(max_length=255, blank=True)
+    note = models.CharField(_("note"), max_length=1000, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    request_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    # What a partial refund took back of the order's buckets once it succeeded: bytes of data,
+    # seconds of talk and SMS ({} until then, and for a refund that took back nothing).
+    taken_back = models.JSONField(default=dict, blank=True, editable=False)
     failure_reason = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
