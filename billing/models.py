@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from billing.payment_errors import payment_error_message
 from plans.models import CURRENCIES
@@ -189,15 +190,15 @@ class Refund(models.Model):
 
     OPEN = (Status.REQUESTED, Status.PENDING)
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
-    amount_minor = models.PositiveIntegerField()
-    currency = models.CharField(max_length=3, choices=CURRENCIES)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.REQUESTED)
-    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="refunds")
+    amount_minor = models.PositiveIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.REQUESTED)
+    stripe_refund_id = models.CharField(_("Stripe refund id"), max_length=255, unique=True, null=True, blank=True)
     # Why, from the list staff choose from (blank for a refund made at Stripe); ``reason`` is free
     # text the app writes itself ("made at Stripe"), ``note`` what the staff member wrote.
     reason_code = models.CharField(_("reason"), max_length=32, choices=Reason.choices, blank=True)
-    reason = models.CharField(max_length=255, blank=True)
+    reason = models.CharField(_("recorded as"), max_length=255, blank=True)
     note = models.CharField(_("note"), max_length=1000, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -211,10 +212,10 @@ class Refund(models.Model):
     # What a partial refund took back of the order's buckets once it succeeded: bytes of data,
     # seconds of talk and SMS ({} until then, and for a refund that took back nothing).
     taken_back = models.JSONField(default=dict, blank=True, editable=False)
-    failure_reason = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-    succeeded_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.CharField(_("why it failed"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    updated_at = models.DateTimeField(pgettext_lazy("refund", "updated at"), auto_now=True)
+    succeeded_at = models.DateTimeField(_("succeeded at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("refund")
