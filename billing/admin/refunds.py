@@ -248,7 +248,6 @@ class OrderRefundAdmin(admin.ModelAdmin[Order]):
             "paid": money(order.amount_minor, order.currency),
             "refunded": money(order_refunded(order=order), order.currency),
             "left": money(form.left_minor, order.currency),
-            "refunds": order.refunds.select_related("requested_by"),
         }
         return TemplateResponse(request, self.refund_template, context)
 

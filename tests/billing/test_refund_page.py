@@ -19,6 +19,7 @@ from billing import services
 from billing.models import Order, Refund
 from boomcard.formats import MB, data_amount, minutes
 from plans.models import Bucket
+from tests.billing import test_locking
 from tests.billing.refund_pages import (
     STRIPE_AUTH,
     confirmation,
@@ -33,6 +34,8 @@ from tests.billing.refund_pages import (
 from tests.security.helpers import log_in_with_second_step
 
 pytestmark = pytest.mark.django_db
+
+stripe_calls = test_locking.stripe_calls  # the fixture: every call to Stripe, and whether in a transaction
 
 
 def used_some(order: Order) -> Bucket:
@@ -273,3 +276,18 @@ def test_each_refund_is_in_the_audit_trail_and_the_orders_history(client, staff,
     page = history.content.decode()
     assert str(refund.stripe_refund_id) in page
     assert "Roaming did not work in Japan" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_refund_page_calls_stripe_with_no_transaction_open(
+    client, staff, fulfilled_order, localstripe, stripe_calls
+):
+    log_in_with_second_step(client, staff)
+
+    refund_in_admin(client, fulfilled_order, amount="15.20")
+    refund_in_admin(client, fulfilled_order)
+
+    assert [name for name, _ in stripe_calls if "refund" in name.lower()]
+    assert [name for name, in_transaction in stripe_calls if in_transaction] == []
+    fulfilled_order.refresh_from_db()
+    assert fulfilled_order.status == Order.Status.REFUNDED
