@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from auditlog.diff import model_instance_diff  # type: ignore[import-untyped]
+from auditlog.diff import get_field_value  # type: ignore[import-untyped]
 from auditlog.models import LogEntry  # type: ignore[import-untyped]
 from django.contrib import admin
 from django.db import models
@@ -38,6 +38,29 @@ def _address(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") if request is not None else None
 
 
+# Fields whose values never go into the trail (a password hash, a code's hash, an authenticator's
+# key): that one changed is recorded, not what it holds.
+SECRET_FIELDS = frozenset({"password", "code_hash", "key", "token", "bin_key", "client_secret"})
+HIDDEN = "***"
+
+
+def instance_diff(old: models.Model | None, new: models.Model | None) -> dict[str, tuple[Any, Any]] | None:
+    """Each concrete field whose value differs between ``old`` and ``new``, as (old, new) strings.
+
+    auditlog's ``model_instance_diff`` does the same only for models registered with its save
+    signals (a KeyError otherwise), and none are: entries are written here, not by signals."""
+    instance = new if new is not None else old
+    if instance is None:
+        return None
+    diff: dict[str, tuple[Any, Any]] = {}
+    for field in instance._meta.concrete_fields:
+        before = get_field_value(old, field) if old is not None else None
+        after = get_field_value(new, field) if new is not None else None
+        if before != after:
+            diff[field.name] = (HIDDEN, HIDDEN) if field.name in SECRET_FIELDS else (before, after)
+    return diff or None
+
+
 def audit_change(
     *,
     actor: Any,
@@ -47,7 +70,7 @@ def audit_change(
 ) -> LogEntry | None:
     """Record the difference between ``old`` and ``new`` (either may be None: an add or a delete).
     Nothing is written when no field changed."""
-    changes = model_instance_diff(old, new)
+    changes = instance_diff(old, new)
     if not changes:
         return None
     if old is None:
