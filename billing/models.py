@@ -61,35 +61,39 @@ class Order(models.Model):
         Status.REFUNDED: frozenset(),
     }
 
-    public_id = models.CharField(max_length=16, unique=True, default=new_public_id, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
-    line = models.ForeignKey("plans.Line", on_delete=models.PROTECT, related_name="orders")
-    plan = models.ForeignKey("plans.Plan", on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    flex_data_gb = models.PositiveSmallIntegerField(null=True, blank=True)
-    flex_minutes = models.PositiveIntegerField(null=True, blank=True)
-    amount_minor = models.PositiveIntegerField()
-    currency = models.CharField(max_length=3, choices=CURRENCIES)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    public_id = models.CharField(_("order id"), max_length=16, unique=True, default=new_public_id, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="orders"
+    )
+    line = models.ForeignKey("plans.Line", verbose_name=_("line"), on_delete=models.PROTECT, related_name="orders")
+    plan = models.ForeignKey("plans.Plan", verbose_name=_("plan"), on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    flex_data_gb = models.PositiveSmallIntegerField(_("flexible data (GB)"), null=True, blank=True)
+    flex_minutes = models.PositiveIntegerField(_("flexible minutes"), null=True, blank=True)
+    amount_minor = models.PositiveIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    payment_intent_id = models.CharField(_("Stripe payment intent"), max_length=255, unique=True, null=True, blank=True)
     client_secret = models.CharField(max_length=255, blank=True)
-    payment_method_type = models.CharField(max_length=32, blank=True)
-    card_brand = models.CharField(max_length=32, blank=True)
-    card_last4 = models.CharField(max_length=4, blank=True)
-    failure_reason = models.CharField(max_length=255, blank=True)
+    payment_method_type = models.CharField(_("payment method"), max_length=32, blank=True)
+    card_brand = models.CharField(_("card brand"), max_length=32, blank=True)
+    card_last4 = models.CharField(_("card’s last 4 digits"), max_length=4, blank=True)
+    failure_reason = models.CharField(_("why it failed"), max_length=255, blank=True)
     # What the customer must do to finish paying, as Stripe last said (its ``next_action``): the
     # Alipay address, the WeChat Pay QR code and when it expires. Empty once nothing is awaited.
     action = models.JSONField(default=dict, blank=True)
     # Stripe's code for the failure (``insufficient_funds``...): the pages translate it.
-    failure_code = models.CharField(max_length=64, blank=True)
-    off_session = models.BooleanField(default=False, help_text=_("Charged by auto-renew with a saved card."))
+    failure_code = models.CharField(_("failure code"), max_length=64, blank=True)
+    off_session = models.BooleanField(
+        _("charged by auto-renew"), default=False, help_text=_("Charged by auto-renew with a saved card.")
+    )
     # For auto-renew: the line expiry this order renews, so one expiry is charged once.
-    renews_expiry = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    fulfilled_at = models.DateTimeField(null=True, blank=True)
-    refunded_at = models.DateTimeField(null=True, blank=True)
+    renews_expiry = models.DateTimeField(_("expiry it renews"), null=True, blank=True)
+    created_at = models.DateTimeField(_("ordered at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("last changed at"), auto_now=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    fulfilled_at = models.DateTimeField(_("added to the line at"), null=True, blank=True)
+    refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("order")
@@ -139,16 +143,21 @@ class OrderItem(models.Model):
     order is fulfilled the item gets its bucket: one-to-one, so an item can never make two,
     whatever arrives twice. Items are granted in ``position`` order, the base plan first."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
-    position = models.PositiveSmallIntegerField()
-    plan = models.ForeignKey("plans.Plan", on_delete=models.PROTECT, related_name="+")
-    flex_data_gb = models.PositiveSmallIntegerField(null=True, blank=True)
-    flex_minutes = models.PositiveIntegerField(null=True, blank=True)
-    amount_minor = models.PositiveIntegerField()
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField(_("item number"))
+    plan = models.ForeignKey("plans.Plan", verbose_name=_("plan"), on_delete=models.PROTECT, related_name="+")
+    flex_data_gb = models.PositiveSmallIntegerField(_("flexible data (GB)"), null=True, blank=True)
+    flex_minutes = models.PositiveIntegerField(_("flexible minutes"), null=True, blank=True)
+    amount_minor = models.PositiveIntegerField(_("amount (minor units)"))
     # Starts when the order's previous item of the same plan ends, not when the order is paid.
-    in_turn = models.BooleanField(default=False)
+    in_turn = models.BooleanField(_("starts when the previous one ends"), default=False)
     bucket = models.OneToOneField(
-        "plans.Bucket", null=True, blank=True, on_delete=models.PROTECT, related_name="order_item"
+        "plans.Bucket",
+        verbose_name=_("allowance bucket"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="order_item",
     )
 
     class Meta:
@@ -165,10 +174,13 @@ class OrderItem(models.Model):
 
 
 class Refund(models.Model):
-    """Money given back for an order. Recorded as requested before Stripe is asked, so a refund
-    Stripe made while the app was not listening (a timeout, a crash) is found and recorded by the
-    sweep; the order becomes refunded, and its bucket is withdrawn, only once Stripe says the
-    refund succeeded. Stripe's refund is asked for with this row's id as the idempotency key."""
+    """Money given back for an order, in full or in part. Recorded as requested before Stripe is
+    asked, so a refund Stripe made while the app was not listening (a timeout, a crash) is found
+    and recorded by the sweep; only once Stripe says a refund succeeded does it take back
+    allowance: the order becomes refunded, and what is left of its buckets is withdrawn, when the
+    refunds cover its whole amount; a part refunded takes back the same share of what is left.
+    Stripe's refund is asked for with this row's id as the idempotency key; the staff member's
+    confirmation carries ``request_key``, so the same confirmation sent twice makes one row."""
 
     class Status(models.TextChoices):
         REQUESTED = "requested", _("Requested")
@@ -176,18 +188,42 @@ class Refund(models.Model):
         SUCCEEDED = "succeeded", _("Refunded")
         FAILED = "failed", _("Failed")
 
+    class Reason(models.TextChoices):
+        REQUESTED_BY_CUSTOMER = "requested_by_customer", _("Requested by the customer")
+        SERVICE_PROBLEM = "service_problem", _("Problem with the service")
+        DUPLICATE = "duplicate", _("Duplicate charge")
+        FRAUDULENT = "fraudulent", _("Fraudulent payment")
+        GOODWILL = "goodwill", _("Goodwill")
+        OTHER = "other", _("Other")
+
     OPEN = (Status.REQUESTED, Status.PENDING)
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
-    amount_minor = models.PositiveIntegerField()
-    currency = models.CharField(max_length=3, choices=CURRENCIES)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.REQUESTED)
-    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
-    reason = models.CharField(max_length=255, blank=True)
-    failure_reason = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-    succeeded_at = models.DateTimeField(null=True, blank=True)
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="refunds")
+    amount_minor = models.PositiveIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.REQUESTED)
+    stripe_refund_id = models.CharField(_("Stripe refund id"), max_length=255, unique=True, null=True, blank=True)
+    # Why, from the list staff choose from (blank for a refund made at Stripe); ``reason`` is free
+    # text the app writes itself ("made at Stripe"), ``note`` what the staff member wrote.
+    reason_code = models.CharField(_("reason"), max_length=32, choices=Reason.choices, blank=True)
+    reason = models.CharField(_("recorded as"), max_length=255, blank=True)
+    note = models.CharField(_("note"), max_length=1000, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    request_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    # What a partial refund took back of the order's buckets once it succeeded: bytes of data,
+    # seconds of talk and SMS ({} until then, and for a refund that took back nothing).
+    taken_back = models.JSONField(default=dict, blank=True, editable=False)
+    failure_reason = models.CharField(_("why it failed"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("last changed at"), auto_now=True)
+    succeeded_at = models.DateTimeField(_("succeeded at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("refund")
@@ -241,17 +277,19 @@ class Dispute(models.Model):
         Status.LOST: 2,
     }
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="disputes")
-    stripe_dispute_id = models.CharField(max_length=255, unique=True)
-    charge_id = models.CharField(max_length=255, blank=True)
-    amount_minor = models.PositiveIntegerField()
-    currency = models.CharField(max_length=3, choices=CURRENCIES)
-    reason = models.CharField(max_length=64, blank=True)
-    status = models.CharField(max_length=32, choices=Status.choices)
-    evidence_due_by = models.DateTimeField(null=True, blank=True)
-    opened_at = models.DateTimeField(null=True, blank=True, help_text=_("When the dispute was opened at Stripe."))
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="disputes")
+    stripe_dispute_id = models.CharField(_("Stripe dispute id"), max_length=255, unique=True)
+    charge_id = models.CharField(_("Stripe charge"), max_length=255, blank=True)
+    amount_minor = models.PositiveIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES)
+    reason = models.CharField(_("reason"), max_length=64, blank=True)
+    status = models.CharField(_("status"), max_length=32, choices=Status.choices)
+    evidence_due_by = models.DateTimeField(_("evidence due by"), null=True, blank=True)
+    opened_at = models.DateTimeField(
+        _("opened at"), null=True, blank=True, help_text=_("When the dispute was opened at Stripe.")
+    )
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("last changed at"), auto_now=True)
 
     class Meta:
         verbose_name = _("dispute")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -87,6 +88,54 @@ def bucket_withdraw(*, bucket: Bucket, now: datetime | None = None) -> None:
         line.expires_at = latest.expires_at if latest else now
         line.plan = latest.plan if latest else bucket.plan
         line.save(update_fields=["expires_at", "plan"])
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """An amount of allowance: bytes of data, seconds of talk, SMS."""
+
+    data: int = 0
+    voice: int = 0
+    sms: int = 0
+
+    def __add__(self, other: Allowance) -> Allowance:
+        return Allowance(self.data + other.data, self.voice + other.voice, self.sms + other.sms)
+
+    def __bool__(self) -> bool:
+        return bool(self.data or self.voice or self.sms)
+
+
+def bucket_share(*, bucket: Bucket, part: int, whole: int, now: datetime | None = None) -> Allowance:
+    """``part``/``whole`` of what is left in ``bucket`` (rounded down: the customer keeps the
+    fraction); nothing of a bucket that has expired. Reads only: what ``bucket_take_back_share``
+    would take back, for a page to say before it is done."""
+    now = now or timezone.now()
+    if whole <= 0 or part <= 0 or bucket.expires_at <= now:
+        return Allowance()
+    part = min(part, whole)
+    return Allowance(
+        data=bucket.data_left * part // whole,
+        voice=bucket.voice_left * part // whole,
+        sms=bucket.sms_left * part // whole,
+    )
+
+
+def bucket_take_back_share(*, bucket: Bucket, part: int, whole: int, now: datetime | None = None) -> Allowance:
+    """Take back ``part``/``whole`` of what is left in ``bucket`` now (a partial refund of what
+    paid for it): its data, minutes and SMS totals go down by that share of what is not yet used,
+    so used never exceeds total; its dates, and the line's expiry, stay. Locks the line, then the
+    bucket (the usage feed's order), and reads what is left under the lock. Returns what was
+    taken back."""
+    with transaction.atomic():
+        Line.objects.select_for_update(no_key=True).get(pk=bucket.line_id)
+        locked = Bucket.objects.select_for_update(of=("self",), no_key=True).get(pk=bucket.pk)
+        taken = bucket_share(bucket=locked, part=part, whole=whole, now=now)
+        if taken:
+            locked.data_total -= taken.data
+            locked.voice_total -= taken.voice
+            locked.sms_total -= taken.sms
+            locked.save(update_fields=["data_total", "voice_total", "sms_total"])
+    return taken
 
 
 def line_validity_extend(*, line: Line, days: int, now: datetime | None = None) -> Bucket:

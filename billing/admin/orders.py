@@ -1,20 +1,22 @@
-"""Staff look up orders, payments and Stripe's events here, and refund orders. Nothing else is
-edited by hand: every change to an order goes through ``billing.services``."""
+"""Staff look up orders, payments and Stripe's events here, and refund orders (from the order's
+page, ``billing.admin.refunds``). Nothing else is edited by hand: every change to an order goes
+through ``billing.services``."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import Exists, Model, OuterRef, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from billing import services
 from billing.admin.common import ReadOnlyAdmin
-from billing.models import Dispute, Order, OrderItem, Refund
+from billing.admin.refunds import OrderRefundAdmin, RefundInline
+from billing.models import Dispute, Order, OrderItem
+from billing.refund_shares import order_refund_left, order_refunded
 from boomcard.formats import money
 
 
@@ -75,14 +77,14 @@ class OrderItemInline(admin.TabularInline[OrderItem, Order]):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdmin[Order]):
+class OrderAdmin(OrderRefundAdmin, ReadOnlyAdmin[Order]):
     list_display = ("public_id", "user", "line", "plan", "amount", "currency", "status", "disputed", "created_at")
     list_filter = ("status", DisputedFilter, "kind", "currency", "payment_method_type", "off_session", "created_at")
     search_fields = ("public_id", "user__phone", "line__msisdn", "payment_intent_id")
     list_select_related = ("user", "line", "plan")
     date_hierarchy = "created_at"
     show_full_result_count = False
-    actions = ("refund_in_full",)
+    actions = ("refund",)
     fieldsets = (
         (None, {"fields": ("public_id", "user", "line", "plan", "kind", "status", "failure_reason")}),
         (
@@ -91,6 +93,8 @@ class OrderAdmin(ReadOnlyAdmin[Order]):
                 "fields": (
                     "amount",
                     "currency",
+                    "refunded",
+                    "refund_left",
                     "payment_intent_id",
                     "payment_method_type",
                     "card_brand",
@@ -103,8 +107,8 @@ class OrderAdmin(ReadOnlyAdmin[Order]):
         (_("Flexible plan"), {"fields": ("flex_data_gb", "flex_minutes")}),
         (_("Dates"), {"fields": ("created_at", "updated_at", "paid_at", "fulfilled_at", "refunded_at")}),
     )
-    readonly_fields = ("amount",)
-    inlines = (OrderItemInline, DisputeInline)
+    readonly_fields = ("amount", "refunded", "refund_left")
+    inlines = (OrderItemInline, RefundInline, DisputeInline)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         # One subquery, not a query per row, for the list's "disputed" column and filter.
@@ -114,38 +118,25 @@ class OrderAdmin(ReadOnlyAdmin[Order]):
     def amount(self, order: Order) -> str:
         return money(order.amount_minor, order.currency)
 
+    @admin.display(description=_("refunded"))
+    def refunded(self, order: Order) -> str:
+        return money(order_refunded(order=order), order.currency)
+
+    @admin.display(description=_("left to refund"))
+    def refund_left(self, order: Order) -> str:
+        return money(order_refund_left(order=order), order.currency)
+
     @admin.display(description=_("disputed"), boolean=True, ordering="is_disputed")
     def disputed(self, order: Order) -> bool:
         return bool(getattr(order, "is_disputed", False))
 
-    def has_refund_permission(self, request: HttpRequest) -> bool:
-        # The admin itself is read-only; refunding needs the staff member's own right to change orders.
-        return request.user.has_perm("billing.change_order")
-
-    @admin.action(description=_("Refund selected orders in full"), permissions=["refund"])
-    def refund_in_full(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        """Refund each order through the service, one transaction each, and say how each went:
-        one order that cannot be refunded does not stop the others."""
-        for order in queryset.order_by("pk"):
-            try:
-                refund = services.order_refund(order=order, reason="staff: refund in full")
-            except ValidationError as error:
-                self.message_user(request, f"{order.public_id}: {' '.join(error.messages)}", messages.ERROR)
-                continue
-            amount = money(refund.amount_minor, refund.currency)
-            if refund.status == Refund.Status.SUCCEEDED:
-                text, level = gettext("%(order)s: refunded %(amount)s."), messages.SUCCESS
-            elif refund.status == Refund.Status.FAILED:
-                text, level = gettext("%(order)s: the payment service refused the refund: %(reason)s"), messages.ERROR
-            elif refund.status == Refund.Status.PENDING:
-                text = gettext("%(order)s: refund of %(amount)s accepted; the payment service confirms it later.")
-                level = messages.WARNING
-            else:
-                text = gettext(
-                    "%(order)s: refund of %(amount)s requested, but the payment service has not answered yet. "
-                    "It is asked again within minutes; do not refund again."
-                )
-                level = messages.WARNING
-            self.message_user(
-                request, text % {"order": order.public_id, "amount": amount, "reason": refund.failure_reason}, level
-            )
+    @admin.action(description=_("Refund the selected order…"), permissions=["refund"])
+    def refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
+        """One order at a time, through its refund page and its confirmation: never in bulk."""
+        orders = list(queryset[:2])
+        if len(orders) != 1:
+            self.message_user(request, gettext("Refund one order at a time: select just one."), messages.ERROR)
+            return None
+        return HttpResponseRedirect(
+            reverse("admin:billing_order_refund", args=[orders[0].pk], current_app=self.admin_site.name)
+        )

@@ -41,7 +41,14 @@ from billing.services.orders import (
     order_intent_ensure,
     order_locked,
 )
-from billing.services.refunds import order_refund, refund_settle, refunds_record
+from billing.services.refunds import (
+    RefundOutcome,
+    order_refund,
+    order_refund_ask,
+    order_refund_check,
+    refund_settle,
+    refunds_record,
+)
 from billing.services.suggestions import suggestion_order_start, suggestion_price
 from billing.services.wallets import WALLETS, order_pay_with_wallet
 from billing.services.webhooks import HANDLED_EVENTS, stripe_event_handle
@@ -50,6 +57,7 @@ __all__ = [
     "AUTO_RENEW_WINDOW",
     "HANDLED_EVENTS",
     "WALLETS",
+    "RefundOutcome",
     "auto_renew_card_remove",
     "auto_renew_charge",
     "auto_renew_order_pay",
@@ -64,6 +72,8 @@ __all__ = [
     "order_open",
     "order_pay_with_wallet",
     "order_refund",
+    "order_refund_ask",
+    "order_refund_check",
     "order_start",
     "payment_profile_get",
     "refund_settle",

@@ -1,41 +1,37 @@
-"""Staff find orders in the admin and refund them in full; Stripe (localstripe) really refunds."""
+"""Staff find orders in the admin and refund them from the order's page, through a confirmation;
+Stripe (localstripe) really refunds. Partial refunds, reasons and the audit trail:
+``test_refund_page.py``."""
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
-import requests
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Notice
+from billing import services
 from billing.models import Order, Refund
 from billing.sweeps import refunds_reconcile
 from plans.models import Bucket
-from tests.billing.test_webhooks import STRIPE_AUTH, start_order
+from tests.billing.refund_pages import (
+    confirmation,
+    messages_shown,
+    order_url,
+    refund_in_admin,
+    refund_preview,
+    refund_url,
+    refunds_at_stripe,
+)
+from tests.billing.test_webhooks import start_order
 from tests.factories import LineFactory, UserFactory, price_minor, price_shown
 from tests.security.helpers import log_in_with_second_step
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:billing_order_changelist")
-
-
-def refunds_at_stripe(localstripe: str, order: Order) -> list[dict[str, Any]]:
-    response = requests.get(f"{localstripe}/v1/refunds", params={"limit": 100}, auth=STRIPE_AUTH, timeout=10)
-    response.raise_for_status()
-    return [refund for refund in response.json()["data"] if refund["payment_intent"] == order.payment_intent_id]
-
-
-def refund_in_admin(client: Client, *orders: Order) -> list[str]:
-    """Tick the orders in the admin list, run the refund action; the messages shown after."""
-    response = client.post(
-        CHANGELIST, {"action": "refund_in_full", "_selected_action": [order.pk for order in orders]}, follow=True
-    )
-    assert response.status_code == 200
-    return [str(message) for message in response.context["messages"]]
 
 
 def test_staff_refund_refunds_at_stripe_and_takes_back_the_bucket(
@@ -48,9 +44,13 @@ def test_staff_refund_refunds_at_stripe_and_takes_back_the_bucket(
 
     shown = refund_in_admin(client, fulfilled_order)
 
-    assert shown == [f"{fulfilled_order.public_id}: refunded {price_shown(plans['basic-10'])}."]
     [refund] = refunds_at_stripe(localstripe, fulfilled_order)
-    assert (refund["amount"], refund["status"]) == (price_minor(plans["basic-10"]), "succeeded")
+    assert shown == [f"Refunded {price_shown(plans['basic-10'])} (refund {refund['id']})."]
+    assert (refund["amount"], refund["status"], refund["reason"]) == (
+        price_minor(plans["basic-10"]),
+        "succeeded",
+        "requested_by_customer",
+    )
     fulfilled_order.refresh_from_db()
     assert fulfilled_order.status == Order.Status.REFUNDED
     assert fulfilled_order.refunded_at is not None
@@ -61,15 +61,20 @@ def test_staff_refund_refunds_at_stripe_and_takes_back_the_bucket(
     assert customer.notices.filter(kind=Notice.Kind.REFUNDED).count() == 1
 
 
-def test_second_refund_is_refused_with_a_message_and_no_second_stripe_refund(
+def test_a_refunded_order_offers_no_second_refund_and_stripe_makes_no_second(
     client, staff, customer, fulfilled_order, localstripe
 ):
     log_in_with_second_step(client, staff)
     refund_in_admin(client, fulfilled_order)
 
-    shown = refund_in_admin(client, fulfilled_order)
+    page = client.get(order_url(fulfilled_order)).content.decode()
+    again = client.get(refund_url(fulfilled_order), follow=True)
 
-    assert shown == [f"{fulfilled_order.public_id}: This order is already refunded."]
+    assert refund_url(fulfilled_order) not in page
+    assert again.redirect_chain[-1][0] == order_url(fulfilled_order)
+    assert messages_shown(again) == ["This order is already refunded."]
+    with pytest.raises(ValidationError, match="already refunded"):
+        services.order_refund(order=fulfilled_order)
     assert len(refunds_at_stripe(localstripe, fulfilled_order)) == 1
     assert customer.notices.filter(kind=Notice.Kind.REFUNDED).count() == 1
 
@@ -78,37 +83,45 @@ def test_refunding_a_pending_order_is_refused(client, staff, customer, line, loc
     order = start_order(Client(), customer, line)
     log_in_with_second_step(client, staff)
 
-    shown = refund_in_admin(client, order)
+    page = client.get(order_url(order)).content.decode()
+    shown = client.get(refund_url(order), follow=True)
 
-    assert shown == [f"{order.public_id}: Only a paid order can be refunded."]
+    assert refund_url(order) not in page
+    assert messages_shown(shown) == ["Only a paid order can be refunded."]
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
     assert refunds_at_stripe(localstripe, order) == []
 
 
-def test_each_selected_order_is_refunded_or_refused_on_its_own(client, staff, customer, fulfilled_order, localstripe):
-    pending = start_order(Client(), customer, LineFactory.create(owner=customer), plan="topup-5")
+def test_the_list_action_opens_one_orders_refund_page_and_never_refunds_in_bulk(
+    client, staff, customer, fulfilled_order, localstripe
+):
+    other = start_order(Client(), customer, LineFactory.create(owner=customer), plan="topup-5")
     log_in_with_second_step(client, staff)
 
-    shown = refund_in_admin(client, fulfilled_order, pending)
-
-    assert sorted(shown) == sorted(
-        [f"{fulfilled_order.public_id}: refunded ¥38.00.", f"{pending.public_id}: Only a paid order can be refunded."]
+    one = client.post(CHANGELIST, {"action": "refund", "_selected_action": [fulfilled_order.pk]})
+    both = client.post(
+        CHANGELIST, {"action": "refund", "_selected_action": [fulfilled_order.pk, other.pk]}, follow=True
     )
+
+    assert (one.status_code, one["Location"]) == (302, refund_url(fulfilled_order))
+    assert messages_shown(both) == ["Refund one order at a time: select just one."]
+    assert refunds_at_stripe(localstripe, fulfilled_order) == []
     fulfilled_order.refresh_from_db()
-    assert fulfilled_order.status == Order.Status.REFUNDED
+    assert fulfilled_order.status == Order.Status.FULFILLED
 
 
 def test_stripe_unreachable_during_a_refund_records_it_as_requested_and_the_sweep_refunds_it_once(
     client, staff, fulfilled_order, localstripe, settings
 ):
     log_in_with_second_step(client, staff)
+    confirm = confirmation(refund_preview(client, fulfilled_order))
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"
 
-    shown = refund_in_admin(client, fulfilled_order)
+    shown = messages_shown(client.post(refund_url(fulfilled_order), confirm, follow=True))
 
     assert shown == [
-        f"{fulfilled_order.public_id}: refund of ¥38.00 requested, but the payment service has not answered yet. "
+        "Refund of ¥38.00 requested, but the payment service has not answered yet. "
         "It is asked again within minutes; do not refund again."
     ]
     fulfilled_order.refresh_from_db()
@@ -116,8 +129,12 @@ def test_stripe_unreachable_during_a_refund_records_it_as_requested_and_the_swee
     assert Bucket.objects.get(order_item__order=fulfilled_order).data_left > 0
     [refund] = Refund.objects.filter(order=fulfilled_order)
     assert (refund.status, refund.stripe_refund_id) == (Refund.Status.REQUESTED, None)
-    # Pressed again while it is open: the same refund, still not a second one.
-    assert refund_in_admin(client, fulfilled_order) == shown
+    # The same confirmation again: the same refund, still not a second one.
+    assert messages_shown(client.post(refund_url(fulfilled_order), confirm, follow=True)) == shown
+    # A new one while it is open: refused, with why.
+    assert messages_shown(client.get(refund_url(fulfilled_order), follow=True)) == [
+        "Nothing is left to refund of this order."
+    ]
     assert Refund.objects.filter(order=fulfilled_order).count() == 1
 
     settings.STRIPE_API_BASE = localstripe
@@ -137,16 +154,33 @@ def test_staff_who_may_only_view_orders_are_not_offered_the_refund(client, fulfi
     viewer.user_permissions.add(Permission.objects.get(codename="view_order"))
     log_in_with_second_step(client, viewer)
 
-    page = client.get(CHANGELIST)
-    shown = refund_in_admin(client, fulfilled_order)
+    listed = client.get(CHANGELIST).content.decode()
+    page = client.get(order_url(fulfilled_order)).content.decode()
+    acted = client.post(CHANGELIST, {"action": "refund", "_selected_action": [fulfilled_order.pk]})
 
-    assert page.status_code == 200
-    assert fulfilled_order.public_id in page.content.decode()
-    assert "refund_in_full" not in page.content.decode()
-    assert shown == []
+    assert fulfilled_order.public_id in listed
+    assert 'value="refund"' not in listed
+    assert refund_url(fulfilled_order) not in page
+    assert client.get(refund_url(fulfilled_order)).status_code == 403
+    assert (
+        client.post(refund_url(fulfilled_order), {"reason": "other", "amount": "1", "_confirm": "1"}).status_code == 403
+    )
+    assert acted.get("Location") != refund_url(fulfilled_order)
     assert refunds_at_stripe(localstripe, fulfilled_order) == []
     fulfilled_order.refresh_from_db()
     assert fulfilled_order.status == Order.Status.FULFILLED
+
+
+def test_refunding_needs_the_pages_csrf_token(staff, fulfilled_order, localstripe):
+    browser = Client(enforce_csrf_checks=True, headers={"Accept-Language": "en"})
+    log_in_with_second_step(browser, staff)
+
+    posted = browser.post(
+        refund_url(fulfilled_order), {"reason": "goodwill", "amount": "38.00", "key": "k" * 32, "_confirm": "1"}
+    )
+
+    assert posted.status_code == 403
+    assert refunds_at_stripe(localstripe, fulfilled_order) == []
 
 
 # --- Looking orders up ------------------------------------------------------------------------
