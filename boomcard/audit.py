@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from auditlog.diff import model_instance_diff  # type: ignore[import-untyped]
+from auditlog.diff import get_field_value  # type: ignore[import-untyped]
 from auditlog.models import LogEntry  # type: ignore[import-untyped]
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.http import HttpRequest
 
@@ -38,6 +40,29 @@ def _address(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") if request is not None else None
 
 
+# Fields whose values never go into the trail (a password hash, a code's hash, an authenticator's
+# key): that one changed is recorded, not what it holds.
+SECRET_FIELDS = frozenset({"password", "code_hash", "key", "token", "bin_key", "client_secret"})
+HIDDEN = "***"
+
+
+def instance_diff(old: models.Model | None, new: models.Model | None) -> dict[str, tuple[Any, Any]] | None:
+    """Each concrete field whose value differs between ``old`` and ``new``, as (old, new) strings.
+
+    auditlog's ``model_instance_diff`` does the same only for models registered with its save
+    signals (a KeyError otherwise), and none are: entries are written here, not by signals."""
+    instance = new if new is not None else old
+    if instance is None:
+        return None
+    diff: dict[str, tuple[Any, Any]] = {}
+    for field in instance._meta.concrete_fields:
+        before = get_field_value(old, field) if old is not None else None
+        after = get_field_value(new, field) if new is not None else None
+        if before != after:
+            diff[field.name] = (HIDDEN, HIDDEN) if field.name in SECRET_FIELDS else (before, after)
+    return diff or None
+
+
 def audit_change(
     *,
     actor: Any,
@@ -47,7 +72,7 @@ def audit_change(
 ) -> LogEntry | None:
     """Record the difference between ``old`` and ``new`` (either may be None: an add or a delete).
     Nothing is written when no field changed."""
-    changes = model_instance_diff(old, new)
+    changes = instance_diff(old, new)
     if not changes:
         return None
     if old is None:
@@ -87,7 +112,27 @@ def audit_action(
     return entry
 
 
-class AuditedAdmin(admin.ModelAdmin[Any]):
+class AuditHistoryAdmin(admin.ModelAdmin[Any]):
+    """A ModelAdmin whose History page lists the object's audit-trail entries: who, when, which
+    action, each field's old and new value, and the reason. Read-only admins use it alone."""
+
+    object_history_template = "admin/audit/object_history.html"
+    audit_history_limit = 200
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None) -> Any:
+        from boomcard.audit_display import entry_view
+
+        obj = self.get_object(request, unquote(object_id))
+        context = dict(extra_context or {})
+        if obj is not None and self.has_view_or_change_permission(request, obj):
+            entries = LogEntry.objects.get_for_object(obj).select_related("actor", "content_type")
+            entries = entries.order_by("-timestamp", "-pk")[: self.audit_history_limit]
+            context["audit_entries"] = [entry_view(entry) for entry in entries]
+            context["audit_content_type"] = ContentType.objects.get_for_model(type(obj)).pk
+        return super().history_view(request, object_id, context)
+
+
+class AuditedAdmin(AuditHistoryAdmin):
     """A ModelAdmin whose adds, changes and deletes, and its inlines', go to the audit trail."""
 
     def _before(self, obj: models.Model) -> models.Model | None:

@@ -298,7 +298,9 @@ if PRODUCTION:
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our catalogue first; then a hand-kept one for third-party apps that ship no Chinese (auditlog,
+# axes, django-otp), which makemessages never rewrites (locale_vendor/README.md).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_vendor"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"
@@ -351,6 +353,10 @@ SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@boom.example")
 # Shown on the help page with SUPPORT_EMAIL (as written here, in every language).
 SUPPORT_HOURS = env.str("SUPPORT_HOURS", default="09:00–21:00 (UTC+8)")
 SUPPORT_PHONE = env.str("SUPPORT_PHONE", default="+86 400 000 0000")
+
+# The audit trail (boomcard.audit) names a related object by its text (a line's number, a plan),
+# not by its id.
+AUDITLOG_USE_FK_STRING_REPRESENTATION = True
 
 # Receipts, Stripe, the Content-Security-Policy (Stripe's origins), the usage feed and logging.
 from boomcard.settings.integrations import *  # noqa: E402, F403

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from boomcard.audit import AuditedAdmin
 from plans.models import Plan, Price
 
 
@@ -10,7 +11,7 @@ class PriceInline(admin.TabularInline[Price, Plan]):
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin[Plan]):
+class PlanAdmin(AuditedAdmin):
     list_display = (
         "code",
         "name_en",
