@@ -1,6 +1,13 @@
+from typing import Any
+
+from auditlog import apps as auditlog_apps  # type: ignore[import-untyped]
+from axes import apps as axes_apps
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+from django_otp.plugins.otp_static import apps as static_apps
+from django_otp.plugins.otp_totp import apps as totp_apps
 
 
 class AccountsConfig(AppConfig):
@@ -26,3 +33,72 @@ class AdminConfig(admin_apps.AdminConfig):
 
     default = False  # "accounts" in INSTALLED_APPS means AccountsConfig
     default_site = "accounts.admin_site.StaffAdminSite"
+
+
+# --- Third-party apps, named in the staff member's language -----------------------------------
+# Their AppConfigs, subclassed for a translated name (INSTALLED_APPS lists these). django-otp's
+# models name themselves and their fields in plain English, outside any catalogue: ``ready`` gives
+# the admin translated labels. Only the labels Django shows are set, never ``original_attrs`` or a
+# field's ``_verbose_name``, which migrations read: no migration changes.
+
+
+def _label(model: type[Any], *, name: Any, plural: Any, fields: dict[str, Any]) -> None:
+    model._meta.verbose_name = name
+    model._meta.verbose_name_plural = plural
+    for field_name, label in fields.items():
+        model._meta.get_field(field_name).verbose_name = label
+
+
+_DEVICE_FIELDS = {
+    "user": _("account"),
+    "name": _("name"),
+    "confirmed": _("set up"),
+    "created_at": _("added at"),
+    "last_used_at": _("last used at"),
+    "throttling_failure_timestamp": _("last wrong code at"),
+    "throttling_failure_count": _("wrong codes in a row"),
+}
+
+
+class AxesConfig(axes_apps.AppConfig):
+    verbose_name = _("Log-in failures and lockouts")
+
+
+class AuditlogConfig(auditlog_apps.AuditlogConfig):
+    verbose_name = _("Audit trail")
+
+
+class TOTPConfig(totp_apps.DefaultConfig):
+    verbose_name = _("Authenticator apps")
+
+    def ready(self) -> None:
+        super().ready()
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        fields = {
+            **_DEVICE_FIELDS,
+            "key": _("secret key"),
+            "step": _("time step (seconds)"),
+            "t0": _("start time (Unix)"),
+            "digits": _("digits"),
+            "tolerance": _("tolerance (steps)"),
+            "drift": _("drift (steps)"),
+            "last_t": _("last time step used"),
+        }
+        _label(TOTPDevice, name=_("authenticator app"), plural=_("authenticator apps"), fields=fields)
+
+
+class StaticConfig(static_apps.DefaultConfig):
+    verbose_name = _("Backup codes")
+
+    def ready(self) -> None:
+        super().ready()
+        from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+        _label(StaticDevice, name=_("backup code list"), plural=_("backup code lists"), fields=_DEVICE_FIELDS)
+        _label(
+            StaticToken,
+            name=_("backup code"),
+            plural=_("backup codes"),
+            fields={"device": _("backup code list"), "token": pgettext_lazy("backup code", "code")},
+        )

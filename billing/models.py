@@ -61,35 +61,39 @@ class Order(models.Model):
         Status.REFUNDED: frozenset(),
     }
 
-    public_id = models.CharField(max_length=16, unique=True, default=new_public_id, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
-    line = models.ForeignKey("plans.Line", on_delete=models.PROTECT, related_name="orders")
-    plan = models.ForeignKey("plans.Plan", on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    flex_data_gb = models.PositiveSmallIntegerField(null=True, blank=True)
-    flex_minutes = models.PositiveIntegerField(null=True, blank=True)
-    amount_minor = models.PositiveIntegerField()
-    currency = models.CharField(max_length=3, choices=CURRENCIES)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
-    client_secret = models.CharField(max_length=255, blank=True)
-    payment_method_type = models.CharField(max_length=32, blank=True)
-    card_brand = models.CharField(max_length=32, blank=True)
-    card_last4 = models.CharField(max_length=4, blank=True)
-    failure_reason = models.CharField(max_length=255, blank=True)
+    public_id = models.CharField(_("order number"), max_length=16, unique=True, default=new_public_id, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer")
+    )
+    line = models.ForeignKey("plans.Line", on_delete=models.PROTECT, related_name="orders", verbose_name=_("line"))
+    plan = models.ForeignKey("plans.Plan", on_delete=models.PROTECT, related_name="+", verbose_name=_("plan"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    flex_data_gb = models.PositiveSmallIntegerField(_("flexible: GB"), null=True, blank=True)
+    flex_minutes = models.PositiveIntegerField(_("flexible: minutes"), null=True, blank=True)
+    amount_minor = models.PositiveIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    payment_intent_id = models.CharField(_("Stripe payment id"), max_length=255, unique=True, null=True, blank=True)
+    client_secret = models.CharField(_("client secret"), max_length=255, blank=True)
+    payment_method_type = models.CharField(_("payment method"), max_length=32, blank=True)
+    card_brand = models.CharField(_("card brand"), max_length=32, blank=True)
+    card_last4 = models.CharField(_("card last 4"), max_length=4, blank=True)
+    failure_reason = models.CharField(_("failure reason"), max_length=255, blank=True)
     # What the customer must do to finish paying, as Stripe last said (its ``next_action``): the
     # Alipay address, the WeChat Pay QR code and when it expires. Empty once nothing is awaited.
-    action = models.JSONField(default=dict, blank=True)
+    action = models.JSONField(_("next step for the customer"), default=dict, blank=True)
     # Stripe's code for the failure (``insufficient_funds``...): the pages translate it.
-    failure_code = models.CharField(max_length=64, blank=True)
-    off_session = models.BooleanField(default=False, help_text=_("Charged by auto-renew with a saved card."))
+    failure_code = models.CharField(_("failure code"), max_length=64, blank=True)
+    off_session = models.BooleanField(
+        _("charged by auto-renew"), default=False, help_text=_("Charged by auto-renew with a saved card.")
+    )
     # For auto-renew: the line expiry this order renews, so one expiry is charged once.
-    renews_expiry = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    fulfilled_at = models.DateTimeField(null=True, blank=True)
-    refunded_at = models.DateTimeField(null=True, blank=True)
+    renews_expiry = models.DateTimeField(_("renews the expiry of"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True)
+    refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("order")
@@ -139,16 +143,21 @@ class OrderItem(models.Model):
     order is fulfilled the item gets its bucket: one-to-one, so an item can never make two,
     whatever arrives twice. Items are granted in ``position`` order, the base plan first."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
-    position = models.PositiveSmallIntegerField()
-    plan = models.ForeignKey("plans.Plan", on_delete=models.PROTECT, related_name="+")
-    flex_data_gb = models.PositiveSmallIntegerField(null=True, blank=True)
-    flex_minutes = models.PositiveIntegerField(null=True, blank=True)
-    amount_minor = models.PositiveIntegerField()
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items", verbose_name=_("order"))
+    position = models.PositiveSmallIntegerField(_("position"))
+    plan = models.ForeignKey("plans.Plan", on_delete=models.PROTECT, related_name="+", verbose_name=_("plan"))
+    flex_data_gb = models.PositiveSmallIntegerField(_("flexible: GB"), null=True, blank=True)
+    flex_minutes = models.PositiveIntegerField(_("flexible: minutes"), null=True, blank=True)
+    amount_minor = models.PositiveIntegerField(_("amount (minor units)"))
     # Starts when the order's previous item of the same plan ends, not when the order is paid.
-    in_turn = models.BooleanField(default=False)
+    in_turn = models.BooleanField(_("starts after the one before"), default=False)
     bucket = models.OneToOneField(
-        "plans.Bucket", null=True, blank=True, on_delete=models.PROTECT, related_name="order_item"
+        "plans.Bucket",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="order_item",
+        verbose_name=_("allowance bucket"),
     )
 
     class Meta:
@@ -178,16 +187,16 @@ class Refund(models.Model):
 
     OPEN = (Status.REQUESTED, Status.PENDING)
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
-    amount_minor = models.PositiveIntegerField()
-    currency = models.CharField(max_length=3, choices=CURRENCIES)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.REQUESTED)
-    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
-    reason = models.CharField(max_length=255, blank=True)
-    failure_reason = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-    succeeded_at = models.DateTimeField(null=True, blank=True)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("order"))
+    amount_minor = models.PositiveIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.REQUESTED)
+    stripe_refund_id = models.CharField(_("Stripe refund id"), max_length=255, unique=True, null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    failure_reason = models.CharField(_("failure reason"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    succeeded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("refund")
@@ -241,17 +250,19 @@ class Dispute(models.Model):
         Status.LOST: 2,
     }
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="disputes")
-    stripe_dispute_id = models.CharField(max_length=255, unique=True)
-    charge_id = models.CharField(max_length=255, blank=True)
-    amount_minor = models.PositiveIntegerField()
-    currency = models.CharField(max_length=3, choices=CURRENCIES)
-    reason = models.CharField(max_length=64, blank=True)
-    status = models.CharField(max_length=32, choices=Status.choices)
-    evidence_due_by = models.DateTimeField(null=True, blank=True)
-    opened_at = models.DateTimeField(null=True, blank=True, help_text=_("When the dispute was opened at Stripe."))
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="disputes", verbose_name=_("order"))
+    stripe_dispute_id = models.CharField(_("Stripe dispute id"), max_length=255, unique=True)
+    charge_id = models.CharField(_("Stripe charge id"), max_length=255, blank=True)
+    amount_minor = models.PositiveIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES)
+    reason = models.CharField(_("reason"), max_length=64, blank=True)
+    status = models.CharField(_("status"), max_length=32, choices=Status.choices)
+    evidence_due_by = models.DateTimeField(_("evidence due by"), null=True, blank=True)
+    opened_at = models.DateTimeField(
+        _("opened at"), null=True, blank=True, help_text=_("When the dispute was opened at Stripe.")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("dispute")
@@ -265,13 +276,13 @@ class Dispute(models.Model):
 class StripeEvent(models.Model):
     """Every webhook event Stripe sent, stored by its id: a repeat is a no-op."""
 
-    event_id = models.CharField(max_length=255, unique=True)
-    type = models.CharField(max_length=100)
-    payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
-    payload = models.JSONField()
-    received_at = models.DateTimeField(default=timezone.now)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=255, blank=True)
+    event_id = models.CharField(_("event id"), max_length=255, unique=True)
+    type = models.CharField(_("type"), max_length=100)
+    payment_intent_id = models.CharField(_("Stripe payment id"), max_length=255, blank=True, db_index=True)
+    payload = models.JSONField(_("payload"))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("Stripe event")
@@ -285,15 +296,18 @@ class StripeEvent(models.Model):
 class PaymentProfile(models.Model):
     """A customer's Stripe customer id, and the card saved for auto-renew (Stripe keeps the card)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="payment_profile")
-    stripe_customer_id = models.CharField(max_length=255, unique=True)
-    card_payment_method_id = models.CharField(max_length=255, blank=True)
-    card_brand = models.CharField(max_length=32, blank=True)
-    card_last4 = models.CharField(max_length=4, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="payment_profile", verbose_name=_("customer")
+    )
+    stripe_customer_id = models.CharField(_("Stripe customer id"), max_length=255, unique=True)
+    card_payment_method_id = models.CharField(_("saved card (Stripe id)"), max_length=255, blank=True)
+    card_brand = models.CharField(_("card brand"), max_length=32, blank=True)
+    card_last4 = models.CharField(_("card last 4"), max_length=4, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("payment profile")
+        verbose_name_plural = _("payment profiles")
 
     def __str__(self) -> str:
         return self.stripe_customer_id
@@ -306,13 +320,14 @@ class PaymentProfile(models.Model):
 class RenewalReminder(models.Model):
     """That a line was reminded ``days`` before the expiry it had: once per line, expiry and stage."""
 
-    line = models.ForeignKey("plans.Line", on_delete=models.CASCADE, related_name="+")
-    expires_at = models.DateTimeField()
-    days = models.SmallIntegerField()
-    created_at = models.DateTimeField(default=timezone.now)
+    line = models.ForeignKey("plans.Line", on_delete=models.CASCADE, related_name="+", verbose_name=_("line"))
+    expires_at = models.DateTimeField(_("line expiry"))
+    days = models.SmallIntegerField(_("days before expiry"))
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("renewal reminder")
+        verbose_name_plural = _("renewal reminders")
         constraints = [
             models.UniqueConstraint(fields=["line", "expires_at", "days"], name="billing_reminder_once_per_stage")
         ]

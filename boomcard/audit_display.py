@@ -111,7 +111,7 @@ def entry_changes(entry: LogEntry) -> list[Change]:
 def changes_html(changes: list[Change]) -> SafeString:
     """The changes as a list: "<field>: <old> → <new>" a line."""
     if not changes:
-        return format_html("")
+        return SafeString("")
     items = format_html_join(
         "",
         '<li><span class="audit-field">{}</span>: <span class="audit-old">{}</span>'

@@ -48,13 +48,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "phonenumber_field",
-    "axes",
+    # Third-party apps through their AppConfigs subclassed in accounts/apps.py: named in Chinese too.
+    "accounts.apps.AxesConfig",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "accounts.apps.TOTPConfig",
+    "accounts.apps.StaticConfig",
     "csp",
     # The audit trail's entries and their list (boomcard/audit.py writes them).
-    "auditlog",
+    "accounts.apps.AuditlogConfig",
     "accounts",
     "plans",
     "billing",

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from boomcard.audit import AuditedAdmin
 from plans.models import Plan, Price
@@ -29,10 +30,10 @@ class PlanAdmin(AuditedAdmin):
     inlines = [PriceInline]
     fieldsets = (
         (None, {"fields": ("code", "kind", "is_addon", "is_active", "sort_order")}),
-        ("Names", {"fields": ("name_en", "name_zh", "description_en", "description_zh")}),
-        ("Allowance", {"fields": ("data_mb", "minutes", "sms", "validity_days", "countries")}),
+        (_("Names"), {"fields": ("name_en", "name_zh", "description_en", "description_zh")}),
+        (_("Allowance"), {"fields": ("data_mb", "minutes", "sms", "validity_days", "countries")}),
         (
-            "Flexible plan",
+            _("Flexible plan"),
             {"fields": ("flex_data_gb_min", "flex_data_gb_max", "flex_minutes_min", "flex_minutes_max")},
         ),
     )

@@ -18,19 +18,19 @@ class Bucket(models.Model):
     daily usage row instead.
     """
 
-    line = models.ForeignKey("plans.Line", on_delete=models.CASCADE, related_name="buckets")
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
-    is_addon = models.BooleanField(default=False)
-    countries = models.JSONField(default=list, blank=True)
-    data_total = models.BigIntegerField(default=0)
-    data_used = models.BigIntegerField(default=0)
-    voice_total = models.BigIntegerField(default=0)
-    voice_used = models.BigIntegerField(default=0)
-    sms_total = models.IntegerField(default=0)
-    sms_used = models.IntegerField(default=0)
-    starts_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    created_at = models.DateTimeField(default=timezone.now)
+    line = models.ForeignKey("plans.Line", on_delete=models.CASCADE, related_name="buckets", verbose_name=_("line"))
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+", verbose_name=_("plan"))
+    is_addon = models.BooleanField(_("add-on pack"), default=False)
+    countries = models.JSONField(_("countries"), default=list, blank=True)
+    data_total = models.BigIntegerField(_("data (bytes)"), default=0)
+    data_used = models.BigIntegerField(_("data used (bytes)"), default=0)
+    voice_total = models.BigIntegerField(_("voice (seconds)"), default=0)
+    voice_used = models.BigIntegerField(_("voice used (seconds)"), default=0)
+    sms_total = models.IntegerField(_("SMS"), default=0)
+    sms_used = models.IntegerField(_("SMS used"), default=0)
+    starts_at = models.DateTimeField(_("starts"))
+    expires_at = models.DateTimeField(_("expires"))
+    created_at = models.DateTimeField(_("made at"), default=timezone.now)
     # What paid for a bucket is billing's to know: its OrderItem points here (``order_item``).
 
     class Meta:
