@@ -112,6 +112,10 @@ def audit_action(
     return entry
 
 
+def _members(obj: models.Model, field: str) -> str:
+    return ", ".join(sorted(str(member) for member in getattr(obj, field).all()))
+
+
 class AuditHistoryAdmin(admin.ModelAdmin[Any]):
     """A ModelAdmin whose History page lists the object's audit-trail entries: who, when, which
     action, each field's old and new value, and the reason. Read-only admins use it alone."""
@@ -153,6 +157,27 @@ class AuditedAdmin(AuditHistoryAdmin):
         for obj in queryset:
             audit_change(actor=_actor(request), old=obj, new=None, remote_addr=_address(request))
         super().delete_queryset(request, queryset)
+
+    def save_related(self, request: HttpRequest, form: ModelForm[Any], formsets: Any, change: bool) -> None:
+        """Many-to-many fields (a staff member's groups and permissions) as well: their old and
+        new members, by name."""
+        obj = form.instance
+        fields = [f for f in obj._meta.many_to_many if f.name in form.cleaned_data] if obj.pk is not None else []
+        before = {f.name: _members(obj, f.name) for f in fields} if change else {}
+        super().save_related(request, form, formsets, change)
+        changes = {}
+        for f in fields:
+            old, new = before.get(f.name, ""), _members(obj, f.name)
+            if old != new:
+                changes[f.name] = [old or None, new or None]
+        if changes:
+            LogEntry.objects.log_create(
+                obj,
+                action=LogEntry.Action.UPDATE,
+                changes=changes,
+                actor=_actor(request),
+                remote_addr=_address(request),
+            )
 
     def save_formset(self, request: HttpRequest, form: ModelForm[Any], formset: BaseFormSet[Any], change: bool) -> None:
         actor, address = _actor(request), _address(request)

@@ -1,5 +1,6 @@
-"""django-axes' log-in records and django-otp's authenticators, as their own admins show them,
-with every change and delete staff make there in the audit trail (boomcard.audit.AuditedAdmin)."""
+"""Staff groups, django-axes' log-in records and django-otp's authenticators, as their own admins
+show them, with every change and delete staff make there in the audit trail
+(boomcard.audit.AuditedAdmin)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.admin import StaticDeviceAdmin
@@ -18,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from boomcard.audit import AuditedAdmin
 
 AUDITED: list[tuple[Any, Any]] = [
+    (Group, GroupAdmin),
     (AccessAttempt, AccessAttemptAdmin),
     (AccessLog, AccessLogAdmin),
     (AccessFailureLog, AccessFailureLogAdmin),

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 from auditlog.models import LogEntry  # type: ignore[import-untyped]
+from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import reverse
@@ -161,3 +162,13 @@ def test_staff_cannot_change_or_delete_the_trail(desk: Client, staff: User, line
     assert desk.post(reverse("admin:auditlog_logentry_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403
     assert LogEntry.objects.filter(pk=entry.pk).exists()
     assert desk.get(reverse("admin:auditlog_logentry_change", args=[entry.pk])).status_code == 200
+
+
+def test_a_change_of_a_groups_permissions_is_recorded_by_name(desk: Client, staff: User) -> None:
+    group = Group.objects.create(name="Support desk")
+    refund = Permission.objects.get(codename="view_refund")
+    _save(desk, reverse("admin:auth_group_change", args=[group.pk]), permissions=[str(refund.pk)])
+
+    entry = LogEntry.objects.get_for_object(group).get()
+    assert entry.actor == staff
+    assert entry.changes_dict == {"permissions": [None, str(refund)]}
