@@ -21,6 +21,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.http import HttpRequest
+from django.utils.encoding import smart_str
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -46,6 +47,11 @@ SECRET_FIELDS = frozenset({"password", "code_hash", "key", "token", "bin_key", "
 HIDDEN = "***"
 
 
+def _text(value: Any) -> str | None:
+    """A value as the trail stores it (JSON): text, dates in UTC, or None."""
+    return None if value is None else smart_str(value)
+
+
 def instance_diff(old: models.Model | None, new: models.Model | None) -> dict[str, tuple[Any, Any]] | None:
     """Each concrete field whose value differs between ``old`` and ``new``, as (old, new) strings.
 
@@ -56,8 +62,8 @@ def instance_diff(old: models.Model | None, new: models.Model | None) -> dict[st
         return None
     diff: dict[str, tuple[Any, Any]] = {}
     for field in instance._meta.concrete_fields:
-        before = get_field_value(old, field) if old is not None else None
-        after = get_field_value(new, field) if new is not None else None
+        before = _text(get_field_value(old, field)) if old is not None else None
+        after = _text(get_field_value(new, field)) if new is not None else None
         if before != after:
             diff[field.name] = (HIDDEN, HIDDEN) if field.name in SECRET_FIELDS else (before, after)
     return diff or None

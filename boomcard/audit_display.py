@@ -5,10 +5,13 @@ each object's History page (boomcard.audit.AuditHistoryAdmin) both show entries 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from auditlog.models import LogEntry  # type: ignore[import-untyped]
 from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
@@ -88,10 +91,27 @@ def field_label(entry: LogEntry, name: str) -> str:
     return str(capfirst(name.replace("_", " ")))
 
 
-def _value(value: Any) -> str:
-    if value is None or value == "None":
+def _value(value: Any, field: Any = None) -> str:
+    if value is None or value == "None" or str(value) == "":
         return "—"
-    return str(value) if str(value) != "" else "—"
+    if isinstance(field, models.DateTimeField):
+        # Stored in UTC without a zone (auditlog's way): shown in the admin's time zone.
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+        if timezone.is_naive(moment):
+            moment = moment.replace(tzinfo=UTC)
+        return str(formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT"))
+    return str(value)
+
+
+def _field(entry: LogEntry, name: str) -> Any:
+    model = entry.content_type.model_class() if entry.content_type_id else None
+    try:
+        return model._meta.get_field(name) if model is not None else None
+    except FieldDoesNotExist:
+        return None
 
 
 def entry_changes(entry: LogEntry) -> list[Change]:
@@ -104,7 +124,8 @@ def entry_changes(entry: LogEntry) -> list[Change]:
             old, new = [*list(change), None, None][:2]
         if name in SECRET_FIELDS:
             old, new = HIDDEN, HIDDEN
-        rows.append(Change(field=field_label(entry, name), old=_value(old), new=_value(new)))
+        field = _field(entry, name)
+        rows.append(Change(field=field_label(entry, name), old=_value(old, field), new=_value(new, field)))
     return rows
 
 

@@ -176,11 +176,12 @@ def filter_urls(client: Client, changelist: str) -> list[str]:
     return urls
 
 
-def change_forms() -> Iterator[str]:
-    """The change page of every object on every admin that can change it."""
+def change_forms() -> Iterator[tuple[str, str]]:
+    """The change page of every object of every registered model, and what the object is."""
     for model, _model_admin in admin.site._registry.items():
         for obj in model._default_manager.order_by("pk")[:12]:
-            yield reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[obj.pk])
+            url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[obj.pk])
+            yield url, f"{model._meta.verbose_name} {obj}"
 
 
 class _FormReader(HTMLParser):

@@ -64,15 +64,15 @@ def test_saving_every_change_form_unchanged_is_no_server_error(
 ) -> None:
     client = _staff_client(staff, language)
     failures, saved = [], 0
-    for url in change_forms():
+    for url, what in change_forms():
         page = client.get(url)
         if page.status_code != 200 or b'name="_save"' not in page.content:
             continue  # a read-only page: nothing to save
         saved += 1
         response = client.post(url, form_data(page.content.decode()))
         if response.status_code >= 500:
-            failures.append(_failure("POST", url, response))
+            failures.append(f"{_failure('POST', url, response)} ({what})")
         elif response.status_code == 200 and b"errornote" in response.content:
-            failures.append(f"POST {url} -> the unchanged form was refused")
+            failures.append(f"POST {url} -> the unchanged form was refused ({what})")
     assert saved > 5
     assert not failures, f"{len(failures)} of {saved} saves failed:\n" + "\n".join(failures)

@@ -17,6 +17,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
@@ -147,8 +148,8 @@ class AuditTrailAdmin(LogEntryAdmin):
     readonly_fields = ["when", "who", "what", "action_name", "reason", "remote_addr", "old_to_new", "details"]
 
     @admin.display(description=_("when"), ordering="timestamp")
-    def when(self, entry: LogEntry) -> Any:
-        return entry.timestamp
+    def when(self, entry: LogEntry) -> str:
+        return str(formats.date_format(timezone.localtime(entry.timestamp), "DATETIME_FORMAT"))
 
     @admin.display(description=_("staff member"), ordering="actor")
     def who(self, entry: LogEntry) -> SafeString | str:
@@ -182,12 +183,12 @@ class AuditTrailAdmin(LogEntryAdmin):
         return changes_html(entry_changes(entry))
 
     @admin.display(description=_("reason"))
-    def reason(self, entry: LogEntry) -> str:
-        return entry_reason(entry)
+    def reason(self, entry: LogEntry) -> str | None:
+        return entry_reason(entry) or None  # None: the admin's "-"
 
     @admin.display(description=_("details"))
-    def details(self, entry: LogEntry) -> str:
-        return "; ".join(f"{key}: {value}" for key, value in entry_details(entry))
+    def details(self, entry: LogEntry) -> str | None:
+        return "; ".join(f"{key}: {value}" for key, value in entry_details(entry)) or None
 
 
 admin.site.unregister(LogEntry)

@@ -5,6 +5,7 @@ staff member, kind of object, action and date."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,8 +17,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
-from boomcard.audit import audit_action
+from accounts.models import SmsCode, User
+from boomcard.audit import audit_action, audit_change
 from plans.models import DailyUsage, Line, Plan
 from tests.admin_pages import form_data
 from tests.factories import UserFactory
@@ -172,3 +173,49 @@ def test_a_change_of_a_groups_permissions_is_recorded_by_name(desk: Client, staf
     entry = LogEntry.objects.get_for_object(group).get()
     assert entry.actor == staff
     assert entry.changes_dict == {"permissions": [None, str(refund)]}
+
+
+def test_a_delete_of_an_object_with_dates_is_recorded(desk: Client, staff: User, customer: User) -> None:
+    code = SmsCode.objects.create(
+        phone=customer.phone,
+        purpose=SmsCode.Purpose.ADD_LINE,
+        user=customer,
+        code_hash="f" * 64,
+        expires_at=timezone.now() + timedelta(minutes=10),
+    )
+    response = desk.post(reverse("admin:accounts_smscode_delete", args=[code.pk]), {"post": "yes"})
+    assert response.status_code == 302
+
+    entry = LogEntry.objects.get(content_type=ContentType.objects.get_for_model(SmsCode), object_pk=str(code.pk))
+    assert entry.action == LogEntry.Action.DELETE
+    assert entry.changes_dict["expires_at"][0].startswith(f"{code.expires_at.astimezone(UTC):%Y-%m-%d %H:%M}")
+    assert entry.changes_dict["code_hash"] == ["***", "***"]
+
+
+def test_a_line_expiry_change_is_recorded_old_and_new(staff: User, line: Line) -> None:
+    old = Line.objects.get(pk=line.pk)
+    assert old.expires_at is not None
+    line.expires_at = new_expiry = old.expires_at + timedelta(days=7)
+    entry = audit_change(actor=staff, old=old, new=line)
+
+    assert entry is not None
+    before, after = entry.changes_dict["expires_at"]
+    assert before.startswith(f"{old.expires_at.astimezone(UTC):%Y-%m-%d}")
+    assert after.startswith(f"{new_expiry.astimezone(UTC):%Y-%m-%d}")
+
+
+def test_dates_read_in_the_staff_members_time_zone_on_the_history_page(
+    desk: Client, staff: User, customer: User
+) -> None:
+    staff.time_zone = "Asia/Shanghai"
+    staff.save(update_fields=["time_zone"])
+    code = SmsCode.objects.create(
+        phone=customer.phone, purpose=SmsCode.Purpose.ADD_LINE, code_hash="e" * 64, expires_at=timezone.now()
+    )
+    old = SmsCode.objects.get(pk=code.pk)
+    code.expires_at = datetime(2027, 1, 10, 4, 30, tzinfo=UTC)
+    audit_change(actor=staff, old=old, new=code)
+
+    page = desk.get(reverse("admin:accounts_smscode_history", args=[code.pk]))
+
+    assert "Jan. 10, 2027, 12:30 p.m." in _text(page.content)

@@ -62,6 +62,12 @@ def test_staff_find_their_plan_change_in_the_audit_trail(
     expect(page.locator("#content h1")).to_contain_text(text["history"])
     shots += screenshot(page, "history")
 
+    # The entry itself, from the audit trail's list.
+    page.locator("#audit-history tr.audit-entry").first.locator("th a").first.click()
+    page.locator("#result_list tbody tr").first.locator("th a").click()
+    expect(page.locator(".field-old_to_new .audit-new")).to_have_text("45")
+    shots += screenshot(page, "entry")
+
     SHOTS.mkdir(parents=True, exist_ok=True)
     for path in shots:
         shutil.copy(path, SHOTS / path.name)
