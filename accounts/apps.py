@@ -4,6 +4,7 @@ from auditlog import apps as auditlog_apps  # type: ignore[import-untyped]
 from axes import apps as axes_apps
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_otp.plugins.otp_static import apps as static_apps
@@ -45,8 +46,32 @@ class AdminConfig(admin_apps.AdminConfig):
 def _label(model: type[Any], *, name: Any, plural: Any, fields: dict[str, Any]) -> None:
     model._meta.verbose_name = name
     model._meta.verbose_name_plural = plural
+    with translation.override(None):  # each help text's English, as django-otp wrote it
+        help_texts = {str(text): text for text in OTP_HELP}
     for field_name, label in fields.items():
-        model._meta.get_field(field_name).verbose_name = label
+        field = model._meta.get_field(field_name)
+        field.verbose_name = label
+        # The same English as django-otp's (migrations compare it): only the Chinese is new.
+        if field.help_text in help_texts:
+            field.help_text = help_texts[field.help_text]
+
+
+OTP_HELP = (
+    _("A hex-encoded secret key of up to 40 bytes."),
+    _("A timestamp of the last failed verification attempt. Null if last attempt succeeded."),
+    _("Is this device ready for use?"),
+    _("Number of successive failed attempts."),
+    _("The Unix time at which to begin counting steps."),
+    _("The date and time when this device was initially created in the system."),
+    _("The human-readable name of this device."),
+    _("The most recent date and time this device was used."),
+    _("The number of digits to expect in a token."),
+    _("The number of time steps in the past or future to allow."),
+    _("The number of time steps the prover is known to deviate from our clock."),
+    _("The time step in seconds."),
+    _("The user that this device belongs to."),
+    _("The t value of the latest verified token. The next token must be at a higher time step."),
+)
 
 
 _DEVICE_FIELDS = {

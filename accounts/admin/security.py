@@ -57,9 +57,12 @@ def _attempt_expiration(self: AccessAttemptAdmin, attempt: AccessAttempt) -> Any
     return AccessAttemptAdmin.expiration(self, attempt)
 
 
-# Columns axes names by their method's name, in English.
+# Columns axes names by their method's name, and django-otp's search hint, in English.
+OTP_SEARCH = {"search_help_text": _("Search by the account's mobile number or email")}
 COLUMNS: dict[Any, dict[str, Any]] = {
     AccessAttempt: {"status": _attempt_status, "expiration": _attempt_expiration},
+    TOTPDevice: OTP_SEARCH,
+    StaticDevice: OTP_SEARCH,
 }
 
 for model, base in AUDITED:
