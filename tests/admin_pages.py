@@ -22,10 +22,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
-from accounts.models import EnrolmentCode, Registration, SmsCode, User
+from accounts.models import (
+    EmailDelivery,
+    EnrolmentCode,
+    Notice,
+    Registration,
+    SmsCode,
+    StaffAlert,
+    SupportRequest,
+    User,
+)
 from billing.models import Dispute, Order, OrderItem, PaymentProfile, Refund, RenewalReminder, StripeEvent
 from boomcard.audit import audit_action, audit_change
-from plans.models import DailyUsage, Line, Plan, UsageRecord
+from plans.models import DailyUsage, Line, Plan, UsageBatch, UsageBatchKey, UsageRecord
 from plans.services import bucket_grant
 from tests.factories import LineFactory, UserFactory
 from tests.security.helpers import authenticator_for
@@ -118,6 +127,29 @@ def every_kind(*, staff: User, customer: User, plans: dict[str, Plan]) -> dict[s
     )
     made["access log"] = AccessLog.objects.create(**lockout, http_accept="*/*")
     made["access failure"] = AccessFailureLog.objects.create(**lockout, http_accept="*/*", locked_out=True)
+    # Rows no admin lists yet, made so that the admins other parts of the desk add find one.
+    notice = Notice.objects.create(
+        user=customer, kind=Notice.Kind.LOW_BALANCE, key="walk-notice", line_number="+85251000001"
+    )
+    made["notice"] = notice
+    made["email"] = EmailDelivery.objects.create(notice=notice, to=customer.email)
+    made["failed email"] = EmailDelivery.objects.create(
+        support_request=SupportRequest.objects.create(
+            user=customer, topic=SupportRequest.Topic.PAYING, message="Charged twice?"
+        ),
+        to="support@boom.example",
+        status=EmailDelivery.Status.FAILED,
+        last_error="550 mailbox unavailable",
+    )
+    made["support request from a logged-out visitor"] = SupportRequest.objects.create(
+        contact_email="visitor@example.com", topic=SupportRequest.Topic.ESIM, message="QR code?"
+    )
+    made["staff alert"] = StaffAlert.objects.create(kind=StaffAlert.Kind.DISPUTE, key="walk-alert")
+    batch = UsageBatch.objects.create(
+        records=[["walk-2", "+85251000001", "data", 1, "HK", now.isoformat()]], record_count=1
+    )
+    made["usage batch"] = batch
+    UsageBatchKey.objects.create(key="walk-key", batch=batch, body_sha256="0" * 64)
     old_plan = Plan.objects.get(pk=plans["basic-10"].pk)
     plans["basic-10"].validity_days = 31
     made["audit entry"] = audit_change(actor=staff, old=old_plan, new=plans["basic-10"])
