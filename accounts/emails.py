@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import EmailDelivery, Notice, StaffAlert, SupportRequest, User
+from accounts.models import EmailDelivery, Notice, StaffAlert, SupportMessage, SupportRequest, User
 from accounts.notice_text import NoticeText, notice_text, staff_alert_text
 
 
@@ -34,6 +34,8 @@ def delivery_email(delivery: EmailDelivery) -> EmailMultiAlternatives:
         return _support_email(delivery, delivery.support_request)
     if delivery.staff_alert is not None:
         return _staff_alert_email(delivery, delivery.staff_alert)
+    if delivery.support_message is not None:
+        return _support_message_email(delivery, delivery.support_message)
     if delivery.email_verification_for is not None:
         return _email_verification_email(delivery, delivery.email_verification_for)
     raise ValueError(f"email {delivery.pk} has nothing to send")
@@ -100,13 +102,50 @@ def _email(
     return message
 
 
-def _support_email(delivery: EmailDelivery, request: SupportRequest) -> EmailMultiAlternatives:
+def _support_email(
+    delivery: EmailDelivery, request: SupportRequest, *, message: SupportMessage | None = None
+) -> EmailMultiAlternatives:
+    """A request (or the customer's ``message`` in its thread) to support, with the queue's link."""
     user = request.user
-    body = render_to_string("emails/support_request.txt", {"request": request, "user": user})
+    admin_link = f"{settings.SITE_URL.rstrip('/')}/admin/accounts/supportrequest/{request.pk}/change/"
+    body = render_to_string(
+        "emails/support_request.txt", {"request": request, "user": user, "message": message, "admin_link": admin_link}
+    )
     sender = str(user.phone) if user is not None else request.contact_email or str(request.contact_phone)
     reply_to = user.email if user is not None else request.contact_email
-    subject = f"[{request.reference}] {request.get_topic_display()} – {sender}"
+    subject = f"[{request.reference}] {'Re: ' if message else ''}{request.get_topic_display()} – {sender}"
     return _email(delivery, subject=subject, body=body, reply_to=reply_to or "")
+
+
+def _support_message_email(delivery: EmailDelivery, message: SupportMessage) -> EmailMultiAlternatives:
+    """Staff's reply, to the writer in their language (the account's, else the one the request
+    was written in); the customer's reply, to support like the request itself."""
+    request = message.request
+    if message.kind != SupportMessage.Kind.REPLY:
+        return _support_email(delivery, request, message=message)
+    user = request.user
+    language = (user.language if user is not None else request.language) or settings.LANGUAGE_CODE
+    site = settings.SITE_URL.rstrip("/")
+    with translation.override(language):
+        if user is not None:
+            link, action = f"{site}/support/{request.pk}/", _("Read the answer and reply")
+        else:
+            link, action = f"{site}/support/", _("Write to us again")
+        text = NoticeText(
+            title=_("Our answer to your request %(ref)s") % {"ref": request.reference}, body="", action=action
+        )
+        context = {
+            "text": text,
+            "message": message,
+            "request": request,
+            "link": link,
+            "site_url": settings.SITE_URL,
+            "language": language,
+            "logged_out": user is None,
+        }
+        body = render_to_string("emails/support_reply.txt", context)
+        html = render_to_string("emails/support_reply.html", context)
+    return _email(delivery, subject=f"Boom: {text.title}", body=body, html=html, reply_to=settings.SUPPORT_EMAIL)
 
 
 def _staff_alert_email(delivery: EmailDelivery, alert: StaffAlert) -> EmailMultiAlternatives:

@@ -10,6 +10,11 @@ guesser spread over many addresses is slowed down, the owner gets in.
 
 A password reset by SMS code forgets the account's failures (``login_failures_forget``), so the
 owner can always get in with the new password, from anywhere.
+
+Staff and customers are kept apart. Lockouts are per account already; the per-address cap on
+log-in posts (``boomcard.ratelimit``) is counted apart for the two (``login_rate_limit``), so
+customers pressing on from an address (a shop, an office, a mobile network's shared address)
+never stop staff logging in from it, nor staff's failures customers.
 """
 
 from time import sleep
@@ -50,6 +55,24 @@ def login_key(*, user: User | None, login: str) -> str:
     ones exist."""
     key = account_key(user) if user is not None else canonical_login(login)
     return key[:KEY_LENGTH]
+
+
+def is_staff_name(login: str) -> bool:
+    """Whether ``login`` is written as a staff log-in name: neither an email nor a phone number
+    (customers log in with those). Told by its form alone, never by looking it up."""
+    login = login.strip()
+    return bool(login) and "@" not in login and parse_phone(login) is None
+
+
+def login_rate_limit(*, login: str = "", user: User | None = None) -> str:
+    """The per-address cap (a name in ``settings.RATE_LIMITS``) a log-in post counts against:
+    ``staff_login`` for staff, ``login`` for customers.
+
+    Before the password is checked it is told by the name typed (``is_staff_name``), so names of
+    no account count the same as real ones and the cap tells no one which staff names exist;
+    after it (the code step, "confirm it's you"), by the account."""
+    is_staff = user.is_staff if user is not None else is_staff_name(login)
+    return "staff_login" if is_staff else "login"
 
 
 def recent_failures(*, key: str) -> int:

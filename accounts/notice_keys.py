@@ -15,6 +15,11 @@ def support_received_key(*, support_request_id: int) -> str:
     return f"support-received:{support_request_id}"
 
 
+def support_replied_key(*, support_message_id: int) -> str:
+    """Once per staff reply."""
+    return f"support-replied:{support_message_id}"
+
+
 def low_balance_key(*, bucket_id: int, threshold: int) -> str:
     """Once per bucket and threshold crossed."""
     return f"low-balance:{bucket_id}:{threshold}"
@@ -30,6 +35,11 @@ def order_refunded_key(*, order_id: int) -> str:
 
 def order_payment_needed_key(*, order_id: int) -> str:
     return f"order-payment-needed:{order_id}"
+
+
+def goodwill_key(*, audit_entry_id: int) -> str:
+    """Once per goodwill staff gave: each is its own audit-trail entry."""
+    return f"goodwill:{audit_entry_id}"
 
 
 def renewal_reminder_key(*, line_id: int, expires_at: str, days: int) -> str:

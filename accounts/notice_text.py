@@ -146,6 +146,15 @@ def notice_text(notice: Notice) -> NoticeText:
             body=_("Thank you. Our team answers within one working day (request %(ref)s).") % {"ref": p.get("ref", "")},
             action=_("Help centre"),
         )
+    if notice.kind == Notice.Kind.GOODWILL:
+        return _goodwill_text(p, number)
+    if notice.kind == Notice.Kind.SUPPORT_REPLIED:
+        return NoticeText(
+            title=_("Our team answered you"),
+            body=_("We answered your request %(ref)s. Read the answer, and reply if you need to, on the help page.")
+            % {"ref": p.get("ref", "")},
+            action=_("Read the answer"),
+        )
     if notice.kind in _SECURITY_TITLES:
         not_you = _("If this was not you, reset your password now and write to our support team.")
         return NoticeText(
@@ -154,6 +163,25 @@ def notice_text(notice: Notice) -> NoticeText:
             action=_("Your account's security"),
         )
     return NoticeText(title=notice.get_kind_display(), body="", action=_("Open"))
+
+
+def _goodwill_text(p: dict[str, Any], number: str) -> NoticeText:
+    """Days or a pack that support gave a line (plans.lines.line_goodwill_give)."""
+    when = date_time(str(p.get("expires_at", "")))
+    days = int(p.get("days") or 0)
+    if days:
+        body = ngettext(
+            "Our support team added %(days)d day to %(number)s. It now runs until %(when)s.",
+            "Our support team added %(days)d days to %(number)s. It now runs until %(when)s.",
+            days,
+        ) % {"days": days, "number": number, "when": when}
+    else:
+        body = _("Our support team added %(plan)s to %(number)s, usable until %(when)s.") % {
+            "plan": _plan_name(p),
+            "number": number,
+            "when": when,
+        }
+    return NoticeText(title=_("A gift from Boom support"), body=body, action=_("See the line"))
 
 
 _SECURITY_TITLES: dict[str, str | Promise] = {

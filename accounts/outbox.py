@@ -145,6 +145,7 @@ def _email_claim(*, delivery_id: int) -> tuple[EmailDelivery | None, str]:
                 "notice__user",
                 "support_request__user",
                 "staff_alert",
+                "support_message__request__user",
                 "email_verification_for",
             )
             .filter(pk=delivery_id)

@@ -30,6 +30,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import selectors
 from accounts.forms import TwoFactorCodeForm
+from accounts.lockout import login_rate_limit
 from accounts.models import User
 from boomcard.ratelimit import client_address, rate_limit_check
 
@@ -115,7 +116,7 @@ def reauth(request: HttpRequest) -> HttpResponse:
     next_url = _safe_next(request)
     form = form_class(request.POST or None)
     if request.method == "POST":
-        rate_limit_check(name="login", key=client_address(request))
+        rate_limit_check(name=login_rate_limit(user=user), key=client_address(request))
         if form.is_valid():
             if with_code:
                 try:

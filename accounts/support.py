@@ -13,7 +13,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.utils import translation
 from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
@@ -49,6 +49,7 @@ def support_request_create(
                 contact_email=User.objects.normalize_email(contact_email) if user is None else "",
                 contact_phone=contact_phone or "" if user is None else "",
                 token=token,
+                language=translation.get_language() or "",
             )
             delivery = EmailDelivery.objects.create(support_request=request, to=settings.SUPPORT_EMAIL)
             email_deliver_on_commit(delivery.pk)
@@ -97,8 +98,3 @@ def support_request_create_by_phone(
         return _same_sender(done, user=None, contact_email="", contact_phone=phone)
     sms_code_check(phone=phone, purpose=SmsCode.Purpose.SUPPORT, code=code)
     return support_request_create(topic=topic, message=message, contact_phone=phone, token=token)
-
-
-def support_requests_of(*, user: User, limit: int = 20) -> QuerySet[SupportRequest]:
-    """The customer's own requests, newest first, with the line each names: one query."""
-    return SupportRequest.objects.filter(user=user).order_by("-created_at", "-id")[:limit]

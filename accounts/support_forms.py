@@ -87,3 +87,18 @@ class SupportGuestForm(_SupportMessageForm):
 
 class SupportCodeForm(forms.Form):
     code = CodeField()
+
+
+class SupportReplyForm(forms.Form):
+    """The customer's reply in a request's thread."""
+
+    body = forms.CharField(
+        label=_("Your reply"), min_length=2, max_length=4000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    # Made when the form is shown: the same reply posted twice is written once (accounts.support_desk).
+    token = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("token", uuid.uuid4())

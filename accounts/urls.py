@@ -27,4 +27,5 @@ urlpatterns = [
     path("notices/read/", views.notices_read, name="notices_read"),
     path("support/", views.support, name="support"),
     path("support/confirm/", views.SupportConfirmView.as_view(), name="support_confirm"),
+    path("support/<int:pk>/", views.support_thread, name="support_thread"),
 ]

@@ -15,9 +15,9 @@ from decimal import ROUND_CEILING, Decimal
 import phonenumbers
 from django.conf import settings
 from django.utils import formats, timezone
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext
+from django.utils.translation import ngettext, pgettext
+from django_countries import countries
 
 MB = 1024 * 1024
 GB = 1024 * MB
@@ -126,39 +126,26 @@ def date_time(moment: datetime | str | None) -> str:
     return formats.date_format(timezone.localtime(moment) if timezone.is_aware(moment) else moment, "Y-m-d H:i")
 
 
-# The countries our roaming packs cover (see plans/demo.py). A code missing here shows as itself.
-COUNTRY_NAMES: dict[str, Promise] = {
-    "HK": gettext_lazy("Hong Kong"),
-    "MO": gettext_lazy("Macau"),
-    "JP": gettext_lazy("Japan"),
-    "KR": gettext_lazy("South Korea"),
-    "AT": gettext_lazy("Austria"),
-    "BE": gettext_lazy("Belgium"),
-    "CH": gettext_lazy("Switzerland"),
-    "CZ": gettext_lazy("Czechia"),
-    "DE": gettext_lazy("Germany"),
-    "DK": gettext_lazy("Denmark"),
-    "ES": gettext_lazy("Spain"),
-    "FI": gettext_lazy("Finland"),
-    "FR": gettext_lazy("France"),
-    "GB": gettext_lazy("United Kingdom"),
-    "GR": gettext_lazy("Greece"),
-    "IE": gettext_lazy("Ireland"),
-    "IT": gettext_lazy("Italy"),
-    "NL": gettext_lazy("Netherlands"),
-    "NO": gettext_lazy("Norway"),
-    "PL": gettext_lazy("Poland"),
-    "PT": gettext_lazy("Portugal"),
-    "SE": gettext_lazy("Sweden"),
-}
+def country_name(code: object) -> str:
+    """The country's name (ISO 3166-1, from django-countries) in the active language; what is not
+    an alpha-2 code shows as itself. The names customers read for Hong Kong, Macau and Taiwan are
+    set in settings (COUNTRIES_OVERRIDE)."""
+    return (countries.name(str(code)) if is_country_code(code) else "") or str(code)
 
 
-def country_name(code: str) -> str:
-    """The country's name in the active language; an unknown code shows as itself."""
-    return str(COUNTRY_NAMES.get(code, code))
+def is_country_code(code: object) -> bool:
+    """True for an ISO 3166-1 alpha-2 code as we store it, upper-case: ``"JP"``, not ``"jp"``,
+    ``"JPN"`` or ``"Japan"``."""
+    return isinstance(code, str) and len(code) == 2 and countries.alpha2(code) == code
 
 
-def country_names(codes: Iterable[str]) -> str:
+def country_choices() -> list[tuple[str, str]]:
+    """Every ISO 3166-1 country as ``(code, name)`` in the active language, in django-countries'
+    order (by name)."""
+    return [(country.code, str(country.name)) for country in countries]
+
+
+def country_names(codes: Iterable[object]) -> str:
     """``["JP", "KR"]`` as "Japan, South Korea" (or "日本、韩国") in the active language."""
     return pgettext("list separator", ", ").join(country_name(code) for code in codes)
 

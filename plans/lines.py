@@ -80,19 +80,49 @@ class LineImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def rejected(self) -> int:
+        return len(self.errors)
+
+    def summary(self) -> str:
+        """One line, in the active language: ``2 created, 0 updated, 1 unchanged, 1 rejected``."""
+        return _("%(created)d created, %(updated)d updated, %(unchanged)d unchanged, %(rejected)d rejected") % {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+        }
 
 
-def lines_import_csv(*, rows: Iterable[Mapping[str, str | None]]) -> LineImportReport:
+def lines_import_csv(*, rows: Iterable[Mapping[str, str | None]], dry_run: bool = False) -> LineImportReport:
     """Import unowned lines from CSV rows (header: msisdn, iccid, eid, smdp_address, matching_id).
 
     Each good row is saved on its own, so bad rows (reported with their row number in the file,
     the header being row 1) leave the good ones in place. A row identical to a stored line
     changes nothing, so importing the same file twice gives the same result; a row that changes
-    a line already in a customer's hands is refused.
+    a line already in a customer's hands is refused. With ``dry_run`` every row is checked and
+    saved exactly as it would be, then all is rolled back: the report is what a real run would
+    give. Messages are in the active language (the command and the admin activate the
+    operator's). A file the csv module cannot read is a ValidationError, nothing imported.
     """
+    report = LineImportReport(dry_run=dry_run)
+    try:
+        with transaction.atomic():
+            _import_rows(rows, report)
+            if dry_run:
+                transaction.set_rollback(True)
+    except csv.Error as exc:
+        raise ValidationError(
+            _("This file is not CSV text we can read (%(error)s).") % {"error": exc}, code="bad_csv"
+        ) from exc
+    return report
+
+
+def _import_rows(rows: Iterable[Mapping[str, str | None]], report: LineImportReport) -> None:
     from plans.line_forms import LineImportForm
 
-    report = LineImportReport()
     seen: dict[str, int] = {}
     for row_number, row in enumerate(rows, start=2):
         data = {column: (row.get(column) or "").strip() for column in LINE_IMPORT_COLUMNS}
@@ -122,7 +152,6 @@ def lines_import_csv(*, rows: Iterable[Mapping[str, str | None]]) -> LineImportR
             report.created += 1
         else:
             report.updated += 1
-    return report
 
 
 def _flatten_errors(errors: Mapping[str, Any]) -> str:
@@ -134,8 +163,15 @@ def _flatten_errors(errors: Mapping[str, Any]) -> str:
 
 
 def read_line_csv(handle: Iterable[str]) -> csv.DictReader[str]:
+    """A reader over the CSV text in ``handle``; ValidationError when its header lacks a needed column."""
     reader = csv.DictReader(handle)
-    missing = [c for c in ("msisdn", "iccid", "smdp_address", "matching_id") if c not in (reader.fieldnames or [])]
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise ValidationError(
+            _("This file is not CSV text we can read (%(error)s).") % {"error": exc}, code="bad_csv"
+        ) from exc
+    missing = [c for c in ("msisdn", "iccid", "smdp_address", "matching_id") if c not in header]
     if missing:
         raise ValidationError(
             _("The CSV header lacks: %(columns)s.") % {"columns": ", ".join(missing)}, code="bad_header"

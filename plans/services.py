@@ -87,3 +87,33 @@ def bucket_withdraw(*, bucket: Bucket, now: datetime | None = None) -> None:
         line.expires_at = latest.expires_at if latest else now
         line.plan = latest.plan if latest else bucket.plan
         line.save(update_fields=["expires_at", "plan"])
+
+
+def line_validity_extend(*, line: Line, days: int, now: datetime | None = None) -> Bucket:
+    """Give ``line`` ``days`` more days on the rule a renewal follows: its expiry moves to
+    ``max(now, current expiry) + days``, and its current base bucket (the one ending last) is
+    moved to the same moment, so the line's expiry stays its base buckets' latest end (what
+    ``bucket_withdraw`` and the reminders rely on) and what is left in that bucket lasts as long.
+    No allowance is added. The line and that bucket are locked; ValueError when the line has no
+    base bucket (it never had a plan) or ``days`` is not positive.
+    """
+    if days < 1:
+        raise ValueError("days must be positive")
+    now = now or timezone.now()
+    with transaction.atomic():
+        line = Line.objects.select_for_update(no_key=True).get(pk=line.pk)
+        bucket = (
+            Bucket.objects.select_for_update(of=("self",), no_key=True)
+            .filter(line=line, is_addon=False)
+            .order_by("-expires_at", "-pk")
+            .first()
+        )
+        if bucket is None:
+            raise ValueError(f"line {line.pk} has no base bucket to extend")
+        expires_at = max(now, line.expires_at or bucket.expires_at, bucket.expires_at) + timedelta(days=days)
+        bucket.expires_at = expires_at
+        bucket.save(update_fields=["expires_at"])
+        line.expires_at = expires_at
+        line.plan = line.plan or bucket.plan
+        line.save(update_fields=["expires_at", "plan"])
+        return bucket

@@ -129,6 +129,19 @@ def test_country_names_in_both_languages_and_an_unknown_code_as_itself():
     assert formats.country_names([]) == ""
 
 
+def test_every_iso_country_is_named_in_both_languages_with_our_wording_for_hk_mo_tw():
+    assert len(formats.country_choices()) == 249
+    assert in_language(EN, formats.country_name, "SG") == "Singapore"
+    assert in_language(ZH, formats.country_name, "SG") == "新加坡"
+    assert in_language(EN, formats.country_names, ["HK", "MO", "TW"]) == "Hong Kong, Macau, Taiwan"
+    assert in_language(ZH, formats.country_names, ["HK", "MO", "TW"]) == "中国香港、中国澳门、中国台湾"
+    assert in_language(ZH, formats.country_name, "KP") == "朝鲜"
+    # What is not an upper-case alpha-2 code shows as given, whatever it is.
+    assert [formats.country_name(code) for code in ("sg", "JPN", "Thailand", 5)] == ["sg", "JPN", "Thailand", "5"]
+    assert formats.is_country_code("JP")
+    assert not any(formats.is_country_code(code) for code in ("jp", "JPN", "ZZ", "", None, 5, ["JP"]))
+
+
 def test_list_text_joins_the_last_with_and():
     assert in_language(EN, formats.list_text, ["3 GB", "50 minutes", "7 SMS"]) == "3 GB, 50 minutes and 7 SMS"
     assert in_language(ZH, formats.list_text, ["3 GB", "50 分钟", "7 条短信"]) == "3 GB、50 分钟和7 条短信"

@@ -1,6 +1,8 @@
-"""The admin for people: customers and staff, and the codes they are sent."""
+"""The admin for people: customers and staff, the codes they are sent, the support queue, the
+front page's panels on support and email, the audit trail, and the log-in and authenticator
+records of django-axes and django-otp."""
 
-from accounts.admin import audit, codes, customers, security
+from accounts.admin import audit, codes, customers, dashboard, security, support
 from accounts.admin.customers import UserAdmin
 
-__all__ = ["UserAdmin", "audit", "codes", "customers", "security"]
+__all__ = ["UserAdmin", "audit", "codes", "customers", "dashboard", "security", "support"]

@@ -4,7 +4,13 @@ outbox, support requests, staff alerts). Lines are the plans app's (plans.models
 
 from accounts.models.people import DemoAccount, EnrolmentCode, Registration, SmsCode, User, UserManager
 
-from accounts.models.messages import EmailDelivery, Notice, StaffAlert, SupportRequest  # isort: skip
+from accounts.models.messages import (  # isort: skip
+    EmailDelivery,
+    Notice,
+    StaffAlert,
+    SupportMessage,
+    SupportRequest,
+)
 
 __all__ = [
     "DemoAccount",
@@ -14,6 +20,7 @@ __all__ = [
     "Registration",
     "SmsCode",
     "StaffAlert",
+    "SupportMessage",
     "SupportRequest",
     "User",
     "UserManager",

@@ -24,6 +24,8 @@ class Notice(models.Model):
         REFUNDED = "refunded", _("Refund")
         RENEWAL_REMINDER = "renewal_reminder", _("Renewal reminder")
         SUPPORT_RECEIVED = "support_received", _("Support request received")
+        GOODWILL = "goodwill", _("Goodwill from support")
+        SUPPORT_REPLIED = "support_replied", _("Support replied")
         # Security notices (accounts.security_notices).
         PASSWORD_RESET = "password_reset", _("Password reset")
         PASSWORD_CHANGED = "password_changed", _("Password changed")
@@ -77,7 +79,7 @@ class StaffAlert(models.Model):
 
 
 class EmailDelivery(models.Model):
-    """The email for a notice, a support request or a staff alert, written in the same
+    """The email for a notice, a support request or message, or a staff alert, written in the same
     transaction (the outbox); a task sends it."""
 
     class Status(models.TextChoices):
@@ -104,6 +106,15 @@ class EmailDelivery(models.Model):
         on_delete=models.CASCADE,
         related_name="email",
         verbose_name=_("staff alert"),
+    )
+    # A message in a support thread: staff's reply, to the customer; the customer's, to support.
+    support_message = models.OneToOneField(
+        "SupportMessage",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="email",
+        verbose_name=_("support message"),
     )
     # The link that confirms a new address (``to``) for this customer (accounts.email_change);
     # the link itself is made when the email is sent, never stored.
@@ -141,7 +152,13 @@ class EmailDelivery(models.Model):
 
 class SupportRequest(models.Model):
     """A message to support, forwarded by email through the outbox: from a customer logged in,
-    or from someone logged out who left an email to reply to or proved a number by SMS code."""
+    or from someone logged out who left an email to reply to or proved a number by SMS code.
+
+    It heads a thread (``messages``: replies both ways and staff's internal notes) that staff
+    work through in the admin's queue: new, waiting on the customer, solved; the customer's
+    reply makes it new again. ``last_message_at`` is when the thread last moved (the customer
+    wrote, or staff replied), so the queue puts who has waited longest first.
+    """
 
     class Topic(models.TextChoices):
         RENEWING = "renewing", _("Renewing or changing my plan")
@@ -151,9 +168,9 @@ class SupportRequest(models.Model):
         OTHER = "other", _("Something else")
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Waiting for an answer")
-        ANSWERED = "answered", _("Answered")
-        CLOSED = "closed", _("Closed")
+        NEW = "new", _("New")
+        WAITING = "waiting", _("Waiting on customer")
+        SOLVED = "solved", _("Solved")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -172,7 +189,20 @@ class SupportRequest(models.Model):
     line_ref = models.PositiveBigIntegerField(_("line id"), null=True, blank=True, db_index=True)
     topic = models.CharField(_("topic"), max_length=16, choices=Topic.choices)
     message = models.TextField(_("message"), max_length=4000)
-    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.NEW)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="support_assigned",
+        limit_choices_to={"is_staff": True},
+    )
+    # The language the request was written in: replies to a logged-out writer are emailed in it
+    # (a customer's own language setting wins).
+    language = models.CharField(_("language"), max_length=16, blank=True)
+    last_message_at = models.DateTimeField(_("last message"), default=timezone.now)
     # The form's own token: the same form posted again (a retry after an error) finds the request
     # it already made instead of making, and emailing, a second one.
     token = models.UUIDField(_("form token"), null=True, blank=True, unique=True, editable=False)
@@ -188,10 +218,80 @@ class SupportRequest(models.Model):
                 name="accounts_supportrequest_has_someone_to_answer",
             )
         ]
+        indexes = [models.Index(fields=["status", "last_message_at"], name="accounts_support_queue")]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.topic}"
+        return f"{self.reference} {self.get_topic_display()}"
 
     @property
     def reference(self) -> str:
         return f"S{self.pk:06d}"
+
+    @property
+    def customer_status(self) -> str:
+        """The status in the customer's words (staff's "waiting on customer" is "answered")."""
+        return str(_CUSTOMER_STATUS[self.status]) if self.status in _CUSTOMER_STATUS else self.get_status_display()
+
+    @property
+    def reachable(self) -> bool:
+        """Whether a reply can reach the writer: a customer's account, or an email to write to.
+        Someone logged out who left only a mobile number must be called or texted."""
+        return self.user_id is not None or bool(self.contact_email)
+
+
+_CUSTOMER_STATUS: dict[str, object] = {
+    SupportRequest.Status.NEW: _("Waiting for an answer"),
+    SupportRequest.Status.WAITING: _("Answered"),
+    SupportRequest.Status.SOLVED: _("Closed"),
+}
+
+
+class SupportMessage(models.Model):
+    """One message in a support request's thread after the first (which is the request's own):
+    the customer's reply, staff's reply (emailed to the customer, and a notice in the site), or
+    an internal note that only staff ever see.
+
+    ``token`` is the form's own: the same form posted twice writes (and sends) one message.
+    """
+
+    class Kind(models.TextChoices):
+        CUSTOMER = "customer", _("Customer's reply")
+        REPLY = "reply", _("Reply from support")
+        NOTE = "note", _("Internal note")
+
+    request = models.ForeignKey(
+        SupportRequest, on_delete=models.CASCADE, related_name="messages", verbose_name=_("support request")
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    # Staff for a reply or a note (kept as a name if the staff member is deleted), the customer
+    # for theirs (None when the customer wrote logged out: no such reply is taken).
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    author_name = models.CharField(_("author's name"), max_length=150, blank=True)
+    body = models.TextField(_("message"), max_length=4000)
+    token = models.UUIDField(_("form token"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("support message")
+        verbose_name_plural = _("support messages")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["token", "kind"], name="accounts_supportmessage_once_per_token"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["customer", "reply", "note"]), name="accounts_supportmessage_kind"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request.reference} {self.kind}"
+
+    @property
+    def from_staff(self) -> bool:
+        return self.kind != self.Kind.CUSTOMER

@@ -13,7 +13,7 @@ from accounts.views.notices import notices, notices_read
 from accounts.views.password_reset import PasswordResetConfirmView, PasswordResetRequestView
 from accounts.views.preferences import PreferencesView, language_switch
 from accounts.views.registration import RegisterView, VerifyPhoneView, verify_resend
-from accounts.views.support import SupportConfirmView, support
+from accounts.views.support import SupportConfirmView, support, support_thread
 from accounts.views.two_step import TwoFactorDisableView, TwoFactorSetupView, security, two_factor_start
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "notices_read",
     "security",
     "support",
+    "support_thread",
     "two_factor_start",
     "verify_resend",
 ]

@@ -23,10 +23,11 @@ from accounts.forms import (
     LoginForm,
     TwoFactorCodeForm,
 )
+from accounts.lockout import login_rate_limit
 from accounts.models import User
 from accounts.registration import registration_resume
 from accounts.views.registration import VERIFY_REGISTRATION_KEY
-from boomcard.ratelimit import client_address, rate_limited
+from boomcard.ratelimit import client_address, rate_limit_check
 
 # Between the right password and the right code from the authenticator app.
 TWO_FACTOR_LOGIN_KEY = "boom_two_factor_login"
@@ -42,8 +43,10 @@ class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
-    @method_decorator(rate_limited("login"))
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Staff names and customers' numbers count against caps of their own (accounts.lockout).
+        login = str(request.POST.get("username", ""))
+        rate_limit_check(name=login_rate_limit(login=login), key=client_address(request))
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: Any) -> HttpResponse:
@@ -96,8 +99,8 @@ class LoginCodeView(FormView[TwoFactorCodeForm]):
         self.pending_user = user
         return super().dispatch(request, *args, **kwargs)
 
-    @method_decorator(rate_limited("login"))
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        rate_limit_check(name=login_rate_limit(user=self.pending_user), key=client_address(request))
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: TwoFactorCodeForm) -> HttpResponse:

@@ -1,5 +1,6 @@
 """The help page: answers, Boom's contact channels, and the form to write to support, open to
-everyone (a locked-out customer too); logged in, also the customer's own requests."""
+everyone (a locked-out customer too); logged in, also the customer's own requests with their
+threads, and a page per request to reply on."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.decorators import method_decorator
@@ -18,14 +20,17 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 from phonenumber_field.phonenumber import PhoneNumber
 
+from accounts.http import CustomerRequest
 from accounts.models import SupportRequest
-from accounts.support import (
-    support_code_send,
-    support_request_create,
-    support_request_create_by_phone,
-    support_requests_of,
+from accounts.selectors import unread_notice_count
+from accounts.support import support_code_send, support_request_create, support_request_create_by_phone
+from accounts.support_desk import (
+    support_customer_reply,
+    support_replies_seen,
+    support_thread_of,
+    support_threads_of,
 )
-from accounts.support_forms import SupportCodeForm, SupportForm, SupportGuestForm
+from accounts.support_forms import SupportCodeForm, SupportForm, SupportGuestForm, SupportReplyForm
 from boomcard.ratelimit import client_address
 
 # The logged-out request waiting for the code sent to its number.
@@ -93,8 +98,36 @@ def _support_customer(request: HttpRequest) -> HttpResponse:
         else:
             _thanks(request, support_request)
             return redirect("accounts:support")
-    requests = support_requests_of(user=user)  # type: ignore[arg-type]
+    requests = support_threads_of(user=user)  # type: ignore[arg-type]
     return render(request, "accounts/support.html", {"form": form, "contact": _contact(), "requests": requests})
+
+
+@login_required
+def support_thread(request: CustomerRequest, pk: int) -> HttpResponse:
+    """One of the customer's own requests: its thread (never staff's internal notes) and a
+    reply, which makes it new again for support. Another customer's request is not found."""
+    try:
+        thread = support_thread_of(user=request.user, support_request_id=pk)
+    except SupportRequest.DoesNotExist:
+        raise Http404 from None
+    form = SupportReplyForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            support_customer_reply(
+                user=request.user,
+                support_request_id=thread.pk,
+                body=form.cleaned_data["body"],
+                token=form.cleaned_data["token"],
+            )
+        except SupportRequest.DoesNotExist:  # the token of another customer's reply
+            form.add_error(None, _("This form has expired. Please write your message again."))
+        else:
+            messages.success(request, _("Thank you. We have your reply and answer within one working day."))
+            return redirect("accounts:support_thread", pk=thread.pk)
+    if request.method == "GET" and support_replies_seen(user=request.user, support_request_id=thread.pk):
+        # The bell on this page counts what is still unread now that these are read.
+        request.user.unread_notice_count = unread_notice_count(user=request.user)
+    return render(request, "accounts/support_thread.html", {"item": thread, "form": form})
 
 
 @method_decorator(sensitive_post_parameters("code"), name="dispatch")

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy
 
 # The profile and the environment; DEBUG and DJANGO_ENV are settings themselves.
 from boomcard.settings.environment import (  # noqa: F401
@@ -54,6 +55,8 @@ INSTALLED_APPS = [
     "accounts.apps.TOTPConfig",
     "accounts.apps.StaticConfig",
     "csp",
+    # ISO 3166-1 country names in both languages (boomcard.formats.country_name).
+    "django_countries",
     # The audit trail's entries and their list (boomcard/audit.py writes them).
     "accounts.apps.AuditlogConfig",
     "accounts",
@@ -228,8 +231,9 @@ SMS_SENDER = env.str("SMS_SENDER", default="Boom")
 
 # django-axes: five wrong passwords for an account (whichever of its names was typed) lock that
 # account from that address for a while; not the account from elsewhere, nor the address for
-# other accounts. Elsewhere, each try for that account waits first: LOGIN_DELAY_SECONDS, doubled
-# with each further failure, at most LOGIN_DELAY_MAX_SECONDS (accounts.lockout).
+# other accounts (so never staff for a customer's failures, nor a customer for staff's). Elsewhere,
+# each try for that account waits first: LOGIN_DELAY_SECONDS, doubled with each further failure,
+# at most LOGIN_DELAY_MAX_SECONDS (accounts.lockout).
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -255,6 +259,9 @@ RATE_LIMITS = {
     # an address after LOGIN_FAILURE_LIMIT wrong passwords). The only cap on one address trying
     # many accounts.
     "login": env.str("RATE_LIMIT_LOGIN", default="20/m"),
+    # The same for staff names (the admin's log-in), counted apart: customers pressing on from an
+    # address never lock staff out of it, nor staff customers (accounts.lockout.login_rate_limit).
+    "staff_login": env.str("RATE_LIMIT_STAFF_LOGIN", default="20/m"),
     # SMS codes sent: registration, new code, password reset, adding a line.
     "sms": env.str("RATE_LIMIT_SMS", default="10/h"),
     "password_reset": env.str("RATE_LIMIT_PASSWORD_RESET", default="10/h"),
@@ -319,6 +326,10 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # Prices are shown in this currency until the visitor picks another (CNY, HKD or USD).
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="CNY")
+
+# Country names come from django-countries (ISO 3166-1, in both languages), but for these three
+# customers read our own wording, which our catalogue translates ("中国香港", "中国澳门", "中国台湾").
+COUNTRIES_OVERRIDE = {"HK": gettext_lazy("Hong Kong"), "MO": gettext_lazy("Macau"), "TW": gettext_lazy("Taiwan")}
 
 # --- Static files and mail ------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
-"""The admin for lines, their buckets and usage, and the catalogue."""
+"""The admin for lines, their buckets and usage, the usage feed's batches, and the catalogue."""
 
-from plans.admin import catalogue, lines, usage
+from plans.admin import batches, catalogue, dashboard, goodwill, line_import, lines, usage
 
-__all__ = ["catalogue", "lines", "usage"]
+__all__ = ["batches", "catalogue", "dashboard", "goodwill", "line_import", "lines", "usage"]

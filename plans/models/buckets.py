@@ -18,36 +18,46 @@ class Bucket(models.Model):
     daily usage row instead.
     """
 
-    line = models.ForeignKey("plans.Line", on_delete=models.CASCADE, related_name="buckets", verbose_name=_("line"))
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+", verbose_name=_("plan"))
+    line = models.ForeignKey("plans.Line", verbose_name=_("line"), on_delete=models.CASCADE, related_name="buckets")
+    plan = models.ForeignKey(Plan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="+")
     is_addon = models.BooleanField(_("add-on pack"), default=False)
     countries = models.JSONField(_("countries"), default=list, blank=True)
-    data_total = models.BigIntegerField(_("data (bytes)"), default=0)
+    data_total = models.BigIntegerField(_("data total (bytes)"), default=0)
     data_used = models.BigIntegerField(_("data used (bytes)"), default=0)
-    voice_total = models.BigIntegerField(_("voice (seconds)"), default=0)
+    voice_total = models.BigIntegerField(_("voice total (seconds)"), default=0)
     voice_used = models.BigIntegerField(_("voice used (seconds)"), default=0)
-    sms_total = models.IntegerField(_("SMS"), default=0)
+    sms_total = models.IntegerField(_("SMS total"), default=0)
     sms_used = models.IntegerField(_("SMS used"), default=0)
     starts_at = models.DateTimeField(_("starts"))
     expires_at = models.DateTimeField(_("expires"))
-    created_at = models.DateTimeField(_("made at"), default=timezone.now)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
     # What paid for a bucket is billing's to know: its OrderItem points here (``order_item``).
 
     class Meta:
         verbose_name = _("allowance bucket")
         verbose_name_plural = _("allowance buckets")
         indexes = [models.Index(fields=["line", "expires_at"], name="plans_bucket_line_expiry")]
+        # Each constraint says what is wrong in words (a form shows it), not its name.
         constraints = [
-            models.CheckConstraint(condition=Q(starts_at__lt=F("expires_at")), name="plans_bucket_starts_first"),
             models.CheckConstraint(
-                condition=Q(data_used__gte=0, data_used__lte=F("data_total")), name="plans_bucket_data_in_range"
+                condition=Q(starts_at__lt=F("expires_at")),
+                name="plans_bucket_starts_first",
+                violation_error_message=_("A bucket must start before it expires."),
+            ),
+            models.CheckConstraint(
+                condition=Q(data_used__gte=0, data_used__lte=F("data_total")),
+                name="plans_bucket_data_in_range",
+                violation_error_message=_("Data used must be between 0 and the data total."),
             ),
             models.CheckConstraint(
                 condition=Q(voice_used__gte=0, voice_used__lte=F("voice_total")),
                 name="plans_bucket_voice_in_range",
+                violation_error_message=_("Voice used must be between 0 and the voice total."),
             ),
             models.CheckConstraint(
-                condition=Q(sms_used__gte=0, sms_used__lte=F("sms_total")), name="plans_bucket_sms_in_range"
+                condition=Q(sms_used__gte=0, sms_used__lte=F("sms_total")),
+                name="plans_bucket_sms_in_range",
+                violation_error_message=_("SMS used must be between 0 and the SMS total."),
             ),
         ]
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import translation
@@ -11,8 +15,22 @@ from django.utils.translation import pgettext_lazy
 
 from boomcard.formats import GB as GB  # the units data is counted in, for the apps above
 from boomcard.formats import MB as MB
+from boomcard.formats import is_country_code, money
 
 CURRENCIES = [("CNY", "CNY ¥"), ("HKD", "HKD $"), ("USD", "USD $")]
+
+
+def offered_currencies() -> list[str]:
+    """The currencies customers can see prices in (``plans.currency``: any of these, by choice)."""
+    return [code for code, _label in CURRENCIES]
+
+
+def unknown_country_codes(countries: object) -> list[str]:
+    """What in a plan's stored ``countries`` is not an upper-case ISO 3166-1 alpha-2 code, as
+    text; all of it when it is not a list."""
+    if not isinstance(countries, list):
+        return [str(countries)]
+    return [str(code) for code in countries if not is_country_code(code)]
 
 
 class Plan(models.Model):
@@ -70,6 +88,51 @@ class Plan(models.Model):
     def __str__(self) -> str:
         return f"{self.code}: {self.name}"
 
+    def clean(self) -> None:
+        """The plan's own rules, with a message for each (the database holds the same ones it can),
+        so that the admin, the shell and an import cannot save junk through ``full_clean``."""
+        errors: dict[str, ValidationError] = {}
+        unknown = unknown_country_codes(self.countries)
+        if unknown:
+            errors["countries"] = ValidationError(
+                _("Not ISO 3166-1 country codes: %(codes)s. Use two-letter codes in capitals, such as JP or KR."),
+                code="unknown_country",
+                params={"codes": ", ".join(unknown)},
+            )
+        elif self.kind == self.Kind.ROAMING and not self.countries:
+            errors["countries"] = ValidationError(
+                _("A roaming pack needs at least one country."), code="roaming_without_countries"
+            )
+        if self.kind == self.Kind.FLEXIBLE and self.is_addon:
+            errors["is_addon"] = ValidationError(
+                _("A flexible plan is a base plan, not an add-on pack."), code="flexible_addon"
+            )
+        if self.flex_data_gb_min > self.flex_data_gb_max:
+            errors["flex_data_gb_max"] = ValidationError(
+                _("The most GB cannot be less than the least."), code="flex_data_bounds"
+            )
+        if self.flex_minutes_min > self.flex_minutes_max:
+            errors["flex_minutes_max"] = ValidationError(
+                _("The most minutes cannot be less than the least."), code="flex_minutes_bounds"
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def sale_gaps(self, prices: Iterable[Price]) -> SaleGaps:
+        """What keeps this plan from being sold in every offered currency, given its ``prices``
+        (the saved ones, or those an admin form is about to save)."""
+        prices = list(prices)
+        flexible = self.kind == self.Kind.FLEXIBLE
+        return SaleGaps(
+            missing_currencies=tuple(sorted(set(offered_currencies()) - {price.currency for price in prices})),
+            without_per_gb=tuple(
+                sorted(p.currency for p in prices if flexible and self.flex_data_gb_max and not p.per_gb_minor)
+            ),
+            without_per_100_minutes=tuple(
+                sorted(p.currency for p in prices if flexible and self.flex_minutes_max and not p.per_100_minutes_minor)
+            ),
+        )
+
     @property
     def name(self) -> str:
         return self.name_zh if _is_chinese() else self.name_en
@@ -85,6 +148,19 @@ class Plan(models.Model):
     @property
     def is_roaming(self) -> bool:
         return bool(self.countries)
+
+
+@dataclass(frozen=True)
+class SaleGaps:
+    """A plan's prices that customers would miss: currencies with no price at all, and, for a
+    flexible plan, currencies whose price has no rate per GB or per 100 minutes."""
+
+    missing_currencies: tuple[str, ...] = ()
+    without_per_gb: tuple[str, ...] = ()
+    without_per_100_minutes: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.missing_currencies or self.without_per_gb or self.without_per_100_minutes)
 
 
 def _is_chinese() -> bool:
@@ -110,4 +186,4 @@ class Price(models.Model):
         constraints = [models.UniqueConstraint(fields=["plan", "currency"], name="plans_price_one_per_currency")]
 
     def __str__(self) -> str:
-        return f"{self.plan.code} {self.currency} {self.amount_minor}"
+        return f"{self.plan.code} {money(self.amount_minor, self.currency)}"

@@ -54,19 +54,34 @@ class Line(models.Model):
         verbose_name = _("line")
         verbose_name_plural = _("lines")
         ordering = ["added_at", "id"]
+        # Each constraint says what is wrong in words (a form shows it), not its name.
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(iccid__length__gte=19, iccid__length__lte=20),
                 name="plans_line_iccid_length",
+                violation_error_message=_("An ICCID is 19 or 20 digits."),
             ),
-            models.CheckConstraint(condition=models.Q(eid="") | models.Q(eid__length=32), name="plans_line_eid_length"),
-            models.UniqueConstraint(fields=["eid"], condition=~models.Q(eid=""), name="plans_line_eid_unique"),
+            models.CheckConstraint(
+                condition=models.Q(eid="") | models.Q(eid__length=32),
+                name="plans_line_eid_length",
+                violation_error_message=_("An EID is 32 digits."),
+            ),
+            models.UniqueConstraint(
+                fields=["eid"],
+                condition=~models.Q(eid=""),
+                name="plans_line_eid_unique",
+                violation_error_message=_("Another line already has this EID."),
+            ),
             models.CheckConstraint(
                 condition=(
                     models.Q(status="available", owner__isnull=True)
                     | (~models.Q(status="available") & models.Q(owner__isnull=False))
                 ),
                 name="plans_line_owned_unless_available",
+                violation_error_message=_(
+                    "A line with an owner is Active or Suspended; a line without one is Not yet assigned. "
+                    "Choose an owner, or set the status to Not yet assigned."
+                ),
             ),
         ]
 

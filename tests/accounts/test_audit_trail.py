@@ -64,11 +64,12 @@ def test_a_change_in_an_inline_is_recorded(desk: Client, staff: User, plans: dic
     row = next(
         name.rsplit("-", 1)[0] for name, value in fields.items() if name.endswith("-id") and value == str(price.pk)
     )
-    _save(desk, url, **{f"{row}-amount_minor": str(price.amount_minor + 100)})
+    raised = price.amount_minor + 100
+    _save(desk, url, **{f"{row}-amount_minor": f"{raised / 100:.2f}"})  # typed in yuan
 
     entry = LogEntry.objects.get_for_object(price).get()
     assert entry.actor == staff
-    assert entry.changes_dict == {"amount_minor": [str(price.amount_minor), str(price.amount_minor + 100)]}
+    assert entry.changes_dict == {"amount_minor": [str(price.amount_minor), str(raised)]}
 
 
 def test_a_delete_in_the_admin_is_recorded(desk: Client, staff: User, line: Line) -> None:

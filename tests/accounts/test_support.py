@@ -63,7 +63,7 @@ def test_logged_out_request_with_an_email_is_stored_and_emailed_to_support_reply
     )
     assert response.status_code == 302
     request = SupportRequest.objects.get()
-    assert (request.user, request.contact_email, request.status) == (None, "Me@example.com", "open")
+    assert (request.user, request.contact_email, request.status) == (None, "Me@example.com", "new")
     delivery = EmailDelivery.objects.get(support_request=request)
     assert delivery.to == "desk@boom.example"
     email = delivery_email(delivery)
@@ -138,7 +138,7 @@ def test_confirm_page_without_a_request_waiting_goes_back_to_the_form(client):
 def test_logged_in_customer_sees_their_own_requests_and_their_state(client, customer):
     mine = support_request_create(user=customer, topic="paying", message=MESSAGE)
     answered = support_request_create(user=customer, topic="esim", message=MESSAGE)
-    SupportRequest.objects.filter(pk=answered.pk).update(status=SupportRequest.Status.ANSWERED)
+    SupportRequest.objects.filter(pk=answered.pk).update(status=SupportRequest.Status.WAITING)
     theirs = support_request_create(user=UserFactory.create(), topic="data", message=MESSAGE)
     client.force_login(customer)
     text = page(client)

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from plans.models import Line
 from tests.factories import LineFactory, UserFactory, iccid
@@ -106,3 +107,51 @@ def test_missing_file_is_a_clear_error(tmp_path):
     _, _, error = run(tmp_path / "nope.csv")
     assert error is not None
     assert "Cannot read" in str(error)
+
+
+def bad_eid_file(tmp_path: Path) -> Path:
+    return write_csv(
+        tmp_path,
+        f"+85251240020,{iccid(20)},,smdp.boom.example,M-20\n+85251240021,{iccid(21)},123,smdp.boom.example,M-21\n",
+    )
+
+
+def test_the_report_is_in_the_language_asked_for(tmp_path):
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError) as error:
+        call_command("import_lines", str(bad_eid_file(tmp_path)), "--language", "zh-hans", stdout=out, stderr=err)
+    assert "新建 1 条，更新 0 条，未变 0 条，拒绝 1 条" in out.getvalue()
+    assert "第 3 行：eid: EID 应为 32 位数字。" in err.getvalue()
+    assert "1 行被拒绝" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("lang", "summary"), [("en_GB.UTF-8", "1 created"), ("zh_CN.UTF-8", "新建 1 条"), ("C", "1 created")]
+)
+def test_without_language_the_shell_locale_decides_not_the_site_default(tmp_path, monkeypatch, lang, summary):
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", lang)
+    # As from a shell: the site's own language (Chinese) is active, not the tests' English.
+    with translation.override("zh-hans"):
+        out, _, error = run(bad_eid_file(tmp_path))
+    assert error is not None
+    assert summary in out
+
+
+def test_a_dry_run_reports_what_would_happen_and_saves_nothing(tmp_path):
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError) as error:
+        call_command("import_lines", str(bad_eid_file(tmp_path)), "--dry-run", stdout=out, stderr=err)
+    assert "Dry run, nothing saved: 1 created, 0 updated, 0 unchanged, 1 rejected" in out.getvalue()
+    assert "row 3: eid: An EID is 32 digits." in err.getvalue()
+    assert "1 row would be rejected." in str(error.value)
+    assert Line.objects.count() == 0
+
+
+def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path):
+    path = tmp_path / "lines.csv"
+    path.write_bytes(HEADER.encode("utf-16"))
+    _, _, error = run(path)
+    assert error is not None
+    assert "not UTF-8" in str(error)

@@ -37,6 +37,7 @@ from accounts import registration as registrations
 from accounts import sms
 from accounts.models import SmsCode, SupportRequest, User
 from accounts.password_reset import password_reset_request
+from accounts.support import support_request_create
 from accounts.views.password_reset import RESET_PHONE_KEY
 from accounts.views.registration import VERIFY_REGISTRATION_KEY
 from billing import services as billing
@@ -205,6 +206,14 @@ def _new_user_client(site: Site) -> Client:
     return browser()
 
 
+def _own_support_request(site: Site) -> int:
+    """One of the customer's support requests, for the page that takes their replies."""
+    own = SupportRequest.objects.filter(user=site.customer).first()
+    if own is None:
+        own = support_request_create(user=site.customer, topic="other", message="A request to reply to.")
+    return own.pk
+
+
 def _customer_client(site: Site) -> Client:
     return browser(site.customer)
 
@@ -328,6 +337,13 @@ FORMS: dict[str, Target] = {
             topic=anything(st.sampled_from([*SupportRequest.Topic.values, "RENEWING"])),
             line=_line_values(site),
             message=anything(st.text(min_size=10, max_size=4100)),
+        ),
+        client=_customer_client,
+    ),
+    "support reply": Target(
+        url=lambda site: reverse("accounts:support_thread", args=[_own_support_request(site)]),
+        fields=lambda site: form(
+            body=anything(st.text(min_size=2, max_size=4100)), token=anything(st.uuids().map(str))
         ),
         client=_customer_client,
     ),

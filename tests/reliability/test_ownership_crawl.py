@@ -19,7 +19,8 @@ from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from accounts.models import EmailDelivery, Notice, SupportRequest, User
+from accounts.models import EmailDelivery, Notice, SupportMessage, SupportRequest, User
+from accounts.support import support_request_create
 from billing import services as billing
 from billing.models import Order, PaymentProfile
 from plans.models import Bucket, Line, Plan
@@ -31,7 +32,7 @@ from tests.reliability.conftest import stripe_api, stripe_card
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(60)]
 
 # Addresses with an id in them, and what fills each of their parameters: one of B's lines, or
-# one of B's orders (by its public id).
+# one of B's orders (by its public id), or one of B's support requests.
 FILL: dict[str, dict[str, str]] = {
     "plans:line": {"pk": "line"},
     "billing:renew": {"line_id": "line"},
@@ -46,6 +47,7 @@ FILL: dict[str, dict[str, str]] = {
     "billing:receipt": {"public_id": "order"},
     "billing:receipt_pdf": {"public_id": "order"},
     "billing:order_cancel": {"public_id": "order"},
+    "accounts:support_thread": {"pk": "support_request"},
 }
 # Addresses whose parameter names something public: the catalogue's plans.
 PUBLIC = {"plans:detail"}
@@ -123,6 +125,7 @@ def _b_state(b: Customer) -> list[Any]:
         (Notice, "user"),
         (EmailDelivery, "notice__user"),
         (SupportRequest, "user"),
+        (SupportMessage, "request__user"),
         (PaymentProfile, "user"),
     ]
     return [sorted(map(str, model._default_manager.filter(**{owner: b.user}).values())) for model, owner in owners]
@@ -135,6 +138,7 @@ def _posted(name: str, card: str) -> dict[str, str]:
         "billing:auto_renew": {"enabled": "on", "payment_method": card},
         "billing:pay_card": {"save_card": "on"},
         "billing:pay_wallet": {"method": "alipay"},
+        "accounts:support_thread": {"body": "Any news on this?"},
     }.get(name, {})
 
 
@@ -153,9 +157,11 @@ def test_every_address_with_an_id_is_not_found_for_another_customers_id(
             assert set(route.parameters) == set(FILL[route.name]), route
 
     api = stripe_api(localstripe)
+    b_request = support_request_create(user=b.user, topic="other", message="Where is my eSIM?")
     values: dict[str, list[int | str]] = {
         "line": [b.line.pk, b.orders[1].line_id],
         "order": [o.public_id for o in b.orders],
+        "support_request": [b_request.pk],
     }
     asked: list[tuple[str, str, dict[str, str], int]] = []
     before = _b_state(b)
