@@ -34,6 +34,10 @@ NAMED_ACTIONS: dict[str, Any] = {
     "assign": pgettext_lazy("audit action", "assigned"),
     "import_lines": pgettext_lazy("audit action", "line import"),
     "enrolment_code": pgettext_lazy("audit action", "enrolment code made"),
+    "support_triage": pgettext_lazy("audit action", "support request triaged"),
+    "support_note": pgettext_lazy("audit action", "internal note"),
+    "support_reply": pgettext_lazy("audit action", "reply to the customer"),
+    "orders_export": pgettext_lazy("audit action", "orders exported"),
 }
 
 # auditlog's own actions, for entries that are a plain add, change or delete.
