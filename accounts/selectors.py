@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from django_otp.plugins.otp_static.models import StaticToken
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.db.models import Count, Q
+from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Notice, User
+from accounts.lockout import account_key
+from accounts.models import EmailDelivery, Notice, SupportRequest, User
 
 
 def unread_notice_count(*, user: User) -> int:
@@ -37,3 +43,76 @@ def two_factor_status(*, user: User) -> TwoFactorStatus:
 def two_factor_device_to_confirm(*, user: User) -> TOTPDevice | None:
     """The authenticator being set up: made, shown as a QR code, not yet confirmed with a code."""
     return TOTPDevice.objects.filter(user_id=user.pk, confirmed=False).order_by("-pk").first()
+
+
+# --- the customer's page in the admin (accounts.admin.customer_panels) ---------------------------
+
+
+@dataclass(frozen=True)
+class SecondStep:
+    """The customer's two-step log-in as the support desk sees it."""
+
+    authenticator_on: bool
+    authenticator_pending: bool  # one being set up, not yet confirmed
+    recovery_codes_left: int
+
+    @property
+    def anything_to_reset(self) -> bool:
+        return self.authenticator_on or self.authenticator_pending or self.recovery_codes_left > 0
+
+
+def second_step_of(*, user: User) -> SecondStep:
+    """Two queries."""
+    devices = TOTPDevice.objects.filter(user_id=user.pk).aggregate(
+        on=Count("pk", filter=Q(confirmed=True)), pending=Count("pk", filter=Q(confirmed=False))
+    )
+    codes = StaticDevice.objects.filter(user_id=user.pk).aggregate(left=Count("token_set"))
+    return SecondStep(
+        authenticator_on=bool(devices["on"]),
+        authenticator_pending=bool(devices["pending"]),
+        recovery_codes_left=int(codes["left"] or 0),
+    )
+
+
+@dataclass(frozen=True)
+class LoginFailures:
+    """Failed log-ins to the customer's account from one address (django-axes' record)."""
+
+    address: str
+    failures: int
+    last_at: datetime
+    locked_until: datetime | None  # None: that address may still try
+
+
+def login_failures_of(*, user: User, now: datetime | None = None) -> list[LoginFailures]:
+    """Each address with failed log-ins to the account, latest first, and whether it is locked
+    out (``AXES_FAILURE_LIMIT`` failures within ``AXES_COOLOFF_TIME``): one query."""
+    now = now or timezone.now()
+    rows = []
+    for attempt in AccessAttempt.objects.filter(username=account_key(user)).order_by("-attempt_time")[:20]:
+        until = attempt.attempt_time + settings.AXES_COOLOFF_TIME
+        locked = attempt.failures_since_start >= settings.AXES_FAILURE_LIMIT and until > now
+        rows.append(
+            LoginFailures(
+                address=attempt.ip_address or "",
+                failures=attempt.failures_since_start,
+                last_at=attempt.attempt_time,
+                locked_until=until if locked else None,
+            )
+        )
+    return rows
+
+
+def notices_of(*, user: User, limit: int = 20) -> list[Notice]:
+    """The customer's latest notices, each with its email (if any): one query."""
+    return list(Notice.objects.filter(user=user).select_related("email").order_by("-created_at", "-id")[:limit])
+
+
+def email_links_of(*, user: User, limit: int = 5) -> list[EmailDelivery]:
+    """The latest emails that confirm a new address of the customer's: one query."""
+    return list(EmailDelivery.objects.filter(email_verification_for=user).order_by("-created_at", "-id")[:limit])
+
+
+def support_requests_for_desk(*, user: User, limit: int = 20) -> list[SupportRequest]:
+    """The customer's latest support requests: one query."""
+    return list(SupportRequest.objects.filter(user=user).order_by("-created_at", "-id")[:limit])

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -191,3 +191,15 @@ def customer_receipt(*, user: User, public_id: str) -> Receipt:
         tax_minor=tax,
         net_minor=order.amount_minor - tax,
     )
+
+
+def orders_for_desk(*, user: User, limit: int = 20) -> tuple[list[Order], int]:
+    """The customer's latest orders with their line and plan, and what was refunded of each
+    (``refunded_minor``), and how many orders they have in all: 2 queries."""
+    orders: list[Order] = list(
+        customer_orders(user=user).annotate(
+            refunded_minor=Sum("refunds__amount_minor", filter=Q(refunds__status="succeeded"), default=0)
+        )[:limit]
+    )
+    total = Order.objects.filter(user=user).aggregate(count=Count("pk"))["count"]
+    return orders, int(total)

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import F, Prefetch, QuerySet, Sum
+from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from plans.models import Bucket, DailyUsage, Line, Plan, Price, usage_day
+from plans.models import Bucket, DailyUsage, Line, Plan, Price, UsageRecord, usage_day
 
 
 def catalogue(*, currency: str) -> QuerySet[Plan]:
@@ -200,3 +200,47 @@ def line_usage_totals(*, line: Line, days: int, now: datetime | None = None) -> 
         sms=Sum(F("sms") + F("sms_overage")),
     )
     return {name: int(value or 0) for name, value in totals.items()}
+
+
+@dataclass
+class DeskLine:
+    """A customer's line as the support desk sees it: every live bucket, and the network's last
+    usage record for it (``last_usage`` is None when it has none)."""
+
+    line: Line
+    buckets: list[Bucket] = field(default_factory=list)
+    last_usage: UsageRecord | None = None
+
+
+def lines_for_desk(*, user: User, now: datetime | None = None) -> list[DeskLine]:
+    """The customer's lines by number, with their live buckets and last usage: 2 queries however
+    many lines and buckets (the last usage record is a subquery per line on its (line, at) index)."""
+    now = now or timezone.now()
+    latest = UsageRecord.objects.filter(line=OuterRef("pk")).order_by("-at", "-id")
+    lines = list(
+        Line.objects.filter(owner=user)
+        .select_related("plan")
+        .annotate(
+            last_usage_at=Subquery(latest.values("at")[:1]),
+            last_usage_kind=Subquery(latest.values("kind")[:1]),
+            last_usage_amount=Subquery(latest.values("amount")[:1]),
+            last_usage_country=Subquery(latest.values("country")[:1]),
+        )
+        .order_by("msisdn")
+    )
+    shown = {}
+    for line in lines:
+        last = None
+        if line.last_usage_at is not None:
+            last = UsageRecord(
+                line=line,
+                at=line.last_usage_at,
+                kind=line.last_usage_kind,
+                amount=line.last_usage_amount,
+                country=line.last_usage_country,
+            )
+        shown[line.pk] = DeskLine(line=line, last_usage=last)
+    if shown:
+        for bucket in _live_buckets([desk.line for desk in shown.values()], now):
+            shown[bucket.line_id].buckets.append(bucket)
+    return list(shown.values())

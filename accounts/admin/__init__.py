@@ -5,4 +5,6 @@ records of django-axes and django-otp."""
 from accounts.admin import audit, codes, customers, dashboard, security, support
 from accounts.admin.customers import UserAdmin
 
-__all__ = ["UserAdmin", "audit", "codes", "customers", "dashboard", "security", "support"]
+from accounts.admin import customer_panels  # isort: skip  (adds its panels to UserAdmin)
+
+__all__ = ["UserAdmin", "audit", "codes", "customer_panels", "customers", "dashboard", "security", "support"]

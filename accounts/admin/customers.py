@@ -7,18 +7,27 @@ from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin.customer_page import CustomerPageAdmin
+from accounts.admin.forms import CustomerChangeForm, CustomerCreationForm
+from accounts.admin.search import PhoneSearchAdmin
 from accounts.enrolment import NewEnrolmentCode, enrolment_code_create
 from accounts.models import User
+from boomcard.audit import AuditedAdmin
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdmin, PhoneSearchAdmin, CustomerPageAdmin, DjangoUserAdmin):
+    """The customer's page is the support desk's one view of them: panels above the form, each
+    app's own (accounts.admin.customer_panels, plans.admin.customer, billing.admin.customer)."""
+
+    form = CustomerChangeForm
+    add_form = CustomerCreationForm
     ordering = ["-date_joined"]
     list_display = ["phone", "email", "username", "phone_verified_at", "is_active", "is_staff", "date_joined"]
     list_filter = ["is_active", "is_staff", "language"]
     search_fields = ["phone", "email", "username"]
+    phone_search_fields = ["phone"]
     readonly_fields = ["date_joined", "last_login", "phone_verified_at"]
-    # plans.admin.lines adds the customer's lines to its inlines (LineInline).
     fieldsets = (
         (None, {"fields": ("phone", "password")}),
         (_("Customer"), {"fields": ("email", "language", "time_zone", "phone_verified_at")}),

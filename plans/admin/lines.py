@@ -5,8 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin import UserAdmin
-from accounts.models import User
+from accounts.admin.search import PhoneSearchAdmin
 from boomcard.audit import AuditedAdmin
 from boomcard.formats import data_amount, minutes, phone_number, sms_count
 from plans.admin.goodwill import goodwill_view
@@ -14,21 +13,8 @@ from plans.admin.line_import import line_import_view
 from plans.models import Bucket, Line
 
 
-class LineInline(admin.TabularInline[Line, User]):
-    model = Line
-    fields = ("msisdn", "iccid", "status", "nickname", "added_at")
-    readonly_fields = ("msisdn", "iccid", "status", "nickname", "added_at")
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-
-# The customer's page in the admin (accounts.admin.UserAdmin) lists their lines.
-UserAdmin.inlines = [*UserAdmin.inlines, LineInline]
-
-
 @admin.register(Line)
-class LineAdmin(AuditedAdmin, admin.ModelAdmin[Line]):
+class LineAdmin(AuditedAdmin, PhoneSearchAdmin, admin.ModelAdmin[Line]):
     """Lines: imported from a CSV file (the "Import lines" page), given goodwill from their page.
     A line's number and ICCID are fixed once a customer holds it; its plan and expiry are kept by
     the services (purchases, goodwill), never typed."""
@@ -36,6 +22,7 @@ class LineAdmin(AuditedAdmin, admin.ModelAdmin[Line]):
     list_display = ["msisdn", "iccid", "status", "owner", "plan", "expires_at", "nickname", "added_at"]
     list_filter = ["status"]
     search_fields = ["msisdn", "iccid", "eid", "owner__phone", "owner__email"]
+    phone_search_fields = ["msisdn", "owner__phone"]
     list_select_related = ["owner", "plan"]
     raw_id_fields = ["owner"]
     readonly_fields = ["plan", "expires_at", "created_at", "added_at"]
@@ -78,7 +65,7 @@ class LineAdmin(AuditedAdmin, admin.ModelAdmin[Line]):
 
 
 @admin.register(Bucket)
-class BucketAdmin(AuditedAdmin, admin.ModelAdmin[Bucket]):
+class BucketAdmin(AuditedAdmin, PhoneSearchAdmin, admin.ModelAdmin[Bucket]):
     """Buckets, named by their line's number, their allowance in GB, minutes and SMS. None is added
     by hand: a bucket comes from a purchase or from goodwill (the line's page), which keep the
     line's expiry and plan in step with it."""
@@ -86,6 +73,7 @@ class BucketAdmin(AuditedAdmin, admin.ModelAdmin[Bucket]):
     list_display = ("line_number", "plan", "data", "voice", "sms", "starts_at", "expires_at")
     list_filter = ("is_addon", "plan")
     search_fields = ("line__msisdn", "line__iccid")
+    phone_search_fields = ["line__msisdn"]
     raw_id_fields = ("line",)
     list_select_related = ("line", "plan")
     date_hierarchy = "expires_at"
