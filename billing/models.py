@@ -81,7 +81,7 @@ class Order(models.Model):
     failure_reason = models.CharField(_("why it failed"), max_length=255, blank=True)
     # What the customer must do to finish paying, as Stripe last said (its ``next_action``): the
     # Alipay address, the WeChat Pay QR code and when it expires. Empty once nothing is awaited.
-    action = models.JSONField(default=dict, blank=True)
+    action = models.JSONField(_("next step for the customer"), default=dict, blank=True)
     # Stripe's code for the failure (``insufficient_funds``...): the pages translate it.
     failure_code = models.CharField(_("failure code"), max_length=64, blank=True)
     off_session = models.BooleanField(
@@ -303,13 +303,13 @@ class Dispute(models.Model):
 class StripeEvent(models.Model):
     """Every webhook event Stripe sent, stored by its id: a repeat is a no-op."""
 
-    event_id = models.CharField(max_length=255, unique=True)
-    type = models.CharField(max_length=100)
-    payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
-    payload = models.JSONField()
-    received_at = models.DateTimeField(default=timezone.now)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=255, blank=True)
+    event_id = models.CharField(_("event id"), max_length=255, unique=True)
+    type = models.CharField(_("type"), max_length=100)
+    payment_intent_id = models.CharField(_("Stripe payment id"), max_length=255, blank=True, db_index=True)
+    payload = models.JSONField(_("payload"))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("Stripe event")
@@ -323,15 +323,18 @@ class StripeEvent(models.Model):
 class PaymentProfile(models.Model):
     """A customer's Stripe customer id, and the card saved for auto-renew (Stripe keeps the card)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="payment_profile")
-    stripe_customer_id = models.CharField(max_length=255, unique=True)
-    card_payment_method_id = models.CharField(max_length=255, blank=True)
-    card_brand = models.CharField(max_length=32, blank=True)
-    card_last4 = models.CharField(max_length=4, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="payment_profile", verbose_name=_("customer")
+    )
+    stripe_customer_id = models.CharField(_("Stripe customer id"), max_length=255, unique=True)
+    card_payment_method_id = models.CharField(_("saved card (Stripe id)"), max_length=255, blank=True)
+    card_brand = models.CharField(_("card brand"), max_length=32, blank=True)
+    card_last4 = models.CharField(_("card last 4"), max_length=4, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("payment profile")
+        verbose_name_plural = _("payment profiles")
 
     def __str__(self) -> str:
         return self.stripe_customer_id
@@ -344,13 +347,14 @@ class PaymentProfile(models.Model):
 class RenewalReminder(models.Model):
     """That a line was reminded ``days`` before the expiry it had: once per line, expiry and stage."""
 
-    line = models.ForeignKey("plans.Line", on_delete=models.CASCADE, related_name="+")
-    expires_at = models.DateTimeField()
-    days = models.SmallIntegerField()
-    created_at = models.DateTimeField(default=timezone.now)
+    line = models.ForeignKey("plans.Line", on_delete=models.CASCADE, related_name="+", verbose_name=_("line"))
+    expires_at = models.DateTimeField(_("line expiry"))
+    days = models.SmallIntegerField(_("days before expiry"))
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("renewal reminder")
+        verbose_name_plural = _("renewal reminders")
         constraints = [
             models.UniqueConstraint(fields=["line", "expires_at", "days"], name="billing_reminder_once_per_stage")
         ]

@@ -17,8 +17,11 @@ from typing import TYPE_CHECKING, Any
 from auditlog.diff import get_field_value  # type: ignore[import-untyped]
 from auditlog.models import LogEntry  # type: ignore[import-untyped]
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.http import HttpRequest
+from django.utils.encoding import smart_str
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -44,6 +47,11 @@ SECRET_FIELDS = frozenset({"password", "code_hash", "key", "token", "bin_key", "
 HIDDEN = "***"
 
 
+def _text(value: Any) -> str | None:
+    """A value as the trail stores it (JSON): text, dates in UTC, or None."""
+    return None if value is None else smart_str(value)
+
+
 def instance_diff(old: models.Model | None, new: models.Model | None) -> dict[str, tuple[Any, Any]] | None:
     """Each concrete field whose value differs between ``old`` and ``new``, as (old, new) strings.
 
@@ -54,8 +62,8 @@ def instance_diff(old: models.Model | None, new: models.Model | None) -> dict[st
         return None
     diff: dict[str, tuple[Any, Any]] = {}
     for field in instance._meta.concrete_fields:
-        before = get_field_value(old, field) if old is not None else None
-        after = get_field_value(new, field) if new is not None else None
+        before = _text(get_field_value(old, field)) if old is not None else None
+        after = _text(get_field_value(new, field)) if new is not None else None
         if before != after:
             diff[field.name] = (HIDDEN, HIDDEN) if field.name in SECRET_FIELDS else (before, after)
     return diff or None
@@ -110,7 +118,31 @@ def audit_action(
     return entry
 
 
-class AuditedAdmin(admin.ModelAdmin[Any]):
+def _members(obj: models.Model, field: str) -> str:
+    return ", ".join(sorted(str(member) for member in getattr(obj, field).all()))
+
+
+class AuditHistoryAdmin(admin.ModelAdmin[Any]):
+    """A ModelAdmin whose History page lists the object's audit-trail entries: who, when, which
+    action, each field's old and new value, and the reason. Read-only admins use it alone."""
+
+    object_history_template = "admin/audit/object_history.html"
+    audit_history_limit = 200
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None) -> Any:
+        from boomcard.audit_display import entry_view
+
+        obj = self.get_object(request, unquote(object_id))
+        context = dict(extra_context or {})
+        if obj is not None and self.has_view_or_change_permission(request, obj):
+            entries = LogEntry.objects.get_for_object(obj).select_related("actor", "content_type")
+            entries = entries.order_by("-timestamp", "-pk")[: self.audit_history_limit]
+            context["audit_entries"] = [entry_view(entry) for entry in entries]
+            context["audit_content_type"] = ContentType.objects.get_for_model(type(obj)).pk
+        return super().history_view(request, object_id, context)
+
+
+class AuditedAdmin(AuditHistoryAdmin):
     """A ModelAdmin whose adds, changes and deletes, and its inlines', go to the audit trail."""
 
     def _before(self, obj: models.Model) -> models.Model | None:
@@ -131,6 +163,27 @@ class AuditedAdmin(admin.ModelAdmin[Any]):
         for obj in queryset:
             audit_change(actor=_actor(request), old=obj, new=None, remote_addr=_address(request))
         super().delete_queryset(request, queryset)
+
+    def save_related(self, request: HttpRequest, form: ModelForm[Any], formsets: Any, change: bool) -> None:
+        """Many-to-many fields (a staff member's groups and permissions) as well: their old and
+        new members, by name."""
+        obj = form.instance
+        fields = [f for f in obj._meta.many_to_many if f.name in form.cleaned_data] if obj.pk is not None else []
+        before = {f.name: _members(obj, f.name) for f in fields} if change else {}
+        super().save_related(request, form, formsets, change)
+        changes = {}
+        for f in fields:
+            old, new = before.get(f.name, ""), _members(obj, f.name)
+            if old != new:
+                changes[f.name] = [old or None, new or None]
+        if changes:
+            LogEntry.objects.log_create(
+                obj,
+                action=LogEntry.Action.UPDATE,
+                changes=changes,
+                actor=_actor(request),
+                remote_addr=_address(request),
+            )
 
     def save_formset(self, request: HttpRequest, form: ModelForm[Any], formset: BaseFormSet[Any], change: bool) -> None:
         actor, address = _actor(request), _address(request)

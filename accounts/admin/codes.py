@@ -2,10 +2,11 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from accounts.models import EnrolmentCode, SmsCode
+from boomcard.audit import AuditedAdmin
 
 
 @admin.register(SmsCode)
-class SmsCodeAdmin(admin.ModelAdmin[SmsCode]):
+class SmsCodeAdmin(AuditedAdmin):
     list_display = ["phone", "purpose", "created_at", "expires_at", "attempts", "used_at"]
     list_filter = ["purpose"]
     search_fields = ["phone"]
@@ -16,7 +17,7 @@ class SmsCodeAdmin(admin.ModelAdmin[SmsCode]):
 
 
 @admin.register(EnrolmentCode)
-class EnrolmentCodeAdmin(admin.ModelAdmin[EnrolmentCode]):
+class EnrolmentCodeAdmin(AuditedAdmin):
     """Who made which code for whom, and whether it was used: the codes themselves are shown
     once, when they are made (the *Make an enrolment code* action on customers)."""
 

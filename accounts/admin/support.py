@@ -96,7 +96,7 @@ class SupportRequestForm(forms.ModelForm[SupportRequest]):
     )
     # Made when the page is shown: the same page saved twice writes its note and sends its reply
     # once (a message is unique by token and kind).
-    form_token = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    form_token = forms.UUIDField(label=_("form token"), required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = SupportRequest

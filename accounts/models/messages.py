@@ -33,18 +33,20 @@ class Notice(models.Model):
         TWO_FACTOR_OFF = "two_factor_off", _("Two-step log-in turned off")
         EMAIL_CHANGED = "email_changed", _("Email changed")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices", verbose_name=_("customer")
+    )
     # The line it is about, if any, by value: lines belong to the plans app, above this one. The
     # number is kept for display; ``line_ref`` is the line's id, for code that must find it. A
     # notice outlives its line: deleting a line leaves its notices, with the number they named.
-    line_number = models.CharField(max_length=32, blank=True)
-    line_ref = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
-    kind = models.CharField(max_length=32, choices=Kind.choices)
-    key = models.CharField(max_length=120, unique=True)
-    params = models.JSONField(default=dict, blank=True)
-    link = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    read_at = models.DateTimeField(null=True, blank=True)
+    line_number = models.CharField(_("line"), max_length=32, blank=True)
+    line_ref = models.PositiveBigIntegerField(_("line id"), null=True, blank=True, db_index=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    key = models.CharField(_("once-only key"), max_length=120, unique=True)
+    params = models.JSONField(_("details"), default=dict, blank=True)
+    link = models.CharField(_("link"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("made at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("notice")
@@ -62,11 +64,11 @@ class StaffAlert(models.Model):
     class Kind(models.TextChoices):
         DISPUTE = "dispute", _("Payment disputed")
 
-    kind = models.CharField(max_length=32, choices=Kind.choices)
-    key = models.CharField(max_length=120, unique=True)
-    params = models.JSONField(default=dict, blank=True)
-    link = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    key = models.CharField(_("once-only key"), max_length=120, unique=True)
+    params = models.JSONField(_("details"), default=dict, blank=True)
+    link = models.CharField(_("link"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("made at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("staff alert")
@@ -86,32 +88,54 @@ class EmailDelivery(models.Model):
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("No longer needed")
 
-    notice = models.OneToOneField(Notice, null=True, blank=True, on_delete=models.CASCADE, related_name="email")
+    notice = models.OneToOneField(
+        Notice, null=True, blank=True, on_delete=models.CASCADE, related_name="email", verbose_name=_("notice")
+    )
     support_request = models.OneToOneField(
-        "SupportRequest", null=True, blank=True, on_delete=models.CASCADE, related_name="email"
+        "SupportRequest",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="email",
+        verbose_name=_("support request"),
     )
     staff_alert = models.OneToOneField(
-        StaffAlert, null=True, blank=True, on_delete=models.CASCADE, related_name="email"
+        StaffAlert,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="email",
+        verbose_name=_("staff alert"),
     )
     # A message in a support thread: staff's reply, to the customer; the customer's, to support.
     support_message = models.OneToOneField(
-        "SupportMessage", null=True, blank=True, on_delete=models.CASCADE, related_name="email"
+        "SupportMessage",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="email",
+        verbose_name=_("support message"),
     )
     # The link that confirms a new address (``to``) for this customer (accounts.email_change);
     # the link itself is made when the email is sent, never stored.
     email_verification_for = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("confirms the address of"),
     )
-    to = models.EmailField()
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    to = models.EmailField(_("to"))
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("tries"), default=0)
+    last_error = models.CharField(_("last error"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("made at"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(_("next try at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     # Set when a sender takes the email (accounts.outbox.email_send): until then no one else
     # sends it; after it, the sender is taken to have died and the email is due again.
-    claimed_until = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(_("being sent until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("email")
@@ -149,7 +173,12 @@ class SupportRequest(models.Model):
         SOLVED = "solved", _("Solved")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="support_requests"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="support_requests",
+        verbose_name=_("customer"),
     )
     # Who to answer when no one was logged in: an email, or a number proven by an SMS code.
     contact_email = models.EmailField(_("email"), blank=True)
@@ -157,7 +186,7 @@ class SupportRequest(models.Model):
     # The line the customer named, by value (lines belong to the plans app, above this one): its
     # number for staff to read, and its id. Deleting the line leaves the request as it was.
     line_number = models.CharField(_("line"), max_length=32, blank=True)
-    line_ref = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
+    line_ref = models.PositiveBigIntegerField(_("line id"), null=True, blank=True, db_index=True)
     topic = models.CharField(_("topic"), max_length=16, choices=Topic.choices)
     message = models.TextField(_("message"), max_length=4000)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.NEW)
@@ -176,8 +205,8 @@ class SupportRequest(models.Model):
     last_message_at = models.DateTimeField(_("last message"), default=timezone.now)
     # The form's own token: the same form posted again (a retry after an error) finds the request
     # it already made instead of making, and emailing, a second one.
-    token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    token = models.UUIDField(_("form token"), null=True, blank=True, unique=True, editable=False)
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("support request")
@@ -230,17 +259,24 @@ class SupportMessage(models.Model):
         REPLY = "reply", _("Reply from support")
         NOTE = "note", _("Internal note")
 
-    request = models.ForeignKey(SupportRequest, on_delete=models.CASCADE, related_name="messages")
+    request = models.ForeignKey(
+        SupportRequest, on_delete=models.CASCADE, related_name="messages", verbose_name=_("support request")
+    )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     # Staff for a reply or a note (kept as a name if the staff member is deleted), the customer
     # for theirs (None when the customer wrote logged out: no such reply is taken).
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("author"),
     )
-    author_name = models.CharField(max_length=150, blank=True)
+    author_name = models.CharField(_("author's name"), max_length=150, blank=True)
     body = models.TextField(_("message"), max_length=4000)
-    token = models.UUIDField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    token = models.UUIDField(_("form token"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("support message")

@@ -89,15 +89,16 @@ class Registration(models.Model):
     earlier one.
     """
 
-    phone = PhoneNumberField()
-    password = models.CharField(max_length=128)
-    email = models.EmailField(blank=True)
-    language = models.CharField(max_length=8, choices=settings.LANGUAGES, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    phone = PhoneNumberField(_("mobile number"))
+    password = models.CharField(_("password"), max_length=128)
+    email = models.EmailField(_("email"), blank=True)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
+    created_at = models.DateTimeField(_("started at"), default=timezone.now)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("registration")
+        verbose_name_plural = _("registrations")
 
     def __str__(self) -> str:
         return f"{self.phone} {self.created_at:%Y-%m-%d %H:%M}"
@@ -116,21 +117,29 @@ class SmsCode(models.Model):
         ADD_LINE = "add_line", _("adding a line")
         SUPPORT = "support", _("writing to support")
 
-    phone = PhoneNumberField()
-    purpose = models.CharField(max_length=20, choices=Purpose.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    phone = PhoneNumberField(_("mobile number"))
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, verbose_name=_("customer")
+    )
     # A registration code proves its own attempt only.
     registration = models.ForeignKey(
-        Registration, null=True, blank=True, on_delete=models.CASCADE, related_name="codes"
+        Registration,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="codes",
+        verbose_name=_("registration"),
     )
-    code_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    used_at = models.DateTimeField(null=True, blank=True)
+    code_hash = models.CharField(_("code (hashed)"), max_length=64)
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(_("wrong tries"), default=0)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("SMS code")
+        verbose_name_plural = _("SMS codes")
         indexes = [models.Index(fields=["phone", "-created_at"], name="accounts_smscode_phone_recent")]
 
     def __str__(self) -> str:
@@ -160,9 +169,14 @@ class EnrolmentCode(models.Model):
         related_name="+",
         verbose_name=_("made by"),
     )
-    code_hash = models.CharField(max_length=64, unique=True)
+    code_hash = models.CharField(_("code (hashed)"), max_length=64, unique=True)
     device = models.ForeignKey(
-        "otp_totp.TOTPDevice", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "otp_totp.TOTPDevice",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("authenticator app"),
     )
     created_at = models.DateTimeField(_("made at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"))
@@ -182,9 +196,17 @@ class DemoAccount(models.Model):
     other account."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="demo_account"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="demo_account",
+        verbose_name=_("customer"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("made at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("demo account")
+        verbose_name_plural = _("demo accounts")
 
     def __str__(self) -> str:
         return str(self.user)

@@ -7,11 +7,12 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.admin.common import ReadOnlyAdmin
 from billing.models import Dispute, PaymentProfile, Refund, RenewalReminder, StripeEvent
+from boomcard.audit import AuditHistoryAdmin
 from boomcard.formats import money
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin[Refund]):
+class RefundAdmin(AuditHistoryAdmin, ReadOnlyAdmin[Refund]):
     list_display = ("order", "amount", "status", "stripe_refund_id", "reason", "created_at", "succeeded_at")
     list_filter = ("status", "currency", "created_at")
     search_fields = ("order__public_id", "stripe_refund_id", "order__payment_intent_id")
@@ -25,7 +26,7 @@ class RefundAdmin(ReadOnlyAdmin[Refund]):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(ReadOnlyAdmin[Dispute]):
+class DisputeAdmin(AuditHistoryAdmin, ReadOnlyAdmin[Dispute]):
     list_display = ("stripe_dispute_id", "order", "amount", "status", "reason", "evidence_due_by", "created_at")
     list_filter = ("status", "reason", "created_at")
     search_fields = ("stripe_dispute_id", "order__public_id", "order__user__phone", "order__payment_intent_id")
@@ -39,7 +40,7 @@ class DisputeAdmin(ReadOnlyAdmin[Dispute]):
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(ReadOnlyAdmin[StripeEvent]):
+class StripeEventAdmin(AuditHistoryAdmin, ReadOnlyAdmin[StripeEvent]):
     list_display = ("event_id", "type", "payment_intent_id", "received_at", "processed_at", "outcome")
     list_filter = ("type",)
     search_fields = ("event_id", "payment_intent_id")
@@ -48,14 +49,14 @@ class StripeEventAdmin(ReadOnlyAdmin[StripeEvent]):
 
 
 @admin.register(PaymentProfile)
-class PaymentProfileAdmin(ReadOnlyAdmin[PaymentProfile]):
+class PaymentProfileAdmin(AuditHistoryAdmin, ReadOnlyAdmin[PaymentProfile]):
     list_display = ("stripe_customer_id", "user", "card_brand", "card_last4", "created_at")
     search_fields = ("stripe_customer_id", "user__phone", "user__email")
     list_select_related = ("user",)
 
 
 @admin.register(RenewalReminder)
-class RenewalReminderAdmin(ReadOnlyAdmin[RenewalReminder]):
+class RenewalReminderAdmin(AuditHistoryAdmin, ReadOnlyAdmin[RenewalReminder]):
     list_display = ("line", "expires_at", "days", "created_at")
     list_filter = ("days",)
     search_fields = ("line__msisdn",)

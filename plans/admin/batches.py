@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from boomcard.audit import AuditHistoryAdmin
 from plans.models import UsageBatch
 
 
@@ -33,7 +34,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(UsageBatch)
-class UsageBatchAdmin(admin.ModelAdmin[UsageBatch]):
+class UsageBatchAdmin(AuditHistoryAdmin, admin.ModelAdmin[UsageBatch]):
     # The model's fields have no labels of their own: these say them in the staff's language.
     list_display = ("batch", "received", "records_count", "state", "applied")
     list_filter = (StatusFilter,)

@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from boomcard.audit import AuditedAdmin
 from plans.models import DailyUsage, UsageRecord
 
 
-class ReadOnlyAdmin(admin.ModelAdmin[UsageRecord]):
+class ReadOnlyAdmin(AuditedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -22,7 +23,7 @@ class UsageRecordAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DailyUsage)
-class DailyUsageAdmin(admin.ModelAdmin[DailyUsage]):
+class DailyUsageAdmin(AuditedAdmin):
     list_display = ("line", "day", "data", "voice", "sms", "data_overage")
     search_fields = ("line__msisdn",)
     list_select_related = ("line",)

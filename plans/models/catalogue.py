@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from boomcard.formats import GB as GB  # the units data is counted in, for the apps above
 from boomcard.formats import MB as MB
@@ -66,7 +67,7 @@ class Plan(models.Model):
     flex_minutes_min = models.PositiveIntegerField(_("flexible: least minutes"), default=0)
     flex_minutes_max = models.PositiveIntegerField(_("flexible: most minutes"), default=0)
     is_active = models.BooleanField(_("on sale"), default=True)
-    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+    sort_order = models.PositiveSmallIntegerField(pgettext_lazy("position in a list", "order"), default=0)
 
     class Meta:
         verbose_name = _("plan")
@@ -173,7 +174,7 @@ class Price(models.Model):
     ``per_100_minutes_minor`` for each hundred minutes the customer picks.
     """
 
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="prices")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="prices", verbose_name=_("plan"))
     currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES)
     amount_minor = models.PositiveIntegerField(_("price (minor units)"))
     per_gb_minor = models.PositiveIntegerField(_("flexible: per GB (minor units)"), default=0)

@@ -23,15 +23,17 @@ class UsageRecord(models.Model):
 
     # Unique through Meta.constraints rather than unique=True, which would also add a
     # varchar_pattern_ops index for LIKE that nothing uses and every insert pays for.
-    record_id = models.CharField(max_length=64)
+    record_id = models.CharField(_("record id"), max_length=64)
     # No index of its own: plans_usage_line_at, (line_id, at), serves every filter on the line.
-    line = models.ForeignKey("plans.Line", on_delete=models.CASCADE, related_name="+", db_index=False)
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    amount = models.BigIntegerField()
-    country = models.CharField(max_length=2)
-    at = models.DateTimeField()
-    received_at = models.DateTimeField(default=timezone.now)
-    overage = models.BigIntegerField(default=0)
+    line = models.ForeignKey(
+        "plans.Line", on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("line")
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    amount = models.BigIntegerField(_("amount"))
+    country = models.CharField(_("country"), max_length=2)
+    at = models.DateTimeField(_("used at"))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    overage = models.BigIntegerField(_("overage"), default=0)
 
     class Meta:
         verbose_name = _("usage record")
@@ -54,14 +56,14 @@ def usage_day(at: datetime) -> date:
 class DailyUsage(models.Model):
     """A line's usage on one day (in the carrier's time zone): what the usage chart draws."""
 
-    line = models.ForeignKey("plans.Line", on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    data = models.BigIntegerField(default=0)
-    voice = models.BigIntegerField(default=0)
-    sms = models.IntegerField(default=0)
-    data_overage = models.BigIntegerField(default=0)
-    voice_overage = models.BigIntegerField(default=0)
-    sms_overage = models.IntegerField(default=0)
+    line = models.ForeignKey("plans.Line", on_delete=models.CASCADE, related_name="+", verbose_name=_("line"))
+    day = models.DateField(_("day"))
+    data = models.BigIntegerField(_("data (bytes)"), default=0)
+    voice = models.BigIntegerField(_("voice (seconds)"), default=0)
+    sms = models.IntegerField(_("SMS"), default=0)
+    data_overage = models.BigIntegerField(_("data overage (bytes)"), default=0)
+    voice_overage = models.BigIntegerField(_("voice overage (seconds)"), default=0)
+    sms_overage = models.IntegerField(_("SMS overage"), default=0)
 
     class Meta:
         verbose_name = _("daily usage")
@@ -86,13 +88,13 @@ class UsageBatch(models.Model):
         PENDING = "pending", _("pending")
         APPLIED = "applied", _("applied")
 
-    received_at = models.DateTimeField(default=timezone.now)
-    records = models.JSONField()
-    record_count = models.PositiveIntegerField()
-    errors = models.JSONField(default=list)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    applied_at = models.DateTimeField(null=True, blank=True)
-    report = models.JSONField(null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    records = models.JSONField(_("records"))
+    record_count = models.PositiveIntegerField(_("number of records"))
+    errors = models.JSONField(_("rejected records"), default=list)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    report = models.JSONField(_("report"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("usage batch")
@@ -117,9 +119,11 @@ class UsageBatchKey(models.Model):
     else the request's signature. The same key again answers this batch, and stores nothing; the
     same key with another body (``body_sha256``) is refused. Kept, and deleted, with its batch."""
 
-    key = models.CharField(max_length=300, primary_key=True)
-    batch = models.OneToOneField(UsageBatch, on_delete=models.CASCADE, related_name="idempotency_key")
-    body_sha256 = models.CharField(max_length=64)
+    key = models.CharField(_("idempotency key"), max_length=300, primary_key=True)
+    batch = models.OneToOneField(
+        UsageBatch, on_delete=models.CASCADE, related_name="idempotency_key", verbose_name=_("usage batch")
+    )
+    body_sha256 = models.CharField(_("body hash (SHA-256)"), max_length=64)
 
     class Meta:
         verbose_name = _("usage batch key")
