@@ -13,10 +13,12 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin.search import PhoneSearchAdmin
 from billing.admin.common import ReadOnlyAdmin
 from billing.admin.refunds import OrderRefundAdmin, RefundInline
 from billing.models import Dispute, Order, OrderItem
 from billing.refund_shares import order_refund_left, order_refunded
+from boomcard.audit import AuditHistoryAdmin
 from boomcard.formats import money
 
 
@@ -77,10 +79,11 @@ class OrderItemInline(admin.TabularInline[OrderItem, Order]):
 
 
 @admin.register(Order)
-class OrderAdmin(OrderRefundAdmin, ReadOnlyAdmin[Order]):
+class OrderAdmin(OrderRefundAdmin, AuditHistoryAdmin, PhoneSearchAdmin, ReadOnlyAdmin[Order]):
     list_display = ("public_id", "user", "line", "plan", "amount", "currency", "status", "disputed", "created_at")
     list_filter = ("status", DisputedFilter, "kind", "currency", "payment_method_type", "off_session", "created_at")
     search_fields = ("public_id", "user__phone", "line__msisdn", "payment_intent_id")
+    phone_search_fields = ["user__phone", "line__msisdn"]
     list_select_related = ("user", "line", "plan")
     date_hierarchy = "created_at"
     show_full_result_count = False

@@ -11,7 +11,6 @@ import secrets
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from auditlog.models import LogEntry  # type: ignore[import-untyped]
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -138,7 +137,6 @@ class OrderRefundAdmin(admin.ModelAdmin[Order]):
     refund one from its page, through a confirmation."""
 
     refund_template = "admin/billing/order/refund.html"
-    object_history_template = "admin/billing/order/object_history.html"
 
     def has_refund_permission(self, request: HttpRequest) -> bool:
         # The admin itself is read-only; refunding needs the staff member's own right to change orders.
@@ -164,11 +162,6 @@ class OrderRefundAdmin(admin.ModelAdmin[Order]):
         order = self.get_object(request, unquote(object_id))
         context = {**(extra_context or {}), "refund_url": self.refund_url(request, order) if order else ""}
         return super().change_view(request, object_id, form_url, context)
-
-    def history_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None) -> Any:
-        order = self.get_object(request, unquote(object_id))
-        entries = LogEntry.objects.get_for_object(order).select_related("actor") if order is not None else []
-        return super().history_view(request, object_id, {**(extra_context or {}), "audit_entries": entries})
 
     def refund_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_refund_permission(request):

@@ -67,8 +67,8 @@ class LineAdmin(AuditedAdmin, PhoneSearchAdmin, admin.ModelAdmin[Line]):
 @admin.register(Bucket)
 class BucketAdmin(AuditedAdmin, PhoneSearchAdmin, admin.ModelAdmin[Bucket]):
     """Buckets, named by their line's number, their allowance in GB, minutes and SMS. None is added
-    by hand: a bucket comes from a purchase or from goodwill (the line's page), which keep the
-    line's expiry and plan in step with it."""
+    or edited by hand: a bucket comes from a purchase or from goodwill (the line's page) and is
+    taken back by a refund, services that keep the line's expiry and plan in step with it."""
 
     list_display = ("line_number", "plan", "data", "voice", "sms", "starts_at", "expires_at")
     list_filter = ("is_addon", "plan")
@@ -91,6 +91,12 @@ class BucketAdmin(AuditedAdmin, PhoneSearchAdmin, admin.ModelAdmin[Bucket]):
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Bucket | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Bucket | None = None) -> bool:
         return False
 
     @admin.display(description=_("number"), ordering="line__msisdn")

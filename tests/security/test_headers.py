@@ -17,7 +17,7 @@ from pytest_django.live_server_helper import LiveServer
 from accounts.demo import ADMIN_PASSWORD, ADMIN_USERNAME, DEMO_PASSWORD, DEMO_PHONE
 from accounts.models import User
 from billing.models import Order
-from plans.models import Line
+from plans.models import Line, Plan
 from tests.factories import PASSWORD, UserFactory
 from tests.security.helpers import app_code, authenticator_for, log_in_with_second_step
 from tests.test_project import PRODUCTION_ENV, manage
@@ -236,13 +236,13 @@ def test_card_payment_with_3d_secure_works_under_the_policy(live_server: LiveSer
 
 @pytest.mark.browser
 def test_staff_use_the_admin_scripts_under_the_policy(live_server: LiveServer, browse):
-    """The admin's own scripts (the changelist actions, the date and time pickers) run."""
+    """The admin's own scripts (the changelist actions, the two-box country picker) run."""
     call_command("seed_demo", verbosity=0)
     admin = User.objects.get(username=ADMIN_USERNAME)
     device = authenticator_for(admin)
     code = app_code(device)
-    line = Line.objects.order_by("pk").first()
-    assert line is not None
+    plan = Plan.objects.filter(is_addon=True).exclude(countries=[]).order_by("pk").first()
+    assert plan is not None
     base = live_server.url
 
     def use_admin(page: Page) -> None:
@@ -255,9 +255,9 @@ def test_staff_use_the_admin_scripts_under_the_policy(live_server: LiveServer, b
         page.locator("#id_code").fill(code)
         page.locator("main button[type=submit]").click()
         expect(page).to_have_url(f"{base}/admin/")
-        page.goto(f"{base}/admin/plans/line/{line.pk}/change/")
-        # DateTimeShortcuts.js adds "Today" / "Now" links next to the expiry's fields: scripts ran.
-        expect(page.locator(".datetimeshortcuts").first).to_be_visible()
+        page.goto(f"{base}/admin/plans/plan/{plan.pk}/change/")
+        # SelectFilter2.js turns the countries' list into two boxes with a filter: scripts ran.
+        expect(page.locator(".selector-filter input").first).to_be_visible()
         page.goto(f"{base}/admin/plans/line/")
         page.locator("#action-toggle").check()
         expect(page.locator(".action-counter")).to_contain_text("2 of 2")
