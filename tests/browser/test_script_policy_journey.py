@@ -96,7 +96,8 @@ def test_every_page_with_scripts_works_under_the_strict_policy(
     page.locator("section.renew-current button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/billing/orders/[^/]+/pay/$"))
     public_id = page.url.rstrip("/").split("/")[-2]
-    assert page.evaluate("trustedTypes.defaultPolicy && trustedTypes.defaultPolicy.name") == "default"
+    # Waited for, not read at once: the URL changes before the new page's scripts have run.
+    page.wait_for_function("trustedTypes.defaultPolicy && trustedTypes.defaultPolicy.name === 'default'")
     fill_card(page, CARD_OK)
     watch.check("pay")
     # The default policy lets through Stripe.js's own scripts, and nothing else.
