@@ -33,6 +33,11 @@ def order_refunded_key(*, order_id: int) -> str:
     return f"order-refunded:{order_id}"
 
 
+def refund_succeeded_key(*, refund_id: int) -> str:
+    """A part of an order given back (a partial refund): one notice per refund."""
+    return f"refund-succeeded:{refund_id}"
+
+
 def order_payment_needed_key(*, order_id: int) -> str:
     return f"order-payment-needed:{order_id}"
 

@@ -25,7 +25,7 @@ from math import ceil, floor
 
 from django.core.exceptions import ValidationError
 
-from boomcard.formats import country_name
+from boomcard.formats import country_name, is_country_code
 from plans.models import GB, Plan, Price
 from plans.pricing import FlexibleChoice, Money, price_of
 
@@ -171,11 +171,12 @@ def options_for(*, need: Need, plans: Iterable[Plan], currency: str) -> list[Opt
 
 def roaming_countries(plans: Iterable[Plan]) -> list[str]:
     """The countries the roaming packs on sale cover, pack by pack in the catalogue's order, each
-    pack's countries by name."""
+    pack's countries by name. A stored code that is not an ISO country (saved before the admin
+    checked them; the catalogue check page lists it) is never offered."""
     codes: list[str] = []
     for plan in plans:
         if plan.is_active and plan.is_addon and plan.countries:
-            new = {code for code in plan.countries if code not in codes}
+            new = {code for code in plan.countries if is_country_code(code) and code not in codes}
             codes += sorted(new, key=country_name)
     return codes
 

@@ -13,10 +13,19 @@ from boomcard.formats import money
 
 @admin.register(Refund)
 class RefundAdmin(AuditHistoryAdmin, ReadOnlyAdmin[Refund]):
-    list_display = ("order", "amount", "status", "stripe_refund_id", "reason", "created_at", "succeeded_at")
-    list_filter = ("status", "currency", "created_at")
+    list_display = (
+        "order",
+        "amount",
+        "status",
+        "stripe_refund_id",
+        "reason_code",
+        "requested_by",
+        "created_at",
+        "succeeded_at",
+    )
+    list_filter = ("status", "reason_code", "currency", "created_at")
     search_fields = ("order__public_id", "stripe_refund_id", "order__payment_intent_id")
-    list_select_related = ("order",)
+    list_select_related = ("order", "requested_by")
     date_hierarchy = "created_at"
     show_full_result_count = False
 

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Notice
-from accounts.notice_keys import order_refunded_key
+from accounts.notice_keys import order_refunded_key, refund_succeeded_key
 from accounts.outbox import notice_create
 from billing import gateway
 from billing.models import Order, Refund
@@ -290,6 +290,15 @@ def _shares_take_back_locked(order: Order, succeeded: list[Refund], refunded: in
         refund.taken_back = {"data": taken.data, "voice": taken.voice, "sms": taken.sms}
         refund.save(update_fields=["taken_back", "updated_at"])
         paid -= refund.amount_minor
+        # The customer hears of a part given back as of a whole one: a notice and its email.
+        notice_create(
+            user=order.user,
+            kind=Notice.Kind.REFUNDED,
+            key=refund_succeeded_key(refund_id=refund.pk),
+            line=order.line,
+            link=reverse("billing:order", args=[order.public_id]),
+            params={"order": order.public_id, "amount_minor": refund.amount_minor, "currency": order.currency},
+        )
 
 
 def _refund_record_locked(

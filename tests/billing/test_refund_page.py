@@ -15,6 +15,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import EmailDelivery, Notice
 from billing import services
 from billing.models import Order, Refund
 from boomcard.formats import MB, data_amount, minutes
@@ -102,6 +103,10 @@ def test_partial_refund_takes_back_its_share_then_the_rest_refunds_the_order(
         assert shown_on_page in order_page
     assert "¥22.80" in order_page  # left to refund
     assert refund_url(fulfilled_order) in order_page
+    # The customer is told of the part given back, by a notice and its email.
+    [notice] = Notice.objects.filter(user=fulfilled_order.user, kind=Notice.Kind.REFUNDED)
+    assert notice.params["amount_minor"] == 1520
+    assert EmailDelivery.objects.filter(notice=notice).count() == 1
 
     # The rest: all that is left, as the form offers it; the order is refunded, its days given back.
     rest = refund_preview(client, fulfilled_order)

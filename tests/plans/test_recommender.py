@@ -271,6 +271,15 @@ def test_country_choices_follow_the_packs_then_the_names(cny):
     assert countries[-1] == "GB"  # United Kingdom, last of Europe by name
 
 
+def test_junk_stored_before_the_admin_checked_codes_is_never_offered(cny):
+    pack = next(plan for plan in cny if plan.is_addon and plan.countries == ["JP", "KR"])
+    # Saved with .update(), as rows written before Plan.clean() refused such codes.
+    Plan.objects.filter(pk=pack.pk).update(countries=["JP", "Thailand", "sg", 5, "KR"])
+    pack.refresh_from_db()
+    countries = roaming_countries([pack])
+    assert countries == ["JP", "KR"]
+
+
 # The form
 
 
