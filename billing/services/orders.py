@@ -8,6 +8,7 @@ to Stripe; Stripe's answer is applied under the lock, idempotently.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.db import transaction
 from django.urls import reverse
@@ -184,12 +185,20 @@ def order_expire(*, order: Order) -> Order:
     return order
 
 
-def order_intent_apply(*, order: Order, intent: gateway.Intent, paid_with: gateway.Card | None = None) -> Order:
+def order_intent_apply(
+    *,
+    order: Order,
+    intent: gateway.Intent,
+    paid_with: gateway.Card | None = None,
+    then: Callable[[Order], None] | None = None,
+) -> Order:
     """Move the order to what Stripe said of its intent (an answer to a call, or a verified
     webhook event): under the order's lock, a state only moves forward, and a paid order is
     fulfilled exactly once (its bucket, notice and email in this one transaction, and the card
     kept for auto-renew if the customer asked). What paid (``paid_with``, when the caller knows)
-    is otherwise looked up first, outside the lock."""
+    is otherwise looked up first, outside the lock. ``then`` is called with the order at the end
+    of that transaction, still under the lock (the webhook stores its event there: one commit),
+    unless the intent is one the order moved on from."""
     card = paid_with
     if (
         card is None
@@ -228,6 +237,8 @@ def order_intent_apply(*, order: Order, intent: gateway.Intent, paid_with: gatew
             _move(order, Order.Status.CANCELLED, action={})
         elif order.is_open:
             order.save()
+        if then is not None:
+            then(order)
     return order
 
 
