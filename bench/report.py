@@ -331,9 +331,20 @@ switch, the two CSRF tokens, the messages), four Redis round trips (session, use
 request did before, ~9 ms in-process, about 5x the warm page: that is the figure for a customer
 whose balance changed since they last looked.
 
-The line page (3 queries warm: the line, its buckets, 30 days of usage), the orders page and the
-recommender have no target and are not cached beyond the session, the user and the bell; the
-line page's QR code is drawn once per process (`plans.esim.qr_svg`, `functools.lru_cache`).
+The line page and the recommender (issue 17): their content (everything but the header's CSRF
+token, the scripts' CSP nonce and the messages) is cached per customer under the same
+generations (`plans/line_page.py`, `plans.views.recommend`): 0 queries warm. Before, the profile
+of both was ~80 % template rendering: the line page's 30-bar chart and its table (~16 ms
+in-process under load), the recommender's form (Django draws each `<option>` of the three trip
+selects through a template of its own). For the first view after a change: the chart and table
+are kept in each process's memory under the figures they draw (a payment or a notice leaves them
+as they are; a usage batch draws them once), the recommender's form likewise under its values,
+and the trip selects are drawn in Python (`plans.forms.QuickSelect`, the same markup). What is
+left cold is the queries (the user and the bell, then the line, its buckets and 30 days of
+usage; or the catalogue and the lines) and rendering the buckets and the answer: a few ms
+in-process against ~1 ms for /ping, so the cold ratio stays well under 0.12 on this machine.
+The line page's QR code is drawn once per process (`plans.esim.qr_svg`, `functools.lru_cache`);
+the orders page is not cached beyond the session, the user and the bell.
 
 ### Usage ingest: (a) accepted about 0.23-0.27 of COPY (target 0.25), (b) applied about 0.03
 
