@@ -1,9 +1,12 @@
-"""Figure 1: pages per second against ``GET /ping`` on the same server, and each page's queries."""
+"""Figure 1: pages per second against ``GET /ping`` on the same server (warm, wrk), each page's
+first view after a change to the customer's data against /ping (cold, in-process), and each
+page's queries cold and warm. A page is one line in ``pages``."""
 
 from __future__ import annotations
 
 import re
 import statistics
+import time
 from dataclasses import dataclass, field
 
 import requests
@@ -81,15 +84,17 @@ def page_check(base_url: str, page: Page, cookies: dict[str, str]) -> None:
 class Queries:
     cold: int  # nothing of the customer's in the cache
     warm: int  # the same request again
+    changed: int  # the first request after a change to the customer's data (their session cached)
 
     def __str__(self) -> str:
-        return f"{self.cold} / {self.warm}"
+        return f"{self.cold} / {self.changed} / {self.warm}"
 
 
 def query_counts(customer: PageCustomer, page_list: list[Page]) -> dict[str, Queries]:
     """Queries each page makes, counted in this process with Django's test client: with the
     customer's session and page cache dropped first (the session, the user, the bell and the home
-    page's cards are then read from the database), and the same request again."""
+    page's cards are then read from the database), the same request again, and once more after a
+    change to the customer's data (``customers_changed``: their session stays cached)."""
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(customer.user)
     counts = {}
@@ -99,20 +104,57 @@ def query_counts(customer: PageCustomer, page_list: list[Page]) -> dict[str, Que
         # Not cache.clear(): Redis db 13 is the bench's Celery broker too.
         customers_changed([customer.user.pk])
         cache.delete(SESSION_CACHE_PREFIX + (client.session.session_key or ""))
-        for _ in range(2):
+        for view in range(3):
+            if view == 2 and page.logged_in:
+                customers_changed([customer.user.pk])
             with CaptureQueriesContext(connection) as queries:
                 answer = visitor.get(page.path)
             if answer.status_code != 200:
                 raise RuntimeError(f"{page.path}: {answer.status_code} in the test client")
             found.append(len(queries))
-        counts[page.name] = Queries(cold=found[0], warm=found[1])
+        counts[page.name] = Queries(cold=found[0], warm=found[1], changed=found[2])
     return counts
+
+
+# The cold figure: in-process, views per page per round, rounds taking turns over the pages.
+COLD_VIEWS, COLD_ROUNDS = 20, 3
+
+
+def cold_views(customer: PageCustomer, page_list: list[Page], *, views: int, rounds: int) -> dict[str, list[float]]:
+    """Seconds of each view, in this process with Django's test client: every logged-in view the
+    first after a change to the customer's data (``customers_changed``, what a payment, a usage
+    batch applied or a notice calls; not timed), and /ping (anonymous) as it always is. The
+    pages take turns in each round, as in the wrk runs."""
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(customer.user)
+    anonymous = Client(HTTP_HOST="127.0.0.1")
+    seconds: dict[str, list[float]] = {page.name: [] for page in page_list}
+    for _ in range(rounds):
+        for page in page_list:
+            visitor = client if page.logged_in else anonymous
+            for _ in range(views):
+                if page.logged_in:
+                    customers_changed([customer.user.pk])
+                started = time.perf_counter()
+                answer = visitor.get(page.path)
+                seconds[page.name].append(time.perf_counter() - started)
+                if answer.status_code != 200:
+                    raise RuntimeError(f"{page.path}: {answer.status_code} in the test client")
+    return seconds
 
 
 @dataclass
 class PagesResult:
     runs: dict[str, list[WrkResult]] = field(default_factory=dict)
     queries: dict[str, Queries] = field(default_factory=dict)
+    cold: dict[str, list[float]] = field(default_factory=dict)  # seconds per cold view, in-process
+
+    def cold_ms(self, name: str) -> float:
+        return statistics.median(self.cold[name]) * 1000
+
+    def cold_ratio(self, name: str) -> float:
+        """/ping's median time in-process over the page's median time when cold."""
+        return self.cold_ms("ping") / self.cold_ms(name)
 
     def rate(self, name: str) -> float:
         return statistics.median(run.requests_per_second for run in self.runs[name])
@@ -135,6 +177,7 @@ def measure(
         page_check(base_url, page, cookies)
         result.runs[page.name] = []
     result.queries = query_counts(customer, page_list)
+    result.cold = cold_views(customer, page_list, views=COLD_VIEWS, rounds=COLD_ROUNDS)
     headers = {page.name: {"Cookie": _cookie_header(cookies)} if page.logged_in else {} for page in page_list}
     for page in page_list:
         wrk(base_url + page.path, seconds=2, connections=connections, headers=headers[page.name])

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bench.webhooks import WebhooksResult
 
 PAGE_TARGET = 0.30
+PAGE_COLD_TARGET = 0.12  # the first view after a change to the customer's data
 USAGE_TARGET = 0.25
 SWEEP_LIMIT = 2.0
 
@@ -78,8 +79,12 @@ def _verdict(ok: bool) -> str:
 
 def print_pages(result: PagesResult) -> None:
     for name in result.runs:
-        ratio = "" if name == "ping" else f"  ratio {result.ratio(name):.3f}"
-        print(f"  {name:10} {result.rate(name):9.1f} req/s  {result.queries[name]} queries{ratio}", flush=True)
+        ratio = "" if name == "ping" else f"  ratio {result.ratio(name):.3f}, cold {result.cold_ratio(name):.3f}"
+        print(
+            f"  {name:10} {result.rate(name):9.1f} req/s  cold {result.cold_ms(name):.2f} ms"
+            f"  {result.queries[name]} queries{ratio}",
+            flush=True,
+        )
 
 
 def print_usage(result: UsageResult) -> None:
@@ -112,6 +117,8 @@ def print_sweeps(result: SweepsResult) -> None:
 
 
 def _pages_section(result: PagesResult) -> list[str]:
+    from bench.pages import COLD_ROUNDS, COLD_VIEWS
+
     lines = [
         "## 1. Pages",
         "",
@@ -120,20 +127,29 @@ def _pages_section(result: PagesResult) -> list[str]:
         "middleware stack and no database) on the same server. The pages take turns in each round;",
         "a ratio is the median over the rounds of the page's rate over /ping's in the same round.",
         "Queries: counted in-process with `CaptureQueriesContext`, *cold* (the customer's session",
-        "and page cache dropped from Redis first) and *warm* (the same request again). wrk's loop",
-        "measures the warm page: a customer coming back to it with nothing changed meanwhile.",
+        "and page cache dropped from Redis first), *after a change* (the customer's data changed:",
+        "`customers_changed`, as a payment, a usage batch applied or a notice calls it; the session",
+        "stays cached) and *warm* (the same request again). wrk's loop measures the warm page: a",
+        "customer coming back to it with nothing changed meanwhile. The **cold** ratio is the first",
+        "view after a change: in-process with Django's test client, the customer's data changed",
+        f"before every view (not timed), {COLD_ROUNDS} rounds of {COLD_VIEWS} views per page taking turns; the median",
+        "time of an anonymous `/ping` in the same process over the page's median time.",
         "",
-        "| page | path | queries (cold / warm) | ratio to /ping | target |",
-        "| --- | --- | ---: | ---: | --- |",
+        "| page | path | queries (cold / after a change / warm) | warm ratio to /ping | cold ratio"
+        " (ms in-process) | target |",
+        "| --- | --- | ---: | ---: | ---: | --- |",
     ]
     paths = {name: runs[0].url.split("/", 3)[-1] for name, runs in result.runs.items()}
     for name in result.runs:
         if name == "ping":
             continue
-        target = f"≥ {PAGE_TARGET:.2f}: {_verdict(result.ratio(name) >= PAGE_TARGET)}" if name == "home" else ""
+        met = result.ratio(name) >= PAGE_TARGET and result.cold_ratio(name) >= PAGE_COLD_TARGET
+        target = f"≥ {PAGE_TARGET:.2f} warm, ≥ {PAGE_COLD_TARGET:.2f} cold: {_verdict(met)}"
         lines.append(
-            f"| {name} | `/{paths[name]}` | {result.queries[name]} | **{result.ratio(name):.3f}** | {target} |"
+            f"| {name} | `/{paths[name]}` | {result.queries[name]} | **{result.ratio(name):.3f}** |"
+            f" **{result.cold_ratio(name):.3f}** ({result.cold_ms(name):.2f}) | {target} |"
         )
+    lines.append(f"\n`/ping` in-process (anonymous): {result.cold_ms('ping'):.2f} ms.")
     lines += [
         "",
         "Absolute rates, for reading the ratios only (this machine is shared and noisy):",
@@ -315,9 +331,20 @@ switch, the two CSRF tokens, the messages), four Redis round trips (session, use
 request did before, ~9 ms in-process, about 5x the warm page: that is the figure for a customer
 whose balance changed since they last looked.
 
-The line page (3 queries warm: the line, its buckets, 30 days of usage), the orders page and the
-recommender have no target and are not cached beyond the session, the user and the bell; the
-line page's QR code is drawn once per process (`plans.esim.qr_svg`, `functools.lru_cache`).
+The line page and the recommender (issue 17): their content (everything but the header's CSRF
+token, the scripts' CSP nonce and the messages) is cached per customer under the same
+generations (`plans/line_page.py`, `plans.views.recommend`): 0 queries warm. Before, the profile
+of both was ~80 % template rendering: the line page's 30-bar chart and its table (~16 ms
+in-process under load), the recommender's form (Django draws each `<option>` of the three trip
+selects through a template of its own). For the first view after a change: the chart and table
+are kept in each process's memory under the figures they draw (a payment or a notice leaves them
+as they are; a usage batch draws them once), the recommender's form likewise under its values,
+and the trip selects are drawn in Python (`plans.forms.QuickSelect`, the same markup). What is
+left cold is the queries (the user and the bell, then the line, its buckets and 30 days of
+usage; or the catalogue and the lines) and rendering the buckets and the answer: a few ms
+in-process against ~1 ms for /ping, so the cold ratio stays well under 0.12 on this machine.
+The line page's QR code is drawn once per process (`plans.esim.qr_svg`, `functools.lru_cache`);
+the orders page is not cached beyond the session, the user and the bell.
 
 ### Usage ingest: (a) accepted about 0.23-0.27 of COPY (target 0.25), (b) applied about 0.03
 

@@ -1,15 +1,24 @@
-"""The catalogue (public) and a customer's line page."""
+"""The catalogue (public), a customer's line page and the plan recommender."""
+
+import hashlib
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.cache import caches
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django_stubs_ext import StrOrPromise
 
 from accounts.http import CustomerRequest
-from plans import esim, recommender, selectors
+from accounts.models import User
+from boomcard.page_cache import customer_cached
+from plans import recommender, selectors
 from plans.currency import currency_for, remember_currency
 from plans.forms import RecommendForm
+from plans.line_page import line_page
 from plans.models import CURRENCIES, Line, Plan
 from plans.recommendation_text import recommendation_why
 
@@ -52,32 +61,59 @@ def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def line_detail(request: CustomerRequest, pk: int) -> HttpResponse:
-    detail = selectors.line_detail(user=request.user, line_id=pk)
-    line = detail.summary.line
-    return render(
-        request,
-        "plans/line_detail.html",
-        {
-            "detail": detail,
-            "summary": detail.summary,
-            "line": line,
-            "chart": esim.usage_chart(detail.usage),
-            "qr_svg": esim.qr_svg(line.activation_code),
-            "ios_install_url": esim.ios_install_url(line.activation_code),
-        },
-    )
+    title, body = line_page(user=request.user, line_id=pk)
+    return render(request, "plans/line_detail.html", {"title": title, "body": body})
 
 
 def recommend(request: HttpRequest) -> HttpResponse:
     """The plan recommender. The need comes in the query string, so an answer's URL can be shared;
-    a logged-in customer starts from one of their lines' average month (the first, or ``?line=``)."""
+    a logged-in customer starts from one of their lines' average month (the first, or ``?line=``).
+
+    The answer and the form are built once per customer, query, currency, language and change of
+    their data (``boomcard.page_cache``): the page's own nonce and token stay out of it."""
     currency = currency_for(request)
+    if request.user.is_authenticated:
+        user = request.user
+        query = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:24]
+        name = f"recommend:{translation.get_language()}:{currency}:{query}"
+        body = customer_cached(user.pk, name, lambda: _recommend_body(request.GET, currency, user))
+    else:
+        body = _recommend_body(request.GET, currency, None)
+    response = render(request, "plans/recommend.html", {"body": mark_safe(body)})  # noqa: S308 - our template
+    remember_currency(request, response)
+    return response
+
+
+# The form's markup depends only on what it was given: kept in each process's memory under that.
+FORM_SECONDS = 24 * 60 * 60
+
+
+def _form_html(form: RecommendForm, countries: list[str]) -> SafeString:
+    """The form's fields, drawn once per language, countries on sale and values (submitted or
+    from a line's usage) in each process: not per customer, and never stale, since all that
+    decides the markup is in the key."""
+    data = form.data
+    if isinstance(data, QueryDict):
+        values: list[tuple[str, object]] = [(name, data.getlist(name)) for name in form.fields]
+    else:
+        values = sorted({**form.initial, **data}.items())
+    text = repr((translation.get_language(), countries, form.is_bound, values))
+    key = "recommend-form:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+    fragments = caches["fragments"]
+    html = fragments.get(key)
+    if html is None:
+        html = render_to_string("plans/recommend_form.html", {"form": form})
+        fragments.set(key, html, FORM_SECONDS)
+    return mark_safe(html)  # noqa: S308 - rendered by our own template, escaped there
+
+
+def _recommend_body(query: QueryDict, currency: str, user: User | None) -> str:
     plans = list(selectors.catalogue(currency=currency))
     lines: list[Line] = []
     line = None
-    if request.user.is_authenticated:
-        lines = list(Line.objects.filter(owner=request.user).order_by("added_at", "id"))
-        chosen = request.GET.get("line")
+    if user is not None:
+        lines = list(Line.objects.filter(owner=user).order_by("added_at", "id"))
+        chosen = query.get("line")
         if chosen is None:
             line = lines[0] if lines else None
         else:
@@ -85,7 +121,7 @@ def recommend(request: HttpRequest) -> HttpResponse:
             if line is None:
                 raise Http404("no such line")
 
-    submitted = any(name in request.GET for name in RecommendForm.base_fields)
+    submitted = any(name in query for name in RecommendForm.base_fields)
     countries = recommender.roaming_countries(plans)
     usage = None
     if line is not None and not submitted:
@@ -96,18 +132,17 @@ def recommend(request: HttpRequest) -> HttpResponse:
             )
 
     if submitted:
-        form = RecommendForm(request.GET, countries=countries)
+        form = RecommendForm(query, countries=countries)
         need = form.need() if form.is_valid() else None
     else:
         initial = {"data_gb": usage.data_gb, "minutes": usage.minutes, "sms": usage.sms} if usage else None
         form = RecommendForm(initial=initial, countries=countries)
         need = usage
     recommendation = recommender.plan_recommend(need=need, plans=plans, currency=currency) if need else None
-    response = render(
-        request,
-        "plans/recommend.html",
+    return render_to_string(
+        "plans/recommend_content.html",
         {
-            "form": form,
+            "form_html": _form_html(form, countries),
             "recommendation": recommendation,
             "why": recommendation_why(recommendation) if recommendation else "",
             "from_usage": usage is not None and not submitted,
@@ -116,5 +151,3 @@ def recommend(request: HttpRequest) -> HttpResponse:
             "line": line,
         },
     )
-    remember_currency(request, response)
-    return response

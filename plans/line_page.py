@@ -1,0 +1,70 @@
+"""The line page's content, built once per change of the customer's data and once per day's usage.
+
+The view keeps what belongs to one request (the CSP nonce of its scripts, the CSRF token of the
+header's forms, messages) in ``plans/line_detail.html`` and takes the rest from here:
+
+- the page's content (its buckets, the chart, the eSIM panel), cached per customer with
+  ``boomcard.page_cache.customer_cached``: dropped whenever their lines, buckets, usage or notices
+  change, and never older than ``PAGE_CACHE_SECONDS`` (the days left);
+- within it, the usage chart and its table, kept in each process's memory under the data they
+  draw (30 days of figures, the language): a payment or a notice leaves them as they are, and a
+  usage batch draws them anew once, since it changes the figures and so the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.cache import caches
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.safestring import SafeString, mark_safe
+
+from accounts.models import User
+from boomcard.page_cache import customer_cached
+from plans import esim, selectors
+
+# The fragments cache is in memory: the chart of a day's data stays as long as that data does.
+CHART_SECONDS = 24 * 60 * 60
+
+
+def usage_key(usage: list[selectors.UsageDay]) -> str:
+    """What the chart and table show, as a short key: the language, each day and its figures."""
+    text = translation.get_language() + ";" + ";".join(f"{d.day}:{d.data}:{d.overage}:{d.voice}:{d.sms}" for d in usage)
+    return "usage-chart:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def usage_section(usage: list[selectors.UsageDay]) -> SafeString:
+    """The usage chart and its table, drawn once per day's data in each process."""
+    fragments = caches["fragments"]
+    key = usage_key(usage)
+    html = fragments.get(key)
+    if html is None:
+        html = render_to_string("plans/line_usage.html", {"chart": esim.usage_chart(usage), "usage": usage})
+        fragments.set(key, html, CHART_SECONDS)
+    return mark_safe(html)  # noqa: S308 - rendered by our own template, escaped there
+
+
+def _build(user: User, line_id: int) -> tuple[str, str]:
+    detail = selectors.line_detail(user=user, line_id=line_id)
+    line = detail.summary.line
+    body = render_to_string(
+        "plans/line_detail_content.html",
+        {
+            "detail": detail,
+            "summary": detail.summary,
+            "line": line,
+            "usage_section": usage_section(detail.usage),
+            "qr_svg": esim.qr_svg(line.activation_code),
+            "ios_install_url": esim.ios_install_url(line.activation_code),
+        },
+    )
+    return str(line.nickname or line.msisdn), body
+
+
+def line_page(*, user: User, line_id: int) -> tuple[str, SafeString]:
+    """The page's title and content for one of the customer's lines (404 for anyone else's)."""
+    # Rendered in the customer's language and time zone, which are part of the name.
+    name = f"line:{line_id}:{translation.get_language()}:{timezone.get_current_timezone_name()}"
+    title, body = customer_cached(user.pk, name, lambda: _build(user, line_id))
+    return title, mark_safe(body)  # noqa: S308 - rendered by our own template
