@@ -73,10 +73,10 @@ def users_insert(*, first: int, count: int, email: bool = True) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO accounts_user (password, is_superuser, phone, email, language, time_zone,
+            INSERT INTO accounts_user (password, is_superuser, phone, email, email_pending, language, time_zone,
                 phone_verified_at, is_active, is_staff, date_joined)
             SELECT '!bench', false, '+86138' || lpad(n::text, 8, '0'),
-                   CASE WHEN %s THEN 'bench' || n || '@bench.example' ELSE '' END,
+                   CASE WHEN %s THEN 'bench' || n || '@bench.example' ELSE '' END, '',
                    'zh-hans', 'Asia/Shanghai', now(), true, false, now()
             FROM generate_series(%s::bigint, %s::bigint) AS n
             ORDER BY n
