@@ -17,7 +17,7 @@ from django.utils import timezone
 from boomcard.tasks import enqueue_on_commit
 from plans.models import UsageBatch
 from plans.usage import sql
-from plans.usage.apply import _ATTEMPTS, _apply
+from plans.usage.apply import _apply
 from plans.usage.records import MAX_BATCH, BatchTooLarge, RecordError, UsageIn, usage_records_check
 
 logger = logging.getLogger(__name__)
@@ -87,19 +87,13 @@ def usage_batch_apply(*, batch_id: int, now: datetime | None = None) -> str:
     leaves it pending, not half applied.
     """
     now = now or timezone.now()
-    attempt = 1
-    while True:
-        try:
-            with transaction.atomic():
-                return _batch_apply(batch_id, now)
-        except sql._RaceLost:
-            if attempt == _ATTEMPTS:
-                raise
-            attempt += 1
+    with transaction.atomic():
+        return _batch_apply(batch_id, now)
 
 
 def _batch_apply(batch_id: int, now: datetime) -> str:
-    # The batch first, then (in _apply) its lines in pk order: one lock order for every applier.
+    # The batch first, then (in _apply) its record ids, its buckets in pk order and its days: one
+    # lock order for every applier.
     batch = (
         UsageBatch.objects.select_for_update(skip_locked=True).only("status", "received_at").filter(pk=batch_id).first()
     )
