@@ -94,33 +94,22 @@ def usage_batch_apply(*, batch_id: int, now: datetime | None = None) -> str:
 def _batch_apply(batch_id: int, now: datetime) -> str:
     # The batch first, then (in _apply) its record ids, its buckets in pk order and its days: one
     # lock order for every applier.
-    batch = (
-        UsageBatch.objects.select_for_update(skip_locked=True).only("status", "received_at").filter(pk=batch_id).first()
-    )
-    if batch is None:
+    locked = sql._batch_lock(batch_id)
+    if locked is None:
         return "missing" if not UsageBatch.objects.filter(pk=batch_id).exists() else "busy"
-    if batch.status == UsageBatch.Status.APPLIED:
+    status, received_at, rows = locked
+    if status == UsageBatch.Status.APPLIED:
         return "done"
-    rows = UsageBatch.objects.filter(pk=batch_id).values_list("records", flat=True).get()
-    checked = [
-        UsageIn(
-            index=index,
-            record_id=record_id,
-            msisdn=msisdn,
-            iccid=iccid,
-            kind=kind,
-            amount=amount,
-            country=country,
-            at=_EPOCH + timedelta(microseconds=at_us),
-        )
+    epoch, microsecond = _EPOCH, _MICROSECOND
+    checked = [  # BATCH_FIELDS; positional, which takes a third less time than by name
+        UsageIn(index, record_id, msisdn, iccid, kind, amount, country, epoch + at_us * microsecond)
         for index, record_id, msisdn, iccid, kind, amount, country, at_us in rows
     ]
-    report = _apply(checked, now, received_at=batch.received_at)
+    report = _apply(checked, now, received_at=received_at)
     report.errors.sort(key=lambda error: error.index)
-    batch.status = UsageBatch.Status.APPLIED
-    batch.applied_at = now
-    batch.report = report.as_dict()
-    batch.save(update_fields=["status", "applied_at", "report"])
+    UsageBatch.objects.filter(pk=batch_id).update(
+        status=UsageBatch.Status.APPLIED, applied_at=now, report=report.as_dict()
+    )
     return "applied"
 
 

@@ -161,6 +161,27 @@ def _batch_insert_pg(received_at: datetime, records: list[list[Any]], errors: li
     return int(row[0])
 
 
+def _batch_lock(batch_id: int) -> tuple[str, datetime, list[list[Any]]] | None:
+    """The batch's status, arrival and records (``plans.usage.batches.BATCH_FIELDS``), its row
+    locked; None when it is missing or another worker holds it. One query; on PostgreSQL the
+    records come as text for orjson (a third of the time of the JSONField's way)."""
+    if not _fast_sql():
+        batch = (
+            UsageBatch.objects.select_for_update(skip_locked=True)
+            .filter(pk=batch_id)
+            .values_list("status", "received_at", "records")
+            .first()
+        )
+        return None if batch is None else (batch[0], batch[1], batch[2])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT status, received_at, records::text FROM plans_usagebatch WHERE id = %s FOR UPDATE SKIP LOCKED",
+            [batch_id],
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1], orjson.loads(row[2]))
+
+
 def _buckets_save(buckets: Iterable[_Bucket]) -> None:
     Bucket.objects.bulk_update(
         [
