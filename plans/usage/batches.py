@@ -52,8 +52,8 @@ def usage_batch_accept(*, records: Sequence[Mapping[str, Any]], now: datetime | 
     Guarantees: a batch that is stored is applied, exactly once: if the broker cannot take the
     task, or the task is lost, ``usage_batches_due`` finds the batch and the sweep queues it
     again. Records that fail the checks are reported here, with the batch's other rejections
-    when it is applied; unknown lines and ids seen before are found when it is applied (they
-    need the line locks). A batch with no good record is not stored.
+    when it is applied; unknown lines and ids seen before are found when it is applied (against
+    the lines and records as they are then). A batch with no good record is not stored.
     """
     if len(records) > MAX_BATCH:
         raise BatchTooLarge(f"at most {MAX_BATCH} records a batch")

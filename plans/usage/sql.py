@@ -215,7 +215,9 @@ def _buckets_save_pg(buckets: Iterable[_Bucket]) -> None:
 def _days_add(days: dict[tuple[int, date], list[int]]) -> None:
     """Add the batch's totals to the lines' daily rows: one read and one upsert.
 
-    The line locks are held, so no one else changes these rows between the read and the write.
+    SQLite (the demo): this transaction has written already, so it holds the database's one write
+    lock and no one else changes these rows between the read and the write. (On PostgreSQL the
+    upsert adds in the database: ``_days_add_pg``.)
     """
     stored = {
         (row[0], row[1]): row[2:]
