@@ -363,11 +363,13 @@ the bucket locks to the commit; the lock order (record ids, bucket pks, (line, d
 every batch, so none deadlocks (tests/plans/test_usage_concurrent.py). The stored batch is read
 and locked in one query, its records as text for orjson.
 
-Measured on 2026-12-02 with the machine shared (1-minute load 5-13 on two cores, other sessions
-benchmarking and testing meanwhile), `make bench BENCH_ARGS="--only usage"`: before, 500,000
-records applied in 88.7 s (5,638/s, 0.023 of a COPY that itself ran at 240,000/s); after, 66.2 s
-(7,555/s, 0.021 of a COPY that ran at 352,000/s): a third more records applied a second, the
-ratio within the noise of the reference. The target is not met, and the profile says why it
+Measured on 2026-12-02 with the machine shared (other sessions benchmarking and testing
+meanwhile), `make bench BENCH_ARGS="--only usage"`, two runs each: before, 500,000 records applied
+in 88.7 s and 48.7 s (5,638 and 10,272 records/s; 0.023 and 0.029 of COPY; 1-minute load ~6-10,
+then ~2-6); after, 66.2 s, 69.1 s and 34.0 s (7,555, 7,242 and 14,704 records/s; 0.021, 0.032
+and 0.037; load ~5-10, ~8-9, then ~2-5). In like conditions about 1.4x the records applied a
+second; the ratio moved from ~0.03 to ~0.035, as the reference COPY itself ran at 230,000-400,000
+records/s from run to run. The target is not met, and the profile says why it
 cannot be by the code in front of the tables alone. pyinstrument, one worker applying 5,000
 records over 2,000 lines, ~0.8 s a batch under that load with only ~0.22 s of it Python: the
 daily totals' upsert ~45 % (every batch rewrites ~6,000-8,000 `plans_dailyusage` rows, three
