@@ -24,7 +24,7 @@ from accounts.models import Notice
 from accounts.notice_keys import low_balance_key
 from accounts.outbox import notices_email
 from boomcard.page_cache import customers_changed
-from plans.models import Bucket, Line, UsageRecord
+from plans.models import Bucket, Line
 from plans.usage import sql
 from plans.usage.records import MAX_BATCH, BatchTooLarge, IngestReport, RecordError, UsageIn, usage_records_check
 
@@ -50,8 +50,8 @@ def usage_ingest(*, records: Sequence[Mapping[str, Any]], now: datetime | None =
     buckets live at its time that cover its country: roaming packs for that country first, then
     home buckets, the one expiring first first; what no bucket holds is overage, on the record and
     on the line's day, never a negative balance. A bucket whose data falls to 25 %, 10 % and
-    nothing gets one low-balance notice (and its email) per threshold. Lines are locked in pk order, so
-    concurrent batches neither deadlock nor apply a record twice. A fixed number of queries.
+    nothing gets one low-balance notice (and its email) per threshold. Concurrent batches neither
+    deadlock nor apply a record twice (see ``_apply``). A fixed number of queries.
     """
     if len(records) > MAX_BATCH:
         raise BatchTooLarge(f"at most {MAX_BATCH} records a batch")
@@ -66,21 +66,9 @@ def usage_ingest(*, records: Sequence[Mapping[str, Any]], now: datetime | None =
     return report
 
 
-# A record id stored meanwhile for a line the batch did not lock (only a confused sender gives
-# one id to two lines) sends the batch round again, to find it stored.
-_ATTEMPTS = 3
-
-
 def _apply_in_transaction(checked: list[UsageIn], now: datetime) -> IngestReport:
-    attempt = 1
-    while True:
-        try:
-            with transaction.atomic():
-                return _apply(checked, now, received_at=now)
-        except sql._RaceLost:
-            if attempt == _ATTEMPTS:
-                raise
-            attempt += 1
+    with transaction.atomic():
+        return _apply(checked, now, received_at=now)
 
 
 @dataclass(slots=True)
@@ -91,8 +79,18 @@ class _Line:
 
 
 def _apply(checked: list[UsageIn], now: datetime, *, received_at: datetime) -> IngestReport:
+    """Apply ``checked`` in the current transaction, concurrently with other batches.
+
+    First the new records are stored, without a lock of ours: ``INSERT ... ON CONFLICT DO
+    NOTHING RETURNING`` on the unique record id says which are new, exactly once (a batch inserting
+    the same id at the same time waits for this one to commit or roll back, then finds it stored).
+    Then only the lines with new records have their live buckets locked, in pk order, and usage is
+    taken from them; the buckets, the records' overage and the daily totals are written in one
+    statement each. Two batches wait on each other only from the bucket locks to the commit, and
+    every batch takes its locks in one order (record ids, then bucket pks, then (line, day)), so
+    they never deadlock."""
     applied = IngestReport()
-    lines_by_msisdn, lines_by_iccid = _lines_lock(checked)
+    lines_by_msisdn, lines_by_iccid = _lines_find(checked)
 
     # Which line each record is for; the first of repeated ids in the batch is the one that counts.
     seen: set[str] = set()
@@ -112,17 +110,29 @@ def _apply(checked: list[UsageIn], now: datetime, *, received_at: datetime) -> I
     if not candidates:
         return applied
 
-    # The lines are locked, so no one else can be storing records of theirs now.
-    stored = set(
-        UsageRecord.objects.filter(record_id__in=sql._one_of(seen, "text")).values_list("record_id", flat=True)
-    )
+    # Stored first, overage 0 (set below for the few that have some); in id order, so that two
+    # transactions inserting the same ids meet them in the same order.
+    candidates.sort(key=lambda pair: pair[0].record_id)
+    rows = [
+        {
+            "record_id": record.record_id,
+            "line_id": line.pk,
+            "kind": record.kind,
+            "amount": record.amount,
+            "country": record.country,
+            "at": record.at,
+            "overage": 0,
+        }
+        for record, line in candidates
+    ]
+    insert = sql._records_insert_pg if sql._fast_sql() else sql._records_insert
+    new_ids = insert(rows, received_at)
     lines: dict[int, _Line] = {}
     for record, line in candidates:
-        if record.record_id in stored:
-            applied.duplicate += 1
-        else:
+        if record.record_id in new_ids:
             line.records.append(record)
             lines[line.pk] = line
+    applied.duplicate += len(candidates) - len(new_ids)
     if not lines:
         return applied
 
@@ -130,7 +140,7 @@ def _apply(checked: list[UsageIn], now: datetime, *, received_at: datetime) -> I
     data_used_before = {bucket.pk: bucket.data_used for line_buckets in buckets.values() for bucket in line_buckets}
     changed: dict[int, sql._Bucket] = {}
     days: dict[tuple[int, date], list[int]] = {}
-    new_records: list[dict[str, Any]] = []
+    overages: dict[str, int] = {}
     # plans.models.usage_day, with the zone looked up once a batch rather than once a record.
     day_zone = ZoneInfo(settings.USAGE_DAY_TIME_ZONE)
     in_time_order = attrgetter("at", "index")
@@ -146,36 +156,25 @@ def _apply(checked: list[UsageIn], now: datetime, *, received_at: datetime) -> I
             slot = _DAY_SLOT[record.kind]
             totals[slot] += record.amount - overage
             totals[slot + 3] += overage
-            new_records.append(
-                {
-                    "record_id": record.record_id,
-                    "line_id": line_pk,
-                    "kind": record.kind,
-                    "amount": record.amount,
-                    "country": record.country,
-                    "at": record.at,
-                    "overage": overage,
-                }
-            )
+            if overage:
+                overages[record.record_id] = overage
 
-    # In id order, so that two transactions inserting the same ids meet them in the same order.
-    new_records.sort(key=lambda row: row["record_id"])
     if sql._fast_sql():
-        sql._records_insert_pg(new_records, received_at)
         sql._buckets_save_pg(changed.values())
+        sql._overage_set_pg(overages)
         sql._days_add_pg(days)
     else:
-        sql._records_insert(new_records, received_at)
         sql._buckets_save(changed.values())
+        sql._overage_set(overages)
         sql._days_add(days)
-    applied.accepted = len(new_records)
+    applied.accepted = len(new_ids)
     _low_data_notify(lines, changed, data_used_before, now)
     customers_changed(line.owner_id for line in lines.values())
     return applied
 
 
-def _lines_lock(checked: list[UsageIn]) -> tuple[dict[str, _Line], dict[str, _Line]]:
-    """Find the batch's lines and lock them, in pk order: one query."""
+def _lines_find(checked: list[UsageIn]) -> tuple[dict[str, _Line], dict[str, _Line]]:
+    """Find the batch's lines: one query, no lock (the buckets are what applying locks)."""
     msisdns = {record.msisdn for record in checked if record.msisdn}
     iccids = {record.iccid for record in checked if record.iccid}
     if sql._fast_sql():
@@ -197,12 +196,11 @@ def _lines_lock(checked: list[UsageIn]) -> tuple[dict[str, _Line], dict[str, _Li
     by_msisdn: dict[str, _Line] = {}
     by_iccid: dict[str, _Line] = {}
     rows = (
-        Line.objects.select_for_update(no_key=True)
+        Line.objects
         # The number as the E.164 text stored (the column's index still serves): the field would
         # parse every number again, both ways.
         .annotate(msisdn_text=Cast("msisdn", CharField()))
         .filter(named)
-        .order_by("pk")
         .values_list("pk", "msisdn_text", "iccid", "owner_id")
     )
     for pk, msisdn, iccid, owner_id in rows:
@@ -213,19 +211,23 @@ def _lines_lock(checked: list[UsageIn]) -> tuple[dict[str, _Line], dict[str, _Li
 
 
 def _buckets_by_line(lines: dict[int, _Line], checked: list[UsageIn]) -> dict[int, list[sql._Bucket]]:
-    """The buckets of ``lines`` live at some time of the batch, locked, each line's in the order
-    usage is taken from them: roaming packs first, then home buckets; expiring first first."""
+    """The buckets of ``lines`` live at some time of the batch, locked in pk order, each line's in
+    the order usage is taken from them: roaming packs first, then home buckets; expiring first first."""
     first = min(record.at for record in checked)
     last = max(record.at for record in checked)
     buckets: dict[int, list[sql._Bucket]] = defaultdict(list)
-    rows = (
-        Bucket.objects.select_for_update(of=("self",), no_key=True)
-        .filter(line_id__in=sql._one_of(lines, "bigint"), starts_at__lte=last, expires_at__gt=first)
-        .order_by("pk")
-        .values_list(*sql._BUCKET_COLUMNS)
-    )
-    for pk, line_id, plan_code, countries, *rest in rows:
-        buckets[line_id].append(sql._Bucket(pk, line_id, plan_code, frozenset(countries), *rest))
+    if sql._fast_sql():
+        for locked in sql._buckets_lock_pg(lines, first, last):
+            buckets[locked.line_id].append(locked)
+    else:
+        rows = (
+            Bucket.objects.select_for_update(of=("self",), no_key=True)
+            .filter(line_id__in=list(lines), starts_at__lte=last, expires_at__gt=first)
+            .order_by("pk")
+            .values_list(*sql._BUCKET_COLUMNS)
+        )
+        for pk, line_id, plan_code, countries, *rest in rows:
+            buckets[line_id].append(sql._Bucket(pk, line_id, plan_code, frozenset(countries), *rest))
     for line_buckets in buckets.values():
         line_buckets.sort(key=lambda bucket: (not bucket.countries, bucket.expires_at, bucket.pk))
     return buckets

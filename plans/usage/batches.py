@@ -17,7 +17,7 @@ from django.utils import timezone
 from boomcard.tasks import enqueue_on_commit
 from plans.models import UsageBatch
 from plans.usage import sql
-from plans.usage.apply import _ATTEMPTS, _apply
+from plans.usage.apply import _apply
 from plans.usage.records import MAX_BATCH, BatchTooLarge, RecordError, UsageIn, usage_records_check
 
 logger = logging.getLogger(__name__)
@@ -52,8 +52,8 @@ def usage_batch_accept(*, records: Sequence[Mapping[str, Any]], now: datetime | 
     Guarantees: a batch that is stored is applied, exactly once: if the broker cannot take the
     task, or the task is lost, ``usage_batches_due`` finds the batch and the sweep queues it
     again. Records that fail the checks are reported here, with the batch's other rejections
-    when it is applied; unknown lines and ids seen before are found when it is applied (they
-    need the line locks). A batch with no good record is not stored.
+    when it is applied; unknown lines and ids seen before are found when it is applied (against
+    the lines and records as they are then). A batch with no good record is not stored.
     """
     if len(records) > MAX_BATCH:
         raise BatchTooLarge(f"at most {MAX_BATCH} records a batch")
@@ -87,46 +87,29 @@ def usage_batch_apply(*, batch_id: int, now: datetime | None = None) -> str:
     leaves it pending, not half applied.
     """
     now = now or timezone.now()
-    attempt = 1
-    while True:
-        try:
-            with transaction.atomic():
-                return _batch_apply(batch_id, now)
-        except sql._RaceLost:
-            if attempt == _ATTEMPTS:
-                raise
-            attempt += 1
+    with transaction.atomic():
+        return _batch_apply(batch_id, now)
 
 
 def _batch_apply(batch_id: int, now: datetime) -> str:
-    # The batch first, then (in _apply) its lines in pk order: one lock order for every applier.
-    batch = (
-        UsageBatch.objects.select_for_update(skip_locked=True).only("status", "received_at").filter(pk=batch_id).first()
-    )
-    if batch is None:
+    # The batch first, then (in _apply) its record ids, its buckets in pk order and its days: one
+    # lock order for every applier.
+    locked = sql._batch_lock(batch_id)
+    if locked is None:
         return "missing" if not UsageBatch.objects.filter(pk=batch_id).exists() else "busy"
-    if batch.status == UsageBatch.Status.APPLIED:
+    status, received_at, rows = locked
+    if status == UsageBatch.Status.APPLIED:
         return "done"
-    rows = UsageBatch.objects.filter(pk=batch_id).values_list("records", flat=True).get()
-    checked = [
-        UsageIn(
-            index=index,
-            record_id=record_id,
-            msisdn=msisdn,
-            iccid=iccid,
-            kind=kind,
-            amount=amount,
-            country=country,
-            at=_EPOCH + timedelta(microseconds=at_us),
-        )
+    epoch, microsecond = _EPOCH, _MICROSECOND
+    checked = [  # BATCH_FIELDS; positional, which takes a third less time than by name
+        UsageIn(index, record_id, msisdn, iccid, kind, amount, country, epoch + at_us * microsecond)
         for index, record_id, msisdn, iccid, kind, amount, country, at_us in rows
     ]
-    report = _apply(checked, now, received_at=batch.received_at)
+    report = _apply(checked, now, received_at=received_at)
     report.errors.sort(key=lambda error: error.index)
-    batch.status = UsageBatch.Status.APPLIED
-    batch.applied_at = now
-    batch.report = report.as_dict()
-    batch.save(update_fields=["status", "applied_at", "report"])
+    UsageBatch.objects.filter(pk=batch_id).update(
+        status=UsageBatch.Status.APPLIED, applied_at=now, report=report.as_dict()
+    )
     return "applied"
 
 

@@ -20,11 +20,6 @@ from django.db.models.expressions import RawSQL
 from plans.models import Bucket, DailyUsage, UsageBatch, UsageRecord
 
 
-class _RaceLost(Exception):
-    """A record id was stored meanwhile for a line the batch did not lock: the batch starts again
-    (``plans.usage.apply._ATTEMPTS``)."""
-
-
 @dataclass(slots=True)
 class _Bucket:
     """What applying usage needs of an Bucket row (thousands a batch: no model instances)."""
@@ -71,26 +66,75 @@ def _json(rows: Iterable[Any]) -> str:
     return orjson.dumps(list(rows), default=lambda value: value.isoformat()).decode()
 
 
-def _records_insert(rows: list[dict[str, Any]], now: datetime) -> None:
-    UsageRecord.objects.bulk_create([UsageRecord(received_at=now, **row) for row in rows], ignore_conflicts=True)
+def _records_insert(rows: list[dict[str, Any]], now: datetime) -> set[str]:
+    """Store the records whose ids are new; their ids. (SQLite: one writer at a time, so the ids
+    read first are still all there is when the rows are written.)"""
+    stored = set(
+        UsageRecord.objects.filter(record_id__in=[row["record_id"] for row in rows]).values_list("record_id", flat=True)
+    )
+    new = [row for row in rows if row["record_id"] not in stored]
+    UsageRecord.objects.bulk_create([UsageRecord(received_at=now, **row) for row in new], ignore_conflicts=True)
+    return {row["record_id"] for row in new}
 
 
-def _records_insert_pg(rows: list[dict[str, Any]], now: datetime) -> None:
+def _records_insert_pg(rows: list[dict[str, Any]], now: datetime) -> set[str]:
+    """Store the records whose ids are new, in the order given (by id); their ids. The unique
+    index decides: an id another transaction is inserting waits for it to end, then counts as
+    stored if it committed."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             INSERT INTO plans_usagerecord (record_id, line_id, kind, amount, country, at, received_at, overage)
             SELECT r.record_id, r.line_id, r.kind, r.amount, r.country, r.at, %s, r.overage
-            FROM json_populate_recordset(NULL::plans_usagerecord, %s::json) AS r
+            FROM json_populate_recordset(NULL::plans_usagerecord, %s::json) WITH ORDINALITY AS r
+            ORDER BY r.ordinality
             ON CONFLICT (record_id) DO NOTHING
             RETURNING record_id
             """,
             [now, _json(rows)],
         )
-        inserted = len(cursor.fetchall())
-    if inserted != len(rows):
-        # Some id was stored meanwhile for a line this batch did not lock: start again.
-        raise _RaceLost
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _overage_set(overages: dict[str, int]) -> None:
+    for record_id, overage in sorted(overages.items()):
+        UsageRecord.objects.filter(record_id=record_id).update(overage=overage)
+
+
+def _overage_set_pg(overages: dict[str, int]) -> None:
+    """The overage of the records just stored that have some (no bucket could pay all of them)."""
+    if not overages:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE plans_usagerecord AS r SET overage = v.overage
+            FROM unnest(%s::text[], %s::bigint[]) AS v (record_id, overage)
+            WHERE r.record_id = v.record_id
+            """,
+            [list(overages), list(overages.values())],
+        )
+
+
+def _buckets_lock_pg(line_ids: Iterable[int], first: datetime, last: datetime) -> list[_Bucket]:
+    """The live buckets of these lines between ``first`` and ``last``, locked in pk order: one
+    statement, read straight from the cursor (no model, no JSONField per row)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT b.id, b.line_id, p.code, b.countries::text, b.starts_at, b.expires_at,
+                   b.data_total, b.data_used, b.voice_total, b.voice_used, b.sms_total, b.sms_used
+            FROM plans_bucket AS b JOIN plans_plan AS p ON p.id = b.plan_id
+            WHERE b.line_id = ANY(%s::bigint[]) AND b.starts_at <= %s AND b.expires_at > %s
+            ORDER BY b.id
+            FOR NO KEY UPDATE OF b
+            """,
+            [sorted(line_ids), last, first],
+        )
+        return [
+            _Bucket(pk, line_id, code, frozenset(orjson.loads(countries)), *rest)
+            for pk, line_id, code, countries, *rest in cursor.fetchall()
+        ]
 
 
 def _batch_insert(received_at: datetime, records: list[list[Any]], errors: list[dict[str, Any]]) -> int:
@@ -115,6 +159,27 @@ def _batch_insert_pg(received_at: datetime, records: list[list[Any]], errors: li
         row = cursor.fetchone()
     assert row is not None
     return int(row[0])
+
+
+def _batch_lock(batch_id: int) -> tuple[str, datetime, list[list[Any]]] | None:
+    """The batch's status, arrival and records (``plans.usage.batches.BATCH_FIELDS``), its row
+    locked; None when it is missing or another worker holds it. One query; on PostgreSQL the
+    records come as text for orjson (a third of the time of the JSONField's way)."""
+    if not _fast_sql():
+        batch = (
+            UsageBatch.objects.select_for_update(skip_locked=True)
+            .filter(pk=batch_id)
+            .values_list("status", "received_at", "records")
+            .first()
+        )
+        return None if batch is None else (batch[0], batch[1], batch[2])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT status, received_at, records::text FROM plans_usagebatch WHERE id = %s FOR UPDATE SKIP LOCKED",
+            [batch_id],
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1], orjson.loads(row[2]))
 
 
 def _buckets_save(buckets: Iterable[_Bucket]) -> None:
@@ -150,7 +215,9 @@ def _buckets_save_pg(buckets: Iterable[_Bucket]) -> None:
 def _days_add(days: dict[tuple[int, date], list[int]]) -> None:
     """Add the batch's totals to the lines' daily rows: one read and one upsert.
 
-    The line locks are held, so no one else changes these rows between the read and the write.
+    SQLite (the demo): this transaction has written already, so it holds the database's one write
+    lock and no one else changes these rows between the read and the write. (On PostgreSQL the
+    upsert adds in the database: ``_days_add_pg``.)
     """
     stored = {
         (row[0], row[1]): row[2:]

@@ -122,27 +122,27 @@ def test_concurrent_batches_with_the_same_records_apply_them_once():
 @pytest.mark.django_db(transaction=True)
 def test_record_stored_meanwhile_for_another_line_is_not_applied_twice(monkeypatch):
     # A confused sender gives one id to two lines in two batches at once. The other batch commits
-    # the id between this one's look-up and its insert: this batch starts again and then counts
-    # the record as a duplicate, instead of charging a second line for it.
+    # the id between this one's look-up of its lines and its insert: the insert finds the id
+    # stored and counts the record as a duplicate, instead of charging a second line for it.
     line, other = LineFactory.create(), LineFactory.create()
     home = bucket(line)
-    load_buckets = apply._buckets_by_line
+    find_lines = apply._lines_find
     calls: list[int] = []
 
     def other_batch_commits(*args: Any) -> Any:
-        if not calls:
-            thread = threading.Thread(target=_store_elsewhere, args=("shared", other))
-            thread.start()
-            thread.join()
+        found = find_lines(*args)
+        thread = threading.Thread(target=_store_elsewhere, args=("shared", other))
+        thread.start()
+        thread.join()
         calls.append(1)
-        return load_buckets(*args)
+        return found
 
-    monkeypatch.setattr(apply, "_buckets_by_line", other_batch_commits)
+    monkeypatch.setattr(apply, "_lines_find", other_batch_commits)
 
     report = usage_ingest(records=[record(line, id="shared", amount=MB), record(line, id="own", amount=MB)])
 
     assert (report.accepted, report.duplicate) == (1, 1)
-    assert len(calls) == 2
+    assert len(calls) == 1
     assert used(home).data_used == MB
     assert DailyUsage.objects.get(line=line).data == MB
     assert UsageRecord.objects.get(record_id="shared").line == other

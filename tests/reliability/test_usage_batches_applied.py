@@ -71,11 +71,13 @@ def test_posted_batch_is_applied_by_the_usage_worker(worker: StartWorker) -> Non
     assert home.data_used == 3 * MB
 
 
-def _line_locked(line_pk: int, locked: threading.Event, release: threading.Event) -> None:
-    """Hold the line's row lock (as a long batch of another worker would) until ``release``."""
+def _bucket_locked(bucket_pk: int, locked: threading.Event, release: threading.Event) -> None:
+    """Hold the bucket's row lock (as a long batch of another worker would) until ``release``.
+    (Not the line's: applying locks no line, and the records' foreign-key checks would wait on it
+    only inside COMMIT, which a killed worker's backend still completes.)"""
     try:
         with transaction.atomic():
-            Line.objects.select_for_update().filter(pk=line_pk).get()
+            Bucket.objects.select_for_update().filter(pk=bucket_pk).get()
             locked.set()
             release.wait(timeout=50)
     finally:
@@ -95,14 +97,16 @@ def test_worker_killed_mid_apply_leaves_the_batch_pending_and_it_is_applied_once
     line = LineFactory.create()
     home = BucketFactory.create(line=line)
     locked, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_line_locked, args=(line.pk, locked, release))
+    holder = threading.Thread(target=_bucket_locked, args=(home.pk, locked, release))
     holder.start()
     try:
         assert locked.wait(timeout=10)
         with worker() as first:
             batch_id = post_batch(line, ["k-1", "k-2"])
-            # The worker has locked the batch and waits for the line: it is mid-apply.
-            wait_until(_waiting_for_a_lock, timeout=20, what="the worker to wait for the line", details=first.log_tail)
+            # The worker has locked the batch, stored the records and waits for the bucket: mid-apply.
+            wait_until(
+                _waiting_for_a_lock, timeout=20, what="the worker to wait for the bucket", details=first.log_tail
+            )
             first.kill()
     finally:
         release.set()
