@@ -17,6 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from bench.load import WrkResult, wrk
+from bench.middleware import BARE_PREFIX, StackCosts, stack_costs
 from bench.seed import PageCustomer
 from boomcard.page_cache import customers_changed
 
@@ -34,13 +35,44 @@ class Page:
 
 def pages(customer: PageCustomer) -> list[Page]:
     busiest = customer.line_ids[0]
+    paid, open_order = _orders_to_show(customer)
     return [
         Page("ping", "/ping", logged_in=False, expect="ok"),
         Page("home", "/", expect=f'href="/lines/{busiest}/"'),
         Page("line", f"/lines/{busiest}/", expect="LPA:1$"),
         Page("orders", "/billing/orders/", expect="BM"),
+        Page("order", f"/billing/orders/{paid}/", expect=f'href="/billing/orders/{paid}/receipt/"'),
+        Page("receipt", f"/billing/orders/{paid}/receipt/", expect=paid),
+        Page("renew", f"/lines/{busiest}/renew/", expect='name="plan"'),
+        Page("pay", f"/billing/orders/{open_order}/pay/", expect='id="card-form"'),
         Page("recommend", f"/plans/recommend/?{RECOMMEND_QUERY}", expect='name="data_gb"'),
+        Page("notices", "/notices/", expect='class="notices"'),
+        Page("support", "/support/", expect='name="message"'),
     ]
+
+
+def _orders_to_show(customer: PageCustomer) -> tuple[str, str]:
+    """The public ids of the customer's latest fulfilled order (the order and receipt pages) and
+    of an open order on their third line, whose intent is already made (the pay page, which then
+    asks Stripe nothing); the open one is made here the first time."""
+    from billing.models import Order, OrderItem
+
+    paid = Order.objects.filter(user=customer.user, status=Order.Status.FULFILLED).order_by("-created_at").first()
+    assert paid is not None, "the bench customer has fulfilled orders"
+    open_order = Order.objects.filter(user=customer.user, status=Order.Status.PENDING).first()
+    if open_order is None:
+        open_order = Order.objects.create(
+            user=customer.user,
+            line_id=customer.line_ids[2],
+            plan=paid.plan,
+            kind=Order.Kind.RENEWAL,
+            amount_minor=paid.amount_minor,
+            currency=paid.currency,
+            payment_intent_id="pi_bench_page_open",
+            client_secret="pi_bench_page_open_secret_bench",  # noqa: S106 (localstripe never sees it)
+        )
+        OrderItem.objects.create(order=open_order, position=0, plan=paid.plan, amount_minor=paid.amount_minor)
+    return paid.public_id, open_order.public_id
 
 
 def log_in(base_url: str, phone: str, password: str) -> dict[str, str]:
@@ -156,6 +188,17 @@ class PagesResult:
         """/ping's median time in-process over the page's median time when cold."""
         return self.cold_ms("ping") / self.cold_ms(name)
 
+    # /ping behind no middleware, measured in each round right after /ping (bench/middleware.py).
+    bare: list[WrkResult] = field(default_factory=list)
+    stack: StackCosts | None = None
+
+    def stack_ratio(self) -> float:
+        """/ping's rate over the bare view's, the median over the rounds."""
+        return statistics.median(
+            ping.requests_per_second / bare.requests_per_second
+            for ping, bare in zip(self.runs["ping"], self.bare, strict=True)
+        )
+
     def rate(self, name: str) -> float:
         return statistics.median(run.requests_per_second for run in self.runs[name])
 
@@ -179,14 +222,18 @@ def measure(
     result.queries = query_counts(customer, page_list)
     result.cold = cold_views(customer, page_list, views=COLD_VIEWS, rounds=COLD_ROUNDS)
     headers = {page.name: {"Cookie": _cookie_header(cookies)} if page.logged_in else {} for page in page_list}
-    for page in page_list:
+    result.stack = stack_costs(_cookie_header({"sessionid": cookies["sessionid"]}))
+    bare = Page("bare", BARE_PREFIX + "/ping", logged_in=False, expect="ok")
+    page_check(base_url, bare, cookies)
+    headers[bare.name] = {}
+    for page in [*page_list, bare]:
         wrk(base_url + page.path, seconds=2, connections=connections, headers=headers[page.name])
     for round_number in range(1, rounds + 1):
-        for page in page_list:
+        for page in [*page_list[:1], bare, *page_list[1:]]:
             run = wrk(base_url + page.path, seconds=seconds, connections=connections, headers=headers[page.name])
             if run.bad_responses or run.socket_errors:
                 raise RuntimeError(f"{page.path}: {run.bad_responses} bad answers, {run.socket_errors} socket errors")
-            result.runs[page.name].append(run)
+            (result.bare if page is bare else result.runs[page.name]).append(run)
             if log:
                 print(f"  round {round_number} {page.name:10} {run.requests_per_second:9.1f} req/s", flush=True)
     for page in page_list:

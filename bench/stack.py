@@ -156,7 +156,8 @@ def localstripe(ports: Ports, env: dict[str, str]) -> contextlib.AbstractContext
 def gunicorn(ports: Ports, env: dict[str, str]) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
     args = [
         str(BIN / "gunicorn"),
-        "boomcard.wsgi",
+        # boomcard.wsgi, and the same URLs under /bare/ behind no middleware (bench/wsgi.py).
+        "bench.wsgi:application",
         f"--workers={WORKERS}",
         f"--worker-class={WORKER_CLASS}",
         f"--threads={THREADS}",

@@ -9,6 +9,9 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         from accounts.notice_text import payment_reason_wording_register
         from billing.payment_errors import payment_error_message
+        from billing.signals import connect_signals
+
+        connect_signals()
 
         # Notices (accounts) word a failed payment's code as the payment pages do.
         payment_reason_wording_register(payment_error_message)

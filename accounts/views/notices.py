@@ -9,19 +9,31 @@ from django.views.decorators.http import require_POST
 from accounts import selectors, services
 from accounts.http import CustomerRequest
 from accounts.notice_text import notice_text
+from boomcard.page_cache import customer_cached
+from boomcard.page_fragments import fragment_for, fragment_name, fragment_render, page_number
 
 
 @login_required
 def notices(request: CustomerRequest) -> HttpResponse:
-    """The customer's notices, newest first; opening the page marks them read."""
-    page = Paginator(request.user.notices.order_by("-created_at", "-id"), 20).get_page(request.GET.get("page"))
-    items = [(notice, notice_text(notice)) for notice in page.object_list]
-    unread = [notice.pk for notice in page.object_list if notice.read_at is None]
+    """The customer's notices, newest first; opening the page marks them read. Each page's body is
+    cached per customer, with the notices it showed as new: marking them read drops it (a notice
+    is new on the one view that marks it read)."""
+    user = request.user
+    number = page_number(request.GET.get("page"))
+
+    def fragment() -> tuple[str, list[int]]:
+        page = Paginator(user.notices.order_by("-created_at", "-id"), 20).get_page(number)
+        items = [(notice, notice_text(notice)) for notice in page.object_list]
+        unread = [notice.pk for notice in page.object_list if notice.read_at is None]
+        html = fragment_render("accounts/notices_body.html", {"page": page, "items": items, "unread": set(unread)})
+        return html, unread
+
+    html, unread = customer_cached(user.pk, fragment_name("notices", number), fragment)
     if unread:
-        services.notice_mark_read(user=request.user, notice_ids=unread)
+        services.notice_mark_read(user=user, notice_ids=unread)
         # The bell on this page counts what is still unread now that these are read.
-        request.user.unread_notice_count = selectors.unread_notice_count(user=request.user)
-    return render(request, "accounts/notices.html", {"page": page, "items": items, "unread": set(unread)})
+        user.unread_notice_count = selectors.unread_notice_count(user=user)
+    return render(request, "accounts/notices.html", {"body": fragment_for(request, html)})
 
 
 @login_required

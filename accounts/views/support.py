@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -21,7 +22,7 @@ from django.views.generic import FormView
 from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.http import CustomerRequest
-from accounts.models import SupportRequest
+from accounts.models import SupportRequest, User
 from accounts.selectors import unread_notice_count
 from accounts.support import support_code_send, support_request_create, support_request_create_by_phone
 from accounts.support_desk import (
@@ -31,6 +32,8 @@ from accounts.support_desk import (
     support_threads_of,
 )
 from accounts.support_forms import SupportCodeForm, SupportForm, SupportGuestForm, SupportReplyForm
+from boomcard.page_cache import customer_cached
+from boomcard.page_fragments import FORM_TOKEN_MARKER, fragment_for, fragment_name, fragment_render
 from boomcard.ratelimit import client_address
 
 # The logged-out request waiting for the code sent to its number.
@@ -82,24 +85,39 @@ def support(request: HttpRequest) -> HttpResponse:
 
 
 def _support_customer(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    form = SupportForm(request.POST or None, user=user)  # type: ignore[arg-type]
-    if request.method == "POST" and form.is_valid():
-        try:
-            support_request = support_request_create(
-                user=user,  # type: ignore[arg-type]
-                topic=form.cleaned_data["topic"],
-                message=form.cleaned_data["message"],
-                line=form.cleaned_data["line"],
-                token=form.cleaned_data["token"],
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            _thanks(request, support_request)
-            return redirect("accounts:support")
-    requests = support_threads_of(user=user)  # type: ignore[arg-type]
-    return render(request, "accounts/support.html", {"form": form, "contact": _contact(), "requests": requests})
+    user: User = request.user  # type: ignore[assignment]
+    if request.method == "POST":
+        form = SupportForm(request.POST, user=user)
+        if form.is_valid():
+            try:
+                support_request = support_request_create(
+                    user=user,
+                    topic=form.cleaned_data["topic"],
+                    message=form.cleaned_data["message"],
+                    line=form.cleaned_data["line"],
+                    token=form.cleaned_data["token"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                _thanks(request, support_request)
+                return redirect("accounts:support")
+        # A form with errors: shown as posted, never cached.
+        body = render_to_string("accounts/support_body.html", _support_context(user, form), request=request)
+        return render(request, "accounts/support.html", {"body": body})
+
+    def fragment() -> str:
+        form = SupportForm(user=user)
+        form.initial["token"] = FORM_TOKEN_MARKER  # each request gets its own (fragment_for)
+        return fragment_render("accounts/support_body.html", _support_context(user, form))
+
+    # The answers, the customer's requests with their threads, and the empty form.
+    html = customer_cached(user.pk, fragment_name("support"), fragment)
+    return render(request, "accounts/support.html", {"body": fragment_for(request, html)})
+
+
+def _support_context(user: User, form: SupportForm) -> dict[str, Any]:
+    return {"form": form, "contact": _contact(), "requests": support_threads_of(user=user), "customer": True}
 
 
 @login_required

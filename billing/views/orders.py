@@ -12,10 +12,12 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import CustomerRequest
+from accounts.models import Notice
 from accounts.notice_keys import order_fulfilled_key
 from billing import gateway, selectors, services
 from billing.forms import RenewForm
@@ -24,6 +26,8 @@ from billing.receipt_pdf import receipt_pdf as receipt_as_pdf
 from billing.views.messages import gateway_message
 from billing.views.wallets import wallet_step
 from boomcard.formats import money
+from boomcard.page_cache import customer_cached
+from boomcard.page_fragments import fragment_for, fragment_name, fragment_render, page_number
 from plans.currency import currency_for
 from plans.pricing import Money, price_of
 
@@ -33,6 +37,17 @@ from plans.pricing import Money, price_of
 def renew(request: CustomerRequest, line_id: int) -> HttpResponse:
     """The confirmation page: plan, price and new expiry; posting opens the order."""
     currency = currency_for(request)
+    if request.method == "GET":
+        user = request.user
+
+        def fragment() -> tuple[str, bool]:
+            options = selectors.renewal_options(user=user, line_id=line_id, currency=currency)
+            html = fragment_render("billing/renew_body.html", _renew_context(options, RenewForm(), currency))
+            return html, options.flexible is not None
+
+        # The offers' new expiry dates may lag the clock by PAGE_CACHE_SECONDS at most.
+        html, flexible = customer_cached(user.pk, fragment_name("renew", line_id, currency), fragment)
+        return render(request, "billing/renew.html", {"body": fragment_for(request, html), "flexible": flexible})
     options = selectors.renewal_options(user=request.user, line_id=line_id, currency=currency)
     form = RenewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -51,16 +66,17 @@ def renew(request: CustomerRequest, line_id: int) -> HttpResponse:
             return redirect("billing:renew", line_id=line_id)
         else:
             return redirect("billing:pay", public_id=order.public_id)
+    html = render_to_string("billing/renew_body.html", _renew_context(options, form, currency), request=request)
+    return render(request, "billing/renew.html", {"body": html, "flexible": options.flexible is not None})
+
+
+def _renew_context(options: selectors.RenewalOptions, form: RenewForm, currency: str) -> dict[str, Any]:
     flexible_price = None
     if options.flexible is not None:
-        posted_flexible = form.is_bound and request.POST.get("plan") == options.flexible.plan.code
+        posted_flexible = form.is_bound and form.data.get("plan") == options.flexible.plan.code
         amounts = form.data if posted_flexible else None
         flexible_price, _errors = _flexible_quote(options.flexible, amounts)
-    return render(
-        request,
-        "billing/renew.html",
-        {"options": options, "form": form, "currency": currency, "flexible_price": flexible_price},
-    )
+    return {"options": options, "form": form, "currency": currency, "flexible_price": flexible_price}
 
 
 # Which field of the renewal form a service's refusal is about.
@@ -108,31 +124,48 @@ def order_detail(request: CustomerRequest, public_id: str) -> HttpResponse:
     """The return page: asks Stripe while the order is open; while the customer pays in a wallet
     or at the bank it sends them on to Alipay or shows the WeChat Pay QR code, and the page's
     script asks for the order's status until it changes."""
-    order = selectors.customer_order(user=request.user, public_id=public_id)
+    user = request.user
+
+    def final_body() -> str | None:
+        """A final order's page body, which nothing but a change to the order (or its notice,
+        its refund) changes; None for an order still under way."""
+        order = selectors.customer_order(user=user, public_id=public_id)
+        if order.status not in Order.FINAL:
+            return None
+        return fragment_render("billing/order_body.html", _order_context(order, go=False))
+
+    html = customer_cached(user.pk, fragment_name("order", public_id), final_body)
+    if html is not None:
+        return render(request, "billing/order.html", {"public_id": public_id, "body": fragment_for(request, html)})
+    order = selectors.customer_order(user=user, public_id=public_id)
     if order.status not in Order.FINAL and order.payment_intent_id:
         try:
             order = services.order_fulfil(order=order)
         except gateway.GatewayError as error:
             messages.warning(request, gateway_message(error))
-    notice = order.user.notices.filter(key=order_fulfilled_key(order_id=order.pk)).first()
+    context = _order_context(order, go=request.GET.get("go") == "1")
+    body = render_to_string("billing/order_body.html", context, request=request)
+    return render(request, "billing/order.html", {**context, "public_id": public_id, "body": body})
+
+
+def _order_context(order: Order, *, go: bool) -> dict[str, Any]:
+    """What the order page shows of ``order``: a fixed number of queries (its notice, its open
+    refund, its items with their plans and buckets)."""
+    notice = Notice.objects.filter(user_id=order.user_id, key=order_fulfilled_key(order_id=order.pk)).first()
     refund = order.refunds.filter(status__in=Refund.OPEN).first() if order.status == Order.Status.FULFILLED else None
     items = selectors.order_items(order=order)
     base_expiries = [item.bucket.expires_at for item in items if item.bucket and not item.plan.is_addon]
-    return render(
-        request,
-        "billing/order.html",
-        {
-            "order": order,
-            "groups": selectors.item_groups(items),
-            # The expiry this order's own base buckets gave: order.line may be the copy read before.
-            "new_expiry": max(base_expiries, default=None),
-            "notice": notice,
-            "refund": refund,
-            "wallet": wallet_step(order, go=request.GET.get("go") == "1"),
-            # Ask again while Stripe may still answer; a failed try waits for the customer instead.
-            "waiting": order.status in (Order.Status.PENDING, Order.Status.REQUIRES_ACTION, Order.Status.PAID),
-        },
-    )
+    return {
+        "order": order,
+        "groups": selectors.item_groups(items),
+        # The expiry this order's own base buckets gave: order.line may be the copy read before.
+        "new_expiry": max(base_expiries, default=None),
+        "notice": notice,
+        "refund": refund,
+        "wallet": wallet_step(order, go=go),
+        # Ask again while Stripe may still answer; a failed try waits for the customer instead.
+        "waiting": order.status in (Order.Status.PENDING, Order.Status.REQUIRES_ACTION, Order.Status.PAID),
+    }
 
 
 @login_required
@@ -164,21 +197,38 @@ def renew_now(request: CustomerRequest, line_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def orders(request: CustomerRequest) -> HttpResponse:
-    page = Paginator(selectors.customer_orders(user=request.user), 20).get_page(request.GET.get("page"))
-    return render(request, "billing/orders.html", {"page": page})
+    """The customer's orders, newest first, 20 a page: each page's body is cached per customer."""
+    user = request.user
+    number = page_number(request.GET.get("page"))
+
+    def body() -> str:
+        page = Paginator(selectors.customer_orders(user=user), ORDERS_PER_PAGE).get_page(number)
+        return fragment_render("billing/orders_body.html", {"page": page})
+
+    html = customer_cached(user.pk, fragment_name("orders", number), body)
+    return render(request, "billing/orders.html", {"body": fragment_for(request, html)})
+
+
+ORDERS_PER_PAGE = 20
 
 
 @login_required
 @require_GET
 def receipt(request: CustomerRequest, public_id: str) -> HttpResponse:
-    receipt = selectors.customer_receipt(user=request.user, public_id=public_id)
-    if receipt.order.status not in selectors.RECEIPT_STATUSES:
-        return redirect("billing:order", public_id=receipt.order.public_id)
-    return render(
-        request,
-        "billing/receipt.html",
-        {"receipt": receipt, "order": receipt.order, "support_email": settings.SUPPORT_EMAIL},
-    )
+    user = request.user
+
+    def body() -> str | None:
+        """The receipt's body; None for an order that has none (yet)."""
+        receipt = selectors.customer_receipt(user=user, public_id=public_id)
+        if receipt.order.status not in selectors.RECEIPT_STATUSES:
+            return None
+        context = {"receipt": receipt, "order": receipt.order, "support_email": settings.SUPPORT_EMAIL}
+        return fragment_render("billing/receipt_body.html", context)
+
+    html = customer_cached(user.pk, fragment_name("receipt", public_id), body)
+    if html is None:
+        return redirect("billing:order", public_id=public_id)
+    return render(request, "billing/receipt.html", {"public_id": public_id, "body": fragment_for(request, html)})
 
 
 @login_required

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -15,16 +18,31 @@ from accounts.http import CustomerRequest
 from accounts.reauth import reauth_fresh, reauth_url
 from billing import gateway, selectors, services
 from billing.forms import CardForm
+from billing.models import Order
 from billing.payment_errors import payment_errors_for_script
 from billing.views.messages import gateway_message
 from boomcard.middleware import loads_stripe_js
+from boomcard.page_cache import customer_cached
+from boomcard.page_fragments import fragment_for, fragment_name, fragment_render
 
 
 @login_required
 @require_GET
 @loads_stripe_js
 def pay(request: CustomerRequest, public_id: str) -> HttpResponse:
-    order = selectors.customer_order(user=request.user, public_id=public_id)
+    user = request.user
+
+    def open_body() -> str | None:
+        """The payment page's body for an open order whose intent is made; else None."""
+        order = selectors.customer_order(user=user, public_id=public_id)
+        if not order.is_open or not order.payment_intent_id:
+            return None
+        return fragment_render("billing/pay_body.html", _pay_context(order))
+
+    html = customer_cached(user.pk, fragment_name("pay", public_id), open_body)
+    if html is not None:
+        return render(request, "billing/pay.html", {"body": fragment_for(request, html), **_page_context()})
+    order = selectors.customer_order(user=user, public_id=public_id)
     if not order.is_open:
         return redirect("billing:order", public_id=order.public_id)
     if not order.payment_intent_id:
@@ -33,23 +51,27 @@ def pay(request: CustomerRequest, public_id: str) -> HttpResponse:
         except gateway.GatewayError as error:
             messages.error(request, gateway_message(error))
             return redirect("billing:order", public_id=order.public_id)
-    return render(
-        request,
-        "billing/pay.html",
-        {
-            "order": order,
-            "groups": selectors.item_groups(selectors.order_items(order=order)),
-            "methods": gateway.methods_for(order.currency),
-            "currencies": {method: sorted(taken) for method, taken in gateway.METHOD_CURRENCIES.items()},
-            "stripe_js": settings.STRIPE_JS_URL,
-            # localstripe's stand-in card element (development, tests, bench) is five inputs, not
-            # Stripe's one-line frame: the page reserves its height before it mounts.
-            "card_standin": not settings.STRIPE_JS_URL.startswith("https://js.stripe.com/"),
-            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-            # Why a card was refused, in the customer's language, for the script.
-            **payment_errors_for_script(),
-        },
-    )
+    body = render_to_string("billing/pay_body.html", _pay_context(order), request=request)
+    return render(request, "billing/pay.html", {"body": body, **_page_context()})
+
+
+def _page_context() -> dict[str, Any]:
+    return {"stripe_js": settings.STRIPE_JS_URL}
+
+
+def _pay_context(order: Order) -> dict[str, Any]:
+    return {
+        "order": order,
+        "groups": selectors.item_groups(selectors.order_items(order=order)),
+        "methods": gateway.methods_for(order.currency),
+        "currencies": {method: sorted(taken) for method, taken in gateway.METHOD_CURRENCIES.items()},
+        # localstripe's stand-in card element (development, tests, bench) is five inputs, not
+        # Stripe's one-line frame: the page reserves its height before it mounts.
+        "card_standin": not settings.STRIPE_JS_URL.startswith("https://js.stripe.com/"),
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        # Why a card was refused, in the customer's language, for the script.
+        **payment_errors_for_script(),
+    }
 
 
 @login_required

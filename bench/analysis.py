@@ -1,0 +1,164 @@
+"""The standing analysis under the figures in BENCHMARKS.md: what each figure measures, what the
+profiles say is left, and what was changed to get there (bench/report.py writes it)."""
+
+ANALYSIS = """\
+## What the profiles showed, and what was done
+
+Profiles taken when the bench was written (pyinstrument in-process on the bench data, py-spy on
+the gunicorn workers; both pinned in requirements-dev.txt). Re-profile with e.g.
+`.venv/bin/py-spy record -p <worker pid> -o profile.svg` during `make bench BENCH_ARGS=--keep`.
+
+### Pages: the home page, from about 0.08 of /ping to about 0.29-0.45 (target 0.30)
+
+Over this session's runs (each the median of four rounds) the home page measured 0.29 and 0.32
+in full `make bench` runs and 0.41 and 0.45 in runs of the pages alone. `/ping` itself moves
+between about 1,100 and 3,000 req/s from one 6-second window to the next on this shared machine,
+so one run's figure sits at the target rather than clearly above it; the in-process costs below
+are steadier.
+
+**Before** (the first version of this bench), in-process `/` cost about 6-7 ms a request
+against 0.26-0.46 ms for an anonymous `/ping`:
+
+| part of `GET /`, before | share |
+| --- | ---: |
+| rendering `plans/home.html` and `base.html` (includes, `{% translate %}`, meters) | ~40 % |
+| `plans.selectors.line_summaries` (2 queries: < 0.3 ms in PostgreSQL, the rest ORM compiling, models) | ~25-30 % |
+| the session and the user (2 queries: a logged-in `/ping` cost 1.1 ms, an anonymous one 0.26 ms) | ~12 % |
+| the unread-notices count of the bell (`accounts.context_processors.unread_notices`) | ~5 % |
+
+With `line_summaries` free the ratio would still have been about 0.12, so no change to the
+selector could meet 0.30: the page had to stop rebuilding what had not changed. **Done:**
+
+- **A per-customer page cache** (`boomcard/page_cache.py`): the home page's rendered line cards,
+  the bell's count and the logged-in user (`accounts.backends.PhoneOrEmailBackend.get_user`) are
+  kept in Redis under the customer's *generation*, which every change to their lines, buckets,
+  notices or account deletes (the models' `post_save`/`post_delete`, and explicit calls where a
+  write sends no signal: the usage feed's SQL, bulk-created reminder notices, `QuerySet.update`).
+  A value built from data a change overtook is stored under the dead generation and never served
+  (tests/accounts/test_page_cache.py checks each writer, and that a password changed or an account
+  deactivated elsewhere still ends the session at once). Values live at most
+  `PAGE_CACHE_SECONDS` (60), the age of the days-left countdown. Redis unreachable: pages are
+  built from the database as before.
+- **Sessions read from Redis**, written through to the database (`boomcard/sessions.py`, Django's
+  `cached_db` made to work with Redis down; a cached copy lives 5 minutes).
+- **One redis-py client per connection pool** (`boomcard/redis_cache.py`): Django's backend built
+  a `redis.Redis` per cache call, copying ~170 response callbacks each time, ~10 % of the cached
+  page.
+- **The header's links and the footer** as template fragments in each process's memory
+  (`{% cache ... using="fragments" %}`, by language and unread count): ~0.2 ms of `base.html`.
+
+**After**, in-process: `/` warm 1.7 ms against 0.32 ms for `/ping` (and 0.75 ms for a logged-in
+`/ping`); 0 queries. What is left: rendering `base.html` around the cards (~45 %: the language
+switch, the two CSRF tokens, the messages), four Redis round trips (session, user, cards, bell;
+~20 %), the middleware. The first request after a change (cold: 5 queries) costs what every
+request did before, ~9 ms in-process, about 5x the warm page: that is the figure for a customer
+whose balance changed since they last looked.
+
+The line page and the recommender (issue 17): their content (everything but the header's CSRF
+token, the scripts' CSP nonce and the messages) is cached per customer under the same
+generations (`plans/line_page.py`, `plans.views.recommend`): 0 queries warm. Before, the profile
+of both was ~80 % template rendering: the line page's 30-bar chart and its table (~16 ms
+in-process under load), the recommender's form (Django draws each `<option>` of the three trip
+selects through a template of its own). For the first view after a change: the chart and table
+are kept in each process's memory under the figures they draw (a payment or a notice leaves them
+as they are; a usage batch draws them once), the recommender's form likewise under its values,
+and the trip selects are drawn in Python (`plans.forms.QuickSelect`, the same markup). What is
+left cold is the queries (the user and the bell, then the line, its buckets and 30 days of
+usage; or the catalogue and the lines) and rendering the buckets and the answer: a few ms
+in-process against ~1 ms for /ping, so the cold ratio stays well under 0.12 on this machine.
+The line page's QR code is drawn once per process (`plans.esim.qr_svg`, `functools.lru_cache`);
+the orders page is not cached beyond the session, the user and the bell.
+
+### Usage ingest: (a) accepted about 0.23-0.27 of COPY (target 0.25), (b) applied 0.02-0.03 (target 0.15: not met)
+
+The API no longer applies a batch while the network waits: `POST /api/usage/` checks the records
+and stores the good ones as one `plans_usagebatch` row (202), and a Celery task on the `usage`
+queue applies it (plans/usage/). First, plans migration 0003 dropped the two indexes nothing
+reads (the one on `line_id` alone, which `(line_id, at)` serves, and the `varchar_pattern_ops` copy
+of the unique index on `record_id`); the dedupe query and `ON CONFLICT (record_id)` use the unique
+index (EXPLAIN: Index Only Scan using plans_usage_record_id_unique; Conflict Arbiter Indexes:
+plans_usage_record_id_unique). The two reference rows show what that gives the table: COPY into
+it went from ~0.15 to ~0.19 of the unindexed COPY, still short of 0.25, so only answering before
+applying could meet the target.
+
+**(a) Accepted** (pyinstrument in-process on a bench batch, ~40 ms for 5,000 records): checking
+the records ~45 % (one pass in Python; the per-record time-zone conversion and the frozen
+dataclass were replaced by a range comparison and a plain slots dataclass, 22 ms to 11 ms), the
+INSERT of the one row ~30 % (the records as compact JSON made in Python, 3 ms; PostgreSQL parsing
+~500 kB of jsonb and compressing it, 10 ms: with lz4 rather than the default pglz, 9 against
+14 ms), the JSON parse of the body ~10 %, writing the records for the row ~10 % (times as
+microseconds since the epoch: ISO 8601 took four times as long, and was what moved the figure
+from ~0.24 to ~0.27 in one sitting). On two cores shared with PostgreSQL, the client and the
+worker applying batches meanwhile (at nice 10: the answers the network waits on go first), the
+figure varies from run to run between about 0.23 and 0.27, so it sits at the target rather than
+clearly above it. Since then the body is parsed and the row written with orjson (the standard
+library still reads what orjson refuses: NaN, integers past 64 bits), ~5-10 % of a batch; the
+full run above measured 0.257. What would give it room: workers on hosts of their own (the
+design's scale plan), or checking the records in compiled code (msgspec, with the present
+checks kept for batches it refuses, to name each bad record).
+
+**(b) Applied end to end.** Before issue 17 each batch locked the lines it named (~1,840 of
+2,000 for records spread at random), so batches applied one at a time whatever the number of
+workers. Now a batch takes no line lock (plans/usage/apply.py, `_apply`): its new records are
+stored first, `INSERT ... ON CONFLICT (record_id) DO NOTHING RETURNING record_id` in id order,
+which says exactly once which are new (a batch inserting the same id at the same time waits on
+the unique index for the other to commit, then finds it stored); then only the live buckets of
+the lines with new records are locked, in pk order, read straight from the cursor; usage is taken
+from them in Python as before (per line in time order, roaming packs first, expiring first
+first, overage beyond them), and the buckets, the few records with overage and the daily totals
+are written in one statement each. Two batches over the same lines wait on each other only from
+the bucket locks to the commit; the lock order (record ids, bucket pks, (line, day)) is one for
+every batch, so none deadlocks (tests/plans/test_usage_concurrent.py). The stored batch is read
+and locked in one query, its records as text for orjson.
+
+Measured on 2026-12-02 with the machine shared (other sessions benchmarking and testing
+meanwhile), `make bench BENCH_ARGS="--only usage"`, two runs each: before, 500,000 records applied
+in 88.7 s and 48.7 s (5,638 and 10,272 records/s; 0.023 and 0.029 of COPY; 1-minute load ~6-10,
+then ~2-6); after, 66.2 s, 69.1 s and 34.0 s (7,555, 7,242 and 14,704 records/s; 0.021, 0.032
+and 0.037; load ~5-10, ~8-9, then ~2-5). In like conditions about 1.4x the records applied a
+second; the ratio moved from ~0.03 to ~0.035, as the reference COPY itself ran at 230,000-400,000
+records/s from run to run. The target is not met, and the profile says why it
+cannot be by the code in front of the tables alone. pyinstrument, one worker applying 5,000
+records over 2,000 lines, ~0.8 s a batch under that load with only ~0.22 s of it Python: the
+daily totals' upsert ~45 % (every batch rewrites ~6,000-8,000 `plans_dailyusage` rows, three
+indexes each and mostly not HOT, and the dead versions pile up faster than autovacuum clears
+them), the bucket update ~12 % (~1,840 rows), the record insert ~11 % (at COPY-into-the-indexed-
+table speed: that COPY alone is ~0.1-0.2 of the plain COPY, so no applier writing these rows can
+reach 0.15 end to end on the same two cores as the API), locking the buckets ~7 %, taking usage
+~6 %, and the commit ~5 % (the deferred foreign-key checks of 5,000 records). What would raise
+it: fewer daily-row rewrites (a fill factor of ~50 on `plans_dailyusage` and `plans_bucket` for
+HOT updates, and dropping the `line_id`-only index of `plans_dailyusage` that `(line_id, day)`
+serves: a migration; on the loaded machine the difference was within the noise), and workers on
+hosts of their own, as the design's scale plan has.
+
+### Sweeps
+
+Flat: they read only what is due through `plans_line.expires_at`'s index (the EXPLAIN plans
+above), and the rest of their time is the 1,000 notices, emails and (auto-renew) Stripe charges,
+which do not depend on the number of lines. No new index is needed for this data: every line in
+the auto-renew window is due, so the filter on `auto_renew` discards nothing. With real data a
+good share of all lines expires within any 48 hours without auto-renew; the index scan then reads
+those too, and a partial index `(expires_at) WHERE auto_renew` would keep that read to the
+auto-renew lines. Not added: the bench does not show it is needed.
+
+### Webhooks (target 0.15 of /ping, issue 17: not met)
+
+An event asks Stripe nothing when its intent succeeded or was cancelled (it never changes again)
+and what paid is known here (the saved card, or a wallet); it is stored in the transaction that
+fulfils the order, found with the order in one query: 21 queries, one commit (24, two commits and
+a card request before). In-process, 190 events: 33 ms of CPU each before, 21-24 after. Full runs
+(load 7-11, noise): 0.025 and 0.023 before, 0.021 and 0.046 after. py-spy in-process: the bucket
+grant 28 %, the notice and email 17 %, the on-commit Celery publish and cache deletes 10 %, the
+page-cache signals 8 %, the order's lock 9 %, the signature 0.4 %; SQL round trips ~42 %. What is
+left is the fulfilment, ~20 statements in one transaction for exactly-once; 0.15 would need
+fulfilling in a task after answering Stripe, which changes what the 200 promises.
+
+### The server: gthread, 2 workers x 4 threads
+
+Measured both ways when the bench was written (each pair in one sitting; the machine is noisy):
+usage ingest 17,300 records/s with gthread against 11,800 with sync workers (a sync worker that
+waits for the line locks leaves its core idle; a gthread worker reads and checks the next batch
+meanwhile); pages about equal (home 175 against 151 req/s); webhooks about equal (76 against 63
+events/s), where each event waits on two Stripe round trips. gthread also keeps connections
+alive, as a load balancer in front would.
+"""
