@@ -120,7 +120,7 @@ def _intent_event(event: gateway.Event, order: Order, saved_card: gateway.Card |
     so that snapshot is applied as it is, whenever it arrives (the order's transitions keep a
     late one from moving a paid order back). Any other state may be stale (a failure delivered
     after the retry that paid): for an order still open, Stripe is asked for the intent now,
-    outside any lock; if Stripe does not answer, nothing is stored and Stripe redelivers."""
+    outside any lock; if Stripe does not answer, the snapshot is applied as it stands."""
     intent = gateway.intent_of_event(event)
     outcome = f"order {order.public_id}: not an intent" if intent is None else ""
     if intent is not None and not (intent.succeeded or intent.canceled) and not order.is_open:
@@ -128,7 +128,9 @@ def _intent_event(event: gateway.Event, order: Order, saved_card: gateway.Card |
     if intent is None or outcome:
         return outcome if _store(event, gateway.intent_id_of_event(event), outcome) else "duplicate"
     if not (intent.succeeded or intent.canceled):
-        with contextlib.suppress(gateway.NotFound):  # forgotten: the event is all there is
+        # Forgotten at Stripe, or Stripe not answering: the event is all there is, applied as it
+        # stands (a paid order never moves back; a later event or reconciliation brings the rest).
+        with contextlib.suppress(gateway.NotFound, gateway.GatewayUnavailable):
             intent = gateway.intent_retrieve(intent.id)
     intent_id, stored = intent.id, []
 

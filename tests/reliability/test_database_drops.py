@@ -34,6 +34,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import EmailDelivery, Notice, User
 from billing.models import Order, StripeEvent
+from boomcard.page_cache import customers_changed
 from plans.models import Bucket, Line, Plan
 from tests.billing.test_webhooks import event_body, stripe_signature
 from tests.celery_worker import database_url
@@ -348,12 +349,17 @@ def test_connections_killed_between_requests_are_replaced_without_a_failed_reque
 ) -> None:
     four = [browsers() for _ in range(4)]
     pages = [reverse("plans:home"), reverse("plans:line", args=[line.pk]), reverse("billing:orders")]
+    assert line.owner_id is not None
     for browser in four:
+        # A page served warm from the customer's page cache opens no connection: each browser's
+        # pages are built from the database, as after a change to the customer's data.
+        customers_changed([line.owner_id])
         for page in pages:
             assert browser.get(live_server.url + page, timeout=30).status_code == 200
     # Each browser's server thread kept its connection (CONN_MAX_AGE), idle now: killed.
     assert killer.kill() >= len(four)
     for browser in four:
+        customers_changed([line.owner_id])
         for page in pages:
             response = browser.get(live_server.url + page, timeout=30)
             assert response.status_code == 200, (page, response.status_code)
