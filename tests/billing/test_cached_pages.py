@@ -119,7 +119,7 @@ def csrf_values(page: str) -> list[str]:
     return re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
 
 
-def test_each_request_gets_its_own_csrf_token_and_the_cache_holds_none(customer, line, plans):
+def test_each_request_gets_its_own_csrf_token_and_the_cache_holds_none(customer, line, plans, localstripe):
     """Two browsers of one customer: each page carries its own session's token, the cached body
     only the marker, and a form from a page served from the cache posts."""
     first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
