@@ -276,6 +276,33 @@ def test_a_run_that_finds_its_event_processed_meanwhile_undoes_what_it_did(clien
     assert StripeEvent.objects.get(pk=stored.pk).outcome == "the other run"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_runs_at_once_of_one_event_and_of_two_events_of_one_order_fulfil_it_once(client, customer, paid_order):
+    """Four runs released together on four threads (four connections), as two workers and a
+    redelivery would: the same event twice, and a second event about the same payment twice.
+    One fulfilment; each event marked once, by the run that applied it."""
+    from tests.billing.test_pay_by_card import _race
+
+    order, intent = paid_order
+    for event_id in ("evt_one", "evt_two"):
+        post_event(client, event_body("payment_intent.succeeded", intent, event_id=event_id))
+    one, two = (StripeEvent.objects.get(event_id=event_id).pk for event_id in ("evt_one", "evt_two"))
+
+    outcomes = _race([lambda pk=pk: tasks.stripe_event_process_task(pk) for pk in (one, one, two, two)])
+
+    fulfilled = f"order {order.public_id}: fulfilled"
+    assert not [outcome for outcome in outcomes if isinstance(outcome, BaseException)], outcomes
+    for runs in (outcomes[:2], outcomes[2:]):  # of each event, one run applied it; the other found it done
+        assert runs.count(fulfilled) == 1, outcomes
+        assert set(runs) <= {fulfilled, "duplicate", "done"}, outcomes
+    order.refresh_from_db()
+    assert order.status == Order.Status.FULFILLED
+    assert Bucket.objects.filter(order_item__order=order).count() == 1
+    assert customer.notices.filter(kind=Notice.Kind.PAYMENT_CONFIRMED).count() == 1
+    assert EmailDelivery.objects.filter(notice__user=customer).count() == 1
+    assert set(StripeEvent.objects.values_list("outcome", flat=True)) == {fulfilled}
+
+
 def test_unknown_stored_event_is_missing(db):
     assert tasks.stripe_event_process_task(987654) == "missing"
 
