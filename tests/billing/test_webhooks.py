@@ -2,6 +2,7 @@
 really exist (and really succeeded) on localstripe."""
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -288,7 +289,7 @@ def test_runs_at_once_of_one_event_and_of_two_events_of_one_order_fulfil_it_once
         post_event(client, event_body("payment_intent.succeeded", intent, event_id=event_id))
     one, two = (StripeEvent.objects.get(event_id=event_id).pk for event_id in ("evt_one", "evt_two"))
 
-    outcomes = _race([lambda pk=pk: tasks.stripe_event_process_task(pk) for pk in (one, one, two, two)])
+    outcomes = _race([functools.partial(tasks.stripe_event_process_task, pk) for pk in (one, one, two, two)])
 
     fulfilled = f"order {order.public_id}: fulfilled"
     assert not [outcome for outcome in outcomes if isinstance(outcome, BaseException)], outcomes
