@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 from bench import webhooks
 
                 events = 100 if arguments.quick else 600
-                with _figure(results, "webhooks", f"{events} orders paid at localstripe, an event each"):
+                with _figure(results, "webhooks", f"2 rounds of {events} orders paid at localstripe, an event each"):
                     results.webhooks = webhooks.measure(
                         ports.web_url,
                         plans,

@@ -1,6 +1,6 @@
 """The stack the benchmark runs on: its environment, its database, and the processes it starts
-(localstripe, gunicorn, and for the usage feed Celery workers on the ``usage`` queue), each
-stopped by its own pid when the run ends."""
+(localstripe, gunicorn, and Celery workers: on the ``usage`` queue for the usage feed, on the
+``billing`` queue for the webhooks), each stopped by its own pid when the run ends."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ USAGE_KEY = "bench-usage-key-" + secrets.token_hex(8)
 WEBHOOK_SECRET = "whsec_bench_" + secrets.token_hex(8)
 
 WORKERS = 2
-# gthread: a request that waits (PostgreSQL, Redis, and above all Stripe in the webhook) leaves
+# gthread: a request that waits (PostgreSQL, Redis, Stripe) leaves
 # the worker's other threads to use the core. See BENCHMARKS.md for the sync/gthread figures.
 WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
 THREADS = int(os.environ.get("BENCH_THREADS", "4"))
@@ -175,27 +175,33 @@ def gunicorn(ports: Ports, env: dict[str, str]) -> contextlib.AbstractContextMan
 # process, and a second one that decodes its next batch while the first holds the locks.
 USAGE_WORKER_CONCURRENCY = int(os.environ.get("BENCH_USAGE_WORKERS", "2"))
 USAGE_WORKER_NICE = int(os.environ.get("BENCH_USAGE_WORKER_NICE", "10"))
+# Celery worker processes processing Stripe's webhook events (the billing queue): each event
+# locks only its own order, so two processes work side by side.
+BILLING_WORKER_CONCURRENCY = int(os.environ.get("BENCH_BILLING_WORKERS", "2"))
+BILLING_WORKER_NICE = int(os.environ.get("BENCH_BILLING_WORKER_NICE", "10"))
 
 
 @contextlib.contextmanager
-def usage_workers(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """``celery -A boomcard worker -Q usage`` as production runs it (prefork, acks late), on the
-    bench's broker (Redis db 13); ready when its log says so, stopped warm (SIGTERM) at the end."""
+def celery_workers(
+    env: dict[str, str], *, queue: str, concurrency: int, nice: int
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``celery -A boomcard worker -Q <queue>`` as production runs it (prefork, acks late), on the
+    bench's broker; ready when its log says so, stopped warm (SIGTERM) at the end. At a lower CPU
+    priority than gunicorn (``nice``): on two shared cores the answers, which the network and
+    Stripe wait on, go first and the work catches up (in production the workers have hosts of
+    their own)."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = LOG_DIR / "celery-usage.log"
-    # At a lower CPU priority than gunicorn (nice 10): on two shared cores the feed's answers,
-    # which the network waits on, go first and applying catches up (in production the workers
-    # have hosts of their own).
+    log = LOG_DIR / f"celery-{queue}.log"
     args = [
         "nice",
-        f"-n{USAGE_WORKER_NICE}",
+        f"-n{nice}",
         str(BIN / "celery"),
         "-A",
         "boomcard",
         "worker",
         "-Q",
-        "usage",
-        f"--concurrency={USAGE_WORKER_CONCURRENCY}",
+        queue,
+        f"--concurrency={concurrency}",
         "--pool=prefork",
         "--without-heartbeat",
         "--without-gossip",
@@ -211,9 +217,9 @@ def usage_workers(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
         deadline = time.monotonic() + 60
         while " ready." not in log.read_text(errors="replace"):
             if process.poll() is not None:
-                raise RuntimeError(f"the usage worker exited with {process.returncode}; see {log}")
+                raise RuntimeError(f"the {queue} worker exited with {process.returncode}; see {log}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the usage worker was not ready within 60 s; see {log}")
+                raise RuntimeError(f"the {queue} worker was not ready within 60 s; see {log}")
             time.sleep(0.2)
         yield process
     finally:
@@ -226,9 +232,24 @@ def usage_workers(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
                 process.wait()
 
 
+def usage_workers(env: dict[str, str]) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    return celery_workers(env, queue="usage", concurrency=USAGE_WORKER_CONCURRENCY, nice=USAGE_WORKER_NICE)
+
+
+def billing_workers(env: dict[str, str]) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    return celery_workers(env, queue="billing", concurrency=BILLING_WORKER_CONCURRENCY, nice=BILLING_WORKER_NICE)
+
+
 def usage_workers_description() -> str:
     return (
         f"Celery worker on the usage queue (prefork, concurrency {USAGE_WORKER_CONCURRENCY}, nice {USAGE_WORKER_NICE})"
+    )
+
+
+def billing_workers_description() -> str:
+    return (
+        f"Celery worker on the billing queue (prefork, concurrency {BILLING_WORKER_CONCURRENCY},"
+        f" nice {BILLING_WORKER_NICE})"
     )
 
 

@@ -1,20 +1,26 @@
 """Figure 4: signed ``payment_intent.succeeded`` events per second through ``/stripe/webhook/``,
-each fulfilling an order whose intent really succeeded on localstripe, against ``/ping``."""
+each about an order whose intent really succeeded on localstripe, against ``/ping``: answered
+(stored and queued: what Stripe waits for), and fulfilled end to end by a Celery worker on the
+``billing`` queue running on the same machine (from the first event sent until every order is
+fulfilled)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
+
 from bench import seed, stack, stripe_setup
 from bench.load import Request, WrkResult, send_all, wrk
-from billing.models import Order, OrderItem
+from billing.models import Order, OrderItem, StripeEvent
 from plans.models import Bucket, Line, Plan
 
 RUN = secrets.token_hex(4)
@@ -22,14 +28,32 @@ RUN = secrets.token_hex(4)
 
 @dataclass
 class WebhooksResult:
-    events: int
+    events: int  # in each of the two rounds
     client_threads: int
-    seconds: float
+    seconds: float  # round 1, no worker: from the first event sent to the last answer
+    busy_seconds: float = 0.0  # round 2, the worker at work on the same cores: the same
+    fulfilled_seconds: float = 0.0  # round 2: from the first event sent until every order was fulfilled
     ping: list[WrkResult] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
         return self.events / self.seconds
+
+    @property
+    def busy_rate(self) -> float:
+        return self.events / self.busy_seconds
+
+    @property
+    def busy_ratio(self) -> float:
+        return self.busy_rate / self.ping_rate
+
+    @property
+    def fulfilled_rate(self) -> float:
+        return self.events / self.fulfilled_seconds
+
+    @property
+    def fulfilled_ratio(self) -> float:
+        return self.fulfilled_rate / self.ping_rate
 
     @property
     def ping_rate(self) -> float:
@@ -61,20 +85,21 @@ def _signed(body: bytes) -> dict[str, str]:
     return {"Content-Type": "application/json", "Stripe-Signature": f"t={timestamp},v1={digest}"}
 
 
-def orders_paid_at_stripe(plans: dict[str, Plan], *, count: int) -> tuple[list[int], list[bytes]]:
+def orders_paid_at_stripe(plans: dict[str, Plan], *, count: int, first: int = 1) -> tuple[list[int], list[bytes]]:
     """``count`` lines, each with a pending renewal whose intent succeeded at Stripe (the customer
-    paid and closed the tab): the orders' ids, and the events Stripe would send about them."""
-    owners = seed.users_insert(first=800_000, count=max(count // 20, 1))
+    paid and closed the tab): the orders' ids, and the events Stripe would send about them.
+    ``first``: the number of the first line and event (1, then count + 1 for a second set)."""
+    owners = seed.users_insert(first=800_000 + first, count=max(count // 20, 1))
     profiles = stripe_setup.profiles_with_cards(owners)
     seed.lines_insert(
         numbers=seed.WEBHOOK_LINES,
-        first=1,
+        first=first,
         count=count,
         owner_ids=owners,
         plan=plans["basic-10"],
         expires_at_sql="now + interval '10 days'",
     )
-    line_ids = seed.lines_of(seed.WEBHOOK_LINES, 1, count)
+    line_ids = seed.lines_of(seed.WEBHOOK_LINES, first, count)
     owner_of = dict(Line.objects.filter(pk__in=line_ids).values_list("pk", "owner_id"))
     price = plans["basic-10"].prices.get(currency="CNY").amount_minor
     orders = Order.objects.bulk_create(
@@ -97,23 +122,86 @@ def orders_paid_at_stripe(plans: dict[str, Plan], *, count: int) -> tuple[list[i
     for order, intent in zip(orders, intents, strict=True):
         order.payment_intent_id = intent["id"]
     Order.objects.bulk_update(orders, ["payment_intent_id"])
-    return [order.pk for order in orders], [_event(n, intent) for n, intent in enumerate(intents)]
+    return [order.pk for order in orders], [_event(first + n, intent) for n, intent in enumerate(intents)]
 
 
 def measure(base_url: str, plans: dict[str, Plan], *, events: int, threads: int, ping_seconds: int) -> WebhooksResult:
-    order_ids, bodies = orders_paid_at_stripe(plans, count=events)
+    """Two rounds of ``events`` events, each about an order of its own. Round 1: the billing
+    worker started first, on the same two cores as the site, PostgreSQL, Redis and the client:
+    the answers timed, and the time until every order of the round is fulfilled (end to end).
+    Round 2, the target figure: what the site answers with no worker taking events meanwhile (in
+    production the workers have hosts of their own); its events wait on the queue, and a worker
+    started afterwards processes them before everything is checked."""
+    busy_ids, busy_bodies = orders_paid_at_stripe(plans, count=events)
+    quiet_ids, quiet_bodies = orders_paid_at_stripe(plans, count=events, first=events + 1)
     seed.analyze()
     result = WebhooksResult(events=events, client_threads=threads, seconds=0.0)
     result.ping.append(wrk(f"{base_url}/ping", seconds=ping_seconds, connections=8))
-    sent = send_all(base_url, [Request("/stripe/webhook/", body, _signed) for body in bodies], threads=threads)
-    result.seconds = sent.seconds
+    connection.close()  # the site's and the worker's processes get the database to themselves meanwhile
+    with stack.billing_workers(dict(os.environ)):
+        start = time.perf_counter()
+        busy = send_all(base_url, [Request("/stripe/webhook/", body, _signed) for body in busy_bodies], threads=threads)
+        result.busy_seconds = busy.seconds
+        result.fulfilled_seconds = _until_fulfilled(busy_ids) - start
+    quiet = send_all(base_url, [Request("/stripe/webhook/", body, _signed) for body in quiet_bodies], threads=threads)
+    result.seconds = quiet.seconds
     result.ping.append(wrk(f"{base_url}/ping", seconds=ping_seconds, connections=8))
-    for status, body in sent.answers:
-        outcome = json.loads(body).get("outcome", "") if status == 200 else ""
-        if not outcome.endswith(": fulfilled"):
+    with stack.billing_workers(dict(os.environ)):
+        _until_processed(2 * events)
+    _check(busy.answers + quiet.answers, busy_ids + quiet_ids, events=2 * events)
+    return result
+
+
+def _until_fulfilled(order_ids: list[int], timeout: float = 900) -> float:
+    """Poll (one count, 20 times a second) until every order of ``order_ids`` is fulfilled; the
+    time it was seen (perf_counter). An event is marked processed in the transaction that
+    fulfils its order."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM billing_order WHERE id = ANY(%s) AND status = %s",
+                [order_ids, Order.Status.FULFILLED],
+            )
+            row = cursor.fetchone()
+        assert row is not None
+        if row[0] >= len(order_ids):
+            return time.perf_counter()
+        time.sleep(0.05)
+    raise RuntimeError(f"the orders were not all fulfilled within {timeout:.0f} s; see var/bench/celery-billing.log")
+
+
+def _until_processed(events: int, timeout: float = 900) -> float:
+    """Poll (one count, the unprocessed ones on their partial index, 20 times a second) until the
+    ``events`` events are stored and none is left unprocessed; the time it was seen (perf_counter).
+    An event is marked processed in the transaction that fulfils its order."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT (SELECT count(*) FROM billing_stripeevent),"
+                " (SELECT count(*) FROM billing_stripeevent WHERE processed_at IS NULL)"
+            )
+            row = cursor.fetchone()
+        assert row is not None
+        if row[0] >= events and row[1] == 0:
+            return time.perf_counter()
+        time.sleep(0.05)
+    raise RuntimeError(f"the events were not all processed within {timeout:.0f} s; see var/bench/celery-billing.log")
+
+
+def _check(answers: list[tuple[int, bytes]], order_ids: list[int], *, events: int) -> None:
+    """Every event answered 200 as stored (none a duplicate), processed once with its order
+    fulfilled, and every order fulfilled with one bucket."""
+    for status, body in answers:
+        if status != 200 or json.loads(body) != {"received": True}:
             raise RuntimeError(f"webhook answered {status}: {body[:300]!r}")
+    outcomes = list(StripeEvent.objects.values_list("outcome", flat=True))
+    not_fulfilled = [outcome for outcome in outcomes if not outcome.endswith(": fulfilled")]
     fulfilled = Order.objects.filter(pk__in=order_ids, status=Order.Status.FULFILLED).count()
     buckets = Bucket.objects.filter(order_item__order_id__in=order_ids).count()
-    if fulfilled < events or buckets < events:
-        raise RuntimeError(f"{events} events sent: {fulfilled} orders fulfilled, {buckets} buckets")
-    return result
+    if len(outcomes) != events or not_fulfilled or fulfilled < events or buckets != events:
+        raise RuntimeError(
+            f"{events} events sent: {len(outcomes)} stored, {fulfilled} orders fulfilled, {buckets} buckets;"
+            f" outcomes not fulfilled: {not_fulfilled[:3]}"
+        )

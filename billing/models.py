@@ -301,7 +301,12 @@ class Dispute(models.Model):
 
 
 class StripeEvent(models.Model):
-    """Every webhook event Stripe sent, stored by its id: a repeat is a no-op."""
+    """Every webhook event Stripe sent, stored by its id when it arrives (a repeat is a no-op) and
+    processed once by a task on the ``billing`` queue, which sets ``processed_at`` and ``outcome``.
+    An event still unprocessed at ``retry_at`` is queued again by the sweep, up to
+    ``SWEEP_ATTEMPTS`` times (``attempts`` counts them); after that it waits for staff."""
+
+    SWEEP_ATTEMPTS = 8
 
     event_id = models.CharField(_("event id"), max_length=255, unique=True)
     type = models.CharField(_("type"), max_length=100)
@@ -310,14 +315,26 @@ class StripeEvent(models.Model):
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("times queued again"), default=0)
+    retry_at = models.DateTimeField(_("next try at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("Stripe event")
         verbose_name_plural = _("Stripe events")
         ordering = ["-received_at"]
+        indexes = [
+            # The sweep's one query: the few events not processed yet, by when they are due.
+            models.Index(
+                fields=["retry_at"], name="stripeevent_unprocessed", condition=models.Q(processed_at__isnull=True)
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+    @property
+    def given_up(self) -> bool:
+        return self.processed_at is None and self.attempts >= self.SWEEP_ATTEMPTS
 
 
 class PaymentProfile(models.Model):

@@ -16,7 +16,7 @@ from accounts.models import Notice
 from accounts.notice_keys import renewal_reminder_key
 from accounts.outbox import notices_email
 from billing import gateway
-from billing.models import Order, PaymentProfile, Refund, RenewalReminder
+from billing.models import Order, PaymentProfile, Refund, RenewalReminder, StripeEvent
 from billing.services import (
     AUTO_RENEW_WINDOW,
     auto_renew_charge,
@@ -26,6 +26,7 @@ from billing.services import (
     refund_settle,
     refunds_record,
 )
+from billing.services.webhooks import PROCESS_GRACE
 from boomcard.page_cache import customers_changed
 from plans.models import Line
 
@@ -202,3 +203,35 @@ def refunds_reconcile(*, now: datetime | None = None, look_back: timedelta = REF
             refunds_record(order=order, answers=[answer])
             result["found"] += 1
     return result
+
+
+# The longest wait between two tries of an event the sweep queues again.
+EVENT_RETRY_CAP = timedelta(hours=1)
+
+
+def stripe_events_due(*, now: datetime | None = None, limit: int = BATCH) -> list[int]:
+    """Stripe events stored and still not processed when due (``retry_at``: ``PROCESS_GRACE``
+    after they arrived, when the broker was down or a worker was lost), oldest first, to be
+    queued again: one query on the partial index of unprocessed events, and one update each that
+    counts the try and sets the next (2, 4, 8 ... minutes on, at most an hour). After
+    ``StripeEvent.SWEEP_ATTEMPTS`` tries an event is left as it is, given up, for staff (the
+    admin's list of Stripe events shows it; an error is logged). Processing an event twice
+    changes nothing, so a try that overlaps a slow task does no harm."""
+    now = now or timezone.now()
+    unprocessed = StripeEvent.objects.filter(processed_at__isnull=True, retry_at__lte=now)
+    due = list(
+        unprocessed.filter(attempts__lt=StripeEvent.SWEEP_ATTEMPTS)
+        .order_by("retry_at")
+        .values_list("pk", "attempts", "event_id")[:limit]
+    )
+    queued = []
+    for pk, attempts, event_id in due:
+        tried = attempts + 1
+        retry_at = now + min(PROCESS_GRACE * 2**tried, EVENT_RETRY_CAP)
+        if StripeEvent.objects.filter(pk=pk, processed_at__isnull=True).update(attempts=tried, retry_at=retry_at):
+            queued.append(pk)
+            if tried == StripeEvent.SWEEP_ATTEMPTS:
+                logger.error("Stripe event %s still not processed: last try queued, then given up", event_id)
+            else:
+                logger.warning("Stripe event %s not processed yet: queued again (try %s)", event_id, tried)
+    return queued

@@ -1,7 +1,7 @@
 """The Celery app, configured from Django settings (the ``CELERY_`` names in boomcard/settings/).
 
-Queues by concern: ``email`` (the outbox), ``billing`` (Stripe, reminders, auto-renew) and
-``usage``. Nothing is lost when a worker dies mid-task: tasks are acknowledged late and requeued
+Queues by concern: ``email`` (the outbox), ``billing`` (Stripe and its webhook events, reminders,
+auto-renew) and ``usage``. Nothing is lost when a worker dies mid-task: tasks are acknowledged late and requeued
 if the worker is lost, and every task is safe to run twice. The schedule is ``beat_schedule``.
 """
 
@@ -30,6 +30,8 @@ app.conf.beat_schedule = {
     "reconcile-payments": {"task": "billing.tasks.payments_reconcile_task", "schedule": crontab(minute="*/10")},
     # Ask Stripe about refunds not yet confirmed, and find refunds made at Stripe the app missed.
     "reconcile-refunds": {"task": "billing.tasks.refunds_reconcile_task", "schedule": crontab(minute="5-59/10")},
+    # Queue again the Stripe events still unprocessed a minute after they arrived.
+    "stripe-events": {"task": "billing.tasks.stripe_events_sweep_task", "schedule": crontab(minute="*")},
     # Send any email still unsent two minutes after it was written.
     "redeliver-outbox": {"task": "accounts.tasks.outbox_sweep_task", "schedule": crontab(minute="*/5")},
     # Queue again any usage batch still pending five minutes after it arrived.

@@ -108,12 +108,14 @@ def celery_worker(
     run_dir: Path,
     email_delay: float = 0.0,
     visibility_timeout: int = VISIBILITY_TIMEOUT,
+    concurrency: int = 1,
 ) -> Iterator[Worker]:
     """Start ``celery -A boomcard worker`` on every queue, wait until it is ready, and stop it on exit.
 
     ``visibility_timeout`` is short so that the task of a killed worker can go back to the queue
     within seconds: a worker puts back the tasks handed out longer ago than that when it starts
-    (and then only every 100 s or so, kombu's default sweep).
+    (and then only every 100 s or so, kombu's default sweep). ``concurrency`` pool processes run
+    tasks side by side (two: two events of one order can be processed at the same moment).
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     mail_dir.mkdir(parents=True, exist_ok=True)
@@ -142,7 +144,7 @@ def celery_worker(
                 "worker",
                 "-Q",
                 QUEUES,
-                "--concurrency=1",
+                f"--concurrency={concurrency}",
                 "--pool=prefork",
                 "--without-heartbeat",
                 "--without-gossip",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.admin.common import ReadOnlyAdmin
@@ -48,13 +51,44 @@ class DisputeAdmin(AuditHistoryAdmin, ReadOnlyAdmin[Dispute]):
         return money(dispute.amount_minor, dispute.currency)
 
 
+class StripeEventStateFilter(admin.SimpleListFilter):
+    """Where an event stands: processed, waiting for its task (or the sweep), or given up by the
+    sweep after its last try (processing it is then the staff's call)."""
+
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[StripeEvent]) -> list[tuple[str, str]]:
+        return [("processed", gettext("processed")), ("waiting", gettext("waiting")), ("given_up", gettext("given up"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> QuerySet[StripeEvent]:
+        given_up = Q(processed_at__isnull=True, attempts__gte=StripeEvent.SWEEP_ATTEMPTS)
+        if self.value() == "processed":
+            return queryset.filter(processed_at__isnull=False)
+        if self.value() == "waiting":
+            return queryset.filter(processed_at__isnull=True).exclude(given_up)
+        if self.value() == "given_up":
+            return queryset.filter(given_up)
+        return queryset
+
+
 @admin.register(StripeEvent)
 class StripeEventAdmin(AuditHistoryAdmin, ReadOnlyAdmin[StripeEvent]):
-    list_display = ("event_id", "type", "payment_intent_id", "received_at", "processed_at", "outcome")
-    list_filter = ("type",)
+    list_display = ("event_id", "type", "payment_intent_id", "received_at", "state", "processed_at", "outcome")
+    list_filter = (StripeEventStateFilter, "type")
     search_fields = ("event_id", "payment_intent_id")
     date_hierarchy = "received_at"
     show_full_result_count = False
+
+    @admin.display(description=_("state"))
+    def state(self, event: StripeEvent) -> str:
+        if event.processed_at is not None:
+            return gettext("processed")
+        if event.given_up:
+            return ngettext("given up after %(tries)d try", "given up after %(tries)d tries", event.attempts) % {
+                "tries": event.attempts
+            }
+        return gettext("waiting")
 
 
 @admin.register(PaymentProfile)

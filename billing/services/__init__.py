@@ -2,7 +2,8 @@
 its items, priced), ``orders`` (its intent, ready for the card, fulfil, cancel), ``items`` (grant
 and withdraw an order's buckets), ``suggestions`` (buying a recommendation), ``customers`` (the
 Stripe customer and the card kept for auto-renew), ``wallets`` (Alipay, WeChat Pay), ``refunds``,
-``disputes``, ``webhooks`` and ``auto_renew``. Each function says what it guarantees.
+``disputes``, ``webhooks`` (Stripe's events: stored on arrival, processed by a task) and
+``auto_renew``. Each function says what it guarantees.
 
 How they stay safe under mixed traffic (pages, webhooks, refunds, sweeps, all at once):
 
@@ -51,12 +52,13 @@ from billing.services.refunds import (
 )
 from billing.services.suggestions import suggestion_order_start, suggestion_price
 from billing.services.wallets import WALLETS, order_pay_with_wallet
-from billing.services.webhooks import HANDLED_EVENTS, stripe_event_handle
+from billing.services.webhooks import HANDLED_EVENTS, EventReceived, stripe_event_process, stripe_event_receive
 
 __all__ = [
     "AUTO_RENEW_WINDOW",
     "HANDLED_EVENTS",
     "WALLETS",
+    "EventReceived",
     "RefundOutcome",
     "auto_renew_card_remove",
     "auto_renew_charge",
@@ -78,7 +80,8 @@ __all__ = [
     "payment_profile_get",
     "refund_settle",
     "refunds_record",
-    "stripe_event_handle",
+    "stripe_event_process",
+    "stripe_event_receive",
     "suggestion_order_start",
     "suggestion_price",
 ]

@@ -47,7 +47,7 @@ def payment_profile_renew(*, profile: PaymentProfile) -> PaymentProfile:
 def payment_profile_card_keep(*, order: Order, intent: gateway.Intent, card: gateway.Card | None) -> None:
     """The card the customer asked to keep (``setup_future_usage``), which Stripe attached to
     their Stripe customer as it paid: auto-renew charges it from now on. Done by whichever of the
-    page and the webhook fulfils the order, in that transaction (the profile after the order, in
+    page and a webhook event's task fulfils the order, in that transaction (the profile after the order, in
     the lock order); a wallet, or a Stripe customer since replaced, is not kept."""
     if intent.setup_future_usage != "off_session" or card is None or card.type != gateway.CARD or not card.last4:
         return

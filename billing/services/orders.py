@@ -197,7 +197,8 @@ def order_intent_apply(
     fulfilled exactly once (its bucket, notice and email in this one transaction, and the card
     kept for auto-renew if the customer asked). What paid (``paid_with``, when the caller knows)
     is otherwise looked up first, outside the lock. ``then`` is called with the order at the end
-    of that transaction, still under the lock (the webhook stores its event there: one commit),
+    of that transaction, still under the lock (a webhook event's task marks the event processed
+    there: one commit; raising there rolls the whole transaction back),
     unless the intent is one the order moved on from."""
     card = paid_with
     if (

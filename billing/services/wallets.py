@@ -1,6 +1,7 @@
 """Alipay and WeChat Pay: the server confirms the order's intent, the customer finishes in the
-wallet (Alipay's page, or the WeChat Pay QR code the order page draws), Stripe's webhook (or the
-order page asking Stripe) fulfils the order as for a card."""
+wallet (Alipay's page, or the WeChat Pay QR code the order page draws), Stripe's webhook event
+(processed by a task on the ``billing`` queue) or the order page asking Stripe fulfils the order
+as for a card."""
 
 from __future__ import annotations
 

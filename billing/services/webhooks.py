@@ -1,14 +1,17 @@
-"""Stripe's webhook events: acted on from the verified event itself, then stored by id."""
+"""Stripe's webhook events: stored by id when they arrive and answered at once, then processed
+once by a task on the ``billing`` queue, from the verified event itself."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Exists, F
+from django.db.models import F
 from django.utils import timezone
 
 from billing import gateway
@@ -16,6 +19,7 @@ from billing.models import Order, Refund, StripeEvent
 from billing.services.disputes import DISPUTE_EVENTS, dispute_record
 from billing.services.orders import order_intent_apply
 from billing.services.refunds import refunds_record
+from boomcard.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -27,38 +31,100 @@ INTENT_EVENTS = {
 }
 REFUND_EVENTS = {"charge.refunded", "refund.created", "refund.updated", "charge.refund.updated"}
 HANDLED_EVENTS = INTENT_EVENTS | REFUND_EVENTS | DISPUTE_EVENTS
+# A stored event not processed this long after it arrived (the broker was down, the worker was
+# lost) is queued again by the sweep (billing.sweeps.stripe_events_due).
+PROCESS_GRACE = timedelta(minutes=1)
 
 
-def stripe_event_handle(*, event: gateway.Event) -> str:
-    """Act on a verified event and store it by id; a repeat of a stored event is a no-op.
+@dataclass(frozen=True, slots=True)
+class EventReceived:
+    """A verified event, stored: its row, or None when a copy of it was stored before."""
 
-    The signature proves Stripe sent the event, so a ``payment_intent.*`` event is applied from
+    pk: int | None
+
+    @property
+    def duplicate(self) -> bool:
+        return self.pk is None
+
+
+def stripe_event_receive(*, event: gateway.Event) -> EventReceived:
+    """Store a verified event by id, not yet processed, and queue its processing
+    (``stripe_event_process`` on the ``billing`` queue) once the caller's transaction commits.
+
+    One statement: a copy of the event stored before (or being stored at this moment) makes it a
+    duplicate, stored and queued nothing. Nothing here asks Stripe or locks an order, so Stripe
+    gets its answer at once. If the broker cannot take the task, the event stays stored and
+    unprocessed and the sweep queues it after ``PROCESS_GRACE``: a stored event is processed.
+    """
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO billing_stripeevent
+                (event_id, type, payment_intent_id, payload, received_at, outcome, attempts, retry_at)
+            VALUES (%s, %s, %s, %s, %s, '', 0, %s)
+            ON CONFLICT (event_id) DO NOTHING
+            RETURNING id
+            """,
+            [
+                event.id,
+                event.type,
+                gateway.intent_id_of_event(event),
+                json.dumps(event.object),
+                now,
+                now + PROCESS_GRACE,
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return EventReceived(pk=None)
+    from billing import tasks  # the tasks module imports the services
+
+    enqueue_on_commit(tasks.stripe_event_process_task, row[0])
+    return EventReceived(pk=row[0])
+
+
+def stripe_event_process(*, event_pk: int) -> str:
+    """Act on a stored event once, and mark it processed; its outcome, also kept on the row.
+
+    The signature proved Stripe sent the event, so a ``payment_intent.*`` event is applied from
     the intent it carries, without asking Stripe, when that snapshot cannot be stale: a succeeded
     or cancelled intent never changes again (and the order's transitions keep a late one from
     moving a paid order back). What paid is taken from the intent too when it is a wallet or the
     customer's saved card. A snapshot in any other state, for an order still open, makes the app
-    ask Stripe for the intent as it is now (a failure delivered after the retry that paid). An
-    intent event is stored in the transaction that applies it, under the order's lock: one commit.
+    ask Stripe for the intent as it is now (a failure delivered after the retry that paid); if
+    Stripe does not answer, the snapshot is applied as it stands. An intent event is marked
+    processed in the transaction that applies it, under the order's lock: one commit.
     A dispute that names only its charge makes the app ask Stripe which intent the charge
-    belongs to (if Stripe does not answer, nothing is stored and Stripe redelivers).
-    Events may come in any order and any number of times: applying is idempotent and a
-    state only moves forward (a late failure never undoes a payment). A refund event that does not
-    list its refunds makes the app ask Stripe for them; if Stripe does not answer, the refunds
-    sweep finds them. Refund and dispute events are acted on before storing, in transactions of
-    their own. Two copies of an event arriving together do no harm (the second answers
-    "duplicate"); an error while acting stores nothing, and Stripe's redelivery acts again. No
-    lock is held while Stripe is asked.
+    belongs to (if Stripe does not answer, ``GatewayUnavailable`` is raised, the event stays
+    unprocessed and the task tries again later). A refund event that does not list its refunds
+    makes the app ask Stripe for them; if Stripe does not answer, the refunds sweep finds them.
+    Refund and dispute events are acted on before the mark, in transactions of their own.
+
+    Events may come in any order and this may run any number of times for one event (a
+    redelivered task, two workers, a worker killed mid-way, the sweep): applying is idempotent,
+    a state only moves forward, and of two runs of one intent event the second rolls back
+    whatever it did and answers ``"duplicate"``. An event processed already answers ``"done"``,
+    an unknown row ``"missing"``. No lock is held while Stripe is asked.
     """
-    intent_id = gateway.intent_id_of_event(event)
-    found = _order_of(intent_id, event) if intent_id else _Found(None, False, None)
-    if found.stored or (found.order is None and StripeEvent.objects.filter(event_id=event.id).exists()):
-        return "duplicate"
+    row = (
+        StripeEvent.objects.filter(pk=event_pk)
+        .values_list("event_id", "type", "payload", "processed_at", "payment_intent_id")
+        .first()
+    )
+    if row is None:
+        return "missing"
+    event_id, event_type, payload, processed_at, intent_id = row
+    if processed_at is not None:
+        return "done"
+    event = gateway.Event(id=event_id, type=event_type, object=payload if isinstance(payload, dict) else {})
+    found = _order_of(intent_id) if intent_id else _Found(None, None)
     if not intent_id and event.type in DISPUTE_EVENTS:
         intent_id = _intent_id_of_charge(event)
-        found = _order_of(intent_id, event) if intent_id else found
+        found = _order_of(intent_id) if intent_id else found
     order = found.order
     if order is not None and event.type in INTENT_EVENTS:
-        return _intent_event(event, order, found.saved_card)  # stored in the transaction that applies it
+        return _intent_event(event_pk, event, order, found.saved_card)  # marked where it is applied
     if order is None:
         outcome = "unknown intent" if event.type in HANDLED_EVENTS else "ignored"
     elif event.type in REFUND_EVENTS:
@@ -67,23 +133,20 @@ def stripe_event_handle(*, event: gateway.Event) -> str:
         outcome = _dispute_event(event, order)
     else:
         outcome = "ignored"
-    return outcome if _store(event, intent_id, outcome) else "duplicate"
+    return outcome if _mark(event_pk, outcome, intent_id=intent_id) else "duplicate"
 
 
 class _Found(NamedTuple):
     order: Order | None
-    stored: bool  # the event is stored already
     saved_card: gateway.Card | None  # the customer's saved card, if any
 
 
-def _order_of(intent_id: str, event: gateway.Event) -> _Found:
-    """The order paid by ``intent_id``, in one query with what the event needs besides: whether
-    the event is stored already, and the customer's saved card."""
+def _order_of(intent_id: str) -> _Found:
+    """The order paid by ``intent_id``, in one query with the customer's saved card."""
     row = (
         Order.objects.filter(payment_intent_id=intent_id)
         .order_by()
         .annotate(
-            event_stored=Exists(StripeEvent.objects.filter(event_id=event.id)),
             saved_pm=F("user__payment_profile__card_payment_method_id"),
             saved_brand=F("user__payment_profile__card_brand"),
             saved_last4=F("user__payment_profile__card_last4"),
@@ -91,31 +154,26 @@ def _order_of(intent_id: str, event: gateway.Event) -> _Found:
         .first()
     )
     if row is None:
-        return _Found(None, False, None)
+        return _Found(None, None)
     card = gateway.Card(payment_method_id=row.saved_pm, brand=row.saved_brand, last4=row.saved_last4)
-    return _Found(row, bool(row.event_stored), card if row.saved_pm and row.saved_last4 else None)
+    return _Found(row, card if row.saved_pm and row.saved_last4 else None)
 
 
-def _store(event: gateway.Event, intent_id: str, outcome: str) -> bool:
-    """Store the event by id, in the caller's transaction if there is one; False if a copy of it
-    was stored first. One statement: a copy being stored at this moment by another transaction
-    is waited for, then left as it is."""
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO billing_stripeevent
-                (event_id, type, payment_intent_id, payload, received_at, processed_at, outcome)
-            VALUES (%s, %s, %s, %s, %s, %s, %s)
-            ON CONFLICT (event_id) DO NOTHING
-            RETURNING id
-            """,
-            [event.id, event.type, intent_id, json.dumps(event.object), now, now, outcome[:255]],
-        )
-        return cursor.fetchone() is not None
+def _mark(event_pk: int, outcome: str, *, intent_id: str | None = None) -> bool:
+    """Mark the stored event processed with its outcome, in the caller's transaction if there is
+    one; False if another run marked it first. One statement: a run marking it at this moment in
+    another transaction is waited for, then this one finds it processed."""
+    fields: dict[str, object] = {"processed_at": timezone.now(), "outcome": outcome[:255]}
+    if intent_id:
+        fields["payment_intent_id"] = intent_id  # a dispute's, found from its charge
+    return StripeEvent.objects.filter(pk=event_pk, processed_at__isnull=True).update(**fields) == 1
 
 
-def _intent_event(event: gateway.Event, order: Order, saved_card: gateway.Card | None) -> str:
+class _ProcessedMeanwhile(Exception):
+    """Another run of the same event applied it first: this run's transaction is rolled back."""
+
+
+def _intent_event(event_pk: int, event: gateway.Event, order: Order, saved_card: gateway.Card | None) -> str:
     """Apply the intent the event carries. A succeeded or cancelled intent never changes again,
     so that snapshot is applied as it is, whenever it arrives (the order's transitions keep a
     late one from moving a paid order back). Any other state may be stale (a failure delivered
@@ -126,24 +184,31 @@ def _intent_event(event: gateway.Event, order: Order, saved_card: gateway.Card |
     if intent is not None and not (intent.succeeded or intent.canceled) and not order.is_open:
         outcome = f"order {order.public_id}: {order.status}"  # nothing open moves it (TRANSITIONS)
     if intent is None or outcome:
-        return outcome if _store(event, gateway.intent_id_of_event(event), outcome) else "duplicate"
+        return outcome if _mark(event_pk, outcome) else "duplicate"
     if not (intent.succeeded or intent.canceled):
         # Forgotten at Stripe, or Stripe not answering: the event is all there is, applied as it
         # stands (a paid order never moves back; a later event or reconciliation brings the rest).
         with contextlib.suppress(gateway.NotFound, gateway.GatewayUnavailable):
             intent = gateway.intent_retrieve(intent.id)
-    intent_id, stored = intent.id, []
+    marked = []
 
-    def store(locked: Order) -> None:
-        # Under the order's lock: a copy of this event stored meanwhile was applied before this
-        # one (the lock is taken first), so this one changed nothing and answers "duplicate".
-        stored.append(_store(event, intent_id, f"order {locked.public_id}: {locked.status}"))
+    def mark(locked: Order) -> None:
+        # Under the order's lock, in the transaction that applied the intent: if another run of
+        # this event marked it meanwhile, it applied it first, and this run undoes what it did.
+        if not _mark(event_pk, f"order {locked.public_id}: {locked.status}"):
+            raise _ProcessedMeanwhile
+        marked.append(True)
 
-    order = order_intent_apply(order=order, intent=intent, paid_with=_card_known(order, intent, saved_card), then=store)
+    try:
+        order = order_intent_apply(
+            order=order, intent=intent, paid_with=_card_known(order, intent, saved_card), then=mark
+        )
+    except _ProcessedMeanwhile:
+        return "duplicate"
     outcome = f"order {order.public_id}: {order.status}"
-    if not stored:  # an intent the order moved on from: nothing applied, stored on its own
-        stored.append(_store(event, intent_id, outcome))
-    return outcome if stored[0] else "duplicate"
+    if not marked:  # an intent the order moved on from: nothing applied, marked on its own
+        return outcome if _mark(event_pk, outcome) else "duplicate"
+    return outcome
 
 
 def _card_known(order: Order, intent: gateway.Intent, saved: gateway.Card | None) -> gateway.Card | None:

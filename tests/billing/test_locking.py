@@ -19,7 +19,7 @@ from billing import gateway, services
 from billing.models import Order, Refund
 from billing.sweeps import payments_reconcile, refunds_reconcile
 from plans.models import Line
-from tests.billing.test_webhooks import event_body, pay_at_stripe, post_event, start_order, stripe_get
+from tests.billing.test_webhooks import deliver_event, event_body, pay_at_stripe, start_order, stripe_get
 from tests.card_payments import pay_by_card
 
 
@@ -109,7 +109,7 @@ def test_no_call_to_stripe_is_made_inside_a_transaction_on_any_payment_path(
     assert pay_by_card(client, order, card("ok"), localstripe=localstripe, save_card=True).status == "fulfilled"
     order.refresh_from_db()
     intent = stripe_get(localstripe, f"/v1/payment_intents/{order.payment_intent_id}")
-    post_event(client, event_body("payment_intent.succeeded", intent))
+    deliver_event(client, event_body("payment_intent.succeeded", intent))
     client.get(reverse("billing:order", args=[order.public_id]))
     refund = services.order_refund(order=order)
     refunds_reconcile()

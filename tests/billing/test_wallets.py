@@ -13,7 +13,7 @@ from accounts.models import Notice
 from billing import gateway
 from billing.models import Order
 from plans.models import Bucket
-from tests.billing.test_webhooks import event_body, post_event, start_order, stripe_get
+from tests.billing.test_webhooks import deliver_event, event_body, start_order, stripe_get
 
 
 def alipay_succeeded(*, intent_id: str = "pi_3AlipayOk", amount: int = 3800, currency: str = "cny") -> dict[str, Any]:
@@ -196,9 +196,9 @@ def test_alipay_success_webhook_fulfils_the_order_and_the_receipt_says_alipay(cl
     paid["metadata"] = {"order": order.public_id}
 
     with stripe_answers(paid):
-        response = post_event(client, event_body("payment_intent.succeeded", paid))
+        outcome = deliver_event(client, event_body("payment_intent.succeeded", paid))
 
-    assert response.status_code == 200
+    assert outcome == f"order {order.public_id}: fulfilled"
     order.refresh_from_db()
     assert order.status == Order.Status.FULFILLED
     assert order.payment_method_type == "alipay"
@@ -215,9 +215,9 @@ def test_failed_alipay_webhook_leaves_the_order_open_with_the_reason(client, cus
     failed = {**alipay_failed(), "id": str(order.payment_intent_id)}
 
     with stripe_answers(failed):
-        response = post_event(client, event_body("payment_intent.payment_failed", failed))
+        outcome = deliver_event(client, event_body("payment_intent.payment_failed", failed))
 
-    assert response.status_code == 200
+    assert outcome == f"order {order.public_id}: failed"
     order.refresh_from_db()
     assert order.status == Order.Status.FAILED
     assert order.failure_reason == "The payment failed."
@@ -230,7 +230,7 @@ def test_wechat_pay_qr_code_shown_moves_the_order_to_waiting(client, customer, l
     waiting = wechat_pay_waiting(intent_id=str(order.payment_intent_id), amount=3800, currency="cny")
 
     with stripe_answers(waiting):
-        post_event(client, event_body("payment_intent.requires_action", waiting))
+        deliver_event(client, event_body("payment_intent.requires_action", waiting))
         page = client.get(reverse("billing:order", args=[order.public_id])).content.decode()
 
     order.refresh_from_db()

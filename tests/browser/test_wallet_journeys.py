@@ -2,18 +2,21 @@
 
 Stripe is the local Stripe with the project's extension (billing/localstripe_extras/): confirming
 with a wallet leads to its test page, as in Stripe's test mode, with "Authorize test payment" and
-"Fail test payment". The local Stripe's webhooks go to this test's live server, so the WeChat Pay
+"Fail test payment". The local Stripe's webhooks go to this test's live server, which stores
+them and answers, and a Celery worker processes them (as ``make run`` has one), so the WeChat Pay
 panel turns paid by itself when the webhook lands. Each journey ends with one order, one
 allowance, one confirmation notice and one email.
 """
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
@@ -23,13 +26,16 @@ from billing.models import Order
 from plans.models import Bucket, Line
 from tests.browser.conftest import PHONE_VIEWPORT, TIMEOUT_MS, Screenshot
 from tests.browser.test_renew_journey import CARD_OK, fill_card
+from tests.celery_worker import celery_worker, database_url
 
 ORDER_URL = re.compile(r"/billing/orders/([^/?]+)/")
 
 
 @pytest.fixture
-def webhooks_to_site(live_server: LiveServer, localstripe: str) -> Iterator[None]:
-    """The local Stripe sends its events to this test's site, as Stripe would."""
+def webhooks_to_site(live_server: LiveServer, localstripe: str, tmp_path: Path) -> Iterator[None]:
+    """The local Stripe sends its events to this test's site, as Stripe would, and a real Celery
+    worker (on the site's broker, emptied with the cache at the start of each test) processes
+    the events the site stores."""
 
     def point(url: str) -> None:
         requests.post(
@@ -39,8 +45,17 @@ def webhooks_to_site(live_server: LiveServer, localstripe: str) -> Iterator[None
         ).raise_for_status()
 
     point(f"{live_server.url}/stripe/webhook/")
-    yield
-    point("http://127.0.0.1:9/")
+    try:
+        with celery_worker(
+            database_url=database_url(connection.settings_dict),
+            broker_url=settings.CELERY_BROKER_URL,
+            stripe_api_base=settings.STRIPE_API_BASE,
+            mail_dir=tmp_path / "mail",
+            run_dir=tmp_path / "worker",
+        ):
+            yield
+    finally:
+        point("http://127.0.0.1:9/")
 
 
 @pytest.fixture

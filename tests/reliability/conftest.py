@@ -58,11 +58,11 @@ def mail_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def worker(broker: str, mail_dir: Path, tmp_path: Path, settings: Any) -> Callable[..., AbstractContextManager[Worker]]:
-    """``with worker(email_delay=3) as w:`` runs a real worker on the test database (committed rows
-    only: mark the test ``django_db(transaction=True)``), the test broker and this test's
-    localstripe, mailing to ``mail_dir``."""
+    """``with worker(email_delay=3, concurrency=2) as w:`` runs a real worker on the test database
+    (committed rows only: mark the test ``django_db(transaction=True)``), the test broker and this
+    test's localstripe, mailing to ``mail_dir``."""
 
-    def start(*, email_delay: float = 0.0) -> AbstractContextManager[Worker]:
+    def start(*, email_delay: float = 0.0, concurrency: int = 1) -> AbstractContextManager[Worker]:
         return celery_worker(
             database_url=database_url(connection.settings_dict),
             broker_url=broker,
@@ -70,6 +70,7 @@ def worker(broker: str, mail_dir: Path, tmp_path: Path, settings: Any) -> Callab
             mail_dir=mail_dir,
             run_dir=tmp_path / "worker",
             email_delay=email_delay,
+            concurrency=concurrency,
         )
 
     return start

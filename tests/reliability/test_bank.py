@@ -61,8 +61,9 @@ from accounts.models import EmailDelivery, Notice, User
 from accounts.outbox import outbox_due
 from accounts.tasks import email_deliver_task
 from billing import services as billing_services
-from billing.models import Order, Refund
+from billing.models import Order, Refund, StripeEvent
 from billing.sweeps import payments_reconcile, refunds_reconcile
+from billing.tasks import stripe_events_sweep_task
 from plans.models import Bucket, Line, Plan
 from tests.billing.test_webhooks import stripe_signature
 from tests.card_payments import CardPayment, pay_by_card
@@ -672,6 +673,11 @@ def test_bank_money_is_neither_made_nor_lost_under_races_replays_kills_and_strip
                     later = timezone.now() + timedelta(minutes=20)
                     reconciled = payments_reconcile(now=later)
                     refunds_seen = refunds_reconcile(now=later)
+                    # Stripe's events whose task the killed worker held: the sweep queues them
+                    # again, as beat would once they are due (made due now).
+                    unprocessed = StripeEvent.objects.filter(processed_at__isnull=True)
+                    unprocessed.update(retry_at=timezone.now())
+                    stripe_events_sweep_task()
 
                     # The outbox: whatever the killed worker dropped, sent now. Once the second
                     # worker has done all it was given, an email still claimed was claimed by the
@@ -700,6 +706,13 @@ def test_bank_money_is_neither_made_nor_lost_under_races_replays_kills_and_strip
                         lambda: _broker_idle_but_for(killed_at),
                         timeout=20,
                         what="the broker to be idle",
+                        details=second.log_tail,
+                    )
+                    # Every event Stripe sent was processed (once: the books below say so).
+                    wait_until(
+                        lambda: not unprocessed.exists(),
+                        timeout=20,
+                        what="every Stripe event processed",
                         details=second.log_tail,
                     )
         finally:

@@ -4,7 +4,8 @@ The live server's connections are made, for these tests, with an ``application_n
 own and kept between requests as in production (``CONN_MAX_AGE``), so that a separate psycopg
 connection can terminate exactly them, and never the test's own connection to the same database.
 
-- Killed in the middle of traffic (pages, renewals, Stripe's webhooks, the order page): a request
+- Killed in the middle of traffic (pages, renewals, Stripe's webhooks with a real worker
+  processing the events the site stores, the order page): a request
   caught by it fails cleanly (a 5xx page that shows nothing of the server's insides), none leaves
   half a write (an order is fulfilled with its bucket, notice and email, or not at all; a renewal
   leaves an order with its intent, or an order the next press gives an intent, or nothing), and
@@ -20,6 +21,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -37,7 +39,7 @@ from billing.models import Order, StripeEvent
 from boomcard.page_cache import customers_changed
 from plans.models import Bucket, Line, Plan
 from tests.billing.test_webhooks import event_body, stripe_signature
-from tests.celery_worker import database_url
+from tests.celery_worker import Worker, database_url, wait_until
 from tests.factories import LineFactory
 from tests.reliability.conftest import (
     csrf_from,
@@ -211,12 +213,27 @@ def _fulfilment_is_whole(order: Order, old_expiry: Any) -> bool:
     return order.status == Order.Status.PENDING and (buckets, notices.count(), emails, moved) == (0, 0, 0, timedelta())
 
 
+@pytest.fixture
+def billing_worker(worker: Callable[..., AbstractContextManager[Worker]]) -> Iterator[Worker]:
+    """A real worker for the whole test, processing the Stripe events the site stores (its own
+    connections are not the site's: the killer leaves them)."""
+    with worker(concurrency=2) as running:
+        yield running
+
+
+def _events_processed(running: Worker) -> None:
+    unprocessed = StripeEvent.objects.filter(processed_at__isnull=True)
+    wait_until(
+        lambda: not unprocessed.exists(), timeout=60, what="every stored event processed", details=running.log_tail
+    )
+
+
 def test_connections_killed_during_traffic_fail_requests_cleanly_leave_no_half_writes_and_the_site_recovers(
     live_server: LiveServer,
     localstripe: str,
     customer: User,
     plans: dict[str, Plan],
-    broker: str,
+    billing_worker: Worker,
     killer: Killer,
     browsers: Callable[[], requests.Session],
 ) -> None:
@@ -286,6 +303,8 @@ def test_connections_killed_during_traffic_fail_requests_cleanly_leave_no_half_w
     assert {a.status for a in failed} <= {500, 502, 503}, Counter(a.status for a in failed)
     assert not [a for a in failed if leaks_internals(a.body)], [a.body[:500] for a in failed][:3]
 
+    # Every event the site stored (and so answered 200) is processed by the worker.
+    _events_processed(billing_worker)
     # No half writes: each paid order fulfilled whole or not at all; each renewed line has at
     # most one order, and an order whose renewal answered has its intent.
     for order in orders:
@@ -318,6 +337,7 @@ def test_connections_killed_during_traffic_fail_requests_cleanly_leave_no_half_w
             recovering.renew(line)
     after = [answer for each in traffic for answer in each.answers]
     assert [a for a in after if a.status != EXPECTED[a.kind]] == []
+    _events_processed(billing_worker)
 
     # Every paid order is now fulfilled, once; every line renewed has one order with one intent.
     for order in orders:
