@@ -7,7 +7,8 @@ from datetime import datetime
 
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -19,6 +20,22 @@ from accounts.models import EmailDelivery, Notice, SupportRequest, User
 def unread_notice_count(*, user: User) -> int:
     """The bell's count: one indexed query."""
     return Notice.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def user_with_unread_count(*, user_id: int) -> User | None:
+    """The user and the bell's count (``unread_notice_count``) in one query: the count is a
+    subquery over the same index as ``unread_notice_count``'s."""
+    unread = (
+        Notice.objects.filter(user=OuterRef("pk"), read_at__isnull=True)
+        .order_by()
+        .values("user")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    user = User._default_manager.filter(pk=user_id).annotate(unread=Coalesce(Subquery(unread), 0)).first()
+    if user is not None:
+        user.unread_notice_count = user.unread
+    return user
 
 
 @dataclass(frozen=True)

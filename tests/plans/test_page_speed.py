@@ -65,9 +65,9 @@ def counts(client: Client, path: str, django_assert_num_queries, cold: int, chan
 def test_line_page_queries_cold_after_a_change_and_warm(plans, django_assert_num_queries, lines, buckets, days):
     customer = customer_with(plans, lines, buckets, days)
     line = Line.objects.filter(owner=customer).order_by("pk")[0]
-    # Cold: session, user, bell, line, buckets, 30 days of usage. After a change: the same but the
-    # session (it stays cached). Warm: none.
-    page = counts(signed_in(customer), reverse("plans:line", args=[line.pk]), django_assert_num_queries, 6, 5, 0)
+    # Cold: session, the user with the bell's count, line, buckets, 30 days of usage. After a
+    # change: the same but the session (it stays cached). Warm: none.
+    page = counts(signed_in(customer), reverse("plans:line", args=[line.pk]), django_assert_num_queries, 5, 4, 0)
     assert page.count('class="bucket"') == buckets
     assert "LPA:1$" in page
 
@@ -76,11 +76,11 @@ def test_line_page_queries_cold_after_a_change_and_warm(plans, django_assert_num
 def test_recommend_page_queries_cold_after_a_change_and_warm(plans, django_assert_num_queries, lines, days):
     customer = customer_with(plans, lines, 1, days)
     client = signed_in(customer)
-    # With a need in the URL. Cold: session, user, bell, plans, prices, lines.
-    page = counts(client, RECOMMEND, django_assert_num_queries, 6, 5, 0)
+    # With a need in the URL. Cold: session, the user with the bell's count, plans, prices, lines.
+    page = counts(client, RECOMMEND, django_assert_num_queries, 5, 4, 0)
     assert "Our suggestion" in page
     # From the first line's usage: the 90 days' totals too.
-    page = counts(client, reverse("plans:recommend"), django_assert_num_queries, 7, 6, 0)
+    page = counts(client, reverse("plans:recommend"), django_assert_num_queries, 6, 5, 0)
     assert "over the last 90 days" in page
 
 
