@@ -156,3 +156,44 @@ def test_quick_select_draws_what_djangos_select_draws(language):
         )
         assert quick == django
         assert " selected>" in quick
+
+
+def test_home_cards_are_drawn_again_only_when_what_they_show_changes(plans, monkeypatch):
+    import importlib
+
+    line_views = importlib.import_module("plans.line_views")
+    customer = customer_with(plans, 2, 2, 3)
+    line = Line.objects.filter(owner=customer).order_by("pk")[0]
+    client = signed_in(customer)
+    cache.clear()
+    caches["fragments"].clear()
+    drawn: list[str] = []
+    draw = line_views.render_to_string
+
+    def counted(name: str, context: dict) -> str:
+        drawn.append(name)
+        return draw(name, context)
+
+    monkeypatch.setattr(line_views, "render_to_string", counted)
+
+    def cards(path: str = "/") -> str:
+        found = re.search(r'<ul class="lines">.*?</ul>', client.get(path).content.decode(), re.DOTALL)
+        assert found is not None
+        return found.group(0)
+
+    first = cards()
+    # A notice or a payment elsewhere: the page is rebuilt, the cards are not redrawn.
+    customers_changed([customer.pk])
+    assert cards() == first
+    assert drawn == ["plans/line_cards.html"]
+
+    # A new nickname, then usage on the line: each is drawn anew at once.
+    Line.objects.filter(pk=line.pk).update(nickname="Travel")
+    customers_changed([customer.pk])
+    named = cards()
+    assert "Travel" in named
+    assert "Travel" not in first
+    record = {"id": "cards-1", "msisdn": str(line.msisdn), "kind": "data", "amount": 3 * GB, "country": "CN"}
+    assert usage_ingest(records=[{**record, "at": timezone.now().isoformat()}]).accepted == 1
+    assert cards() != named
+    assert len(drawn) == 3
