@@ -202,7 +202,7 @@ def orders(request: CustomerRequest) -> HttpResponse:
     number = page_number(request.GET.get("page"))
 
     def body() -> str:
-        page = Paginator(selectors.customer_orders(user=user), ORDERS_PER_PAGE).get_page(number)
+        page = Paginator(selectors.customer_order_list(user=user), ORDERS_PER_PAGE).get_page(number)
         # Everything a row shows: a change to the customer's notices or usage leaves the list as
         # it was drawn, and a change to an order (its status) draws it anew.
         shows = "|".join(
