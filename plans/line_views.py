@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -21,12 +20,12 @@ from django.views.generic import FormView
 from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.http import CustomerRequest
-from boomcard import formats
 from boomcard.page_cache import customer_cached
 from boomcard.page_fragments import drawn_once
 from boomcard.ratelimit import client_address
 from plans import lines
 from plans.line_forms import LineAddConfirmForm, LineAddForm
+from plans.line_page import summary_shows
 from plans.selectors import LineSummary, line_summaries
 
 # Session key for the step between "we sent a code" and "the code was right".
@@ -54,29 +53,8 @@ def home(request: CustomerRequest) -> HttpResponse:
 
 
 def _cards_show(summaries: list[LineSummary]) -> str:
-    """Everything the line cards show, as text (``drawn_once``'s key): every column of each line
-    and of its roaming packs, the plans' names, what is left per day it ends, and what the clock
-    decides (expired, under a day or a week left, the time left in words)."""
-    return repr(
-        [
-            (
-                _columns(summary.line),
-                summary.line.plan.name if summary.line.plan else None,
-                summary.home,
-                summary.home_by_end,
-                [(_columns(pack), pack.plan.name) for pack in summary.roaming],
-                summary.is_expired,
-                summary.under_a_day_left,
-                summary.expires_within_a_week,
-                formats.time_left(summary.time_left),
-            )
-            for summary in summaries
-        ]
-    )
-
-
-def _columns(row: Model) -> tuple[object, ...]:
-    return tuple(getattr(row, column.attname) for column in row._meta.concrete_fields)
+    """Everything the line cards show, as text (``drawn_once``'s key)."""
+    return repr([summary_shows(summary) for summary in summaries])
 
 
 class LineAddView(LoginRequiredMixin, FormView[LineAddForm]):

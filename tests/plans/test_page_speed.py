@@ -197,3 +197,38 @@ def test_home_cards_are_drawn_again_only_when_what_they_show_changes(plans, monk
     assert usage_ingest(records=[{**record, "at": timezone.now().isoformat()}]).accepted == 1
     assert cards() != named
     assert len(drawn) == 3
+
+
+def test_line_page_is_drawn_again_only_when_what_it_shows_changes(plans, monkeypatch):
+    import importlib
+
+    line_page = importlib.import_module("plans.line_page")
+    customer = customer_with(plans, 2, 2, 3)
+    line, other = Line.objects.filter(owner=customer).order_by("pk")
+    client = signed_in(customer)
+    path = reverse("plans:line", args=[line.pk])
+    cache.clear()
+    caches["fragments"].clear()
+    drawn: list[str] = []
+    draw = line_page.render_to_string
+
+    def counted(name: str, context: dict) -> str:
+        drawn.append(name)
+        return draw(name, context)
+
+    monkeypatch.setattr(line_page, "render_to_string", counted)
+    client.get(path)
+    # The customer's other line renamed: this line's page is rebuilt, not redrawn.
+    Line.objects.filter(pk=other.pk).update(nickname="Other")
+    customers_changed([customer.pk])
+    assert "Other" not in client.get(path).content.decode()
+    assert drawn.count("plans/line_detail_content.html") == 1
+
+    # This line renamed, then usage on it: each drawn anew at once.
+    Line.objects.filter(pk=line.pk).update(nickname="Travel")
+    customers_changed([customer.pk])
+    assert "Travel" in client.get(path).content.decode()
+    record = {"id": "line-1", "msisdn": str(line.msisdn), "kind": "data", "amount": 3 * GB, "country": "CN"}
+    assert usage_ingest(records=[{**record, "at": timezone.now().isoformat()}]).accepted == 1
+    assert "3 GB" in client.get(path).content.decode()
+    assert drawn.count("plans/line_detail_content.html") == 3
