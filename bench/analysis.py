@@ -79,7 +79,11 @@ closes a kept-alive connection once worker_connections - threads of them wait id
 opens 16, so each worker holds 8 (ss: 8/8 in 252 of 275 samples, the rest just after a
 reconnect), as a load balancer spreads connections over its backends. A ratio is still the page
 against /ping in the same round, measured the same way. What stays noisy is the machine: other
-sessions ran benches and tests beside these runs (1-minute load up to ~10).
+sessions ran benches and tests beside these runs (1-minute load 4 to 12). With both workers in
+every round, two runs on 2026-12-02 gave warm ratios of 0.17-0.34 (home 0.29, orders 0.34,
+notices 0.17) and 0.16-0.21: **the 0.30 warm target is not met reliably**. In-process a warm
+page costs 2.4-3.5 ms against ~0.3 ms for /ping, whichever the page: the middleware, three Redis
+round trips (the session, the user with the bell, the body), `base.html` around the body.
 
 **The logged-in request.** `PrivatePagesMiddleware`'s ~540 µs logged in is where
 `request.user` is first touched (the lazy user: the session from Redis, then the user and the
@@ -103,9 +107,11 @@ in words; `plans.line_page.summary_shows`) and the orders list (each row's id, s
 plan, number and time, and the page) are drawn again only when that changes: a notice, a
 payment or usage on another line leaves them as drawn. The orders list reads only the columns it
 shows (`billing.selectors.customer_order_list`); it was already 20 a page, linked to older ones.
-In-process, cold: orders ~21 to ~12 ms, home ~21 to ~14 ms, /ping ~0.4 ms. The bench's cold view
-changes no data (`customers_changed` only), so it now measures a page whose own data did not
-change; a page whose data did change still draws it, at about its old cost.
+The bench's in-process cold view, the run of 04:27 against one at 06:02: home 12.8 to 9.0 ms,
+line 11.6 to 9.0, orders 16.3 to 7.6, notices 9.1 to 8.3, renew 14.5 to 12.3; but /ping
+in-process moved too (0.48 to 0.36 ms), so the cold ratios stayed 0.03-0.05. That view changes
+no data (`customers_changed` only): it measures a page whose own data did not change; a page
+whose data did change still draws it, at about its old cost.
 
 **Not met: cold ≥ 0.12** (~3-4 ms a view against /ping's ~0.4 ms). What is left in a cold
 orders view: the middleware and `base.html` as warm (~2.5 ms), two Redis writes (the generation,
