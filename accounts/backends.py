@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from accounts.lockout import login_key, login_wait
 from accounts.models import User
 from accounts.phones import parse_phone
-from accounts.selectors import unread_notice_count
+from accounts.selectors import user_with_unread_count
 from boomcard.page_cache import customer_cached
 
 
@@ -36,8 +36,8 @@ class PhoneOrEmailBackend(ModelBackend):
     The logged-in user of each request comes from the customer's page cache
     (boomcard.page_cache), which any save of the user drops: a password change, a deactivation
     or a new language shows on the next request, as with a database read. The header's bell
-    count comes with it (the cache drops both on any change to the customer's notices), so
-    that a page makes one trip to the cache for the two.
+    count comes with it, read in the same query (the cache drops both on any change to the
+    customer's notices), so that a page makes one trip to the cache, or one query, for the two.
     """
 
     def get_user(self, user_id: Any) -> User | None:
@@ -46,13 +46,7 @@ class PhoneOrEmailBackend(ModelBackend):
         except (TypeError, ValueError):
             return None
 
-        def fetch() -> User | None:
-            user = User._default_manager.filter(pk=pk).first()
-            if user is not None:
-                user.unread_notice_count = unread_notice_count(user=user)
-            return user
-
-        user = customer_cached(pk, "user", fetch)
+        user = customer_cached(pk, "user", lambda: user_with_unread_count(user_id=pk))
         return user if user is not None and self.user_can_authenticate(user) else None
 
     def authenticate(

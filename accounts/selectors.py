@@ -21,6 +21,18 @@ def unread_notice_count(*, user: User) -> int:
     return Notice.objects.filter(user=user, read_at__isnull=True).count()
 
 
+def user_with_unread_count(*, user_id: int) -> User | None:
+    """The user and the bell's count (``unread_notice_count``) in one query, a subquery over the
+    same index as ``unread_notice_count``'s. Raw SQL: the ORM took longer to compile the
+    subquery (~2.5 ms) than the two plain queries it replaces took to run (~2 ms); this ~0.5 ms."""
+    users, notices = User._meta.db_table, Notice._meta.db_table
+    query = (
+        f"SELECT u.*, (SELECT COUNT(*) FROM {notices} n WHERE n.user_id = u.id AND n.read_at IS NULL)"  # noqa: S608
+        f" AS unread_notice_count FROM {users} u WHERE u.id = %s"
+    )
+    return next(iter(User._default_manager.raw(query, [user_id])), None)
+
+
 @dataclass(frozen=True)
 class TwoFactorStatus:
     enabled: bool

@@ -54,20 +54,72 @@ switch, the two CSRF tokens, the messages), four Redis round trips (session, use
 request did before, ~9 ms in-process, about 5x the warm page: that is the figure for a customer
 whose balance changed since they last looked.
 
-The line page and the recommender (issue 17): their content (everything but the header's CSRF
-token, the scripts' CSP nonce and the messages) is cached per customer under the same
-generations (`plans/line_page.py`, `plans.views.recommend`): 0 queries warm. Before, the profile
-of both was ~80 % template rendering: the line page's 30-bar chart and its table (~16 ms
-in-process under load), the recommender's form (Django draws each `<option>` of the three trip
-selects through a template of its own). For the first view after a change: the chart and table
-are kept in each process's memory under the figures they draw (a payment or a notice leaves them
-as they are; a usage batch draws them once), the recommender's form likewise under its values,
-and the trip selects are drawn in Python (`plans.forms.QuickSelect`, the same markup). What is
-left cold is the queries (the user and the bell, then the line, its buckets and 30 days of
-usage; or the catalogue and the lines) and rendering the buckets and the answer: a few ms
-in-process against ~1 ms for /ping, so the cold ratio stays well under 0.12 on this machine.
-The line page's QR code is drawn once per process (`plans.esim.qr_svg`, `functools.lru_cache`);
-the orders page is not cached beyond the session, the user and the bell.
+The line page and the recommender: their content (everything but the header's CSRF token, the
+scripts' CSP nonce and the messages) is cached per customer under the same generations
+(`plans/line_page.py`, `plans.views.recommend`), and so is every other customer page's body
+(orders, an order, its receipt, renew, pay, notices, help): 0 queries warm. For the first view
+after a change, the usage chart and its table are kept in each process's memory under the
+figures they draw, the recommender's form under its values (its trip selects drawn in Python,
+`plans.forms.QuickSelect`), the QR code once per process (`plans.esim.qr_svg`).
+
+### Pages, issue 17: the measure, the warm pages, the first view after a change
+
+**Why the home page ran at twice the rate of the others: it did not.** In-process a warm home
+page and a warm orders page cost the same (~2.4 ms, 0 queries, three Redis reads: the session,
+the user with the bell, the body; the same `base.html` around it). The difference was in the
+load. The gthread worker that wakes first accepts every connection wrk opens at once and keeps
+it for the whole run: `ss -tnp` sampled each second through a run with 8 connections found all
+8 on one worker in 169 of 265 samples, 7/1 or 6/2 in 76, 4/4 in 5. One worker is one process,
+one core under the GIL: such a round measured /ping at ~1,150 req/s and the pages at ~300,
+against ~2,300 and ~640 with both. So every page's rates per round were bimodal (the run of
+04:27: home 312, 664, 450, 645; receipt 688, 290, 645, 314), and a page's median over four
+rounds was decided by how many of its rounds drew both workers. **Changed** (bench/stack.py):
+each worker takes at most 8 connections (`--worker-connections`, twice its threads: gthread
+closes a kept-alive connection once worker_connections - threads of them wait idle) and wrk
+opens 16, so each worker holds 8 (ss: 8/8 in 252 of 275 samples, the rest just after a
+reconnect), as a load balancer spreads connections over its backends. A ratio is still the page
+against /ping in the same round, measured the same way. What stays noisy is the machine: other
+sessions ran benches and tests beside these runs (1-minute load 4 to 12). With both workers in
+every round, two runs on 2026-12-02 gave warm ratios of 0.17-0.34 (home 0.29, orders 0.34,
+notices 0.17) and 0.16-0.21: **the 0.30 warm target is not met reliably**. In-process a warm
+page costs 2.4-3.5 ms against ~0.3 ms for /ping, whichever the page: the middleware, three Redis
+round trips (the session, the user with the bell, the body), `base.html` around the body.
+
+**The logged-in request.** `PrivatePagesMiddleware`'s ~540 µs logged in is where
+`request.user` is first touched (the lazy user: the session from Redis, then the user and the
+bell's count from the page cache, one read); the middleware itself only adds the never-cache
+headers, and a logged-in request reads nothing else it does not show. On a cold view the user
+and the bell were two queries; now one, `accounts.selectors.user_with_unread_count`, in raw SQL
+with the count as a subquery (the ORM's annotated subquery took ~2.5 ms to compile, longer than
+the two plain queries took, ~2 ms; the raw one ~0.5 ms). Every page's first view after a change
+makes one query fewer (the tests pin the new counts).
+
+**The first view after a change** (cold). Profiled in-process (cProfile, the bench's customer):
+60-80 % of a cold view was drawing the page's body (home: 9 meters through includes and
+`blocktranslate`; the orders list: 20 rows, each a `{% url %}`, two dates, money, a status), then
+making the rows (20 orders with their lines and plans, every column, every datetime parsed), then
+the ORM compiling its queries. **Done:** `boomcard.page_fragments.drawn_once` keeps a drawing in
+each process's memory under the text of everything it shows (with the language and time zone),
+as the usage chart already was. The home page's cards and the line page's content (every column
+of the lines, roaming packs and buckets, the plans' names, what is left per day it ends, the
+chart's figures, and what the clock decides: expired, under a day or a week left, the time left
+in words; `plans.line_page.summary_shows`) and the orders list (each row's id, status, amount,
+plan, number and time, and the page) are drawn again only when that changes: a notice, a
+payment or usage on another line leaves them as drawn. The orders list reads only the columns it
+shows (`billing.selectors.customer_order_list`); it was already 20 a page, linked to older ones.
+The bench's in-process cold view, the run of 04:27 against one at 06:02: home 12.8 to 9.0 ms,
+line 11.6 to 9.0, orders 16.3 to 7.6, notices 9.1 to 8.3, renew 14.5 to 12.3; but /ping
+in-process moved too (0.48 to 0.36 ms), so the cold ratios stayed 0.03-0.05. That view changes
+no data (`customers_changed` only): it measures a page whose own data did not change; a page
+whose data did change still draws it, at about its old cost.
+
+**Not met: cold ≥ 0.12** (~3-4 ms a view against /ping's ~0.4 ms). What is left in a cold
+orders view: the middleware and `base.html` as warm (~2.5 ms), two Redis writes (the generation,
+the body), and the count and page queries through the ORM (~5 ms, mostly Python: compiling,
+making 20 rows). It would take reading rows without the ORM, pages drawn in Python rather than
+templates, or parts of a page dropped by what they show (an orders generation that only order
+writes move) instead of by the customer's whole generation: a change to the cache's rules,
+which this session did not make.
 
 ### Usage ingest: (a) accepted about 0.23-0.27 of COPY (target 0.25), (b) applied 0.02-0.03 (target 0.15: not met)
 

@@ -127,11 +127,13 @@ def print_sweeps(result: SweepsResult) -> None:
 
 def _pages_section(result: PagesResult) -> list[str]:
     from bench.pages import COLD_ROUNDS, COLD_VIEWS
+    from bench.stack import LOAD_CONNECTIONS, WORKER_CONNECTIONS
 
     lines = [
         "## 1. Pages",
         "",
-        "Requests per second under wrk (1 thread, 8 connections, keep-alive) with the logged-in",
+        f"Requests per second under wrk (1 thread, {LOAD_CONNECTIONS} connections, keep-alive; each gunicorn worker",
+        f"takes at most {WORKER_CONNECTIONS}, so they are spread evenly) with the logged-in",
         "customer's session cookie, against `GET /ping` (a constant `ok`, anonymous: the whole",
         "middleware stack and no database) on the same server. The pages take turns in each round;",
         "a ratio is the median over the rounds of the page's rate over /ping's in the same round.",

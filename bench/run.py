@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                         customer,
                         rounds=2 if arguments.quick else 4,
                         seconds=3 if arguments.quick else 6,
-                        connections=8,
+                        connections=stack.LOAD_CONNECTIONS,
                     )
                 report.print_pages(results.pages)
             if "lighthouse" in arguments.figures:

@@ -37,6 +37,16 @@ WORKERS = 2
 # the worker's other threads to use the core. See BENCHMARKS.md for the sync/gthread figures.
 WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
 THREADS = int(os.environ.get("BENCH_THREADS", "4"))
+# Each worker takes at most its share of the load generator's keep-alive connections. Without a
+# cap, the worker that wakes first accepts every connection wrk opens at once and keeps them for
+# the whole run: ss showed 8/0 or 7/1 in most runs and 4/4 in some, so one process (one core,
+# under the GIL) served the run, and rates per round were bimodal (/ping ~1,150 or ~2,300
+# req/s, pages ~300 or ~640). A load balancer spreads connections over its backends; this does
+# the same over the workers. Twice the threads: gthread keeps a connection alive only while it
+# has fewer idle kept-alive connections than worker_connections - threads.
+WORKER_CONNECTIONS = 2 * THREADS
+# What wrk opens for the pages: every worker's share, so each worker is full and none has more.
+LOAD_CONNECTIONS = WORKERS * WORKER_CONNECTIONS
 
 
 def free_port() -> int:
@@ -161,6 +171,7 @@ def gunicorn(ports: Ports, env: dict[str, str]) -> contextlib.AbstractContextMan
         f"--workers={WORKERS}",
         f"--worker-class={WORKER_CLASS}",
         f"--threads={THREADS}",
+        f"--worker-connections={WORKER_CONNECTIONS}",
         f"--bind=127.0.0.1:{ports.web}",
         "--keep-alive=5",
         "--worker-tmp-dir=/dev/shm",
@@ -254,5 +265,7 @@ def billing_workers_description() -> str:
 
 
 def gunicorn_description() -> str:
-    threads = f", {THREADS} threads each" if WORKER_CLASS == "gthread" else ""
+    if WORKER_CLASS != "gthread":
+        return f"gunicorn, {WORKERS} {WORKER_CLASS} workers"
+    threads = f", {THREADS} threads and at most {WORKER_CONNECTIONS} connections each"
     return f"gunicorn, {WORKERS} {WORKER_CLASS} workers{threads}"

@@ -10,9 +10,12 @@ rendered for each request.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+from django.core.cache import caches
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
@@ -40,6 +43,26 @@ def fragment_for(request: HttpRequest, fragment: str) -> SafeString:
     while _FORM_TOKEN_VALUE in fragment:  # a customer's text cannot hold a raw quote: only our fields match
         fragment = fragment.replace(_FORM_TOKEN_VALUE, f'value="{uuid.uuid4()}"', 1)
     return mark_safe(fragment)  # noqa: S308 (rendered by our templates, autoescaped)
+
+
+# The fragments cache is in each process's memory: a drawing stays as long as what it shows.
+DRAWN_SECONDS = 24 * 60 * 60
+
+
+def drawn_once(name: str, shows: str, draw: Callable[[], str]) -> str:
+    """``draw()``, kept in each process's memory under ``shows`` (every figure and text the
+    drawing shows, as a string) with the language and time zone: the first view after a change
+    to something else of the customer's (a notice, a usage batch) reuses it, and a change to
+    what it shows changes the key, so it is drawn anew. Only for drawings that hold nothing but
+    what ``shows`` names (no clock, no token, no customer text left out of it)."""
+    text = ";".join([translation.get_language() or "", timezone.get_current_timezone_name(), shows])
+    key = f"drawn:{name}:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+    fragments = caches["fragments"]
+    html: str | None = fragments.get(key)
+    if html is None:
+        html = draw()
+        fragments.set(key, html, DRAWN_SECONDS)
+    return html
 
 
 def fragment_name(*parts: object) -> str:

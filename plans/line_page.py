@@ -8,7 +8,9 @@ header's forms, messages) in ``plans/line_detail.html`` and takes the rest from 
   change, and never older than ``PAGE_CACHE_SECONDS`` (the days left);
 - within it, the usage chart and its table, kept in each process's memory under the data they
   draw (30 days of figures, the language): a payment or a notice leaves them as they are, and a
-  usage batch draws them anew once, since it changes the figures and so the key.
+  usage batch draws them anew once, since it changes the figures and so the key;
+- the whole content likewise, under everything it shows (``drawn_once``): a change to the
+  customer's other lines, notices or orders leaves it as drawn.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from __future__ import annotations
 import hashlib
 
 from django.core.cache import caches
+from django.db.models import Model
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
+from boomcard import formats
 from boomcard.page_cache import customer_cached
+from boomcard.page_fragments import drawn_once
 from plans import esim, selectors
 
 # The fragments cache is in memory: the chart of a day's data stays as long as that data does.
@@ -45,21 +50,49 @@ def usage_section(usage: list[selectors.UsageDay]) -> SafeString:
     return mark_safe(html)  # noqa: S308 - rendered by our own template, escaped there
 
 
+def row_columns(row: Model) -> tuple[object, ...]:
+    """Every column of a row, as read."""
+    return tuple(getattr(row, column.attname) for column in row._meta.concrete_fields)
+
+
+def summary_shows(summary: selectors.LineSummary) -> tuple[object, ...]:
+    """Everything a line's card or heading shows (part of a ``drawn_once`` key): every column of
+    the line and of its roaming packs, the plans' names, what is left per day it ends, and what
+    the clock decides (expired, under a day or a week left, the time left in words)."""
+    line = summary.line
+    return (
+        row_columns(line),
+        line.plan.name if line.plan else None,
+        summary.home,
+        summary.home_by_end,
+        [(row_columns(pack), pack.plan.name) for pack in summary.roaming],
+        summary.is_expired,
+        summary.under_a_day_left,
+        summary.expires_within_a_week,
+        formats.time_left(summary.time_left),
+    )
+
+
 def _build(user: User, line_id: int) -> tuple[str, str]:
     detail = selectors.line_detail(user=user, line_id=line_id)
     line = detail.summary.line
-    body = render_to_string(
-        "plans/line_detail_content.html",
-        {
-            "detail": detail,
-            "summary": detail.summary,
-            "line": line,
-            "usage_section": usage_section(detail.usage),
-            "qr_svg": esim.qr_svg(line.activation_code),
-            "ios_install_url": esim.ios_install_url(line.activation_code),
-        },
-    )
-    return str(line.nickname or line.msisdn), body
+
+    def draw() -> str:
+        return render_to_string(
+            "plans/line_detail_content.html",
+            {
+                "detail": detail,
+                "summary": detail.summary,
+                "line": line,
+                "usage_section": usage_section(detail.usage),
+                "qr_svg": esim.qr_svg(line.activation_code),
+                "ios_install_url": esim.ios_install_url(line.activation_code),
+            },
+        )
+
+    buckets = [(row_columns(bucket), bucket.plan.name) for bucket in detail.buckets]
+    shows = repr((summary_shows(detail.summary), buckets, usage_key(detail.usage)))
+    return str(line.nickname or line.msisdn), drawn_once("line", shows, draw)
 
 
 def line_page(*, user: User, line_id: int) -> tuple[str, SafeString]:

@@ -21,10 +21,12 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.http import CustomerRequest
 from boomcard.page_cache import customer_cached
+from boomcard.page_fragments import drawn_once
 from boomcard.ratelimit import client_address
 from plans import lines
 from plans.line_forms import LineAddConfirmForm, LineAddForm
-from plans.selectors import line_summaries
+from plans.line_page import summary_shows
+from plans.selectors import LineSummary, line_summaries
 
 # Session key for the step between "we sent a code" and "the code was right".
 ADD_LINE_KEY = "boom_add_line"
@@ -35,7 +37,12 @@ def home(request: CustomerRequest) -> HttpResponse:
     user = request.user
 
     def cards() -> str:
-        return render_to_string("plans/line_cards.html", {"summaries": line_summaries(user=user)})
+        summaries = line_summaries(user=user)
+        return drawn_once(
+            "home-cards",
+            _cards_show(summaries),
+            lambda: render_to_string("plans/line_cards.html", {"summaries": summaries}),
+        )
 
     # Rendered in the customer's language and time zone, which are part of the name.
     name = f"home-cards:{translation.get_language()}:{timezone.get_current_timezone_name()}"
@@ -43,6 +50,11 @@ def home(request: CustomerRequest) -> HttpResponse:
     # The service worker keeps this page, and only this one, to show offline (static/js/sw.js).
     response["Boom-Offline"] = "keep"
     return response
+
+
+def _cards_show(summaries: list[LineSummary]) -> str:
+    """Everything the line cards show, as text (``drawn_once``'s key)."""
+    return repr([summary_shows(summary) for summary in summaries])
 
 
 class LineAddView(LoginRequiredMixin, FormView[LineAddForm]):

@@ -27,7 +27,7 @@ from billing.views.messages import gateway_message
 from billing.views.wallets import wallet_step
 from boomcard.formats import money
 from boomcard.page_cache import customer_cached
-from boomcard.page_fragments import fragment_for, fragment_name, fragment_render, page_number
+from boomcard.page_fragments import drawn_once, fragment_for, fragment_name, fragment_render, page_number
 from plans.currency import currency_for
 from plans.pricing import Money, price_of
 
@@ -202,8 +202,19 @@ def orders(request: CustomerRequest) -> HttpResponse:
     number = page_number(request.GET.get("page"))
 
     def body() -> str:
-        page = Paginator(selectors.customer_orders(user=user), ORDERS_PER_PAGE).get_page(number)
-        return fragment_render("billing/orders_body.html", {"page": page})
+        page = Paginator(selectors.customer_order_list(user=user), ORDERS_PER_PAGE).get_page(number)
+        # Everything a row shows: a change to the customer's notices or usage leaves the list as
+        # it was drawn, and a change to an order (its status) draws it anew.
+        shows = "|".join(
+            f"{order.public_id},{order.status},{order.amount_minor},{order.currency},{order.plan.name},"
+            f"{order.line.msisdn},{order.created_at.isoformat()}"
+            for order in page.object_list
+        )
+        return drawn_once(
+            "orders",
+            f"{page.number}/{page.paginator.num_pages}|{shows}",
+            lambda: fragment_render("billing/orders_body.html", {"page": page}),
+        )
 
     html = customer_cached(user.pk, fragment_name("orders", number), body)
     return render(request, "billing/orders.html", {"body": fragment_for(request, html)})

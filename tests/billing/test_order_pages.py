@@ -93,9 +93,9 @@ def test_orders_page_takes_the_same_number_of_queries_however_many_orders(
     client.force_login(customer)
     cache.clear()
 
-    # Cold: session, user, the unread-notice badge, the count, one page of orders with lines
-    # and plans.
-    with django_assert_num_queries(5):
+    # Cold: session, the user with the unread-notice badge, the count, one page of orders with
+    # lines and plans.
+    with django_assert_num_queries(4):
         response = client.get(reverse("billing:orders"))
     assert len(listed(response.content.decode())) == min(count, 20)
     # Warm: the session, the user, the badge and the page's body come from the cache.
@@ -195,3 +195,42 @@ def test_a_pack_bought_for_a_line_without_a_plan_says_what_was_bought_and_until_
     assert f"Japan &amp; Korea 5 GB, 7 days can be used until <strong>{until}</strong>" in page
     assert "Japan, South Korea" in page
     assert "New expiry" not in page
+
+
+def test_orders_list_is_drawn_again_only_when_what_it_shows_changes(client, customer, line, plans, monkeypatch):
+    import importlib
+
+    from django.core.cache import caches
+
+    from boomcard.page_cache import customers_changed
+
+    # The module, not the view of the same name that billing.views exports.
+    order_views = importlib.import_module("billing.views.orders")
+
+    orders = make_orders(line, [plans["basic-10"]], 3)
+    client.force_login(customer)
+    cache.clear()
+    caches["fragments"].clear()
+    drawn: list[str] = []
+    draw = order_views.fragment_render
+
+    def counted(name: str, context: dict) -> str:
+        drawn.append(name)
+        return draw(name, context)
+
+    monkeypatch.setattr(order_views, "fragment_render", counted)
+
+    first = client.get(reverse("billing:orders")).content.decode()
+    # A notice or a usage batch: the customer's pages are rebuilt, the list is not redrawn.
+    customers_changed([customer.pk])
+    again = client.get(reverse("billing:orders")).content.decode()
+    assert listed(again) == listed(first) == [order.public_id for order in orders]
+    assert drawn == ["billing/orders_body.html"]
+
+    # A refund changes what a row shows: drawn anew, with the new status.
+    Order.objects.filter(pk=orders[0].pk).update(status=Order.Status.REFUNDED)
+    customers_changed([customer.pk])
+    page = client.get(reverse("billing:orders")).content.decode()
+    assert len(drawn) == 2
+    assert "status-refunded" in page
+    assert "status-refunded" not in first

@@ -65,9 +65,9 @@ def counts(client: Client, path: str, django_assert_num_queries, cold: int, chan
 def test_line_page_queries_cold_after_a_change_and_warm(plans, django_assert_num_queries, lines, buckets, days):
     customer = customer_with(plans, lines, buckets, days)
     line = Line.objects.filter(owner=customer).order_by("pk")[0]
-    # Cold: session, user, bell, line, buckets, 30 days of usage. After a change: the same but the
-    # session (it stays cached). Warm: none.
-    page = counts(signed_in(customer), reverse("plans:line", args=[line.pk]), django_assert_num_queries, 6, 5, 0)
+    # Cold: session, the user with the bell's count, line, buckets, 30 days of usage. After a
+    # change: the same but the session (it stays cached). Warm: none.
+    page = counts(signed_in(customer), reverse("plans:line", args=[line.pk]), django_assert_num_queries, 5, 4, 0)
     assert page.count('class="bucket"') == buckets
     assert "LPA:1$" in page
 
@@ -76,11 +76,11 @@ def test_line_page_queries_cold_after_a_change_and_warm(plans, django_assert_num
 def test_recommend_page_queries_cold_after_a_change_and_warm(plans, django_assert_num_queries, lines, days):
     customer = customer_with(plans, lines, 1, days)
     client = signed_in(customer)
-    # With a need in the URL. Cold: session, user, bell, plans, prices, lines.
-    page = counts(client, RECOMMEND, django_assert_num_queries, 6, 5, 0)
+    # With a need in the URL. Cold: session, the user with the bell's count, plans, prices, lines.
+    page = counts(client, RECOMMEND, django_assert_num_queries, 5, 4, 0)
     assert "Our suggestion" in page
     # From the first line's usage: the 90 days' totals too.
-    page = counts(client, reverse("plans:recommend"), django_assert_num_queries, 7, 6, 0)
+    page = counts(client, reverse("plans:recommend"), django_assert_num_queries, 6, 5, 0)
     assert "over the last 90 days" in page
 
 
@@ -156,3 +156,79 @@ def test_quick_select_draws_what_djangos_select_draws(language):
         )
         assert quick == django
         assert " selected>" in quick
+
+
+def test_home_cards_are_drawn_again_only_when_what_they_show_changes(plans, monkeypatch):
+    import importlib
+
+    line_views = importlib.import_module("plans.line_views")
+    customer = customer_with(plans, 2, 2, 3)
+    line = Line.objects.filter(owner=customer).order_by("pk")[0]
+    client = signed_in(customer)
+    cache.clear()
+    caches["fragments"].clear()
+    drawn: list[str] = []
+    draw = line_views.render_to_string
+
+    def counted(name: str, context: dict) -> str:
+        drawn.append(name)
+        return draw(name, context)
+
+    monkeypatch.setattr(line_views, "render_to_string", counted)
+
+    def cards(path: str = "/") -> str:
+        found = re.search(r'<ul class="lines">.*?</ul>', client.get(path).content.decode(), re.DOTALL)
+        assert found is not None
+        return found.group(0)
+
+    first = cards()
+    # A notice or a payment elsewhere: the page is rebuilt, the cards are not redrawn.
+    customers_changed([customer.pk])
+    assert cards() == first
+    assert drawn == ["plans/line_cards.html"]
+
+    # A new nickname, then usage on the line: each is drawn anew at once.
+    Line.objects.filter(pk=line.pk).update(nickname="Travel")
+    customers_changed([customer.pk])
+    named = cards()
+    assert "Travel" in named
+    assert "Travel" not in first
+    record = {"id": "cards-1", "msisdn": str(line.msisdn), "kind": "data", "amount": 3 * GB, "country": "CN"}
+    assert usage_ingest(records=[{**record, "at": timezone.now().isoformat()}]).accepted == 1
+    assert cards() != named
+    assert len(drawn) == 3
+
+
+def test_line_page_is_drawn_again_only_when_what_it_shows_changes(plans, monkeypatch):
+    import importlib
+
+    line_page = importlib.import_module("plans.line_page")
+    customer = customer_with(plans, 2, 2, 3)
+    line, other = Line.objects.filter(owner=customer).order_by("pk")
+    client = signed_in(customer)
+    path = reverse("plans:line", args=[line.pk])
+    cache.clear()
+    caches["fragments"].clear()
+    drawn: list[str] = []
+    draw = line_page.render_to_string
+
+    def counted(name: str, context: dict) -> str:
+        drawn.append(name)
+        return draw(name, context)
+
+    monkeypatch.setattr(line_page, "render_to_string", counted)
+    client.get(path)
+    # The customer's other line renamed: this line's page is rebuilt, not redrawn.
+    Line.objects.filter(pk=other.pk).update(nickname="Other")
+    customers_changed([customer.pk])
+    assert "Other" not in client.get(path).content.decode()
+    assert drawn.count("plans/line_detail_content.html") == 1
+
+    # This line renamed, then usage on it: each drawn anew at once.
+    Line.objects.filter(pk=line.pk).update(nickname="Travel")
+    customers_changed([customer.pk])
+    assert "Travel" in client.get(path).content.decode()
+    record = {"id": "line-1", "msisdn": str(line.msisdn), "kind": "data", "amount": 3 * GB, "country": "CN"}
+    assert usage_ingest(records=[{**record, "at": timezone.now().isoformat()}]).accepted == 1
+    assert "3 GB" in client.get(path).content.decode()
+    assert drawn.count("plans/line_detail_content.html") == 3
