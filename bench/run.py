@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 FIGURES = ("pages", "usage", "sweeps", "webhooks", "lighthouse")
 # Client threads sending usage batches: enough to keep both workers busy.
 USAGE_THREADS = 4
-# Client threads sending webhook events: one per server thread (2 workers x 4 threads).
-WEBHOOK_THREADS = 8
+# Client threads sending webhook events, each on a kept-alive connection: as many as wrk opens for
+# /ping, so both gunicorn workers take their share (each takes at most WORKER_CONNECTIONS).
+WEBHOOK_THREADS = stack.LOAD_CONNECTIONS
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:

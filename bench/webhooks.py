@@ -136,7 +136,7 @@ def measure(base_url: str, plans: dict[str, Plan], *, events: int, threads: int,
     quiet_ids, quiet_bodies = orders_paid_at_stripe(plans, count=events, first=events + 1)
     seed.analyze()
     result = WebhooksResult(events=events, client_threads=threads, seconds=0.0)
-    result.ping.append(wrk(f"{base_url}/ping", seconds=ping_seconds, connections=8))
+    result.ping.append(wrk(f"{base_url}/ping", seconds=ping_seconds, connections=stack.LOAD_CONNECTIONS))
     connection.close()  # the site's and the worker's processes get the database to themselves meanwhile
     with stack.billing_workers(dict(os.environ)):
         start = time.perf_counter()
@@ -145,7 +145,7 @@ def measure(base_url: str, plans: dict[str, Plan], *, events: int, threads: int,
         result.fulfilled_seconds = _until_fulfilled(busy_ids) - start
     quiet = send_all(base_url, [Request("/stripe/webhook/", body, _signed) for body in quiet_bodies], threads=threads)
     result.seconds = quiet.seconds
-    result.ping.append(wrk(f"{base_url}/ping", seconds=ping_seconds, connections=8))
+    result.ping.append(wrk(f"{base_url}/ping", seconds=ping_seconds, connections=stack.LOAD_CONNECTIONS))
     with stack.billing_workers(dict(os.environ)):
         _until_processed(2 * events)
     _check(busy.answers + quiet.answers, busy_ids + quiet_ids, events=2 * events)
