@@ -207,12 +207,14 @@ down, worker lost). In-process (Django's test client, this machine): 2.6 ms an e
 Redis client per message), the rest the middleware stack `/ping` also pays, the health check and
 the INSERT (a synchronous commit: a 200 promises Stripe the event is kept). Over HTTP the answered
 figure measured 0.152, 0.157 and 0.159 in three runs of the webhooks alone (load average
-1.4-8.8): at the target, not clearly above it. With the worker fulfilling on the same two cores the answers slow
+1.4-8.8), but with /ping and the events over 8 connections, which could all land on one gunicorn
+worker (see the pages); with 16 of each, spread over both workers, the full run above measured
+0.129: **short of the target**. With the worker fulfilling on the same two cores the answers slow
 to 0.09-0.11, and the end-to-end figure is the fulfilment's, 0.013-0.018 (two niced worker
 processes, 40-70 ms a task under this load: ~22 statements, a notice, an email and page-cache
 work per order); a worker host of its own, or more of them, raises it, since events of different
 orders lock nothing in common. Left: the Celery publish (0.8 ms in-process), and the answered
-figure's Python client (requests, 8 threads) sharing the two cores that wrk does not.
+figure's Python client (requests, 16 threads) sharing the two cores, which wrk, in C, barely does.
 
 ### The server: gthread, 2 workers x 4 threads
 
