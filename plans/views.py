@@ -15,6 +15,7 @@ from django_stubs_ext import StrOrPromise
 from accounts.http import CustomerRequest
 from accounts.models import User
 from boomcard.page_cache import customer_cached
+from boomcard.page_shell import customer_page
 from plans import recommender, selectors
 from plans.currency import currency_for, remember_currency
 from plans.forms import RecommendForm
@@ -61,8 +62,12 @@ def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def line_detail(request: CustomerRequest, pk: int) -> HttpResponse:
-    title, body = line_page(user=request.user, line_id=pk)
-    return render(request, "plans/line_detail.html", {"title": title, "body": body})
+    def context() -> dict[str, object]:
+        title, body = line_page(user=request.user, line_id=pk)
+        return {"title": title, "body": body}
+
+    response = customer_page(request, f"line:{pk}", "plans/line_detail.html", context)
+    return response if response is not None else render(request, "plans/line_detail.html", context())
 
 
 def recommend(request: HttpRequest) -> HttpResponse:
@@ -76,10 +81,18 @@ def recommend(request: HttpRequest) -> HttpResponse:
         user = request.user
         query = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:24]
         name = f"recommend:{translation.get_language()}:{currency}:{query}"
-        body = customer_cached(user.pk, name, lambda: _recommend_body(request.GET, currency, user))
+
+        def context() -> dict[str, object]:
+            body = customer_cached(user.pk, name, lambda: _recommend_body(request.GET, currency, user))
+            return {"body": mark_safe(body)}  # noqa: S308 - our template
+
+        # The page's name has the currency (from a cookie); its address has the query.
+        response = customer_page(request, f"recommend:{currency}", "plans/recommend.html", context)
+        if response is None:
+            response = render(request, "plans/recommend.html", context())
     else:
         body = _recommend_body(request.GET, currency, None)
-    response = render(request, "plans/recommend.html", {"body": mark_safe(body)})  # noqa: S308 - our template
+        response = render(request, "plans/recommend.html", {"body": mark_safe(body)})  # noqa: S308 - our template
     remember_currency(request, response)
     return response
 

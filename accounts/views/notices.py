@@ -1,9 +1,12 @@
 """The customer's notices: the list (opening it marks them read) and marking all read."""
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
@@ -11,6 +14,7 @@ from accounts.http import CustomerRequest
 from accounts.notice_text import notice_text
 from boomcard.page_cache import customer_cached
 from boomcard.page_fragments import fragment_for, fragment_name, fragment_render, page_number
+from boomcard.page_shell import customer_page
 
 
 @login_required
@@ -28,6 +32,14 @@ def notices(request: CustomerRequest) -> HttpResponse:
         html = fragment_render("accounts/notices_body.html", {"page": page, "items": items, "unread": set(unread)})
         return html, unread
 
+    def context() -> dict[str, Any] | None:
+        html, unread = customer_cached(user.pk, fragment_name("notices", number), fragment)
+        # A page showing new notices is seen once: marking them read (below) changes it.
+        return None if unread else {"body": mark_safe(html)}  # noqa: S308 (our template)
+
+    response = customer_page(request, f"notices:{number}", "accounts/notices.html", context)
+    if response is not None:
+        return response
     html, unread = customer_cached(user.pk, fragment_name("notices", number), fragment)
     if unread:
         services.notice_mark_read(user=user, notice_ids=unread)

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.decorators import method_decorator
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
@@ -34,6 +35,7 @@ from accounts.support_desk import (
 from accounts.support_forms import SupportCodeForm, SupportForm, SupportGuestForm, SupportReplyForm
 from boomcard.page_cache import customer_cached
 from boomcard.page_fragments import FORM_TOKEN_MARKER, fragment_for, fragment_name, fragment_render
+from boomcard.page_shell import customer_page
 from boomcard.ratelimit import client_address
 
 # The logged-out request waiting for the code sent to its number.
@@ -112,6 +114,14 @@ def _support_customer(request: HttpRequest) -> HttpResponse:
         return fragment_render("accounts/support_body.html", _support_context(user, form))
 
     # The answers, the customer's requests with their threads, and the empty form.
+    response = customer_page(
+        request,
+        "support",
+        "accounts/support.html",
+        lambda: {"body": mark_safe(customer_cached(user.pk, fragment_name("support"), fragment))},  # noqa: S308
+    )
+    if response is not None:
+        return response
     html = customer_cached(user.pk, fragment_name("support"), fragment)
     return render(request, "accounts/support.html", {"body": fragment_for(request, html)})
 

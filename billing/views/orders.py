@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -28,6 +29,7 @@ from billing.views.wallets import wallet_step
 from boomcard.formats import money
 from boomcard.page_cache import customer_cached
 from boomcard.page_fragments import drawn_once, fragment_for, fragment_name, fragment_render, page_number
+from boomcard.page_shell import customer_page
 from plans.currency import currency_for
 from plans.pricing import Money, price_of
 
@@ -45,7 +47,14 @@ def renew(request: CustomerRequest, line_id: int) -> HttpResponse:
             html = fragment_render("billing/renew_body.html", _renew_context(options, RenewForm(), currency))
             return html, options.flexible is not None
 
-        # The offers' new expiry dates may lag the clock by PAGE_CACHE_SECONDS at most.
+        def context() -> dict[str, Any]:
+            # The offers' new expiry dates may lag the clock by PAGE_CACHE_SECONDS at most.
+            html, flexible = customer_cached(user.pk, fragment_name("renew", line_id, currency), fragment)
+            return {"body": mark_safe(html), "flexible": flexible}  # noqa: S308 (our template)
+
+        response = customer_page(request, f"renew:{line_id}:{currency}", "billing/renew.html", context)
+        if response is not None:
+            return response
         html, flexible = customer_cached(user.pk, fragment_name("renew", line_id, currency), fragment)
         return render(request, "billing/renew.html", {"body": fragment_for(request, html), "flexible": flexible})
     options = selectors.renewal_options(user=request.user, line_id=line_id, currency=currency)
@@ -134,6 +143,14 @@ def order_detail(request: CustomerRequest, public_id: str) -> HttpResponse:
             return None
         return fragment_render("billing/order_body.html", _order_context(order, go=False))
 
+    def final_page() -> dict[str, Any] | None:
+        html = customer_cached(user.pk, fragment_name("order", public_id), final_body)
+        return None if html is None else {"public_id": public_id, "body": mark_safe(html)}  # noqa: S308
+
+    # The whole page, once the order is final (its body is cached then).
+    response = customer_page(request, f"order:{public_id}", "billing/order.html", final_page)
+    if response is not None:
+        return response
     html = customer_cached(user.pk, fragment_name("order", public_id), final_body)
     if html is not None:
         return render(request, "billing/order.html", {"public_id": public_id, "body": fragment_for(request, html)})
@@ -216,6 +233,14 @@ def orders(request: CustomerRequest) -> HttpResponse:
             lambda: fragment_render("billing/orders_body.html", {"page": page}),
         )
 
+    response = customer_page(
+        request,
+        f"orders:{number}",
+        "billing/orders.html",
+        lambda: {"body": mark_safe(customer_cached(user.pk, fragment_name("orders", number), body))},  # noqa: S308
+    )
+    if response is not None:
+        return response
     html = customer_cached(user.pk, fragment_name("orders", number), body)
     return render(request, "billing/orders.html", {"body": fragment_for(request, html)})
 
@@ -236,6 +261,14 @@ def receipt(request: CustomerRequest, public_id: str) -> HttpResponse:
         context = {"receipt": receipt, "order": receipt.order, "support_email": settings.SUPPORT_EMAIL}
         return fragment_render("billing/receipt_body.html", context)
 
+    def context() -> dict[str, Any] | None:
+        html = customer_cached(user.pk, fragment_name("receipt", public_id), body)
+        return None if html is None else {"public_id": public_id, "body": mark_safe(html)}  # noqa: S308
+
+    # The whole page, while the order has a receipt (its body is cached then).
+    response = customer_page(request, f"receipt:{public_id}", "billing/receipt.html", context)
+    if response is not None:
+        return response
     html = customer_cached(user.pk, fragment_name("receipt", public_id), body)
     if html is None:
         return redirect("billing:order", public_id=public_id)

@@ -11,6 +11,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,6 +25,7 @@ from billing.views.messages import gateway_message
 from boomcard.middleware import loads_stripe_js
 from boomcard.page_cache import customer_cached
 from boomcard.page_fragments import fragment_for, fragment_name, fragment_render
+from boomcard.page_shell import customer_page
 
 
 @login_required
@@ -39,6 +41,14 @@ def pay(request: CustomerRequest, public_id: str) -> HttpResponse:
             return None
         return fragment_render("billing/pay_body.html", _pay_context(order))
 
+    def context() -> dict[str, Any] | None:
+        html = customer_cached(user.pk, fragment_name("pay", public_id), open_body)
+        return None if html is None else {"body": mark_safe(html), **_page_context()}  # noqa: S308 (our template)
+
+    # The whole page, while its body is cached (an open order whose intent is made).
+    response = customer_page(request, f"pay:{public_id}", "billing/pay.html", context)
+    if response is not None:
+        return response
     html = customer_cached(user.pk, fragment_name("pay", public_id), open_body)
     if html is not None:
         return render(request, "billing/pay.html", {"body": fragment_for(request, html), **_page_context()})
