@@ -23,7 +23,7 @@ Like every marker here, these hold a raw ``<``, which autoescaping never lets a 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django.contrib.messages import get_messages
@@ -75,7 +75,12 @@ def _messages_pending(request: HttpRequest) -> bool:
 
 
 def customer_page(
-    request: HttpRequest, name: str, template: str, context: Callable[[], dict[str, Any] | None]
+    request: HttpRequest,
+    name: str,
+    template: str,
+    context: Callable[[], dict[str, Any] | None],
+    *,
+    params: Collection[str] = (),
 ) -> HttpResponse | None:
     """The logged-in customer's page ``template``, from their page cache and filled for this
     request; rendered and cached when missing, with ``context()`` (whose HTML holds the markers
@@ -84,9 +89,13 @@ def customer_page(
 
     None when the view must render the page itself: the request has messages to show, or
     ``context()`` answered None (the page is not one to cache just now, as with a body the view
-    does not cache); that answer is kept like a page, under the same generation."""
+    does not cache); that answer is kept like a page, under the same generation. Also None when
+    the query string names anything but ``params``, what the page reads from it: an address is
+    part of the cache's name, and ``?x=1``, ``?x=2``... must not make a stored page each."""
     user = request.user
     if not user.is_authenticated or _messages_pending(request):
+        return None
+    if any(key not in params for key in request.GET):
         return None
 
     def build() -> str | None:

@@ -18,7 +18,7 @@ from boomcard.page_cache import customer_cached
 from boomcard.page_shell import customer_page
 from plans import recommender, selectors
 from plans.currency import currency_for, remember_currency
-from plans.forms import RecommendForm
+from plans.forms import TRIP_ROWS, RecommendForm
 from plans.line_page import line_page
 from plans.models import CURRENCIES, Line, Plan
 from plans.recommendation_text import recommendation_why
@@ -87,7 +87,9 @@ def recommend(request: HttpRequest) -> HttpResponse:
             return {"body": mark_safe(body)}  # noqa: S308 - our template
 
         # The page's name has the currency (from a cookie); its address has the query.
-        response = customer_page(request, f"recommend:{currency}", "plans/recommend.html", context)
+        response = customer_page(
+            request, f"recommend:{currency}", "plans/recommend.html", context, params=RECOMMEND_PARAMS
+        )
         if response is None:
             response = render(request, "plans/recommend.html", context())
     else:
@@ -99,6 +101,12 @@ def recommend(request: HttpRequest) -> HttpResponse:
 
 # The form's markup depends only on what it was given: kept in each process's memory under that.
 FORM_SECONDS = 24 * 60 * 60
+# What the recommender reads from its query string (the form's fields and the line it starts
+# from): a page whose address names anything else is drawn, not kept whole.
+RECOMMEND_PARAMS = frozenset(
+    ["data_gb", "minutes", "sms", "line"]
+    + [f"trip{row}_{part}" for row in range(1, TRIP_ROWS + 1) for part in ("country", "days")]
+)
 
 
 def _form_html(form: RecommendForm, countries: list[str]) -> SafeString:

@@ -213,3 +213,22 @@ def test_each_line_gets_its_own_page(customer, line, plans):
     client = browser(customer)
     assert "Second line" not in client.get(reverse("plans:line", args=[line.pk])).content.decode()
     assert "Second line" in client.get(reverse("plans:line", args=[other.pk])).content.decode()
+
+
+def test_an_address_naming_what_a_page_does_not_read_is_drawn_not_kept(customer, line, plans):
+    """Each address is part of a kept page's name: ``?x=1``, ``?x=2``... would make one each. A
+    query string naming anything but what the page reads gives the page, drawn, and keeps none."""
+    client = browser(customer)
+    for name, path in customer_pages(line, plans).items():
+        assert client.get(path).status_code == 200, name  # kept whole
+        before = {key for key in stored() if ":page:" in key}
+        for n in range(3):
+            response = client.get(f"{path}?utm_source={n}")
+            assert response.status_code == 200, name
+            assert not any(marker in response.content.decode() for marker in MARKERS), name
+        assert {key for key in stored() if ":page:" in key} == before, name
+    # What a page does read still keeps it: the orders' page number, the recommender's answers.
+    for path in (f"{reverse('billing:orders')}?page=1", f"{reverse('plans:recommend')}?data_gb=5&minutes=100"):
+        before = {key for key in stored() if ":page:" in key}
+        assert client.get(path).status_code == 200
+        assert len({key for key in stored() if ":page:" in key} - before) == 1, path

@@ -37,7 +37,7 @@ def notices(request: CustomerRequest) -> HttpResponse:
         # A page showing new notices is seen once: marking them read (below) changes it.
         return None if unread else {"body": mark_safe(html)}  # noqa: S308 (our template)
 
-    response = customer_page(request, f"notices:{number}", "accounts/notices.html", context)
+    response = customer_page(request, f"notices:{number}", "accounts/notices.html", context, params=("page",))
     if response is not None:
         return response
     html, unread = customer_cached(user.pk, fragment_name("notices", number), fragment)

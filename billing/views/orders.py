@@ -148,7 +148,7 @@ def order_detail(request: CustomerRequest, public_id: str) -> HttpResponse:
         return None if html is None else {"public_id": public_id, "body": mark_safe(html)}  # noqa: S308
 
     # The whole page, once the order is final (its body is cached then).
-    response = customer_page(request, f"order:{public_id}", "billing/order.html", final_page)
+    response = customer_page(request, f"order:{public_id}", "billing/order.html", final_page, params=("go",))
     if response is not None:
         return response
     html = customer_cached(user.pk, fragment_name("order", public_id), final_body)
@@ -238,6 +238,7 @@ def orders(request: CustomerRequest) -> HttpResponse:
         f"orders:{number}",
         "billing/orders.html",
         lambda: {"body": mark_safe(customer_cached(user.pk, fragment_name("orders", number), body))},  # noqa: S308
+        params=("page",),
     )
     if response is not None:
         return response
