@@ -54,9 +54,10 @@ def browse() -> Iterator[Browse]:
 
 @pytest.fixture
 def clock() -> Iterator[time_machine.Traveller]:
-    """The clock stopped at the start of the next minute; ``clock.shift(seconds)`` moves it. A
-    rate limit counts in fixed one-minute windows: started mid-minute, a test's few seconds could
-    cross into the next window and find the count reset."""
-    start = timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
+    """The clock stopped at the start of the next hour; ``clock.shift(seconds)`` moves it. A rate
+    limit counts in fixed windows (a minute, an hour): started mid-window, a test's few seconds
+    could cross into the next window and find the count reset (the SMS cap's hour, once, when a
+    run reached these tests at 06:59)."""
+    start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     with time_machine.travel(start, tick=False) as traveller:
         yield traveller
