@@ -52,6 +52,16 @@ def renewal_reminder_key(*, line_id: int, expires_at: str, days: int) -> str:
     return f"reminder:{line_id}:{expires_at}:{days}"
 
 
+def data_runout_key(*, line_id: int, expires_at: str) -> str:
+    """Once per line and expiry (ISO text): the forecast's alert that the data ends early."""
+    return f"data-runout:{line_id}:{expires_at}"
+
+
+def auto_renew_upcoming_key(*, line_id: int, expires_at: str) -> str:
+    """Once per line and expiry (ISO text): the notice 24 hours before an automatic charge."""
+    return f"auto-renew-upcoming:{line_id}:{expires_at}"
+
+
 def security_notice_key(*, user_id: int, kind: str) -> str:
     """Each change is its own event: a fresh key every time (unlike a reminder's, once per date)."""
     return f"{kind}:{user_id}:{uuid.uuid4().hex}"

@@ -23,6 +23,8 @@ class Notice(models.Model):
         PAYMENT_NEEDED = "payment_needed", _("Payment needed")
         REFUNDED = "refunded", _("Refund")
         RENEWAL_REMINDER = "renewal_reminder", _("Renewal reminder")
+        DATA_RUNOUT = "data_runout", _("Data will run out early")
+        AUTO_RENEW_UPCOMING = "auto_renew_upcoming", _("Auto-renew charge coming")
         SUPPORT_RECEIVED = "support_received", _("Support request received")
         GOODWILL = "goodwill", _("Goodwill from support")
         SUPPORT_REPLIED = "support_replied", _("Support replied")
