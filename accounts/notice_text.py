@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -121,6 +121,8 @@ def notice_text(notice: Notice) -> NoticeText:
             title = _("%(percent)d%% of your data left") % {"percent": threshold}
             body = _("You have %(left)s of data left. Renew or add a top-up pack before it runs out.") % {"left": left}
         return NoticeText(title=title, body=body, action=_("Top up"))
+    if notice.kind == Notice.Kind.DATA_RUNOUT:
+        return _data_runout_text(p, number)
     if notice.kind == Notice.Kind.RENEWAL_REMINDER:
         expires_at = str(p.get("expires_at", ""))
         when = date_time(expires_at)
@@ -163,6 +165,23 @@ def notice_text(notice: Notice) -> NoticeText:
             action=_("Your account's security"),
         )
     return NoticeText(title=notice.get_kind_display(), body="", action=_("Open"))
+
+
+def _data_runout_text(p: dict[str, Any], number: str) -> NoticeText:
+    """The forecast's alert (plans.runout): at this pace the data ends days before the plan."""
+    try:
+        runs_out_on = formats.date_format(date.fromisoformat(str(p.get("runs_out_on", ""))), "MONTH_DAY_FORMAT")
+    except ValueError:
+        runs_out_on = ""
+    days = int(p.get("days_early") or 0)
+    body = ngettext(
+        "At the pace you use it, the data on %(number)s runs out around %(when)s, %(days)d day before the "
+        "plan ends on %(end)s. Add a top-up pack to keep going.",
+        "At the pace you use it, the data on %(number)s runs out around %(when)s, %(days)d days before the "
+        "plan ends on %(end)s. Add a top-up pack to keep going.",
+        days,
+    ) % {"number": number, "when": runs_out_on, "days": days, "end": date_time(str(p.get("expires_at", "")))}
+    return NoticeText(title=_("Your data may run out early"), body=body, action=_("See top-up packs"))
 
 
 def _goodwill_text(p: dict[str, Any], number: str) -> NoticeText:

@@ -24,6 +24,9 @@ app.conf.task_routes = {
 app.conf.beat_schedule = {
     # A notice and email 7, 3 and 1 days before expiry and at expiry, once each.
     "renewal-reminders": {"task": "billing.tasks.renewal_reminders_send_task", "schedule": crontab(minute=5)},
+    # Alert the lines whose data runs out 3 or more days before the plan, at their pace: once a
+    # day, at 09:00 in China.
+    "runout-alerts": {"task": "plans.tasks.runout_alerts_send_task", "schedule": crontab(hour=1, minute=0)},
     # Charge saved cards for lines expiring within 48 hours.
     "auto-renew": {"task": "billing.tasks.auto_renew_run_task", "schedule": crontab(minute=15)},
     # Ask Stripe about orders pending for over 15 minutes; cancel those over a day old.

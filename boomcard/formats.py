@@ -15,6 +15,7 @@ from decimal import ROUND_CEILING, Decimal
 import phonenumbers
 from django.conf import settings
 from django.utils import formats, timezone
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from django_countries import countries
@@ -111,6 +112,14 @@ def time_left(left: timedelta) -> str:
         return ngettext("%(days)s day left", "%(days)s days left", days) % {"days": days}
     hours = max(1, hours_left(left))
     return ngettext("%(hours)s hour left", "%(hours)s hours left", hours) % {"hours": hours}
+
+
+def updated_ago(moment: datetime, now: datetime) -> str:
+    """``Updated 5 minutes ago`` (the largest unit only: ``2 hours``, ``3 days``), or ``Updated
+    just now`` within the minute."""
+    if now - moment < timedelta(minutes=1):
+        return _("Updated just now")
+    return _("Updated %(ago)s ago") % {"ago": timesince(moment, now, depth=1)}
 
 
 def date_time(moment: datetime | str | None) -> str:

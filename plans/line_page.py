@@ -57,8 +57,9 @@ def row_columns(row: Model) -> tuple[object, ...]:
 
 def summary_shows(summary: selectors.LineSummary) -> tuple[object, ...]:
     """Everything a line's card or heading shows (part of a ``drawn_once`` key): every column of
-    the line and of its roaming packs, the plans' names, what is left per day it ends, and what
-    the clock decides (expired, under a day or a week left, the time left in words)."""
+    the line and of its roaming packs, the plans' names, what is left per day it ends, the
+    forecasts and the freshness stamp, and what the clock decides (expired, under a day or a week
+    left, the time left in words, how long ago the figures were updated)."""
     line = summary.line
     return (
         row_columns(line),
@@ -70,6 +71,11 @@ def summary_shows(summary: selectors.LineSummary) -> tuple[object, ...]:
         summary.under_a_day_left,
         summary.expires_within_a_week,
         formats.time_left(summary.time_left),
+        summary.data_forecast,
+        summary.voice_forecast,
+        summary.usage_updated_at,
+        summary.usage_updated_text,
+        summary.usage_may_be_behind,
     )
 
 

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from boomcard.formats import country_name, data_amount, gb_amount, list_text, minutes_count, money, sms_count
-from plans.recommender import Need, Option, Recommendation
+from plans.recommender import MONTH_DAYS, Need, Option, PlanFit, Recommendation
 
 
 def recommendation_why(recommendation: Recommendation) -> str:
@@ -54,3 +54,23 @@ def need_text(need: Need) -> str:
 def allowance_text(option: Option) -> str:
     """What an option gives at home a month: ``10 GB, 1,000 minutes and 50 SMS``."""
     return list_text([data_amount(option.data_bytes), minutes_count(option.minutes), sms_count(option.sms)])
+
+
+def plan_fit_text(fit: PlanFit, line: object) -> str:
+    """What the line's own plan did over its last months: a bigger plan would have saved so much,
+    or the plan fits."""
+    values = {"line": line, "plan": fit.plan.name, "days": fit.months * MONTH_DAYS}
+    if fit.better is not None:
+        return _(
+            "At the pace %(line)s uses data, %(plan)s runs out before each month ends. %(better)s would have "
+            "saved you %(saved)s over the last %(days)d days."
+        ) % {**values, "better": fit.better.name, "saved": money(fit.saved_minor, fit.currency)}
+    if fit.runs_out:
+        return (
+            _(
+                "%(plan)s runs out before each month ends at the pace %(line)s uses data, but with top-ups it still "
+                "costs less than a bigger plan would have over the last %(days)d days: it fits."
+            )
+            % values
+        )
+    return _("%(plan)s fits what %(line)s used over the last %(days)d days.") % values

@@ -169,6 +169,41 @@ def options_for(*, need: Need, plans: Iterable[Plan], currency: str) -> list[Opt
     return sorted(options, key=_rank)
 
 
+@dataclass(frozen=True)
+class PlanFit:
+    """How a line's own plan did for the use of its last months (``months``): whether its data
+    ran out before each month ended (``runs_out``: the plan alone holds less than the average
+    month's data), and what the recommended plan would have saved over those months
+    (``saved_minor``, 0 when staying, top-ups and all, costs least)."""
+
+    plan: Plan
+    better: Plan | None
+    runs_out: bool
+    saved_minor: int
+    currency: str
+    months: int
+
+
+def plan_fit(
+    *, need: Need, current: Plan, plans: Iterable[Plan], currency: str, months: int = USAGE_MONTHS
+) -> PlanFit | None:
+    """The line's plan ``current`` against the cheapest option that covers ``need`` (a month's
+    average of the line's use over ``months``): the same option the page recommends, priced the
+    same way. None when ``current`` is not a base plan on sale in ``currency``."""
+    if current.is_flexible or current.kind not in BASE_KINDS:
+        return None
+    options = options_for(need=need, plans=plans, currency=currency)
+    mine = next((option for option in options if option.plan.pk == current.pk), None)
+    if mine is None:
+        return None
+    runs_out = need.data_mb > _per_month(current, current.data_mb)
+    best = next((option for option in options if option.covers), None)
+    if not runs_out or best is None or best.plan.pk == current.pk or best.cost_minor >= mine.cost_minor:
+        return PlanFit(plan=current, better=None, runs_out=runs_out, saved_minor=0, currency=currency, months=months)
+    saved = (mine.cost_minor - best.cost_minor) * months
+    return PlanFit(plan=current, better=best.plan, runs_out=True, saved_minor=saved, currency=currency, months=months)
+
+
 def roaming_countries(plans: Iterable[Plan]) -> list[str]:
     """The countries the roaming packs on sale cover, pack by pack in the catalogue's order, each
     pack's countries by name. A stored code that is not an ISO country (saved before the admin

@@ -11,6 +11,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
+from boomcard import formats
+from plans.forecast import HISTORY_DAYS, UNKNOWN, Allowance, Forecast, forecast
 from plans.models import Bucket, DailyUsage, Line, Plan, Price, UsageRecord, usage_day
 
 
@@ -67,6 +69,10 @@ class LineSummary:
     # The live home buckets summed per day they end: an old allowance is not counted under a
     # later date.
     home_by_end: list[Balance] = field(default_factory=list)
+    home_buckets: list[Bucket] = field(default_factory=list)
+    # When the data and the talk time run out at the line's pace (``forecast_from``).
+    data_forecast: Forecast = UNKNOWN
+    voice_forecast: Forecast = UNKNOWN
 
     def add(self, bucket: Bucket) -> None:
         """Count a live bucket (in order of expiry): a roaming pack is shown on its own, home
@@ -75,6 +81,7 @@ class LineSummary:
             self.roaming.append(bucket)
             return
         self.home.add(bucket)
+        self.home_buckets.append(bucket)
         ends_on = timezone.localdate(bucket.expires_at)
         if not self.home_by_end or self.home_by_end[-1].ends_on != ends_on:
             self.home_by_end.append(Balance(ends_on=ends_on))
@@ -91,6 +98,39 @@ class LineSummary:
         return self.line.is_expired(self.now)
 
     @property
+    def usage_updated_at(self) -> datetime | None:
+        """When the newest usage record applied to the line was made: how fresh its figures are
+        (``line_usage_latest`` annotates it; None when the network has reported nothing yet)."""
+        latest: datetime | None = getattr(self.line, "usage_updated_at", None)
+        return min(latest, self.now) if latest else None
+
+    @property
+    def usage_updated_text(self) -> str:
+        latest = self.usage_updated_at
+        return formats.updated_ago(latest, self.now) if latest else ""
+
+    @property
+    def usage_may_be_behind(self) -> bool:
+        """The network has not reported the line's use for over ``USAGE_STALE_AFTER``."""
+        latest = self.usage_updated_at
+        return latest is not None and self.now - latest > USAGE_STALE_AFTER
+
+    def forecast_from(self, history: list[DailyUsage]) -> None:
+        """Set the data and talk-time forecasts from the line's daily totals (``HISTORY_DAYS`` of
+        them, from ``usage_history``). An expired line, or one without a home allowance of the
+        kind, has none."""
+        if self.is_expired or self.line.expires_at is None:
+            return
+        today, ends_on = usage_day(self.now), usage_day(self.line.expires_at)
+        data = {row.day: row.data + row.data_overage for row in history}
+        voice = {row.day: row.voice + row.voice_overage for row in history}
+        buckets = self.home_buckets
+        data_left = [Allowance(usage_day(b.expires_at), b.data_left) for b in buckets if b.data_total]
+        voice_left = [Allowance(usage_day(b.expires_at), b.voice_left) for b in buckets if b.voice_total]
+        self.data_forecast = forecast(used=data, today=today, allowances=data_left, ends_on=ends_on)
+        self.voice_forecast = forecast(used=voice, today=today, allowances=voice_left, ends_on=ends_on)
+
+    @property
     def time_left(self) -> timedelta:
         if self.line.expires_at is None or self.is_expired:
             return timedelta(0)
@@ -105,6 +145,30 @@ class LineSummary:
         return self.time_left < timedelta(days=7)
 
 
+# Usage the network has not reported for this long may be missing from a line's figures.
+USAGE_STALE_AFTER = timedelta(hours=6)
+
+
+def line_usage_latest(lines: QuerySet[Line]) -> QuerySet[Line]:
+    """The lines with ``usage_updated_at``: the time of the newest usage record applied to each,
+    a subquery per line on the records' (line, at) index (read backwards, one row)."""
+    latest = UsageRecord.objects.filter(line=OuterRef("pk")).order_by("-at")
+    return lines.annotate(usage_updated_at=Subquery(latest.values("at")[:1]))
+
+
+def usage_history(*, line_ids: list[int], now: datetime) -> dict[int, list[DailyUsage]]:
+    """The lines' daily totals over the last ``HISTORY_DAYS`` days (today included), by line:
+    what a forecast reads. One query."""
+    today = usage_day(now)
+    rows = DailyUsage.objects.filter(
+        line_id__in=line_ids, day__gt=today - timedelta(days=HISTORY_DAYS), day__lte=today
+    ).only("line_id", "day", "data", "data_overage", "voice", "voice_overage")
+    history: dict[int, list[DailyUsage]] = {line_id: [] for line_id in line_ids}
+    for row in rows:
+        history[row.line_id].append(row)
+    return history
+
+
 def _live_buckets(lines: list[Line], now: datetime) -> QuerySet[Bucket]:
     return (
         Bucket.objects.filter(line__in=lines, starts_at__lte=now, expires_at__gt=now)
@@ -114,13 +178,22 @@ def _live_buckets(lines: list[Line], now: datetime) -> QuerySet[Bucket]:
 
 
 def line_summaries(*, user: User, now: datetime | None = None) -> list[LineSummary]:
-    """Each of the customer's lines with what is left on it now: 2 queries."""
+    """Each of the customer's lines with what is left on it now, how fresh that is and when it
+    runs out at the line's pace: 3 queries."""
     now = now or timezone.now()
-    lines = list(Line.objects.filter(owner=user).select_related("plan").order_by("added_at", "id"))
+    lines = list(line_usage_latest(Line.objects.filter(owner=user)).select_related("plan").order_by("added_at", "id"))
+    return summaries_of(lines, now=now)
+
+
+def summaries_of(lines: list[Line], *, now: datetime) -> list[LineSummary]:
+    """What is left on each of these lines now, and when it runs out at the line's pace, in
+    their order: 2 queries (their live buckets, 4 weeks of their daily totals)."""
     summaries = {line.pk: LineSummary(line=line, home=Balance(), now=now) for line in lines}
-    if lines:
+    if summaries:
         for bucket in _live_buckets(lines, now):
             summaries[bucket.line_id].add(bucket)
+        for line_id, history in usage_history(line_ids=list(summaries), now=now).items():
+            summaries[line_id].forecast_from(history)
     return list(summaries.values())
 
 
@@ -152,9 +225,10 @@ USAGE_DAYS = 30
 
 def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> LineDetail:
     """One of the customer's lines (404 for anyone else's): its summary, its live and coming
-    buckets, and its use per day (data, talk time, SMS) for the last 30 days. 3 queries."""
+    buckets, its use per day (data, talk time, SMS) for the last 30 days, and its forecasts. 3
+    queries."""
     now = now or timezone.now()
-    line = Line.objects.select_related("plan").filter(owner=user, pk=line_id).first()
+    line = line_usage_latest(Line.objects.select_related("plan").filter(owner=user, pk=line_id)).first()
     if line is None:
         raise Http404("no such line")
     summary = LineSummary(line=line, home=Balance(), now=now)
@@ -165,13 +239,15 @@ def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> Lin
         if bucket.starts_at <= now:
             summary.add(bucket)
     today = usage_day(now)
-    first = today - timedelta(days=USAGE_DAYS - 1)
+    first = today - timedelta(days=max(USAGE_DAYS, HISTORY_DAYS) - 1)
     stored = {
         row.day: row
         for row in DailyUsage.objects.filter(line=line, day__gte=first, day__lte=today).only(
             "day", "data", "data_overage", "voice", "voice_overage", "sms", "sms_overage"
         )
     }
+    summary.forecast_from(list(stored.values()))
+    first = today - timedelta(days=USAGE_DAYS - 1)
     usage = []
     for offset in range(USAGE_DAYS):
         day = first + timedelta(days=offset)

@@ -3,7 +3,7 @@ run twice."""
 
 from celery import shared_task
 
-from plans import usage
+from plans import runout, usage
 
 
 @shared_task
@@ -24,3 +24,9 @@ def usage_batches_sweep_task() -> int:
     for batch_id in due:
         usage_batch_apply_task.delay(batch_id)
     return len(due)
+
+
+@shared_task
+def runout_alerts_send_task() -> int:
+    """The morning's alerts for lines whose data runs out early at their pace (plans.runout)."""
+    return runout.runout_alerts_send()

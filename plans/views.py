@@ -21,7 +21,7 @@ from plans.currency import currency_for, remember_currency
 from plans.forms import TRIP_ROWS, RecommendForm
 from plans.line_page import line_page
 from plans.models import CURRENCIES, Line, Plan
-from plans.recommendation_text import recommendation_why
+from plans.recommendation_text import plan_fit_text, recommendation_why
 
 
 def catalogue(request: HttpRequest) -> HttpResponse:
@@ -133,7 +133,7 @@ def _recommend_body(query: QueryDict, currency: str, user: User | None) -> str:
     lines: list[Line] = []
     line = None
     if user is not None:
-        lines = list(Line.objects.filter(owner=user).order_by("added_at", "id"))
+        lines = list(Line.objects.filter(owner=user).select_related("plan").order_by("added_at", "id"))
         chosen = query.get("line")
         if chosen is None:
             line = lines[0] if lines else None
@@ -160,12 +160,16 @@ def _recommend_body(query: QueryDict, currency: str, user: User | None) -> str:
         form = RecommendForm(initial=initial, countries=countries)
         need = usage
     recommendation = recommender.plan_recommend(need=need, plans=plans, currency=currency) if need else None
+    fit = None
+    if usage is not None and not submitted and line is not None and line.plan is not None:
+        fit = recommender.plan_fit(need=usage, current=line.plan, plans=plans, currency=currency)
     return render_to_string(
         "plans/recommend_content.html",
         {
             "form_html": _form_html(form, countries),
             "recommendation": recommendation,
             "why": recommendation_why(recommendation) if recommendation else "",
+            "fit": plan_fit_text(fit, line) if fit else "",
             "from_usage": usage is not None and not submitted,
             "currency": currency,
             "lines": lines,

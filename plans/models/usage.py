@@ -69,6 +69,8 @@ class DailyUsage(models.Model):
         verbose_name = _("daily usage")
         verbose_name_plural = _("daily usage")
         constraints = [models.UniqueConstraint(fields=["line", "day"], name="plans_dailyusage_one_per_day")]
+        # The run-out alerts' sweep reads the lines used on a day, in pages by line (plans.runout).
+        indexes = [models.Index(fields=["day", "line"], name="plans_dailyusage_day_line")]
 
     def __str__(self) -> str:
         return f"{self.line_id} {self.day}"

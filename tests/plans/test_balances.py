@@ -219,8 +219,9 @@ def test_home_page_query_count_is_fixed(client, plans, django_assert_num_queries
     customer = _customer_with(plans, lines, buckets, records)
     client.force_login(customer)
     cache.clear()
-    # Cold: session, the user with the unread notices (the bell), lines, live buckets.
-    with django_assert_num_queries(4):
+    # Cold: session, the user with the unread notices (the bell), lines (with the time of their
+    # newest usage record, a subquery), live buckets, 4 weeks of daily totals (the forecasts).
+    with django_assert_num_queries(5):
         response = client.get("/")
     assert response.status_code == 200
     assert response.content.decode().count('class="card line') == lines

@@ -184,3 +184,67 @@ def test_usage_is_read_in_the_same_number_of_queries_however_many_lines_and_days
         for days_ago in range(60):
             usage(line, days_ago, data=GB, voice=60, sms=1)
     assert queries_for(client, light) == queries_for(client, heavy)
+
+
+# --- What the line's own plan did (issue 18): a bigger plan's savings, or that it fits ---------
+
+
+def on_plan(customer, code: str, **fields):
+    from plans.models import Line, Plan
+
+    line = LineFactory.create(owner=customer, nickname="Phone", **fields)
+    Line.objects.filter(pk=line.pk).update(plan=Plan.objects.get(code=code))
+    return line
+
+
+def test_a_line_that_runs_out_every_month_is_told_what_a_bigger_plan_would_have_saved(client):
+    customer = UserFactory.create()
+    line = on_plan(customer, "basic-10")
+    for month in range(3):  # 25 GB and 90 minutes a month
+        usage(line, 1 + 30 * month, data=25 * GB, voice=90 * 60)
+    client.force_login(customer)
+    page = client.get(URL).content.decode()
+    # Basic 10 GB with 3 top-ups (¥38 + ¥45) against Basic 30 GB (¥68): ¥15 a month, 3 months.
+    assert (
+        "At the pace Phone uses data, Basic 10 GB runs out before each month ends. Basic 30 GB would have "
+        "saved you ¥45.00 over the last 90 days."
+    ) in page
+
+
+def test_a_plan_that_holds_the_month_fits(client):
+    customer = UserFactory.create()
+    line = on_plan(customer, "basic-30")
+    usage(line, 1, data=20 * GB, voice=60 * 60)
+    client.force_login(customer)
+    page = client.get(URL).content.decode()
+    assert "Basic 30 GB fits what Phone used over the last 90 days." in page
+    assert "would have saved" not in page
+
+
+def test_in_chinese():
+    customer = UserFactory.create(language="zh-hans")
+    line = on_plan(customer, "basic-10")
+    usage(line, 1, data=75 * GB, voice=270 * 60)
+    chinese = Client(headers={"Accept-Language": "zh-hans"})
+    chinese.force_login(customer)
+    page = chinese.get(URL).content.decode()
+    assert "基础套餐 10GB 每月都会提前用完。换成 基础套餐 30GB，过去 90 天可为您节省 ¥45.00。" in page
+
+
+def test_runs_out_but_top_ups_cost_less_than_a_bigger_plan():
+    from plans import recommender, selectors
+    from plans.models import Plan
+
+    # Without the flexible plan, 12 GB a month: Basic 10 GB and one top-up (¥53) beat Basic 30 GB (¥68).
+    plans = [plan for plan in selectors.catalogue(currency="CNY") if not plan.is_flexible]
+    need = recommender.need_from_usage(data_bytes=36 * GB, voice_seconds=3 * 90 * 60, sms=0)
+    fit = recommender.plan_fit(need=need, current=Plan.objects.get(code="basic-10"), plans=plans, currency="CNY")
+    assert fit is not None
+    assert fit.runs_out
+    assert fit.better is None
+    assert fit.saved_minor == 0
+    from plans.recommendation_text import plan_fit_text
+
+    assert plan_fit_text(fit, "Phone").endswith("it fits.")
+    # The line's plan not on sale in the currency: nothing said.
+    assert recommender.plan_fit(need=need, current=Plan.objects.get(code="flex"), plans=plans, currency="CNY") is None

@@ -1,0 +1,129 @@
+"""When a line's data (or talk time) runs out at the customer's own pace.
+
+Pure functions over a line's daily totals (``DailyUsage``, days in the carrier's time zone) and
+what is left in its live home buckets; nothing here reads the database.
+
+The pace, chosen to be robust rather than clever:
+
+- **The last 7 whole days** (today, still going, is not one of them), their mean with the
+  busiest day left out: one heavy day (a film downloaded on hotel wi-fi gone wrong) does not
+  move the date by a week, while a heavier week does.
+- **The day of the week**, once the line has 4 whole weeks of history: each weekday weighs what
+  it weighed over those 4 weeks (a commuter's weekdays against their weekends), within 1/4 and 4
+  times the mean, so that one odd Sunday does not decide every Sunday.
+- **Too little history says nothing**: a line first used less than 3 whole days ago has no
+  forecast (``Forecast.known`` is False) rather than a guess from a day.
+
+Then the days ahead are walked from now: the rest of today at its pace less what today already
+used, then each day in turn, taken from the allowance that ends first (an allowance that ends
+before it is used up is lost, as on the network), until nothing is left or the plan ends. The
+day it runs out is the first day whose use the allowances cannot meet. A pack bought today adds
+an allowance, and so moves the date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from fractions import Fraction
+
+PACE_DAYS = 7
+MIN_HISTORY_DAYS = 3
+WEEKDAY_HISTORY_DAYS = 28
+# What one weekday may weigh against the mean day, at most (and 1 over it at least).
+WEEKDAY_WEIGHT_LIMIT = 4
+# The history a forecast reads: the weekday profile's 4 weeks, and today.
+HISTORY_DAYS = WEEKDAY_HISTORY_DAYS + 1
+# A forecast that ends this many days or more before the plan does is worth an alert.
+ALERT_DAYS_EARLY = 3
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What is left of the home allowances that end on one day."""
+
+    ends_on: date
+    left: int
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """``runs_out_on``: the day the allowance is used up at this pace, or None when it lasts until
+    the plan ends (``ends_on``). ``known`` is False when there is too little history to say."""
+
+    known: bool
+    ends_on: date | None = None
+    runs_out_on: date | None = None
+
+    @property
+    def lasts(self) -> bool:
+        return self.known and self.runs_out_on is None
+
+    @property
+    def days_early(self) -> int:
+        """How many days before the plan ends the allowance runs out (0 when it lasts)."""
+        if self.runs_out_on is None or self.ends_on is None:
+            return 0
+        return max(0, (self.ends_on - self.runs_out_on).days)
+
+    @property
+    def worth_an_alert(self) -> bool:
+        return self.days_early >= ALERT_DAYS_EARLY
+
+
+UNKNOWN = Forecast(known=False)
+
+
+def daily_pace(used: Mapping[date, int], today: date) -> dict[int, Fraction] | None:
+    """The use expected on each weekday (0 is Monday), from ``used`` (a day's total by day, days
+    with no use may be missing); None when the line was first used less than
+    ``MIN_HISTORY_DAYS`` whole days ago."""
+    first = min((day for day, amount in used.items() if amount > 0 and day < today), default=None)
+    if first is None or (today - first).days < MIN_HISTORY_DAYS:
+        return None
+    history = (today - first).days
+    # The days since the line was first used, at most a week; the busiest left out of four or more.
+    days = min(PACE_DAYS, history)
+    week = sorted(used.get(today - timedelta(days=n), 0) for n in range(1, days + 1))
+    if days >= 4:
+        week = week[:-1]
+    mean = Fraction(sum(week), len(week))
+    weights = {weekday: Fraction(1) for weekday in range(7)}
+    if history >= WEEKDAY_HISTORY_DAYS:
+        past = [today - timedelta(days=n) for n in range(1, WEEKDAY_HISTORY_DAYS + 1)]
+        weeks = {day: used.get(day, 0) for day in past}
+        day_mean = Fraction(sum(weeks.values()), WEEKDAY_HISTORY_DAYS)
+        if day_mean:
+            low, high = Fraction(1, WEEKDAY_WEIGHT_LIMIT), Fraction(WEEKDAY_WEIGHT_LIMIT)
+            for weekday in range(7):
+                weekday_mean = Fraction(sum(a for d, a in weeks.items() if d.weekday() == weekday), 4)
+                weights[weekday] = min(max(weekday_mean / day_mean, low), high)
+    return {weekday: mean * weight for weekday, weight in weights.items()}
+
+
+def forecast(
+    *, used: Mapping[date, int], today: date, allowances: Sequence[Allowance], ends_on: date | None
+) -> Forecast:
+    """When the ``allowances`` (by the day each ends, in order) run out at the line's pace, from
+    ``today`` until the plan ends on ``ends_on``."""
+    if ends_on is None or not allowances:
+        return UNKNOWN
+    pace = daily_pace(used, today)
+    if pace is None:
+        return UNKNOWN
+    ordered = sorted(allowances, key=lambda allowance: allowance.ends_on)
+    ends, left = [allowance.ends_on for allowance in ordered], [Fraction(allowance.left) for allowance in ordered]
+    day = today
+    need = max(Fraction(0), pace[today.weekday()] - used.get(today, 0))
+    while day <= ends_on:
+        for n, last_day in enumerate(ends):
+            if last_day >= day:  # an allowance is usable until the end of the day it ends
+                taken = min(left[n], need)
+                left[n] -= taken
+                need -= taken
+        if need > 0:
+            return Forecast(known=True, ends_on=ends_on, runs_out_on=day)
+        day += timedelta(days=1)
+        need = pace[day.weekday()]
+    return Forecast(known=True, ends_on=ends_on)
