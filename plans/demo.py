@@ -10,7 +10,7 @@ from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.models import User
-from plans.models import GB, MB, Bucket, DailyUsage, Line, Plan, Price, usage_day
+from plans.models import GB, MB, Bucket, DailyUsage, Line, Plan, Price, UsageRecord, usage_day
 from plans.services import bucket_grant
 from plans.validators import luhn_check_digit
 
@@ -178,8 +178,12 @@ def seed_catalogue() -> dict[str, Plan]:
     return plans
 
 
-# line nickname's position, plan, days until expiry, share of data used, extra packs
-DEMO_USE = [("basic-30", 19, 0.62, []), ("basic-10", 5, 0.81, ["roam-jpkr-7"])]
+# line nickname's position, plan, days until expiry, share of data used, extra packs, and how
+# long ago the network last reported its use (the freshness stamp)
+DEMO_USE = [
+    ("basic-30", 19, 0.62, [], timedelta(minutes=12)),
+    ("basic-10", 5, 0.81, ["roam-jpkr-7"], timedelta(hours=3)),
+]
 
 
 @transaction.atomic
@@ -187,7 +191,7 @@ def seed_line_plans(customer: User, plans: dict[str, Plan]) -> None:
     """Give each demo line a plan and a month of usage, once (a line with buckets is left alone)."""
     now = timezone.now()
     lines = list(Line.objects.filter(owner=customer).order_by("added_at", "id"))
-    for line, (code, days_left, used_share, packs) in zip(lines, DEMO_USE, strict=False):
+    for line, (code, days_left, used_share, packs, reported) in zip(lines, DEMO_USE, strict=False):
         if Bucket.objects.filter(line=line).exists():
             continue
         plan = plans[code]
@@ -202,6 +206,14 @@ def seed_line_plans(customer: User, plans: dict[str, Plan]) -> None:
             roaming.data_used = int(1.4 * GB)
             roaming.save(update_fields=["data_used"])
         _spread_daily_usage(line, bucket.data_used, started, now)
+        UsageRecord.objects.create(
+            record_id=f"demo-{line.pk}-{now:%Y%m%d%H%M%S}",
+            line=line,
+            kind=UsageRecord.Kind.DATA,
+            amount=20 * MB,
+            country="CN",
+            at=now - reported,
+        )
 
 
 def _spread_daily_usage(line: Line, total: int, start: datetime, end: datetime) -> None:
