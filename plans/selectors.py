@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models import F, Min, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -268,14 +268,19 @@ def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> Lin
 
 
 def line_usage_totals(*, line: Line, days: int, now: datetime | None = None) -> dict[str, int]:
-    """What a line used over its last ``days`` days, overage included: one query."""
+    """What a line used over its last ``days`` days, overage included, and over how many of them
+    (``days``: from the first day with any use to today; 0 when none): one query."""
     today = usage_day(now or timezone.now())
     totals = DailyUsage.objects.filter(line=line, day__gte=today - timedelta(days=days - 1), day__lte=today).aggregate(
         data=Sum(F("data") + F("data_overage")),
         voice=Sum(F("voice") + F("voice_overage")),
         sms=Sum(F("sms") + F("sms_overage")),
+        first=Min("day"),
     )
-    return {name: int(value or 0) for name, value in totals.items()}
+    first: date | None = totals.pop("first")
+    return {"days": (today - first).days + 1 if first else 0} | {
+        name: int(value or 0) for name, value in totals.items()
+    }
 
 
 @dataclass

@@ -99,6 +99,8 @@ def recommend(request: HttpRequest) -> HttpResponse:
     return response
 
 
+# The history a line needs before the page says whether its plan fits (two of the three months).
+FIT_HISTORY_DAYS = 60
 # The form's markup depends only on what it was given: kept in each process's memory under that.
 FORM_SECONDS = 24 * 60 * 60
 # What the recommender reads from its query string (the form's fields and the line it starts
@@ -145,9 +147,11 @@ def _recommend_body(query: QueryDict, currency: str, user: User | None) -> str:
     submitted = any(name in query for name in RecommendForm.base_fields)
     countries = recommender.roaming_countries(plans)
     usage = None
+    history_days = 0
     if line is not None and not submitted:
         totals = selectors.line_usage_totals(line=line, days=recommender.USAGE_MONTHS * recommender.MONTH_DAYS)
-        if any(totals.values()):
+        history_days = totals["days"]
+        if totals["data"] or totals["voice"] or totals["sms"]:
             usage = recommender.need_from_usage(
                 data_bytes=totals["data"], voice_seconds=totals["voice"], sms=totals["sms"]
             )
@@ -161,7 +165,9 @@ def _recommend_body(query: QueryDict, currency: str, user: User | None) -> str:
         need = usage
     recommendation = recommender.plan_recommend(need=need, plans=plans, currency=currency) if need else None
     fit = None
-    if usage is not None and not submitted and line is not None and line.plan is not None:
+    # Whether the plan fits is said only of a line used over most of the 90 days: a month's
+    # average of a line a fortnight old would say "fits" of a plan its forecast sees run out.
+    if usage is not None and line is not None and line.plan is not None and history_days >= FIT_HISTORY_DAYS:
         fit = recommender.plan_fit(need=usage, current=line.plan, plans=plans, currency=currency)
     return render_to_string(
         "plans/recommend_content.html",

@@ -214,17 +214,32 @@ def test_a_line_that_runs_out_every_month_is_told_what_a_bigger_plan_would_have_
 def test_a_plan_that_holds_the_month_fits(client):
     customer = UserFactory.create()
     line = on_plan(customer, "basic-30")
-    usage(line, 1, data=20 * GB, voice=60 * 60)
+    usage(line, 1, data=40 * GB, voice=60 * 60)
+    usage(line, 70, data=20 * GB, voice=60 * 60)
     client.force_login(customer)
     page = client.get(URL).content.decode()
     assert "Basic 30 GB fits what Phone used over the last 90 days." in page
     assert "would have saved" not in page
 
 
+def test_a_line_used_for_less_than_two_months_is_not_judged(client):
+    # A fortnight at 2 GB a day: the 90-day average (9.3 GB a month) would say a 30 GB plan fits,
+    # while the line's forecast sees it run out. The page says nothing about the plan.
+    customer = UserFactory.create()
+    line = on_plan(customer, "basic-30")
+    for days_ago in range(14):
+        usage(line, days_ago, data=2 * GB)
+    client.force_login(customer)
+    page = client.get(URL).content.decode()
+    assert "Based on what Phone used over the last 90 days." in page
+    assert 'class="reco-fit"' not in page
+
+
 def test_in_chinese():
     customer = UserFactory.create(language="zh-hans")
     line = on_plan(customer, "basic-10")
-    usage(line, 1, data=75 * GB, voice=270 * 60)
+    usage(line, 1, data=50 * GB, voice=180 * 60)
+    usage(line, 80, data=25 * GB, voice=90 * 60)
     chinese = Client(headers={"Accept-Language": "zh-hans"})
     chinese.force_login(customer)
     page = chinese.get(URL).content.decode()
