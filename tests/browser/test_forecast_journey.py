@@ -1,0 +1,73 @@
+"""Issue 18 in the browser: the demo customer, on a 360 px phone in Chinese, reads when each
+line's data runs out at its pace and how fresh the figures are, on the home card and the line
+page, from the meters' data attributes and the text beside them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from playwright.sync_api import Locator, Page, expect
+from pytest_django.live_server_helper import LiveServer
+
+from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
+from plans.models import Line, UsageRecord, usage_day
+from plans.selectors import line_summaries
+from tests.browser.conftest import PHONE_VIEWPORT, Screenshot
+
+
+def log_in(page: Page, base: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.locator("#id_username").fill(DEMO_PHONE)
+    page.locator("#id_password").fill(DEMO_PASSWORD)
+    page.locator("main button[type=submit]").click()
+    expect(page).to_have_url(f"{base}/")
+
+
+@pytest.mark.browser
+def test_a_phone_in_chinese_shows_the_forecast_and_the_freshness_on_the_card_and_the_line_page(
+    live_server: LiveServer, page: Page, screenshot: Screenshot
+) -> None:
+    call_command("seed_demo", verbosity=0)
+    base = live_server.url
+    page.set_viewport_size(PHONE_VIEWPORT)
+    busy = Line.objects.get(msisdn="+8617012345678")  # spends its 30 GB well before the plan ends
+    assert busy.owner is not None
+    forecast = line_summaries(user=busy.owner)[0].data_forecast
+    assert forecast.runs_out_on is not None
+    runs_out = forecast.runs_out_on
+    assert usage_day(timezone.now()) < runs_out < usage_day(busy.expires_at)  # type: ignore[arg-type]
+    reported = UsageRecord.objects.filter(line=busy).latest("at").at
+    log_in(page, base)
+
+    def check(where: Locator) -> None:
+        meter = where.locator("[data-forecast-runout]").first
+        expect(meter).to_have_attribute("data-forecast-runout", runs_out.isoformat())
+        updated = meter.get_attribute("data-updated-at")
+        assert updated is not None
+        assert datetime.fromisoformat(updated) == reported
+        expect(where.locator(".forecast").first).to_have_text(
+            f"按目前用量，流量预计 {runs_out:%m}月{runs_out.day}日 用完，比到期早 {forecast.days_early} 天。"
+        )
+        expect(where.locator(".freshness").first).to_contain_text("更新于 12")
+        expect(where.locator(".freshness").first).to_contain_text("分钟前")
+
+    card = page.locator("li.card.line").first
+    check(card)
+    # The other line lasts at its pace, and its figures are 3 hours old (not yet stale).
+    other = page.locator("li.card.line").nth(1)
+    expect(other.locator("[data-forecast-runout]").first).to_have_attribute("data-forecast-runout", "")
+    expect(other.locator(".forecast")).to_have_text("按目前用量，流量够用到套餐到期。")
+    expect(other.locator(".freshness")).to_contain_text("更新于 3")
+    expect(other.locator(".freshness-warn")).to_have_count(0)
+    # Nothing sticks out of a 360 px screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_VIEWPORT["width"]
+    screenshot(page, "home")
+
+    card.locator(f'a[href="/lines/{busy.pk}/"]').click()
+    expect(page).to_have_url(f"{base}/lines/{busy.pk}/")
+    check(page.locator("main"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_VIEWPORT["width"]
+    screenshot(page, "line")
