@@ -21,6 +21,8 @@ from django.test.utils import override_settings
 
 # The prefix under which bench/wsgi.py serves the site's URLs without middleware.
 BARE_PREFIX = "/bare"
+# The same pages, each request preceded by a change to the customer's data (bench/wsgi.py).
+CHANGED_PREFIX = "/changed"
 
 
 class StackHandler(WSGIHandler):

@@ -1,6 +1,7 @@
 """Figure 1: pages per second against ``GET /ping`` on the same server (warm, wrk), each page's
-first view after a change to the customer's data against /ping (cold, in-process), and each
-page's queries cold and warm. A page is one line in ``pages``."""
+first view after a change to the customer's data against /ping (cold: in-process, and under wrk
+with a change before every request), and each page's queries cold and warm. A page is one line
+in ``pages``."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from bench.load import WrkResult, wrk
-from bench.middleware import BARE_PREFIX, StackCosts, stack_costs
+from bench.middleware import BARE_PREFIX, CHANGED_PREFIX, StackCosts, stack_costs
 from bench.seed import PageCustomer
 from boomcard.page_cache import customers_changed
 
@@ -188,6 +189,15 @@ class PagesResult:
         """/ping's median time in-process over the page's median time when cold."""
         return self.cold_ms("ping") / self.cold_ms(name)
 
+    # Each logged-in page under wrk with a change before every request (bench/wsgi.py's
+    # /changed/), right after the page warm in each round.
+    changed: dict[str, list[WrkResult]] = field(default_factory=dict)
+
+    def changed_ratio(self, name: str) -> float:
+        """The median over the rounds of the page's rate, every view after a change, over /ping's."""
+        pairs = zip(self.changed[name], self.runs["ping"], strict=True)
+        return statistics.median(page.requests_per_second / ping.requests_per_second for page, ping in pairs)
+
     # /ping behind no middleware, measured in each round right after /ping (bench/middleware.py).
     bare: list[WrkResult] = field(default_factory=list)
     stack: StackCosts | None = None
@@ -228,14 +238,36 @@ def measure(
     headers[bare.name] = {}
     for page in [*page_list, bare]:
         wrk(base_url + page.path, seconds=2, connections=connections, headers=headers[page.name])
+    changed_headers = {"X-Bench-Changed": str(customer.user.pk)}
     for round_number in range(1, rounds + 1):
         for page in [*page_list[:1], bare, *page_list[1:]]:
-            run = wrk(base_url + page.path, seconds=seconds, connections=connections, headers=headers[page.name])
-            if run.bad_responses or run.socket_errors:
-                raise RuntimeError(f"{page.path}: {run.bad_responses} bad answers, {run.socket_errors} socket errors")
+            run = _checked(
+                wrk(base_url + page.path, seconds=seconds, connections=connections, headers=headers[page.name])
+            )
             (result.bare if page is bare else result.runs[page.name]).append(run)
             if log:
                 print(f"  round {round_number} {page.name:10} {run.requests_per_second:9.1f} req/s", flush=True)
+            if page.logged_in:
+                cold = _checked(
+                    wrk(
+                        base_url + CHANGED_PREFIX + page.path,
+                        seconds=max(2, seconds // 2),
+                        connections=connections,
+                        headers={**headers[page.name], **changed_headers},
+                    )
+                )
+                result.changed.setdefault(page.name, []).append(cold)
+                if log:
+                    print(
+                        f"  round {round_number} {page.name:10} {cold.requests_per_second:9.1f} req/s changed",
+                        flush=True,
+                    )
     for page in page_list:
         page_check(base_url, page, cookies)  # still logged in: no run measured the log-in page
     return result
+
+
+def _checked(run: WrkResult) -> WrkResult:
+    if run.bad_responses or run.socket_errors:
+        raise RuntimeError(f"{run.url}: {run.bad_responses} bad answers, {run.socket_errors} socket errors")
+    return run
