@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from fractions import Fraction
 
 PACE_DAYS = 7
 MIN_HISTORY_DAYS = 3
@@ -73,9 +72,11 @@ class Forecast:
 
 
 UNKNOWN = Forecast(known=False)
+# A day's use short by less than this (a byte, a second) is met: the pace is a float.
+UNMET = 0.5
 
 
-def daily_pace(used: Mapping[date, int], today: date) -> dict[int, Fraction] | None:
+def daily_pace(used: Mapping[date, int], today: date) -> dict[int, float] | None:
     """The use expected on each weekday (0 is Monday), from ``used`` (a day's total by day, days
     with no use may be missing); None when the line was first used less than
     ``MIN_HISTORY_DAYS`` whole days ago."""
@@ -88,16 +89,16 @@ def daily_pace(used: Mapping[date, int], today: date) -> dict[int, Fraction] | N
     week = sorted(used.get(today - timedelta(days=n), 0) for n in range(1, days + 1))
     if days >= 4:
         week = week[:-1]
-    mean = Fraction(sum(week), len(week))
-    weights = {weekday: Fraction(1) for weekday in range(7)}
+    mean = sum(week) / len(week)
+    weights = dict.fromkeys(range(7), 1.0)
     if history >= WEEKDAY_HISTORY_DAYS:
         past = [today - timedelta(days=n) for n in range(1, WEEKDAY_HISTORY_DAYS + 1)]
         weeks = {day: used.get(day, 0) for day in past}
-        day_mean = Fraction(sum(weeks.values()), WEEKDAY_HISTORY_DAYS)
+        day_mean = sum(weeks.values()) / WEEKDAY_HISTORY_DAYS
         if day_mean:
-            low, high = Fraction(1, WEEKDAY_WEIGHT_LIMIT), Fraction(WEEKDAY_WEIGHT_LIMIT)
+            low, high = 1 / WEEKDAY_WEIGHT_LIMIT, float(WEEKDAY_WEIGHT_LIMIT)
             for weekday in range(7):
-                weekday_mean = Fraction(sum(a for d, a in weeks.items() if d.weekday() == weekday), 4)
+                weekday_mean = sum(a for d, a in weeks.items() if d.weekday() == weekday) / 4
                 weights[weekday] = min(max(weekday_mean / day_mean, low), high)
     return {weekday: mean * weight for weekday, weight in weights.items()}
 
@@ -113,16 +114,16 @@ def forecast(
     if pace is None:
         return UNKNOWN
     ordered = sorted(allowances, key=lambda allowance: allowance.ends_on)
-    ends, left = [allowance.ends_on for allowance in ordered], [Fraction(allowance.left) for allowance in ordered]
+    ends, left = [allowance.ends_on for allowance in ordered], [float(allowance.left) for allowance in ordered]
     day = today
-    need = max(Fraction(0), pace[today.weekday()] - used.get(today, 0))
+    need = max(0.0, pace[today.weekday()] - used.get(today, 0))
     while day <= ends_on:
         for n, last_day in enumerate(ends):
             if last_day >= day:  # an allowance is usable until the end of the day it ends
                 taken = min(left[n], need)
                 left[n] -= taken
                 need -= taken
-        if need > 0:
+        if need > UNMET:
             return Forecast(known=True, ends_on=ends_on, runs_out_on=day)
         day += timedelta(days=1)
         need = pace[day.weekday()]

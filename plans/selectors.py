@@ -115,15 +115,15 @@ class LineSummary:
         latest = self.usage_updated_at
         return latest is not None and self.now - latest > USAGE_STALE_AFTER
 
-    def forecast_from(self, history: list[DailyUsage]) -> None:
+    def forecast_from(self, history: list[DayTotals]) -> None:
         """Set the data and talk-time forecasts from the line's daily totals (``HISTORY_DAYS`` of
         them, from ``usage_history``). An expired line, or one without a home allowance of the
         kind, has none."""
         if self.is_expired or self.line.expires_at is None:
             return
         today, ends_on = usage_day(self.now), usage_day(self.line.expires_at)
-        data = {row.day: row.data + row.data_overage for row in history}
-        voice = {row.day: row.voice + row.voice_overage for row in history}
+        data = {day: amount for day, amount, _ in history}
+        voice = {day: seconds for day, _, seconds in history}
         buckets = self.home_buckets
         data_left = [Allowance(usage_day(b.expires_at), b.data_left) for b in buckets if b.data_total]
         voice_left = [Allowance(usage_day(b.expires_at), b.voice_left) for b in buckets if b.voice_total]
@@ -145,6 +145,9 @@ class LineSummary:
         return self.time_left < timedelta(days=7)
 
 
+# A day of a line's use: the day, its data (bytes) and its talk time (seconds), overage included.
+DayTotals = tuple[date, int, int]
+
 # Usage the network has not reported for this long may be missing from a line's figures.
 USAGE_STALE_AFTER = timedelta(hours=6)
 
@@ -156,16 +159,16 @@ def line_usage_latest(lines: QuerySet[Line]) -> QuerySet[Line]:
     return lines.annotate(usage_updated_at=Subquery(latest.values("at")[:1]))
 
 
-def usage_history(*, line_ids: list[int], now: datetime) -> dict[int, list[DailyUsage]]:
+def usage_history(*, line_ids: list[int], now: datetime) -> dict[int, list[DayTotals]]:
     """The lines' daily totals over the last ``HISTORY_DAYS`` days (today included), by line:
-    what a forecast reads. One query."""
+    what a forecast reads. One query, read as tuples (a line's month is ~30 rows)."""
     today = usage_day(now)
     rows = DailyUsage.objects.filter(
         line_id__in=line_ids, day__gt=today - timedelta(days=HISTORY_DAYS), day__lte=today
-    ).only("line_id", "day", "data", "data_overage", "voice", "voice_overage")
-    history: dict[int, list[DailyUsage]] = {line_id: [] for line_id in line_ids}
-    for row in rows:
-        history[row.line_id].append(row)
+    ).values_list("line_id", "day", F("data") + F("data_overage"), F("voice") + F("voice_overage"))
+    history: dict[int, list[DayTotals]] = {line_id: [] for line_id in line_ids}
+    for line_id, day, data, voice in rows:
+        history[line_id].append((day, data, voice))
     return history
 
 
@@ -246,7 +249,9 @@ def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> Lin
             "day", "data", "data_overage", "voice", "voice_overage", "sms", "sms_overage"
         )
     }
-    summary.forecast_from(list(stored.values()))
+    summary.forecast_from(
+        [(row.day, row.data + row.data_overage, row.voice + row.voice_overage) for row in stored.values()]
+    )
     first = today - timedelta(days=USAGE_DAYS - 1)
     usage = []
     for offset in range(USAGE_DAYS):
