@@ -122,17 +122,19 @@ def _iso(line: Line) -> str:
 
 def auto_renew_notices_send(*, now: datetime | None = None) -> int:
     """The notice before the charge, for lines with auto-renew on and a saved card expiring
-    within 72 hours whose renewal was neither announced nor skipped yet: one indexed read of at
+    within 72 hours whose renewal was neither announced, skipped nor charged yet: one indexed read of at
     most ``BATCH`` lines, then each line's notice (billing.services.auto_renew_notice_send, once
     per expiry). How many went out."""
     now = now or timezone.now()
     done = AutoRenewal.objects.filter(line=OuterRef("pk"), expires_at=OuterRef("expires_at")).filter(
         Q(notified_at__isnull=False) | Q(skipped_at__isnull=False)
     )
+    charged = Order.objects.filter(line=OuterRef("pk"), off_session=True, renews_expiry=OuterRef("expires_at"))
     due = (
         Line.objects.filter(auto_renew=True, expires_at__gt=now, expires_at__lte=now + NOTICE_WINDOW)
         .filter(Exists(PaymentProfile.objects.filter(user=OuterRef("owner"), card_payment_method_id__gt="")))
         .exclude(Exists(done))
+        .exclude(Exists(charged))
         .order_by("expires_at", "pk")
         .values_list("pk", flat=True)[:BATCH]
     )

@@ -355,3 +355,42 @@ def test_the_line_page_shows_the_next_charge_in_english_and_chinese(
     chinese = signed_in(customer, "zh-hans").get(url).content.decode()
     assert f"下次自动扣款：{when}，基础套餐 10GB，¥38.00，从 Visa •••• 4242 扣款" in chinese
     assert "基础套餐 10GB" in chinese
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_skip_and_the_charge_at_once_either_skip_or_charge_never_both(
+    customer: User, plans: dict[str, Plan], card: Callable[[str], str]
+) -> None:
+    now = timezone.now()
+    line = LineFactory.create(owner=customer)
+    bucket_grant(line=line, plan=plans["basic-10"], now=now - timedelta(days=29))
+    expiry = turned_on(line, card)
+    line.refresh_from_db()
+    start = threading.Barrier(2)
+    results: list[Any] = [None, None]
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            start.wait(timeout=30)
+            results[index] = call()
+        except BaseException as error:  # reported by the test
+            results[index] = error
+        finally:
+            connections.close_all()
+
+    calls = [
+        lambda: services.auto_renew_charge(line=line, now=now),
+        lambda: services.auto_renew_skip(line=line, skipped=True),
+    ]
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    renewal = AutoRenewal.objects.get(line=line, expires_at=expiry)
+    if renewal.skipped_at is None:  # the charge came first: the skip was refused
+        assert isinstance(results[1], ValidationError)
+        assert Order.objects.get().status == Order.Status.FULFILLED
+    else:  # the skip came first: nothing charged
+        assert results == [None, None]
+        assert not Order.objects.exists()
