@@ -142,6 +142,23 @@ def notice_text(notice: Notice) -> NoticeText:
                 "when": when,
             }
         return NoticeText(title=title, body=body, action=_("Renew"))
+    if notice.kind == Notice.Kind.AUTO_RENEW_UPCOMING:
+        return NoticeText(
+            title=_("Auto-renew charges your card on %(when)s") % {"when": date_time(str(p.get("charge_at", "")))},
+            body=_(
+                "On %(when)s we will charge %(amount)s to your %(brand)s card ending in %(last4)s for %(plan)s "
+                "on %(number)s. To skip this renewal or change its plan, do so before then."
+            )
+            % {
+                "when": date_time(str(p.get("charge_at", ""))),
+                "amount": amount,
+                "brand": str(p.get("card_brand", "")).title(),
+                "last4": p.get("card_last4", ""),
+                "plan": _plan_name(p),
+                "number": number,
+            },
+            action=_("Skip or change"),
+        )
     if notice.kind == Notice.Kind.SUPPORT_RECEIVED:
         return NoticeText(
             title=_("We received your message"),

@@ -104,6 +104,12 @@ def population_start(plans: dict[str, Plan]) -> Population:
         cursor.execute(
             "CREATE TABLE bench_auto_renew_due AS SELECT id, expires_at, plan_id FROM plans_line WHERE auto_renew"
         )
+        # Their customers were told of the charge 25 hours ago (the notice 24 hours before each
+        # charge, billing.next_charge): the charges are due now.
+        cursor.execute(
+            "INSERT INTO billing_autorenewal (line_id, expires_at, notified_at, created_at)"
+            " SELECT id, expires_at, now() - interval '25 hours', now() FROM bench_auto_renew_due"
+        )
     return people
 
 
@@ -210,11 +216,15 @@ def _timed(
 
 @contextmanager
 def _line_reads() -> Iterator[list[Query]]:
-    """Record the sweep's reads of plans_line by expiry (SQL and parameters), as it runs them."""
+    """Record the sweep's reads by expiry (SQL and parameters), as it runs them: of plans_line, and
+    of billing_autorenewal (the charges due, announced a day before)."""
     found: list[Query] = []
 
     def record(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
-        if sql.startswith("SELECT") and 'FROM "plans_line"' in sql and '"plans_line"."expires_at" >' in sql:
+        by_expiry = ('FROM "plans_line"' in sql and '"plans_line"."expires_at" >' in sql) or (
+            'FROM "billing_autorenewal"' in sql and '"billing_autorenewal"."expires_at" >' in sql
+        )
+        if sql.startswith("SELECT") and by_expiry:
             found.append((sql, params))
         return execute(sql, params, many, context)
 

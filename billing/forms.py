@@ -1,8 +1,10 @@
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from boomcard.formats import EXPONENT
 from plans.models import Plan
 from plans.pricing import FlexibleChoice
 
@@ -100,3 +102,37 @@ class CardForm(forms.Form):
 class AutoRenewForm(forms.Form):
     enabled = forms.BooleanField(required=False)
     payment_method = forms.RegexField(regex=r"^pm_[A-Za-z0-9_]{1,250}$", max_length=255, required=False)
+
+
+class NextPlanForm(forms.Form):
+    """The plan for the next automatic renewal: a plan code (the service checks it is on sale)."""
+
+    plan = forms.SlugField(max_length=40, error_messages={"invalid": _("This plan is not on sale.")})
+
+
+class SpendingCapForm(forms.Form):
+    """The monthly limit on automatic charges, as the customer types it (100, 99.50) in their
+    currency; empty removes it."""
+
+    cap = forms.CharField(label=_("Monthly limit"), required=False, max_length=12, strip=True)
+
+    def clean_cap(self) -> Decimal | None:
+        text = self.cleaned_data["cap"].replace(",", "")
+        if not text:
+            return None
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite() or amount.as_tuple().exponent < -2:  # type: ignore[operator]
+            raise forms.ValidationError(_("Enter the limit as an amount, like 100 or 99.50."), code="invalid")
+        if amount <= 0:
+            raise forms.ValidationError(_("Enter an amount above zero."), code="cap_not_positive")
+        if amount >= 10_000_000:
+            raise forms.ValidationError(_("Enter a smaller amount."), code="cap_too_large")
+        return amount
+
+    def cap_minor(self, currency: str) -> int | None:
+        """The limit in minor units of ``currency`` (fen, cents)."""
+        amount: Decimal | None = self.cleaned_data["cap"]
+        return None if amount is None else int(amount * 10 ** EXPONENT.get(currency, 2))

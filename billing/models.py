@@ -347,6 +347,9 @@ class PaymentProfile(models.Model):
     card_payment_method_id = models.CharField(_("saved card (Stripe id)"), max_length=255, blank=True)
     card_brand = models.CharField(_("card brand"), max_length=32, blank=True)
     card_last4 = models.CharField(_("card last 4"), max_length=4, blank=True)
+    # The most auto-renew may take in a calendar month, in the customer's currency (null: no
+    # limit); see billing.services.auto_renew.month_spent for what counts.
+    monthly_cap_minor = models.PositiveIntegerField(_("monthly spending limit (minor units)"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -378,3 +381,6 @@ class RenewalReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line_id} {self.expires_at:%Y-%m-%d} -{self.days}d"
+
+
+from billing.renewal_models import AutoRenewal  # noqa: E402, F401 - one of the app's models

@@ -24,6 +24,11 @@ AUTHENTICATION_FAILED = _("Your bank could not confirm it was you (3-D Secure). 
 # Stripe's own (English) message, for a code not listed below.
 WITH_REASON = _("The payment did not go through: %(reason)s")
 WALLET_FAILED = _("The wallet payment did not go through. Try again, or pay by card.")
+# Auto-renew refused a charge itself (billing.next_charge.SPENDING_CAP_CODE): the order's reason
+# text is then the customer's monthly limit, as formatted money.
+SPENDING_CAP = _(
+    "This charge would take this month's payments past your monthly limit of %(limit)s, so it was not made."
+)
 
 # Stripe's codes (docs.stripe.com/declines/codes and /error-codes) -> what the customer reads.
 # Declines that hint at fraud (lost, stolen, fraudulent) get the plain "declined", as Stripe advises.
@@ -84,6 +89,8 @@ MESSAGES: dict[str, Promise] = {
 def payment_error_message(code: str, reason: str = "") -> str:
     """What the customer reads for Stripe's ``code``; for a code not listed, Stripe's ``reason``
     inside a translated sentence (or, without one, that the payment did not go through)."""
+    if code == "spending_cap":
+        return str(SPENDING_CAP) % {"limit": reason}
     known = MESSAGES.get(code)
     if known is not None:
         return str(known)

@@ -8,7 +8,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,10 +16,11 @@ from accounts.models import Notice
 from accounts.notice_keys import renewal_reminder_key
 from accounts.outbox import notices_email
 from billing import gateway
-from billing.models import Order, PaymentProfile, Refund, RenewalReminder, StripeEvent
+from billing.models import AutoRenewal, Order, PaymentProfile, Refund, RenewalReminder, StripeEvent
+from billing.next_charge import AUTO_RENEW_WINDOW, LAST_CHANCE, NOTICE_AHEAD, NOTICE_WINDOW
 from billing.services import (
-    AUTO_RENEW_WINDOW,
     auto_renew_charge,
+    auto_renew_notice_send,
     auto_renew_order_pay,
     order_cancel,
     order_fulfil,
@@ -49,12 +50,19 @@ def renewal_reminders_send(*, now: datetime | None = None) -> int:
     expiry and stage. A line first seen inside a stage's window (5 days left: the 7-day stage)
     gets that stage once; the notice says the real time left (its expiry minus the time it was
     written, see accounts.notice_text), not the stage's number. Lines with auto-renew on and a
-    saved card are left to auto-renew before expiry; a renewal moves the expiry, so the old
+    saved card are left to auto-renew before expiry, unless the customer skipped this expiry's
+    renewal; a renewal moves the expiry, so the old
     expiry's reminders stop (and unsent ones are dropped when their turn comes)."""
     now = now or timezone.now()
     sent = 0
-    will_auto_renew = Q(auto_renew=True) & Exists(
-        PaymentProfile.objects.filter(user=OuterRef("owner"), card_payment_method_id__gt="")
+    # A renewal the customer skipped (billing.services.auto_renew_skip) is reminded as usual.
+    skipped = AutoRenewal.objects.filter(
+        line=OuterRef("pk"), expires_at=OuterRef("expires_at"), skipped_at__isnull=False
+    )
+    will_auto_renew = (
+        Q(auto_renew=True)
+        & Exists(PaymentProfile.objects.filter(user=OuterRef("owner"), card_payment_method_id__gt=""))
+        & ~Exists(skipped)
     )
     for days, until in REMINDER_STAGES:
         while True:
@@ -112,16 +120,47 @@ def _iso(line: Line) -> str:
     return line.expires_at.isoformat() if line.expires_at else ""
 
 
-def auto_renew_run(*, now: datetime | None = None) -> int:
-    """Charge the lines with auto-renew on that expire within 48 hours and were not charged for
-    this expiry yet (the order's unique (line, expiry) makes a second run do nothing)."""
+def auto_renew_notices_send(*, now: datetime | None = None) -> int:
+    """The notice before the charge, for lines with auto-renew on and a saved card expiring
+    within 72 hours whose renewal was neither announced, skipped nor charged yet: one indexed read of at
+    most ``BATCH`` lines, then each line's notice (billing.services.auto_renew_notice_send, once
+    per expiry). How many went out."""
     now = now or timezone.now()
+    done = AutoRenewal.objects.filter(line=OuterRef("pk"), expires_at=OuterRef("expires_at")).filter(
+        Q(notified_at__isnull=False) | Q(skipped_at__isnull=False)
+    )
     charged = Order.objects.filter(line=OuterRef("pk"), off_session=True, renews_expiry=OuterRef("expires_at"))
     due = (
-        Line.objects.filter(auto_renew=True, expires_at__gt=now, expires_at__lte=now + AUTO_RENEW_WINDOW)
+        Line.objects.filter(auto_renew=True, expires_at__gt=now, expires_at__lte=now + NOTICE_WINDOW)
+        .filter(Exists(PaymentProfile.objects.filter(user=OuterRef("owner"), card_payment_method_id__gt="")))
+        .exclude(Exists(done))
+        .exclude(Exists(charged))
+        .order_by("expires_at", "pk")
+        .values_list("pk", flat=True)[:BATCH]
+    )
+    return sum(auto_renew_notice_send(line_id=line_id, now=now) for line_id in list(due))
+
+
+def auto_renew_run(*, now: datetime | None = None) -> int:
+    """The hourly auto-renew work: first the notices due (``auto_renew_notices_send``), then the
+    charges due: renewals announced at least 24 hours ago (or, announced late, an hour before
+    expiry; billing.next_charge), not skipped, for lines still at that expiry with auto-renew on
+    and not charged for it yet (the order's unique (line, expiry) makes a second run do
+    nothing). Read through the index of announced, unskipped renewals by expiry. How many lines
+    were charged."""
+    now = now or timezone.now()
+    auto_renew_notices_send(now=now)
+    charged = Order.objects.filter(line=OuterRef("line"), off_session=True, renews_expiry=OuterRef("expires_at"))
+    due = (
+        AutoRenewal.objects.filter(notified_at__isnull=False, skipped_at__isnull=True, expires_at__gt=now)
+        .filter(
+            Q(expires_at__lte=now + AUTO_RENEW_WINDOW, notified_at__lte=now - NOTICE_AHEAD)
+            | Q(expires_at__lte=now + LAST_CHANCE)
+        )
+        .filter(line__auto_renew=True, line__expires_at=F("expires_at"))
         .exclude(Exists(charged))
         .order_by("expires_at")
-        .values_list("pk", flat=True)[:BATCH]
+        .values_list("line_id", flat=True)[:BATCH]
     )
     count = 0
     for line_id in list(due):

@@ -9,8 +9,9 @@ header's forms, messages) in ``plans/line_detail.html`` and takes the rest from 
 - within it, the usage chart and its table, kept in each process's memory under the data they
   draw (30 days of figures, the language): a payment or a notice leaves them as they are, and a
   usage batch draws them anew once, since it changes the figures and so the key;
-- the whole content likewise, under everything it shows (``drawn_once``): a change to the
-  customer's other lines, notices or orders leaves it as drawn.
+- the whole content likewise, under everything it shows (``drawn_once``), the next automatic
+  charge too (``plans.line_hooks``): a change to the customer's other lines, notices or orders
+  leaves it as drawn.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from accounts.models import User
 from boomcard import formats
 from boomcard.page_cache import customer_cached
 from boomcard.page_fragments import drawn_once
-from plans import esim, selectors
+from plans import esim, line_hooks, selectors
 
 # The fragments cache is in memory: the chart of a day's data stays as long as that data does.
 CHART_SECONDS = 24 * 60 * 60
@@ -82,6 +83,8 @@ def summary_shows(summary: selectors.LineSummary) -> tuple[object, ...]:
 def _build(user: User, line_id: int) -> tuple[str, str]:
     detail = selectors.line_detail(user=user, line_id=line_id)
     line = detail.summary.line
+    # The automatic charge coming, from billing (plans.line_hooks): at most one query.
+    next_charge = line_hooks.next_charge(line)
 
     def draw() -> str:
         return render_to_string(
@@ -90,6 +93,7 @@ def _build(user: User, line_id: int) -> tuple[str, str]:
                 "detail": detail,
                 "summary": detail.summary,
                 "line": line,
+                "next_charge": next_charge,
                 "usage_section": usage_section(detail.usage),
                 "qr_svg": esim.qr_svg(line.activation_code),
                 "ios_install_url": esim.ios_install_url(line.activation_code),
@@ -97,7 +101,7 @@ def _build(user: User, line_id: int) -> tuple[str, str]:
         )
 
     buckets = [(row_columns(bucket), bucket.plan.name) for bucket in detail.buckets]
-    shows = repr((summary_shows(detail.summary), buckets, usage_key(detail.usage)))
+    shows = repr((summary_shows(detail.summary), buckets, usage_key(detail.usage), next_charge))
     return str(line.nickname or line.msisdn), drawn_once("line", shows, draw)
 
 

@@ -13,8 +13,11 @@ How they stay safe under mixed traffic (pages, webhooks, refunds, sweeps, all at
   not blocked by it.
 - **One lock order**: Order, then Refund, then Line, then the line's buckets (``plans.services``),
   then the customer's PaymentProfile (a card kept as an order is paid); notices and emails are
-  only inserted; a dispute locks its own row and nothing else. The usage feed locks lines then
-  buckets, in line order, and never an order; so no two services wait on each other in a cycle.
+  only inserted. An AutoRenewal (one expiry's renewal) comes before the PaymentProfile and is
+  never taken while an Order, Refund or Line lock is held: the charge locks the renewal, then
+  the profile (the monthly limit), and only inserts its order. A dispute locks its own row and
+  nothing else. The usage feed locks lines then buckets, in line order, and never an order; so
+  no two services wait on each other in a cycle.
 - **No lock is held across a call to Stripe** (nor to a mail server: the outbox sends after
   commit). A service reads, calls Stripe, then locks and applies Stripe's answer, and applying is
   idempotent: a state only moves forward, a paid order's item makes its one bucket (one-to-one in
@@ -30,6 +33,12 @@ from billing.services.auto_renew import (
     auto_renew_charge,
     auto_renew_order_pay,
     auto_renew_set,
+)
+from billing.services.auto_renew_control import (
+    auto_renew_notice_send,
+    auto_renew_plan_choose,
+    auto_renew_skip,
+    spending_cap_set,
 )
 from billing.services.customers import payment_profile_get
 from billing.services.disputes import dispute_record
@@ -62,8 +71,11 @@ __all__ = [
     "RefundOutcome",
     "auto_renew_card_remove",
     "auto_renew_charge",
+    "auto_renew_notice_send",
     "auto_renew_order_pay",
+    "auto_renew_plan_choose",
     "auto_renew_set",
+    "auto_renew_skip",
     "dispute_record",
     "order_cancel",
     "order_card_prepare",
@@ -80,6 +92,7 @@ __all__ = [
     "payment_profile_get",
     "refund_settle",
     "refunds_record",
+    "spending_cap_set",
     "stripe_event_process",
     "stripe_event_receive",
     "suggestion_order_start",

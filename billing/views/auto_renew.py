@@ -17,10 +17,15 @@ from django.views.decorators.http import require_http_methods
 from accounts.http import CustomerRequest
 from accounts.reauth import reauth_fresh, reauth_refusal
 from billing import gateway, selectors, services
-from billing.forms import AutoRenewForm
+from billing.forms import AutoRenewForm, NextPlanForm, SpendingCapForm
+from billing.next_charge import next_charge_of_line, plans_for_next_renewal
 from billing.payment_errors import payment_errors_for_script
 from billing.views.messages import gateway_message
 from boomcard.middleware import loads_stripe_js
+from plans.models import Line
+
+# The customer's controls of the next renewal and of the monthly limit (auto_renew_control).
+CONTROLS = ("skip", "unskip", "next_plan", "cap")
 
 
 @login_required
@@ -30,13 +35,18 @@ def auto_renew(request: CustomerRequest, line_id: int) -> HttpResponse:
     line = selectors.customer_line(user=request.user, line_id=line_id)
     profile = request.user.payment_profile if hasattr(request.user, "payment_profile") else None
     page = reverse("billing:auto_renew", args=[line.pk])
+    forms: dict[str, object] = {}
+    if request.method == "POST" and request.POST.get("action") in CONTROLS:
+        done, forms = _control(request, line, str(request.POST["action"]))
+        if done:
+            return redirect(page)
     if request.method == "POST" and request.POST.get("action") == "remove_card":
         if not reauth_fresh(request):
             return reauth_refusal(request, page)
         services.auto_renew_card_remove(user=request.user)
         messages.success(request, _("Your saved card is removed, and auto-renew is off."))
         return redirect("plans:line", pk=line.pk)
-    if request.method == "POST":
+    if request.method == "POST" and not forms:
         form = AutoRenewForm(request.POST)
         if form.is_valid():
             if form.cleaned_data["enabled"] and not reauth_fresh(request):
@@ -60,12 +70,18 @@ def auto_renew(request: CustomerRequest, line_id: int) -> HttpResponse:
                 return redirect("plans:line", pk=line.pk)
         if request.headers.get("Accept") == "application/json":
             return JsonResponse({"error": _("Auto-renew could not be changed."), "field": "payment_method"}, status=400)
+    currency = selectors.customer_currency(user=request.user)
     return render(
         request,
         "billing/auto_renew.html",
         {
             "line": line,
             "profile": profile,
+            "next_charge": next_charge_of_line(line),
+            "next_plans": plans_for_next_renewal(currency=currency) if line.auto_renew else [],
+            "currency": currency,
+            "cap_form": forms.get("cap") or SpendingCapForm(),
+            "plan_form": forms.get("next_plan"),
             "stripe_js": settings.STRIPE_JS_URL,
             # As on the pay page: localstripe's stand-in card form has its height reserved.
             "card_standin": not settings.STRIPE_JS_URL.startswith("https://js.stripe.com/"),
@@ -74,3 +90,30 @@ def auto_renew(request: CustomerRequest, line_id: int) -> HttpResponse:
             **payment_errors_for_script(),
         },
     )
+
+
+def _control(request: CustomerRequest, line: Line, action: str) -> tuple[bool, dict[str, object]]:
+    """Skip the next renewal or undo it, choose its plan, or set the monthly limit. (True, {})
+    once done or refused with a message; (False, {action: form}) to show a form's errors."""
+    try:
+        if action in ("skip", "unskip"):
+            services.auto_renew_skip(line=line, skipped=action == "skip")
+            messages.success(
+                request, _("This renewal is skipped.") if action == "skip" else _("This renewal will be charged.")
+            )
+        elif action == "next_plan":
+            plan_form = NextPlanForm(request.POST)
+            if not plan_form.is_valid():
+                return False, {action: plan_form}
+            services.auto_renew_plan_choose(line=line, plan_code=plan_form.cleaned_data["plan"])
+            messages.success(request, _("The next renewal will use this plan."))
+        else:
+            cap_form = SpendingCapForm(request.POST)
+            if not cap_form.is_valid():
+                return False, {action: cap_form}
+            cap = cap_form.cap_minor(selectors.customer_currency(user=request.user))
+            services.spending_cap_set(user=request.user, cap_minor=cap)
+            messages.success(request, _("Your monthly limit is saved.") if cap else _("Your monthly limit is removed."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return True, {}

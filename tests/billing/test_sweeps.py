@@ -263,8 +263,13 @@ def test_auto_renew_charges_each_due_line_once_across_two_runs(
     later = LineFactory.create(owner=customer, auto_renew=True, expires_at=timezone.now() + 5 * DAY, plan=line.plan)
     old_expiry = line.expires_at
 
-    assert sweeps.auto_renew_run() == 1
-    assert sweeps.auto_renew_run() == 0
+    # The first run tells the customer (the charge comes 24 hours after the notice); a day later
+    # the line is charged, once however often the sweep runs.
+    now = timezone.now()
+    assert sweeps.auto_renew_run(now=now) == 0
+    assert Notice.objects.filter(line_ref=line.pk, kind=Notice.Kind.AUTO_RENEW_UPCOMING).count() == 1
+    assert sweeps.auto_renew_run(now=now + DAY) == 1
+    assert sweeps.auto_renew_run(now=now + DAY) == 0
 
     [order] = Order.objects.all()
     assert (order.line_id, order.status, order.off_session) == (line.pk, Order.Status.FULFILLED, True)

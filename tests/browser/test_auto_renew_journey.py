@@ -182,9 +182,11 @@ def test_chinese_customer_on_a_phone_pays_with_3d_secure_once_saving_the_card_th
     expect(page.get_by_role("status").first).to_contain_text("自动续费已开启。")
     narrow_shot("auto-renew-on")
 
-    # Thirty hours before the line runs out, the auto-renew run charges that card, customer away.
+    # Three days before the line runs out the customer is told of the charge; thirty hours
+    # before, the auto-renew run charges that card, customer away.
     line.refresh_from_db()
     assert line.expires_at is not None
+    assert auto_renew_run(now=line.expires_at - timedelta(hours=71)) == 0
     assert auto_renew_run(now=line.expires_at - timedelta(hours=30)) == 1
     renewal = Order.objects.filter(line=line, off_session=True).get()
     charged = stripe_get(localstripe, f"/v1/payment_intents/{renewal.payment_intent_id}")
