@@ -122,9 +122,11 @@ def _iso(line: Line) -> str:
 
 def auto_renew_notices_send(*, now: datetime | None = None) -> int:
     """The notice before the charge, for lines with auto-renew on and a saved card expiring
-    within 72 hours whose renewal was neither announced, skipped nor charged yet: one indexed read of at
-    most ``BATCH`` lines, then each line's notice (billing.services.auto_renew_notice_send, once
-    per expiry). How many went out."""
+    within 72 hours whose renewal was neither announced, skipped nor charged yet: indexed reads
+    of at most ``BATCH`` lines, in expiry order, then each line's notice
+    (billing.services.auto_renew_notice_send, once per expiry). A line that cannot be announced
+    (no price in the customer's currency, say) stays unannounced, and the next page starts after
+    it, so such lines never hold the others back. How many went out."""
     now = now or timezone.now()
     done = AutoRenewal.objects.filter(line=OuterRef("pk"), expires_at=OuterRef("expires_at")).filter(
         Q(notified_at__isnull=False) | Q(skipped_at__isnull=False)
@@ -136,9 +138,16 @@ def auto_renew_notices_send(*, now: datetime | None = None) -> int:
         .exclude(Exists(done))
         .exclude(Exists(charged))
         .order_by("expires_at", "pk")
-        .values_list("pk", flat=True)[:BATCH]
     )
-    return sum(auto_renew_notice_send(line_id=line_id, now=now) for line_id in list(due))
+    sent = 0
+    after: Q = Q()
+    while True:
+        page = list(due.filter(after).values_list("expires_at", "pk")[:BATCH])
+        sent += sum(auto_renew_notice_send(line_id=line_id, now=now) for _, line_id in page)
+        if len(page) < BATCH:
+            return sent
+        last_expiry, last_pk = page[-1]
+        after = Q(expires_at__gt=last_expiry) | Q(expires_at=last_expiry, pk__gt=last_pk)
 
 
 def auto_renew_run(*, now: datetime | None = None) -> int:

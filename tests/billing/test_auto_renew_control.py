@@ -394,3 +394,23 @@ def test_a_skip_and_the_charge_at_once_either_skip_or_charge_never_both(
     else:  # the skip came first: nothing charged
         assert results == [None, None]
         assert not Order.objects.exists()
+
+
+def test_lines_that_cannot_be_announced_never_hold_the_others_back(
+    customer: User, plans: dict[str, Plan], card: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lines on the flexible plan (auto-renew cannot charge it) expiring first stay unannounced
+    in every run; the sweep reads on past them, a page at a time."""
+    now = timezone.now()
+    stuck = [LineFactory.create(owner=customer, status=Line.Status.ACTIVE) for _ in range(3)]
+    for n, each in enumerate(stuck):
+        Line.objects.filter(pk=each.pk).update(
+            plan=plans["flex"], expires_at=now + timedelta(hours=60 + n), auto_renew=True
+        )
+    later = LineFactory.create(owner=customer, status=Line.Status.ACTIVE)
+    bucket_grant(line=later, plan=plans["basic-10"], now=now - timedelta(days=30) + timedelta(hours=66))
+    assert turned_on(later, card) == now + timedelta(hours=66)  # after the three stuck ones
+    monkeypatch.setattr(sweeps, "BATCH", 2)
+    assert sweeps.auto_renew_notices_send(now=now) == 1
+    assert len(upcoming(later)) == 1
+    assert not Notice.objects.filter(line_ref__in=[each.pk for each in stuck]).exists()

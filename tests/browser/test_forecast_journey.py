@@ -1,10 +1,12 @@
 """Issue 18 in the browser: the demo customer, on a 360 px phone in Chinese, reads when each
 line's data runs out at its pace and how fresh the figures are, on the home card and the line
-page, from the meters' data attributes and the text beside them."""
+page, from the meters' data attributes and the text beside them; and skips a renewal announced
+a day ahead, which is then not charged."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -13,6 +15,9 @@ from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
+from accounts.models import Notice
+from billing import services, sweeps
+from billing.models import Order
 from plans.models import Line, UsageRecord, usage_day
 from plans.selectors import line_summaries
 from tests.browser.conftest import PHONE_VIEWPORT, Screenshot
@@ -71,3 +76,46 @@ def test_a_phone_in_chinese_shows_the_forecast_and_the_freshness_on_the_card_and
     check(page.locator("main"))
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_VIEWPORT["width"]
     screenshot(page, "line")
+
+
+@pytest.mark.browser
+def test_a_phone_in_chinese_skips_an_announced_renewal_and_it_is_not_charged(
+    live_server: LiveServer, localstripe: str, page: Page, screenshot: Screenshot, card: Callable[[str], str]
+) -> None:
+    call_command("seed_demo", verbosity=0)
+    base = live_server.url
+    page.set_viewport_size(PHONE_VIEWPORT)
+    line = Line.objects.get(msisdn="+8617012345679")  # the demo line 5 days from expiry
+    services.auto_renew_set(line=line, enabled=True, payment_method_id=card("ok"))
+    line.refresh_from_db()
+    assert line.expires_at is not None
+    expiry = line.expires_at
+    # Three days before expiry the hourly run announces the charge, a day ahead.
+    assert sweeps.auto_renew_run(now=expiry - timedelta(hours=71)) == 0
+    notice = Notice.objects.get(line_ref=line.pk, kind=Notice.Kind.AUTO_RENEW_UPCOMING)
+    log_in(page, base)
+
+    # The bell's notice says when, what and how much, and leads to the auto-renew page.
+    page.goto(f"{base}/notices/")
+    item = page.locator(".notices li").filter(has_text="4242").first
+    expect(item).to_contain_text("¥38.00")
+    expect(item).to_contain_text("基础套餐 10GB")
+    screenshot(page, "notice")
+    item.locator(f'a[href="{notice.link}"]').click()
+    expect(page).to_have_url(f"{base}/lines/{line.pk}/auto-renew/")
+    charge = page.locator(".next-charge")
+    expect(charge).to_have_attribute("data-state", "due")
+    expect(charge).to_contain_text("¥38.00")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_VIEWPORT["width"]
+    screenshot(page, "announced")
+
+    page.get_by_role("button", name="跳过本次续费").click()
+    expect(page.locator(".next-charge")).to_have_attribute("data-state", "skipped")
+    screenshot(page, "skipped")
+    # The line page says so too.
+    page.goto(f"{base}/lines/{line.pk}/")
+    expect(page.locator(".next-charge")).to_have_attribute("data-state", "skipped")
+
+    # The charge's hour comes and goes: nothing is charged for this expiry.
+    assert sweeps.auto_renew_run(now=expiry - timedelta(hours=47)) == 0
+    assert not Order.objects.filter(line=line, off_session=True).exists()
