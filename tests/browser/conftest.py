@@ -45,6 +45,17 @@ SMS_CODE_RE = re.compile(r"\b(\d{6})\b")
 Screenshot = Callable[[Page, str], list[Path]]
 
 
+def demo_log_in(page: Page, base: str) -> None:
+    """Log the demo customer in (``make run``'s, seeded by ``seed_demo``), landing on their lines."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/accounts/login/")
+    page.locator("#id_username").fill("138 0013 8000")
+    page.locator("#id_password").fill("boom-demo-2026")
+    page.locator("main button[type=submit]").click()
+    expect(page).to_have_url(f"{base}/")
+
+
 @pytest.fixture(scope="session")
 def playwright_instance() -> Iterator[Playwright]:
     with sync_playwright() as playwright:

@@ -14,21 +14,12 @@ from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
 from accounts.models import Notice
 from billing import services, sweeps
 from billing.models import Order
 from plans.models import Line, UsageRecord, usage_day
 from plans.selectors import line_summaries
-from tests.browser.conftest import PHONE_VIEWPORT, Screenshot
-
-
-def log_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.locator("#id_username").fill(DEMO_PHONE)
-    page.locator("#id_password").fill(DEMO_PASSWORD)
-    page.locator("main button[type=submit]").click()
-    expect(page).to_have_url(f"{base}/")
+from tests.browser.conftest import PHONE_VIEWPORT, Screenshot, demo_log_in
 
 
 @pytest.mark.browser
@@ -45,7 +36,7 @@ def test_a_phone_in_chinese_shows_the_forecast_and_the_freshness_on_the_card_and
     runs_out = forecast.runs_out_on
     assert usage_day(timezone.now()) < runs_out < usage_day(busy.expires_at)  # type: ignore[arg-type]
     reported = UsageRecord.objects.filter(line=busy).latest("at").at
-    log_in(page, base)
+    demo_log_in(page, base)
 
     def check(where: Locator) -> None:
         meter = where.locator("[data-forecast-runout]").first
@@ -93,7 +84,7 @@ def test_a_phone_in_chinese_skips_an_announced_renewal_and_it_is_not_charged(
     # Three days before expiry the hourly run announces the charge, a day ahead.
     assert sweeps.auto_renew_run(now=expiry - timedelta(hours=71)) == 0
     notice = Notice.objects.get(line_ref=line.pk, kind=Notice.Kind.AUTO_RENEW_UPCOMING)
-    log_in(page, base)
+    demo_log_in(page, base)
 
     # The bell's notice says when, what and how much, and leads to the auto-renew page.
     page.goto(f"{base}/notices/")

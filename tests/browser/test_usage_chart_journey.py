@@ -5,19 +5,11 @@ import re
 
 import pytest
 from django.core.management import call_command
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from pytest_django.live_server_helper import LiveServer
 
 from plans.models import Line
-from tests.browser.conftest import PHONE_VIEWPORT, TIMEOUT_MS, Screenshot
-
-
-def log_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.locator("#id_username").fill("138 0013 8000")
-    page.locator("#id_password").fill("boom-demo-2026")
-    page.locator("main button[type=submit]").click()
-    expect(page).to_have_url(f"{base}/")
+from tests.browser.conftest import PHONE_VIEWPORT, TIMEOUT_MS, Screenshot, demo_log_in
 
 
 @pytest.mark.browser
@@ -34,7 +26,7 @@ def test_phone_customer_taps_a_day_reads_its_figure_and_opens_the_table(
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    log_in(page, base)
+    demo_log_in(page, base)
     line = Line.objects.get(msisdn="+8617012345678")
     page.goto(f"{base}/lines/{line.pk}/")
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
@@ -111,7 +103,7 @@ def test_phone_customer_taps_a_day_reads_its_figure_and_opens_the_table(
     no_script = browser.new_context(viewport=PHONE_VIEWPORT, java_script_enabled=False, locale="zh-CN")
     no_script.set_default_timeout(TIMEOUT_MS)
     page = no_script.new_page()
-    log_in(page, base)
+    demo_log_in(page, base)
     page.goto(f"{base}/lines/{line.pk}/")
     expect(page.locator(".chart-day")).to_be_hidden()
     expect(page.locator("figure.chart g.day")).to_have_count(30)
