@@ -15,13 +15,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.http import CustomerRequest
+from accounts.models import User
 from accounts.reauth import reauth_fresh, reauth_refusal
 from billing import gateway, selectors, services
 from billing.forms import AutoRenewForm, NextPlanForm, SpendingCapForm
+from billing.models import PaymentProfile
 from billing.next_charge import next_charge_of_line, plans_for_next_renewal
 from billing.payment_errors import payment_errors_for_script
+from billing.services.auto_renew import month_spent
 from billing.views.messages import gateway_message
 from boomcard.middleware import loads_stripe_js
+from plans.line_hooks import NextCharge
 from plans.models import Line
 
 # The customer's controls of the next renewal and of the monthly limit (auto_renew_control).
@@ -71,13 +75,15 @@ def auto_renew(request: CustomerRequest, line_id: int) -> HttpResponse:
         if request.headers.get("Accept") == "application/json":
             return JsonResponse({"error": _("Auto-renew could not be changed."), "field": "payment_method"}, status=400)
     currency = selectors.customer_currency(user=request.user)
+    next_charge = next_charge_of_line(line)
     return render(
         request,
         "billing/auto_renew.html",
         {
             "line": line,
             "profile": profile,
-            "next_charge": next_charge_of_line(line),
+            "next_charge": next_charge,
+            "over_cap": _over_cap(request.user, profile, next_charge),
             "next_plans": plans_for_next_renewal(currency=currency) if line.auto_renew else [],
             "currency": currency,
             "cap_form": forms.get("cap") or SpendingCapForm(),
@@ -90,6 +96,17 @@ def auto_renew(request: CustomerRequest, line_id: int) -> HttpResponse:
             **payment_errors_for_script(),
         },
     )
+
+
+def _over_cap(user: User, profile: PaymentProfile | None, charge: NextCharge | None) -> bool:
+    """Whether the coming charge would pass the customer's monthly limit as things stand, so that
+    the page says so before the charge is refused (billing.services.auto_renew.month_spent)."""
+    if profile is None or profile.monthly_cap_minor is None or charge is None:
+        return False
+    if charge.state != NextCharge.State.DUE:
+        return False
+    spent = month_spent(user=user, currency=charge.currency, now=charge.at)
+    return spent + charge.amount_minor > profile.monthly_cap_minor
 
 
 def _control(request: CustomerRequest, line: Line, action: str) -> tuple[bool, dict[str, object]]:

@@ -414,3 +414,18 @@ def test_lines_that_cannot_be_announced_never_hold_the_others_back(
     assert sweeps.auto_renew_notices_send(now=now) == 1
     assert len(upcoming(later)) == 1
     assert not Notice.objects.filter(line_ref__in=[each.pk for each in stuck]).exists()
+
+
+def test_the_page_warns_before_a_charge_the_limit_would_refuse(
+    line: Line, customer: User, card: Callable[[str], str]
+) -> None:
+    turned_on(line, card)
+    english = signed_in(customer)
+    warning = "past your monthly limit, so it will not be made."
+    control(english, line, action="cap", cap="30")  # the next charge is ¥38.00
+    page = english.get(reverse("billing:auto_renew", args=[line.pk])).content.decode()
+    assert warning in page
+    control(english, line, action="cap", cap="38")  # exactly the charge: within the limit
+    page = english.get(reverse("billing:auto_renew", args=[line.pk])).content.decode()
+    assert warning not in page
+    assert "Your limit: ¥38.00 a month." in page
