@@ -1,4 +1,5 @@
-"""Refunds, disputes, Stripe's events, saved cards and reminders: read-only records."""
+"""Refunds, disputes, Stripe's events, saved cards (with the monthly limit), reminders and
+automatic renewals (told, skipped, the plan chosen): read-only records."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.admin.common import ReadOnlyAdmin
-from billing.models import Dispute, PaymentProfile, Refund, RenewalReminder, StripeEvent
+from billing.models import AutoRenewal, Dispute, PaymentProfile, Refund, RenewalReminder, StripeEvent
 from boomcard.audit import AuditHistoryAdmin
 from boomcard.formats import money
 
@@ -93,7 +94,7 @@ class StripeEventAdmin(AuditHistoryAdmin, ReadOnlyAdmin[StripeEvent]):
 
 @admin.register(PaymentProfile)
 class PaymentProfileAdmin(AuditHistoryAdmin, ReadOnlyAdmin[PaymentProfile]):
-    list_display = ("stripe_customer_id", "user", "card_brand", "card_last4", "created_at")
+    list_display = ("stripe_customer_id", "user", "card_brand", "card_last4", "monthly_cap_minor", "created_at")
     search_fields = ("stripe_customer_id", "user__phone", "user__email")
     list_select_related = ("user",)
 
@@ -104,3 +105,13 @@ class RenewalReminderAdmin(AuditHistoryAdmin, ReadOnlyAdmin[RenewalReminder]):
     list_filter = ("days",)
     search_fields = ("line__msisdn",)
     list_select_related = ("line",)
+
+
+@admin.register(AutoRenewal)
+class AutoRenewalAdmin(AuditHistoryAdmin, ReadOnlyAdmin[AutoRenewal]):
+    """What the desk answers "was I told, did I skip it?" from: each expiry's automatic renewal."""
+
+    list_display = ("line", "expires_at", "plan", "notified_at", "skipped_at", "created_at")
+    list_filter = (("skipped_at", admin.EmptyFieldListFilter), ("notified_at", admin.EmptyFieldListFilter))
+    search_fields = ("line__msisdn",)
+    list_select_related = ("line", "plan")
