@@ -32,7 +32,16 @@ from accounts.models import (
     SupportRequest,
     User,
 )
-from billing.models import Dispute, Order, OrderItem, PaymentProfile, Refund, RenewalReminder, StripeEvent
+from billing.models import (
+    AutoRenewal,
+    Dispute,
+    Order,
+    OrderItem,
+    PaymentProfile,
+    Refund,
+    RenewalReminder,
+    StripeEvent,
+)
 from boomcard.audit import audit_action, audit_change
 from plans.models import DailyUsage, Line, Plan, UsageBatch, UsageBatchKey, UsageRecord
 from plans.services import bucket_grant
@@ -99,6 +108,10 @@ def every_kind(*, staff: User, customer: User, plans: dict[str, Plan]) -> dict[s
         card_payment_method_id="pm_walk",
         card_brand="visa",
         card_last4="4242",
+        monthly_cap_minor=20000,
+    )
+    made["automatic renewal"] = AutoRenewal.objects.create(
+        line=line, expires_at=line.expires_at or now, notified_at=now, skipped_at=now
     )
     made["reminder"] = RenewalReminder.objects.create(line=line, expires_at=line.expires_at or now, days=3)
     made["usage record"] = UsageRecord.objects.create(
