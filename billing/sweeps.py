@@ -121,20 +121,23 @@ def _iso(line: Line) -> str:
 
 
 def auto_renew_notices_send(*, now: datetime | None = None) -> int:
-    """The notice before the charge, for lines with auto-renew on and a saved card expiring
-    within 72 hours whose renewal was neither announced, skipped nor charged yet: indexed reads
-    of at most ``BATCH`` lines, in expiry order, then each line's notice
-    (billing.services.auto_renew_notice_send, once per expiry). A line that cannot be announced
-    (no price in the customer's currency, say) stays unannounced, and the next page starts after
-    it, so such lines never hold the others back. How many went out."""
+    """The notice before the charge, for lines with auto-renew on expiring within 72 hours whose
+    renewal was neither announced, skipped nor charged yet (and, the service checks, with a saved
+    card and a price to charge): indexed reads of at most ``BATCH`` lines, in expiry order, then
+    each line's notice (billing.services.auto_renew_notice_send, once per expiry). A line that
+    cannot be announced (no card, no price in the customer's currency) stays unannounced, and the
+    next page starts after it, so such lines never hold the others back. How many went out."""
     now = now or timezone.now()
     done = AutoRenewal.objects.filter(line=OuterRef("pk"), expires_at=OuterRef("expires_at")).filter(
         Q(notified_at__isnull=False) | Q(skipped_at__isnull=False)
     )
     charged = Order.objects.filter(line=OuterRef("pk"), off_session=True, renews_expiry=OuterRef("expires_at"))
+    # No test of the saved card here: with it, PostgreSQL joined the lines to the payment profiles
+    # by owner and read every line (585 ms at a million, BENCHMARKS.md); without it, the expiry
+    # index gives the 72 hours' lines. A line with auto-renew on and no card (rare: removing the
+    # card turns auto-renew off) is left unannounced by the service, and paged past below.
     due = (
         Line.objects.filter(auto_renew=True, expires_at__gt=now, expires_at__lte=now + NOTICE_WINDOW)
-        .filter(Exists(PaymentProfile.objects.filter(user=OuterRef("owner"), card_payment_method_id__gt="")))
         .exclude(Exists(done))
         .exclude(Exists(charged))
         .order_by("expires_at", "pk")

@@ -399,14 +399,20 @@ def test_a_skip_and_the_charge_at_once_either_skip_or_charge_never_both(
 def test_lines_that_cannot_be_announced_never_hold_the_others_back(
     customer: User, plans: dict[str, Plan], card: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Lines on the flexible plan (auto-renew cannot charge it) expiring first stay unannounced
-    in every run; the sweep reads on past them, a page at a time."""
+    """Lines on the flexible plan (auto-renew cannot charge it), or without a saved card, expiring
+    first stay unannounced in every run; the sweep reads on past them, a page at a time."""
     now = timezone.now()
     stuck = [LineFactory.create(owner=customer, status=Line.Status.ACTIVE) for _ in range(3)]
     for n, each in enumerate(stuck):
         Line.objects.filter(pk=each.pk).update(
             plan=plans["flex"], expires_at=now + timedelta(hours=60 + n), auto_renew=True
         )
+    # And a line of another customer with auto-renew on and no saved card.
+    cardless = LineFactory.create(owner=UserFactory.create(), status=Line.Status.ACTIVE)
+    Line.objects.filter(pk=cardless.pk).update(
+        plan=plans["basic-10"], expires_at=now + timedelta(hours=59), auto_renew=True
+    )
+    stuck.append(cardless)
     later = LineFactory.create(owner=customer, status=Line.Status.ACTIVE)
     bucket_grant(line=later, plan=plans["basic-10"], now=now - timedelta(days=30) + timedelta(hours=66))
     assert turned_on(later, card) == now + timedelta(hours=66)  # after the three stuck ones
