@@ -133,15 +133,15 @@ templates, or parts of a page dropped by what they show (an orders generation th
 writes move) instead of by the customer's whole generation: a change to the cache's rules,
 which this session did not make.
 
-**The first view after a change, as a rate** (the run of 2026-12-02 ~10:00). The in-process
+**The first view after a change, as a rate** (the runs of 2026-12-02 ~10:00 and 10:15). The in-process
 figure charges a view every round trip as waiting: on this machine ~0.2 ms a Redis command and
 ~0.15 ms a PostgreSQL query, measured alone, so a cold view's 9 Redis commands (the session;
 the user and bell: get, add the generation, set; the page: get, set; the body: get, set) and
 3-5 queries wait ~4.5 ms of its ~12-18 ms, ten times `/ping` in-process before any drawing. A
 server overlaps that waiting with other requests, so `make bench` now also measures each page
 under wrk with the customer's data changed before every request (`/changed/` in bench/wsgi.py,
-`customers_changed` inside the request, so the change is charged to the page): **0.044-0.066 of
-`/ping`**, half-way between the in-process figure and the target. What is left is CPU: the ORM
+`customers_changed` inside the request, so the change is charged to the page): **0.042-0.066 of
+`/ping`** in two runs, about half-way from the in-process figure to the target. What is left is CPU: the ORM
 (compiling a query with an annotated subquery ~1 ms, making model instances), the templates
 (`base.html` around the body ~1.5 ms), and the Redis and PostgreSQL clients' own work. The home
 page reads one query more since issue 18 (4 weeks of daily totals for the run-out forecast, read
