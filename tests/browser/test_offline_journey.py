@@ -9,15 +9,9 @@ from django.core.management import call_command
 from playwright.sync_api import Error, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
+from tests.browser.conftest import demo_log_in
+
 HOME_STORED = "caches.open('boom-home-v1').then((cache) => cache.match('/')).then((page) => !!page)"
-
-
-def log_in_demo_customer(page: Page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.locator("#id_username").fill("138 0013 8000")
-    page.locator("#id_password").fill("boom-demo-2026")
-    page.locator("main button[type=submit]").click()
-    expect(page).to_have_url(f"{base}/")
 
 
 @pytest.mark.browser
@@ -28,7 +22,7 @@ def test_last_balances_show_offline_with_their_time_and_not_after_log_out(live_s
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
 
-    log_in_demo_customer(page, base)
+    demo_log_in(page, base)
     page.wait_for_function("navigator.serviceWorker.controller !== null")
     manifest = page.context.new_cdp_session(page).send("Page.getAppManifest")
     assert manifest["url"] == f"{base}/manifest.webmanifest?lang=zh-hans"
@@ -67,7 +61,7 @@ def test_next_customer_never_sees_the_last_ones_stored_balances(live_server: Liv
     """A session that ran out (no log-out): reaching the log-in page forgets the stored page."""
     call_command("seed_demo", verbosity=0)
     base = live_server.url
-    log_in_demo_customer(page, base)
+    demo_log_in(page, base)
     page.wait_for_function("navigator.serviceWorker.controller !== null")
     page.reload()
     page.wait_for_function(HOME_STORED)
