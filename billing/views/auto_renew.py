@@ -1,6 +1,7 @@
 """Auto-renew: the customer saves a card and turns it on or off, or removes the saved card.
-Turning it on and saving or removing a card are sensitive changes: they need a fresh "confirm
-it's you" (accounts.reauth); turning it off does not."""
+Turning it on, saving or removing a card, and letting it charge more (a dearer plan for the next
+renewal, a higher monthly limit or none) are sensitive changes: they need a fresh "confirm it's
+you" (accounts.reauth). Turning it off, skipping a renewal and lowering the limit do not."""
 
 from __future__ import annotations
 
@@ -41,7 +42,10 @@ def auto_renew(request: CustomerRequest, line_id: int) -> HttpResponse:
     page = reverse("billing:auto_renew", args=[line.pk])
     forms: dict[str, object] = {}
     if request.method == "POST" and request.POST.get("action") in CONTROLS:
-        done, forms = _control(request, line, str(request.POST["action"]))
+        action = str(request.POST["action"])
+        if _charges_more(request, line, profile, action) and not reauth_fresh(request):
+            return reauth_refusal(request, page)
+        done, forms = _control(request, line, action)
         if done:
             return redirect(page)
     if request.method == "POST" and request.POST.get("action") == "remove_card":
@@ -107,6 +111,30 @@ def _over_cap(user: User, profile: PaymentProfile | None, charge: NextCharge | N
         return False
     spent = month_spent(user=user, currency=charge.currency, now=charge.at)
     return spent + charge.amount_minor > profile.monthly_cap_minor
+
+
+def _charges_more(request: CustomerRequest, line: Line, profile: PaymentProfile | None, action: str) -> bool:
+    """Whether a control lets auto-renew take more than it may now: the monthly limit raised or
+    removed, or a plan dearer than the coming charge chosen for the next renewal. A stolen session
+    must not be able to do that in one click; it may only make charges smaller or none. Input the
+    forms refuse is left to them (False)."""
+    if action == "cap":
+        cap_form = SpendingCapForm(request.POST)
+        if profile is None or profile.monthly_cap_minor is None or not cap_form.is_valid():
+            return False
+        cap = cap_form.cap_minor(selectors.customer_currency(user=request.user))
+        return cap is None or cap > profile.monthly_cap_minor
+    if action == "next_plan":
+        plan_form = NextPlanForm(request.POST)
+        if not plan_form.is_valid():
+            return False
+        charge = next_charge_of_line(line)
+        if charge is None:  # nothing to compare with (no card saved yet, say): confirm any choice
+            return True
+        offers = plans_for_next_renewal(currency=charge.currency)
+        price = next((price for plan, price in offers if plan.code == plan_form.cleaned_data["plan"]), None)
+        return price is not None and price.amount_minor > charge.amount_minor
+    return False
 
 
 def _control(request: CustomerRequest, line: Line, action: str) -> tuple[bool, dict[str, object]]:

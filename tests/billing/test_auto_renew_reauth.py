@@ -1,5 +1,5 @@
 """Turning auto-renew on, saving a card and removing it need a fresh "confirm it's you";
-turning it off does not."""
+turning it off does not; nor does anything that only makes the coming charges smaller."""
 
 import pytest
 from django.test import Client
@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.reauth import REAUTH_AT_KEY
-from billing.models import PaymentProfile
+from billing.models import AutoRenewal, PaymentProfile
 from plans.models import Line
 from tests.factories import LineFactory
 
@@ -82,3 +82,47 @@ def test_removing_the_card_needs_a_confirmation_and_turns_auto_renew_off_everywh
     saved.refresh_from_db()
     assert not saved.has_card
     assert not Line.objects.filter(pk__in=[line.pk, other.pk], auto_renew=True).exists()
+
+
+def test_letting_auto_renew_charge_more_needs_a_confirmation_and_charging_less_does_not(customer, line, saved):
+    """A stolen session may only make the coming charges smaller: a dearer plan for the next
+    renewal, a higher monthly limit or none confirm first; a cheaper plan, a lower limit do not."""
+    Line.objects.filter(pk=line.pk).update(auto_renew=True)
+    page = reverse("billing:auto_renew", args=[line.pk])
+    stale = browser(customer, fresh=False)
+
+    def chosen() -> str | None:
+        renewal = AutoRenewal.objects.filter(line=line).select_related("plan").first()
+        return renewal.plan.code if renewal and renewal.plan else None
+
+    def cap() -> int | None:
+        return PaymentProfile.objects.get(pk=saved.pk).monthly_cap_minor
+
+    refused = stale.post(page, {"action": "next_plan", "plan": "basic-30"})
+    assert refused["Location"].startswith(CONFIRM + "?next=")
+    assert chosen() is None
+    browser(customer, fresh=True).post(page, {"action": "next_plan", "plan": "basic-30"})
+    assert chosen() == "basic-30"
+    assert stale.post(page, {"action": "next_plan", "plan": "basic-10"})["Location"] == page
+    assert chosen() is None  # the line's own plan again
+
+    assert stale.post(page, {"action": "cap", "cap": "100"})["Location"] == page  # none before: a limit lowers
+    assert cap() == 10000
+    assert stale.post(page, {"action": "cap", "cap": "50"})["Location"] == page
+    assert cap() == 5000
+    for higher in ("50.01", ""):
+        assert stale.post(page, {"action": "cap", "cap": higher})["Location"].startswith(CONFIRM)
+        assert cap() == 5000
+    assert browser(customer, fresh=True).post(page, {"action": "cap", "cap": ""})["Location"] == page
+    assert cap() is None
+
+
+def test_the_script_gets_403_json_for_a_dearer_plan_from_a_stale_session(customer, line, saved):
+    Line.objects.filter(pk=line.pk).update(auto_renew=True)
+    page = reverse("billing:auto_renew", args=[line.pk])
+    answer = browser(customer, fresh=False).post(
+        page, {"action": "next_plan", "plan": "bigdata-100"}, headers={"Accept": "application/json"}
+    )
+    assert answer.status_code == 403
+    assert answer.json()["reauth_url"].startswith(CONFIRM + "?next=")
+    assert not AutoRenewal.objects.filter(plan__isnull=False).exists()
