@@ -232,19 +232,29 @@ webhook does what Stripe's documentation recommends: it verifies the signature, 
 queues `stripe_event_process_task` on the `billing` queue after the commit and answers 200. The
 task does the fulfilment as before, marking the event processed in the transaction that applies
 it, under the order's lock; a sweep every minute queues again events left unprocessed (broker
-down, worker lost). In-process (Django's test client, this machine): 2.6 ms an event against
-0.51 ms for `/ping` (about 0.20); of the 2.6 ms, 0.8 ms is the Celery publish (kombu builds a
-Redis client per message), the rest the middleware stack `/ping` also pays, the health check and
-the INSERT (a synchronous commit: a 200 promises Stripe the event is kept). Over HTTP the answered
-figure measured 0.152, 0.157 and 0.159 in three runs of the webhooks alone (load average
-1.4-8.8), but with /ping and the events over 8 connections, which could all land on one gunicorn
-worker (see the pages); with 16 of each, spread over both workers, the full run above measured
-0.129: **short of the target**. With the worker fulfilling on the same two cores the answers slow
-to 0.09-0.11, and the end-to-end figure is the fulfilment's, 0.013-0.018 (two niced worker
-processes, 40-70 ms a task under this load: ~22 statements, a notice, an email and page-cache
-work per order); a worker host of its own, or more of them, raises it, since events of different
-orders lock nothing in common. Left: the Celery publish (0.8 ms in-process), and the answered
-figure's Python client (requests, 16 threads) sharing the two cores, which wrk, in C, barely does.
+down, worker lost). In-process (Django's test client, this machine, 2026-12-02): 1.8 ms an event
+against 0.25 ms for `/ping` (about 0.14); of the 1.8 ms, about 0.7 ms is the INSERT with its
+synchronous commit (a 200 promises Stripe the event is kept) and about 0.6 ms the Celery publish
+(kombu builds a Redis client around its pool per message), the rest the middleware stack `/ping`
+also pays and the signature. On the server those waits overlap: while one thread waits on the
+commit or Redis, another runs.
+
+**The client was the bottleneck of the answered figure.** Until 2026-12-02 the events were sent by
+16 Python threads (requests), on the same two cores as the server: building and reading each
+request in Python costs about what the server spends answering it, so the figure measured the
+client as much as the webhook (0.12-0.16 over earlier runs, 0.116 in the last full run with it).
+`/ping` and the pages were always measured with wrk, in C. The events are now sent by wrk too
+(bench/load.py, `wrk_post_each`): a Lua script holds the signed events, sends each once over the
+16 connections, checks each answer (a 200 saying received, none a duplicate) and stops at the last,
+timed with the monotonic clock through LuaJIT's ffi; a connection with nothing left to send asks for
+`/ping` meanwhile (not counted). Each round is now 2,000 events (it was 600: under a second with
+wrk). Measured so, two runs of the webhooks alone (2026-12-02 ~12:00, 600 and 2,000 events a round)
+gave 0.185 and 0.226, and the full run above the figure in its table: **the target is met**, by
+the same code. With the worker fulfilling on the same two cores the answers slow to about 0.11-0.15,
+and the end-to-end figure is the fulfilment's, 0.014-0.018 (two niced worker processes, 40-70 ms a
+task under this load: ~22 statements, a notice, an email and page-cache work per order); a worker
+host of its own, or more of them, raises it, since events of different orders lock nothing in
+common. Left in the answer: the Celery publish (about a third of it in-process).
 
 ### The server: gthread, 2 workers x 4 threads
 

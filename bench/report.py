@@ -321,8 +321,10 @@ def _webhooks_section(result: WebhooksResult) -> list[str]:
         "## 4. Webhooks",
         "",
         f"Two rounds of {result.events} signed `payment_intent.succeeded` events, one per pending order whose"
-        " intent really succeeded on localstripe, POSTed to `/stripe/webhook/` by"
-        f" {result.client_threads} client threads (Python, requests). The webhook verifies the signature,"
+        " intent really succeeded on localstripe, each POSTed once to `/stripe/webhook/` by wrk (one thread,"
+        f" {result.connections} connections kept alive, as for `/ping`; a Lua script sends the events, signed"
+        " just before, checks each answer and stops at the last: bench/load.py, `wrk_post_each`). The"
+        " webhook verifies the signature,"
         " stores the event (one `INSERT ... ON CONFLICT DO NOTHING RETURNING`), queues its processing on"
         " Redis and answers 200; a task on the `billing` queue then fulfils the order from the intent the"
         " signed event carries (a bucket, a notice and an email written, the event marked processed in the"
@@ -331,7 +333,7 @@ def _webhooks_section(result: WebhooksResult) -> list[str]:
         " **fulfilled** runs from the first event sent until every order of the round is fulfilled. Round 2:"
         " no worker taking events while they arrive (in production the workers have hosts of their own):"
         " **answered**, the target figure (Stripe waits only for the answer); a worker started afterwards"
-        " processes them. Checked afterwards: every answer a 200 saying received (none a duplicate), every"
+        " processes them. Checked: every answer a 200 saying received (none a duplicate), every"
         " event processed once with its order fulfilled, one bucket per order. Reference: wrk on `/ping`"
         " before round 1 and after round 2 (median).",
         "",

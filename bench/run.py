@@ -32,9 +32,6 @@ if TYPE_CHECKING:
 FIGURES = ("pages", "usage", "sweeps", "webhooks", "lighthouse")
 # Client threads sending usage batches: enough to keep both workers busy.
 USAGE_THREADS = 4
-# Client threads sending webhook events, each on a kept-alive connection: as many as wrk opens for
-# /ping, so both gunicorn workers take their share (each takes at most WORKER_CONNECTIONS).
-WEBHOOK_THREADS = stack.LOAD_CONNECTIONS
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -127,13 +124,13 @@ def main(argv: list[str] | None = None) -> int:
             if "webhooks" in arguments.figures:
                 from bench import webhooks
 
-                events = 100 if arguments.quick else 600
+                events = 200 if arguments.quick else 2_000
                 with _figure(results, "webhooks", f"2 rounds of {events} orders paid at localstripe, an event each"):
                     results.webhooks = webhooks.measure(
                         ports.web_url,
                         plans,
                         events=events,
-                        threads=WEBHOOK_THREADS,
+                        connections=stack.LOAD_CONNECTIONS,
                         ping_seconds=3 if arguments.quick else 5,
                     )
                 report.print_webhooks(results.webhooks)
