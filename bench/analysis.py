@@ -213,6 +213,19 @@ HOT updates, and dropping the `line_id`-only index of `plans_dailyusage` that `(
 serves: a migration; on the loaded machine the difference was within the noise), and workers on
 hosts of their own, as the design's scale plan has.
 
+**A batch's records as `json`, not `jsonb`** (plans migration 0005, 2026-12-02). The records are
+stored once and read back whole as text, never queried into, so jsonb's binary form was work for
+nothing: PostgreSQL parsed ~360 kB into it on every accepted batch and printed it back to text for
+every applied one. As `json` (the text, checked once; `boomcard.fields.StoredJSONField`), on this
+machine, a bench batch stores in 1.8 ms against 6.3 ms and reads back in 1.2 ms against 7.5 ms
+(medians of 15 inserts, lz4 in both). In `make bench BENCH_ARGS="--only usage"`, two runs each way,
+alternating, in one sitting (12:10-12:16 UTC), accepted 0.164 and 0.193 with it against 0.167
+and 0.169 without, applied 0.042-0.043 either way: within the run-to-run noise, which is larger
+than the ~10 ms of database time a batch saves. The quieter machine also shows how the ratio moves
+with the reference: the COPY ran at 680,000-740,000 records/s in those runs against 340,000 in the
+last full run, and the accepted ratio fell to 0.16-0.19 while the API accepted more records a
+second (111,000-142,000 against 70,000).
+
 ### Sweeps
 
 Flat: they read only what is due through `plans_line.expires_at`'s index (the EXPLAIN plans

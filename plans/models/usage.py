@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from boomcard.fields import StoredJSONField
+
 
 class UsageRecord(models.Model):
     """One usage record from the network. Its id is unique, so a record counts once."""
@@ -91,7 +93,7 @@ class UsageBatch(models.Model):
         APPLIED = "applied", _("applied")
 
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
-    records = models.JSONField(_("records"))
+    records = StoredJSONField(_("records"))
     record_count = models.PositiveIntegerField(_("number of records"))
     errors = models.JSONField(_("rejected records"), default=list)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
