@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -44,7 +45,9 @@ def auto_renew(request: CustomerRequest, line_id: int) -> HttpResponse:
     if request.method == "POST" and request.POST.get("action") in CONTROLS:
         action = str(request.POST["action"])
         if _charges_more(request, line, profile, action) and not reauth_fresh(request):
-            return reauth_refusal(request, page)
+            # Back to the page with the choice filled in: once confirmed, one more click makes it.
+            kept = {name: str(request.POST[name])[:40] for name in ("plan", "cap") if name in request.POST}
+            return reauth_refusal(request, f"{page}?{urlencode(kept)}")
         done, forms = _control(request, line, action)
         if done:
             return redirect(page)
@@ -80,6 +83,11 @@ def auto_renew(request: CustomerRequest, line_id: int) -> HttpResponse:
             return JsonResponse({"error": _("Auto-renew could not be changed."), "field": "payment_method"}, status=400)
     currency = selectors.customer_currency(user=request.user)
     next_charge = next_charge_of_line(line)
+    next_plans = plans_for_next_renewal(currency=currency) if line.auto_renew else []
+    # The plan the list shows chosen: the one the customer picked before confirming, if on sale.
+    plan_chosen = request.GET.get("plan", "")
+    if plan_chosen not in {plan.code for plan, _price in next_plans}:
+        plan_chosen = next_charge.plan_code if next_charge else ""
     return render(
         request,
         "billing/auto_renew.html",
@@ -88,9 +96,10 @@ def auto_renew(request: CustomerRequest, line_id: int) -> HttpResponse:
             "profile": profile,
             "next_charge": next_charge,
             "over_cap": _over_cap(request.user, profile, next_charge),
-            "next_plans": plans_for_next_renewal(currency=currency) if line.auto_renew else [],
+            "next_plans": next_plans,
+            "plan_chosen": plan_chosen,
             "currency": currency,
-            "cap_form": forms.get("cap") or SpendingCapForm(),
+            "cap_form": forms.get("cap") or SpendingCapForm(initial={"cap": request.GET.get("cap", "")[:12]}),
             "plan_form": forms.get("next_plan"),
             "stripe_js": settings.STRIPE_JS_URL,
             # As on the pay page: localstripe's stand-in card form has its height reserved.

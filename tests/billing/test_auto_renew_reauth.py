@@ -1,6 +1,8 @@
 """Turning auto-renew on, saving a card and removing it need a fresh "confirm it's you";
 turning it off does not; nor does anything that only makes the coming charges smaller."""
 
+from urllib.parse import urlencode
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -99,8 +101,11 @@ def test_letting_auto_renew_charge_more_needs_a_confirmation_and_charging_less_d
         return PaymentProfile.objects.get(pk=saved.pk).monthly_cap_minor
 
     refused = stale.post(page, {"action": "next_plan", "plan": "basic-30"})
-    assert refused["Location"].startswith(CONFIRM + "?next=")
+    back = f"{page}?plan=basic-30"  # once confirmed, the page shows the plan picked, for one click
+    assert refused["Location"] == f"{CONFIRM}?{urlencode({'next': back})}"
     assert chosen() is None
+    assert '<option value="basic-30" selected>' in stale.get(back).content.decode()
+    assert '<option value="basic-10" selected>' in stale.get(f"{page}?plan=no-such-plan").content.decode()
     browser(customer, fresh=True).post(page, {"action": "next_plan", "plan": "basic-30"})
     assert chosen() == "basic-30"
     assert stale.post(page, {"action": "next_plan", "plan": "basic-10"})["Location"] == page
@@ -111,8 +116,14 @@ def test_letting_auto_renew_charge_more_needs_a_confirmation_and_charging_less_d
     assert stale.post(page, {"action": "cap", "cap": "50"})["Location"] == page
     assert cap() == 5000
     for higher in ("50.01", ""):
-        assert stale.post(page, {"action": "cap", "cap": higher})["Location"].startswith(CONFIRM)
+        back = f"{page}?{urlencode({'cap': higher})}"
+        assert (
+            stale.post(page, {"action": "cap", "cap": higher})["Location"] == f"{CONFIRM}?{urlencode({'next': back})}"
+        )
         assert cap() == 5000
+    assert (
+        'name="cap" inputmode="decimal" maxlength="12" value="50.01"' in stale.get(f"{page}?cap=50.01").content.decode()
+    )
     assert browser(customer, fresh=True).post(page, {"action": "cap", "cap": ""})["Location"] == page
     assert cap() is None
 
