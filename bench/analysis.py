@@ -213,6 +213,24 @@ HOT updates, and dropping the `line_id`-only index of `plans_dailyusage` that `(
 serves: a migration; on the loaded machine the difference was within the noise), and workers on
 hosts of their own, as the design's scale plan has.
 
+**The garbage collector walked the whole app for every batch** (2026-12-02). cProfile of the
+accept path in-process put ~40 % of a batch in building one small list per record, which costs
+0.2 us a record alone: the time was the cyclic garbage collector's. A batch keeps ~15,000 objects
+alive while it is checked (the parsed records, the checked ones, the rows to store); they outlive
+the young generations, pile into the old one and set off full collections, and each full one
+walked every object the process had made while starting: ~128,000 in a gunicorn worker (Django,
+the apps, the libraries, the URL patterns and views), none of which ever dies. In-process, a bench
+batch took 26-34 ms to accept, 16.4 ms with the collector off and 16.5 ms with the startup objects
+frozen. So every server process now freezes them once the app is loaded (`boomcard.startup`,
+`gc.freeze()`, called by boomcard.wsgi and asgi, by bench/wsgi.py, and by each Celery worker
+process on `worker_process_init`); objects made later are collected as before. `make bench
+BENCH_ARGS="--only usage,webhooks"`, two runs each way, alternating, in one sitting (13:24-13:34
+UTC): accepted 0.237 and 0.237 of COPY with it against 0.184 and 0.167 without, applied 0.057
+and 0.057 against 0.046 and 0.042; webhooks answered 0.200 and 0.200 against 0.213 and 0.189
+(no change: an event makes few objects). The pages' in-process cold views are timed with the
+bench process's objects frozen the same way; a page makes a few thousand objects, and neither its
+in-process nor its under-wrk figure moved beyond the noise.
+
 **A batch's records as `json`, not `jsonb`** (plans migration 0005, 2026-12-02). The records are
 stored once and read back whole as text, never queried into, so jsonb's binary form was work for
 nothing: PostgreSQL parsed ~360 kB into it on every accepted batch and printed it back to text for

@@ -5,6 +5,7 @@ in ``pages``."""
 
 from __future__ import annotations
 
+import gc
 import re
 import statistics
 import time
@@ -21,6 +22,7 @@ from bench.load import WrkResult, wrk
 from bench.middleware import BARE_PREFIX, CHANGED_PREFIX, StackCosts, stack_costs
 from bench.seed import PageCustomer
 from boomcard.page_cache import customers_changed
+from boomcard.startup import startup_objects_freeze
 
 RECOMMEND_QUERY = "data_gb=12&minutes=300&sms=50&trip1_country=JP&trip1_days=7"
 
@@ -157,22 +159,27 @@ def cold_views(customer: PageCustomer, page_list: list[Page], *, views: int, rou
     """Seconds of each view, in this process with Django's test client: every logged-in view the
     first after a change to the customer's data (``customers_changed``, what a payment, a usage
     batch applied or a notice calls; not timed), and /ping (anonymous) as it always is. The
-    pages take turns in each round, as in the wrk runs."""
+    pages take turns in each round, as in the wrk runs. What this process holds by then is frozen
+    meanwhile, as a server's process freezes what it made while starting (boomcard.startup)."""
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(customer.user)
     anonymous = Client(HTTP_HOST="127.0.0.1")
     seconds: dict[str, list[float]] = {page.name: [] for page in page_list}
-    for _ in range(rounds):
-        for page in page_list:
-            visitor = client if page.logged_in else anonymous
-            for _ in range(views):
-                if page.logged_in:
-                    customers_changed([customer.user.pk])
-                started = time.perf_counter()
-                answer = visitor.get(page.path)
-                seconds[page.name].append(time.perf_counter() - started)
-                if answer.status_code != 200:
-                    raise RuntimeError(f"{page.path}: {answer.status_code} in the test client")
+    startup_objects_freeze()
+    try:
+        for _ in range(rounds):
+            for page in page_list:
+                visitor = client if page.logged_in else anonymous
+                for _ in range(views):
+                    if page.logged_in:
+                        customers_changed([customer.user.pk])
+                    started = time.perf_counter()
+                    answer = visitor.get(page.path)
+                    seconds[page.name].append(time.perf_counter() - started)
+                    if answer.status_code != 200:
+                        raise RuntimeError(f"{page.path}: {answer.status_code} in the test client")
+    finally:
+        gc.unfreeze()
     return seconds
 
 

@@ -17,6 +17,7 @@ site = get_wsgi_application()
 
 from bench.middleware import BARE_PREFIX, CHANGED_PREFIX, StackHandler  # noqa: E402 (after Django is set up)
 from boomcard.page_cache import customers_changed  # noqa: E402
+from boomcard.startup import startup_objects_freeze  # noqa: E402
 
 bare = StackHandler([])
 
@@ -29,3 +30,6 @@ def application(environ: dict[str, Any], start_response: Any) -> Any:
         customers_changed([int(environ["HTTP_X_BENCH_CHANGED"])])
         return site({**environ, "PATH_INFO": path[len(CHANGED_PREFIX) :]}, start_response)
     return site(environ, start_response)
+
+
+startup_objects_freeze()  # as boomcard.wsgi does

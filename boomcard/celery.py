@@ -9,6 +9,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_process_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "boomcard.settings")
@@ -47,3 +48,11 @@ if os.environ.get("BEAT_EVERY_MINUTE", "").lower() in {"1", "true", "yes"}:
     for entry in app.conf.beat_schedule.values():
         entry["schedule"] = 60.0
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def _startup_objects_freeze(**kwargs: object) -> None:
+    """Each worker process, once forked with the app loaded: see boomcard.startup."""
+    from boomcard.startup import startup_objects_freeze
+
+    startup_objects_freeze()
