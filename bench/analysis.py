@@ -228,8 +228,9 @@ BENCH_ARGS="--only usage,webhooks"`, two runs each way, alternating, in one sitt
 UTC): accepted 0.237 and 0.237 of COPY with it against 0.184 and 0.167 without, applied 0.057
 and 0.057 against 0.046 and 0.042; webhooks answered 0.200 and 0.200 against 0.213 and 0.189
 (no change: an event makes few objects). The pages' in-process cold views are timed with the
-bench process's objects frozen the same way; a page makes a few thousand objects, and neither its
-in-process nor its under-wrk figure moved beyond the noise.
+bench process's objects frozen the same way. A page makes a few thousand objects: in the full run
+above the warm pages measured 0.35-0.39 (0.33-0.37 in the run before, at 12:18 UTC) and the cold
+ones as before, within the noise either way.
 
 **A batch's records as `json`, not `jsonb`** (plans migration 0005, 2026-12-02). The records are
 stored once and read back whole as text, never queried into, so jsonb's binary form was work for
