@@ -10,6 +10,7 @@ import re
 import pytest
 from django.core.management import call_command
 from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 from pytest_django.live_server_helper import LiveServer
 
 from billing.models import Order
@@ -24,6 +25,22 @@ document.addEventListener("securitypolicyviolation", (event) => {
   window.__violations.push(event.violatedDirective + " " + (event.blockedURI || "") + " " + (event.sample || ""));
 });
 """
+
+
+def until_true(page: Page, expression: str, timeout_ms: int = 10_000) -> None:
+    """Wait for ``expression`` to be true in the page, asking it again every 50 ms. Not
+    ``page.wait_for_function``: after its first try that compiles the expression in the page,
+    which the strict policy refuses (no 'unsafe-eval'), whenever the answer is not yet true."""
+    for _ in range(timeout_ms // 50):
+        try:
+            if page.evaluate(expression):
+                return
+        except PlaywrightError:  # the page is being replaced: ask the new one
+            pass
+        page.wait_for_timeout(50)
+    raise AssertionError(f"still not true after {timeout_ms} ms: {expression}")
+
+
 TRY_HTML_STRING = """() => {
   try { document.body.insertAdjacentHTML("beforeend", "<b>injected</b>"); return "allowed"; }
   catch (error) { return error.name; }
@@ -71,7 +88,7 @@ def test_every_page_with_scripts_works_under_the_strict_policy(
 
     # Home: app.js registers the service worker through the "boom" policy, and it takes over.
     log_in_in_english(page, base)
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    until_true(page, "navigator.serviceWorker.controller !== null")
     assert page.evaluate("navigator.serviceWorker.controller.scriptURL") == f"{base}/sw.js"
     watch.check("home")
 
@@ -97,7 +114,7 @@ def test_every_page_with_scripts_works_under_the_strict_policy(
     expect(page).to_have_url(re.compile(r"/billing/orders/[^/]+/pay/$"))
     public_id = page.url.rstrip("/").split("/")[-2]
     # Waited for, not read at once: the URL changes before the new page's scripts have run.
-    page.wait_for_function("trustedTypes.defaultPolicy && trustedTypes.defaultPolicy.name === 'default'")
+    until_true(page, "trustedTypes.defaultPolicy && trustedTypes.defaultPolicy.name === 'default'")
     fill_card(page, CARD_OK)
     watch.check("pay")
     # The default policy lets through Stripe.js's own scripts, and nothing else.
@@ -134,5 +151,5 @@ def test_every_page_with_scripts_works_under_the_strict_policy(
     page.goto(f"{base}/")
     assert page.evaluate(TRY_HTML_STRING) == "TypeError"
     expect(page.locator("b", has_text="injected")).to_have_count(0)
-    page.wait_for_function("window.__violations.length > 0")
+    until_true(page, "window.__violations.length > 0")
     assert [v.split()[0] for v in watch.violations()] == ["require-trusted-types-for"]
