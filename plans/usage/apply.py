@@ -67,8 +67,19 @@ def usage_ingest(*, records: Sequence[Mapping[str, Any]], now: datetime | None =
 
 
 def _apply_in_transaction(checked: list[UsageIn], now: datetime) -> IngestReport:
+    batch = Arrived(records=checked, received_at=now)
     with transaction.atomic():
-        return _apply(checked, now, received_at=now)
+        _apply([batch], now)
+    return batch.report
+
+
+@dataclass(slots=True)
+class Arrived:
+    """Checked records that arrived together (a posted batch), and what became of them once applied."""
+
+    records: list[UsageIn]
+    received_at: datetime
+    report: IngestReport = field(default_factory=IngestReport)
 
 
 @dataclass(slots=True)
@@ -78,41 +89,45 @@ class _Line:
     records: list[UsageIn] = field(default_factory=list)
 
 
-def _apply(checked: list[UsageIn], now: datetime, *, received_at: datetime) -> IngestReport:
-    """Apply ``checked`` in the current transaction, concurrently with other batches.
+def _apply(batches: list[Arrived], now: datetime) -> None:
+    """Apply ``batches`` together in the current transaction, concurrently with other appliers.
+    Each batch's report says what became of its records as if the batches were applied one after
+    the other in the order given: an id in two of them counts in the first.
 
     First the new records are stored, without a lock of ours: ``INSERT ... ON CONFLICT DO
     NOTHING RETURNING`` on the unique record id says which are new, exactly once (a batch inserting
     the same id at the same time waits for this one to commit or roll back, then finds it stored).
     Then only the lines with new records have their live buckets locked, in pk order, and usage is
-    taken from them; the buckets, the records' overage and the daily totals are written in one
-    statement each. Two batches wait on each other only from the bucket locks to the commit, and
-    every batch takes its locks in one order (record ids, then bucket pks, then (line, day)), so
-    they never deadlock."""
-    applied = IngestReport()
-    lines_by_msisdn, lines_by_iccid = _lines_find(checked)
+    taken from them, per line in time order across the batches; the buckets, the records' overage
+    and the daily totals are written in one statement each, however many batches there are. Two
+    appliers wait on each other only from the bucket locks to the commit, and every applier takes
+    its locks in one order (record ids, then bucket pks, then (line, day)), so they never
+    deadlock."""
+    every_record = [record for batch in batches for record in batch.records]
+    lines_by_msisdn, lines_by_iccid = _lines_find(every_record)
 
-    # Which line each record is for; the first of repeated ids in the batch is the one that counts.
+    # Which line each record is for; the first of repeated ids is the one that counts.
     seen: set[str] = set()
-    candidates: list[tuple[UsageIn, _Line]] = []
-    for record in checked:
-        line = lines_by_msisdn.get(record.msisdn) if record.msisdn else lines_by_iccid.get(record.iccid or "")
-        if line is None:
-            named_by = "msisdn" if record.msisdn else "iccid"
-            applied.errors.append(
-                RecordError(index=record.index, id=record.record_id, field=named_by, reason="unknown line")
-            )
-        elif record.record_id in seen:
-            applied.duplicate += 1
-        else:
-            seen.add(record.record_id)
-            candidates.append((record, line))
+    candidates: list[tuple[UsageIn, _Line, Arrived]] = []
+    for batch in batches:
+        for record in batch.records:
+            line = lines_by_msisdn.get(record.msisdn) if record.msisdn else lines_by_iccid.get(record.iccid or "")
+            if line is None:
+                named_by = "msisdn" if record.msisdn else "iccid"
+                batch.report.errors.append(
+                    RecordError(index=record.index, id=record.record_id, field=named_by, reason="unknown line")
+                )
+            elif record.record_id in seen:
+                batch.report.duplicate += 1
+            else:
+                seen.add(record.record_id)
+                candidates.append((record, line, batch))
     if not candidates:
-        return applied
+        return
 
     # Stored first, overage 0 (set below for the few that have some); in id order, so that two
     # transactions inserting the same ids meet them in the same order.
-    candidates.sort(key=lambda pair: pair[0].record_id)
+    candidates.sort(key=lambda candidate: candidate[0].record_id)
     rows = [
         {
             "record_id": record.record_id,
@@ -121,22 +136,25 @@ def _apply(checked: list[UsageIn], now: datetime, *, received_at: datetime) -> I
             "amount": record.amount,
             "country": record.country,
             "at": record.at,
+            "received_at": batch.received_at,
             "overage": 0,
         }
-        for record, line in candidates
+        for record, line, batch in candidates
     ]
     insert = sql._records_insert_pg if sql._fast_sql() else sql._records_insert
-    new_ids = insert(rows, received_at)
+    new_ids = insert(rows)
     lines: dict[int, _Line] = {}
-    for record, line in candidates:
+    for record, line, batch in candidates:
         if record.record_id in new_ids:
+            batch.report.accepted += 1
             line.records.append(record)
             lines[line.pk] = line
-    applied.duplicate += len(candidates) - len(new_ids)
+        else:
+            batch.report.duplicate += 1
     if not lines:
-        return applied
+        return
 
-    buckets = _buckets_by_line(lines, checked)
+    buckets = _buckets_by_line(lines, every_record)
     data_used_before = {bucket.pk: bucket.data_used for line_buckets in buckets.values() for bucket in line_buckets}
     changed: dict[int, sql._Bucket] = {}
     days: dict[tuple[int, date], list[int]] = {}
@@ -167,10 +185,8 @@ def _apply(checked: list[UsageIn], now: datetime, *, received_at: datetime) -> I
         sql._buckets_save(changed.values())
         sql._overage_set(overages)
         sql._days_add(days)
-    applied.accepted = len(new_ids)
     _low_data_notify(lines, changed, data_used_before, now)
     customers_changed(line.owner_id for line in lines.values())
-    return applied
 
 
 def _lines_find(checked: list[UsageIn]) -> tuple[dict[str, _Line], dict[str, _Line]]:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from boomcard.tasks import enqueue_on_commit
 from plans.models import UsageBatch
 from plans.usage import sql
-from plans.usage.apply import _apply
+from plans.usage.apply import Arrived, _apply
 from plans.usage.records import MAX_BATCH, BatchTooLarge, RecordError, UsageIn, usage_records_check
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,10 @@ _MICROSECOND = timedelta(microseconds=1)
 # sweep queues it again. Longer than a busy queue takes, so that the sweep seldom doubles a task.
 BATCH_GRACE = timedelta(minutes=5)
 BATCH_SWEEP_LIMIT = 500
+# At most how many pending batches one task applies together (MAX_BATCH records each), oldest
+# first: enough that a queue built up by a burst is drained in a few transactions, few enough that
+# one holds its buckets' locks for no more than a second or two.
+APPLY_TOGETHER = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +82,16 @@ def usage_batch_accept(*, records: Sequence[Mapping[str, Any]], now: datetime | 
 
 def usage_batch_apply(*, batch_id: int, now: datetime | None = None) -> str:
     """Apply a pending batch to the buckets (as ``usage_ingest`` does) and mark it applied with
-    its report, in one transaction: ``"applied"``. A batch already applied is left alone
-    (``"done"``), as is one another worker is applying right now (``"busy"``: its row is locked;
-    should that worker die, its transaction rolls back, its task is delivered again and the
-    sweep finds the batch still pending). ``"missing"`` for no such batch.
+    its report, in one transaction: ``"applied"``. The batches waiting behind it, up to
+    ``APPLY_TOGETHER`` in all and none another worker holds, are applied in the same transaction,
+    each with its own report. A batch already applied is left alone (``"done"``), as is one
+    another worker is applying right now (``"busy"``: its row is locked; should that worker die,
+    its transaction rolls back, its task is delivered again and applies the batch, with any others
+    still pending, and the sweep finds whatever is still pending after that). ``"missing"`` for
+    no such batch.
 
     So a batch is applied once however often its task runs, and a worker killed mid-apply
-    leaves it pending, not half applied.
+    leaves every batch it held pending, not half applied.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -100,17 +107,28 @@ def _batch_apply(batch_id: int, now: datetime) -> str:
     status, received_at, rows = locked
     if status == UsageBatch.Status.APPLIED:
         return "done"
+    # Batches waiting behind this one are applied with it, this one first and then the others
+    # oldest first (an id in two of them counts in the first): every batch over the same lines
+    # rewrites their buckets and daily totals, so a queue applied together writes those rows once
+    # rather than once a batch. Each keeps its own report; their tasks then find them done.
+    group = [(batch_id, received_at, rows), *sql._batches_claim(besides=batch_id, limit=APPLY_TOGETHER - 1)]
+    batches = {pk: Arrived(records=_records_read(rows), received_at=received_at) for pk, received_at, rows in group}
+    _apply(list(batches.values()), now)
+    for pk, batch in batches.items():
+        batch.report.errors.sort(key=lambda error: error.index)
+        UsageBatch.objects.filter(pk=pk).update(
+            status=UsageBatch.Status.APPLIED, applied_at=now, report=batch.report.as_dict()
+        )
+    return "applied"
+
+
+def _records_read(rows: list[list[Any]]) -> list[UsageIn]:
+    """A stored batch's records (``BATCH_FIELDS``) as the checks made them."""
     epoch, microsecond = _EPOCH, _MICROSECOND
-    checked = [  # BATCH_FIELDS; positional, which takes a third less time than by name
+    return [  # positional, which takes a third less time than by name
         UsageIn(index, record_id, msisdn, iccid, kind, amount, country, epoch + at_us * microsecond)
         for index, record_id, msisdn, iccid, kind, amount, country, at_us in rows
     ]
-    report = _apply(checked, now, received_at=received_at)
-    report.errors.sort(key=lambda error: error.index)
-    UsageBatch.objects.filter(pk=batch_id).update(
-        status=UsageBatch.Status.APPLIED, applied_at=now, report=report.as_dict()
-    )
-    return "applied"
 
 
 def usage_batches_due(*, now: datetime | None = None, limit: int = BATCH_SWEEP_LIMIT) -> list[int]:

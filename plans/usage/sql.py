@@ -66,18 +66,18 @@ def _json(rows: Iterable[Any]) -> str:
     return orjson.dumps(list(rows), default=lambda value: value.isoformat()).decode()
 
 
-def _records_insert(rows: list[dict[str, Any]], now: datetime) -> set[str]:
+def _records_insert(rows: list[dict[str, Any]]) -> set[str]:
     """Store the records whose ids are new; their ids. (SQLite: one writer at a time, so the ids
     read first are still all there is when the rows are written.)"""
     stored = set(
         UsageRecord.objects.filter(record_id__in=[row["record_id"] for row in rows]).values_list("record_id", flat=True)
     )
     new = [row for row in rows if row["record_id"] not in stored]
-    UsageRecord.objects.bulk_create([UsageRecord(received_at=now, **row) for row in new], ignore_conflicts=True)
+    UsageRecord.objects.bulk_create([UsageRecord(**row) for row in new], ignore_conflicts=True)
     return {row["record_id"] for row in new}
 
 
-def _records_insert_pg(rows: list[dict[str, Any]], now: datetime) -> set[str]:
+def _records_insert_pg(rows: list[dict[str, Any]]) -> set[str]:
     """Store the records whose ids are new, in the order given (by id); their ids. The unique
     index decides: an id another transaction is inserting waits for it to end, then counts as
     stored if it committed."""
@@ -85,13 +85,13 @@ def _records_insert_pg(rows: list[dict[str, Any]], now: datetime) -> set[str]:
         cursor.execute(
             """
             INSERT INTO plans_usagerecord (record_id, line_id, kind, amount, country, at, received_at, overage)
-            SELECT r.record_id, r.line_id, r.kind, r.amount, r.country, r.at, %s, r.overage
+            SELECT r.record_id, r.line_id, r.kind, r.amount, r.country, r.at, r.received_at, r.overage
             FROM json_populate_recordset(NULL::plans_usagerecord, %s::json) WITH ORDINALITY AS r
             ORDER BY r.ordinality
             ON CONFLICT (record_id) DO NOTHING
             RETURNING record_id
             """,
-            [now, _json(rows)],
+            [_json(rows)],
         )
         return {row[0] for row in cursor.fetchall()}
 
@@ -180,6 +180,35 @@ def _batch_lock(batch_id: int) -> tuple[str, datetime, list[list[Any]]] | None:
         )
         row = cursor.fetchone()
     return None if row is None else (row[0], row[1], orjson.loads(row[2]))
+
+
+def _batches_claim(*, besides: int, limit: int) -> list[tuple[int, datetime, list[list[Any]]]]:
+    """Up to ``limit`` other pending batches, oldest first, their rows locked: each as (id,
+    arrival, records). Rows another worker holds are passed over, not waited for (``SKIP
+    LOCKED``), so claiming never waits and two workers never claim the same batch. One query, on
+    the partial index of the pending batches."""
+    if limit <= 0:
+        return []
+    if not _fast_sql():
+        pending = (
+            UsageBatch.objects.select_for_update(skip_locked=True)
+            .filter(status=UsageBatch.Status.PENDING)
+            .exclude(pk=besides)
+            .order_by("received_at", "pk")
+        )
+        return list(pending.values_list("pk", "received_at", "records")[:limit])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT id, received_at, records::text FROM plans_usagebatch
+            WHERE status = %s AND id <> %s
+            ORDER BY received_at, id
+            LIMIT %s
+            FOR UPDATE SKIP LOCKED
+            """,
+            [UsageBatch.Status.PENDING, besides, limit],
+        )
+        return [(pk, received_at, orjson.loads(records)) for pk, received_at, records in cursor.fetchall()]
 
 
 def _buckets_save(buckets: Iterable[_Bucket]) -> None:

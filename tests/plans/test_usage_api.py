@@ -302,9 +302,9 @@ def test_task_run_twice_applies_the_batch_once(client, queued):
 def test_prune_deletes_applied_batches_past_their_keep_days_and_keeps_their_records(client, queued, settings):
     settings.USAGE_BATCH_KEEP_DAYS = 30
     line = LineFactory.create()
-    old, recent, pending = (post(client, {"records": [record(line, name)]}).json()["batch"] for name in "abc")
-    tasks.usage_batch_apply_task(old)
-    tasks.usage_batch_apply_task(recent)
+    old, recent = (post(client, {"records": [record(line, name)]}).json()["batch"] for name in "ab")
+    assert apply_queued(queued) == ["applied", "done"]  # the second applied with the first
+    pending = post(client, {"records": [record(line, "c")]}).json()["batch"]
     long_ago = timezone.now() - timedelta(days=31)
     UsageBatch.objects.filter(pk__in=[old, pending]).update(received_at=long_ago)
 
@@ -321,12 +321,12 @@ def test_task_for_a_batch_that_does_not_exist_does_nothing():
 
 def test_sweep_queues_batches_pending_five_minutes_after_they_arrived(client, queued, monkeypatch):
     line = LineFactory.create()
-    stale = post(client, {"records": [record(line, "a")]}).json()["batch"]
-    UsageBatch.objects.filter(pk=stale).update(received_at=timezone.now() - timedelta(minutes=6))
-    fresh = post(client, {"records": [record(line, "b")]}).json()["batch"]
     applied = post(client, {"records": [record(line, "c")]}).json()["batch"]
     tasks.usage_batch_apply_task(applied)
     UsageBatch.objects.filter(pk=applied).update(received_at=timezone.now() - timedelta(minutes=6))
+    stale = post(client, {"records": [record(line, "a")]}).json()["batch"]
+    UsageBatch.objects.filter(pk=stale).update(received_at=timezone.now() - timedelta(minutes=6))
+    fresh = post(client, {"records": [record(line, "b")]}).json()["batch"]
     swept: list[int] = []
     monkeypatch.setattr(tasks.usage_batch_apply_task, "delay", swept.append)
 
@@ -334,8 +334,10 @@ def test_sweep_queues_batches_pending_five_minutes_after_they_arrived(client, qu
 
     assert swept == [stale]
     assert fresh not in usage.usage_batches_due()
-    tasks.usage_batch_apply_task(stale)
-    assert usage.usage_batches_due(now=timezone.now() + timedelta(minutes=10)) == [fresh]
+    later = timezone.now() + timedelta(minutes=10)
+    assert usage.usage_batches_due(now=later) == [stale, fresh]
+    tasks.usage_batch_apply_task(stale)  # and fresh with it, pending behind it
+    assert usage.usage_batches_due(now=later) == []
 
 
 # --- The status endpoint --------------------------------------------------------------------

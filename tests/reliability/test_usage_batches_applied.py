@@ -123,3 +123,45 @@ def test_worker_killed_mid_apply_leaves_the_batch_pending_and_it_is_applied_once
     home = Bucket.objects.get(pk=home.pk)
     assert home.data_used == 2 * MB
     assert batch_status(batch_id)["accepted"] == 2
+
+
+def test_worker_killed_applying_batches_together_leaves_them_all_pending_then_each_applied_once(
+    worker: StartWorker,
+) -> None:
+    # Three batches wait in the queue before any worker runs, an id in all three: the first task
+    # applies them together, and is killed waiting for the bucket.
+    line = LineFactory.create()
+    home = BucketFactory.create(line=line)
+    locked, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_bucket_locked, args=(home.pk, locked, release))
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        batch_ids = [post_batch(line, [f"t{n}-1", f"t{n}-2", "in-every-batch"]) for n in range(3)]
+        with worker(concurrency=2) as first:
+            wait_until(
+                _waiting_for_a_lock, timeout=20, what="the worker to wait for the bucket", details=first.log_tail
+            )
+            first.kill()
+    finally:
+        release.set()
+        holder.join(timeout=10)
+    assert not any(applied(batch_id) for batch_id in batch_ids)
+    assert not UsageRecord.objects.exists()
+
+    # The killed task is delivered again (the others may have found their batch held, and ended):
+    # it applies all three, and whatever else runs finds them done.
+    time.sleep(VISIBILITY_TIMEOUT + 1)
+    with worker(concurrency=2) as second:
+        wait_until(
+            lambda: all(applied(batch_id) for batch_id in batch_ids),
+            timeout=30,
+            what=f"batches {batch_ids} applied",
+            details=second.log_tail,
+        )
+        wait_until(broker_idle, timeout=10, what="the broker to be idle")
+    assert UsageRecord.objects.count() == 7
+    assert Bucket.objects.get(pk=home.pk).data_used == 7 * MB
+    answers = [batch_status(batch_id) for batch_id in batch_ids]
+    assert sorted(answer["accepted"] for answer in answers) == [2, 2, 3]
+    assert sorted(answer["duplicate"] for answer in answers) == [0, 1, 1]
