@@ -64,11 +64,14 @@ def bucket_withdraw(*, bucket: Bucket, now: datetime | None = None) -> None:
     starts_at < expires_at, so its expiry is not moved back to ``now``).
     A base plan's days were stacked on the line's expiry, and any renewal bought after it was
     stacked on top: so those later base buckets move back by the days of this one not yet
-    reached, and the line's expiry and plan become what its other base buckets give.
+    reached, and the line's expiry and plan become what its other base buckets give. Locks the
+    line, then the bucket (the usage feed's order), and reads what is used under the lock.
     """
     now = now or timezone.now()
     with transaction.atomic():
         line = Line.objects.select_for_update(no_key=True).get(pk=bucket.line_id)
+        # Read again under its lock: a usage batch applied since ``bucket`` was read used more of it.
+        bucket = Bucket.objects.select_for_update(of=("self",), no_key=True).select_related("plan").get(pk=bucket.pk)
         bought_until = bucket.expires_at
         bucket.data_total, bucket.voice_total, bucket.sms_total = bucket.data_used, bucket.voice_used, bucket.sms_used
         if bucket.starts_at < now < bucket.expires_at:

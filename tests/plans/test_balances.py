@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from plans.models import GB, Bucket, DailyUsage, Line, Plan, UsageRecord, usage_day
+from plans.models import GB, MB, Bucket, DailyUsage, Line, Plan, UsageRecord, usage_day
 from plans.services import bucket_grant
 from tests.factories import LineFactory, UserFactory
 
@@ -308,3 +308,29 @@ def test_withdrawing_the_latest_renewal_puts_the_expiry_back(plans):
     line.refresh_from_db()
     assert line.expires_at == now + timedelta(days=10)
     assert line.plan == plans["basic-10"]
+
+
+def test_withdrawing_a_bucket_takes_what_is_left_now_not_when_the_refund_read_it(plans):
+    # The refund reads the order's buckets, then withdraws them; a usage batch applied in between
+    # (the applier locks the bucket, not the line) has used more of it. Withdrawing leaves it
+    # holding nothing, its use as the network reported it, not a total below what was used.
+    from plans.services import bucket_withdraw
+    from plans.usage import usage_ingest
+
+    line = LineFactory.create(owner=UserFactory.create())
+    bucket = bucket_grant(line=line, plan=plans["basic-10"], now=timezone.now() - timedelta(days=1))
+    read_by_the_refund = Bucket.objects.get(pk=bucket.pk)
+    record = {
+        "id": "used-meanwhile",
+        "msisdn": line.msisdn.as_e164,
+        "kind": "data",
+        "amount": 5 * MB,
+        "country": "CN",
+        "at": (timezone.now() - timedelta(minutes=1)).isoformat(),
+    }
+    assert usage_ingest(records=[record]).accepted == 1
+
+    bucket_withdraw(bucket=read_by_the_refund)
+
+    bucket.refresh_from_db()
+    assert (bucket.data_used, bucket.data_total) == (5 * MB, 5 * MB)
