@@ -151,7 +151,7 @@ SQL (as `user_with_unread_count`); `base.html`'s chrome drawn once per language,
 path, as the bodies are; a cold view's writes in one pipeline, and no body cache inside a page
 kept whole (2-3 round trips). None reaches 0.12 alone.
 
-### Usage ingest: (a) accepted about 0.23-0.27 of COPY (target 0.25), (b) applied 0.02-0.03 (target 0.15: not met)
+### Usage ingest: (a) accepted about 0.20-0.35 of COPY (target 0.25), (b) applied 0.08-0.09 (target 0.15: not met)
 
 The API no longer applies a batch while the network waits: `POST /api/usage/` checks the records
 and stores the good ones as one `plans_usagebatch` row (202), and a Celery task on the `usage`
@@ -212,6 +212,33 @@ it: fewer daily-row rewrites (a fill factor of ~50 on `plans_dailyusage` and `pl
 HOT updates, and dropping the `line_id`-only index of `plans_dailyusage` that `(line_id, day)`
 serves: a migration; on the loaded machine the difference was within the noise), and workers on
 hosts of their own, as the design's scale plan has.
+
+**Batches waiting on the queue are applied together** (2026-12-02, plans/usage/batches.py). The
+profile above says where a batch's time went: rewriting the same ~2,000 buckets and ~6,000 daily
+rows that every other batch over those lines rewrites too. During a burst the batches queue up
+behind the worker, so the first task to run now takes its own batch and up to nine others still
+pending, oldest first (`SELECT ... FOR UPDATE SKIP LOCKED`: a batch another worker holds is passed
+over, never waited for), and applies them in one transaction with one statement per table, each
+batch keeping its own report; their own tasks then find them done. In-process on the bench's
+data (after a run, `--keep`), ten batches together took 1.9-2.1 s (24,000-26,000 records/s)
+against 0.42 s for one alone (12,000 records/s): the daily rows' upsert 0.10 s for the ten
+against 0.07 s for one, the buckets' 0.03 s against 0.02 s. `make bench BENCH_ARGS="--only
+usage"`, alternating the tree before and after, in one sitting (15:25-15:32 UTC): applied 0.070
+and 0.069 of COPY before against 0.087 and 0.081 after (25,580 and 23,973 against 35,606 and
+32,835 records/s); later runs after 0.091, 0.082 and 0.080, and with 25 batches to a group
+0.082 and 0.084 (no better, and twice as long holding the buckets' locks). What is left is the
+records themselves. Of the ten batches' 2 s: their INSERT 0.78 s, at the speed of COPY into the
+indexed table, and the COMMIT 0.29 s, nearly all of it the deferred foreign-key check of 50,000
+records. Python takes ~0.45 s: reading the stored batches, taking usage, the rows for the INSERT.
+Tried and dropped: COPY into a temporary table rather than `json_populate_recordset` (0.67-0.74 s
+against 0.73-0.88 s, within the noise) and the record id as the primary key, one index fewer
+(1.66-2.07 s against 1.96-2.08 s for ten batches, within the noise, for a migration of the
+largest table). That COPY into the indexed table is ~0.19 of the plain COPY, measured in every
+run, and it is a ceiling for applying on this machine whatever the applier does: the API's own
+work shares the same two cores. Reaching 0.15 with those indexes, key and constraint left as they
+are means the rest of applying, Python included, costing under a quarter of that insert. What
+would: the appliers on hosts of their own (the design's scale plan), off the cores the API
+answers on.
 
 **The garbage collector walked the whole app for every batch** (2026-12-02). cProfile of the
 accept path in-process put ~40 % of a batch in building one small list per record, which costs
