@@ -3,8 +3,9 @@
 Customers with two or three lines each renew them over real HTTP from one or two browsers at
 once, round after round, alternating plans, some with a card that is declined first. Meanwhile
 refunds race the fulfilments (some twice at once), every webhook localstripe sends is replayed
-two or three times, out of order, from six threads, the Celery worker is killed with SIGKILL and
-another started, and Stripe (through a proxy) is slow, loses its answers and is down for a few
+two or three times, out of order, from six threads, the mobile network posts usage batches for
+the lines (some twice: tests/reliability/usage_feed.py), the Celery worker is killed with SIGKILL
+and another started, and Stripe (through a proxy) is slow, loses its answers and is down for a few
 seconds each. Then the faults stop, reconciliation runs, the outbox drains, and the invariants
 are checked against Stripe's own books (localstripe's API, not through the proxy):
 
@@ -15,6 +16,9 @@ are checked against Stripe's own books (localstripe's API, not through the proxy
 - every refund at Stripe is a succeeded Refund of a refunded order, and the other way round;
 - every fulfilled or refunded order has one bucket and one confirmation notice; no bucket was
   made without an order; a refunded order's bucket holds nothing more;
+- usage is neither made nor lost: every record the network sent is stored and counted once, and
+  on each line the bytes reported = what its buckets used + its records' overage = its daily
+  totals (a refund withdraws a bucket while usage is applied to it);
 - no request answered 5xx;
 - every email was sent, none twice, except copies sharing one Message-ID (a worker killed after
   sending and before recording it), at most one per worker killed.
@@ -64,13 +68,16 @@ from billing import services as billing_services
 from billing.models import Order, Refund, StripeEvent
 from billing.sweeps import payments_reconcile, refunds_reconcile
 from billing.tasks import stripe_events_sweep_task
-from plans.models import Bucket, Line, Plan
+from plans import tasks as plans_tasks
+from plans.models import Bucket, Line, Plan, UsageBatch
+from plans.usage import usage_batches_due
 from tests.billing.test_webhooks import stripe_signature
 from tests.card_payments import CardPayment, pay_by_card
 from tests.celery_worker import Worker, wait_until
 from tests.factories import LineFactory, UserFactory
 from tests.reliability.conftest import BROKER_URL, handed_out_since, site_browser, stripe_api, stripe_card, stripe_list
 from tests.reliability.faults import CollectedEvent, StripeProxy, WebhookCollector
+from tests.reliability.usage_feed import UsageFeed, usage_books
 
 CUSTOMERS = int(os.environ.get("BANK_CUSTOMERS", "10"))
 ROUNDS = int(os.environ.get("BANK_ROUNDS", "2"))
@@ -612,6 +619,8 @@ def test_bank_money_is_neither_made_nor_lost_under_races_replays_kills_and_strip
     refund_calls: list[threading.Thread] = []
     stop_refunds = threading.Event()
     settings.STRIPE_TIMEOUT = STRIPE_TIMEOUT
+    # The feed posts ~3 times a second: this test counts usage, not the API's limiter.
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "usage_api": "100000/m"}
     monkeypatch.setenv("STRIPE_TIMEOUT", str(STRIPE_TIMEOUT))  # the worker reads its settings from here
     traffic_budget = TEST_TIMEOUT * TRAFFIC_SHARE
 
@@ -628,10 +637,12 @@ def test_bank_money_is_neither_made_nor_lost_under_races_replays_kills_and_strip
         _webhooks_to(localstripe, collector.url + "/")
         replayer = Replayer(collector, live_server.url + reverse("billing:stripe_webhook"), record)
         refunder = threading.Thread(target=_refunder, args=(stop_refunds, record, refund_calls), daemon=True)
+        feed = UsageFeed(live_server.url, [line for job in jobs for line in job.lines], record)
         try:
             with ThreadPoolExecutor(min(THREADS, len(jobs))) as browsers:
                 replayer.start()
                 refunder.start()
+                feed.start()
                 with worker(email_delay=0.2) as first:
                     traffic = [
                         browsers.submit(_browse, job, browser, live_server.url, localstripe, record)
@@ -662,6 +673,7 @@ def test_bank_money_is_neither_made_nor_lost_under_races_replays_kills_and_strip
                         what="the browsers to finish",
                     )
                     stop_refunds.set()
+                    feed.finish()
                     refunder.join(timeout=10)
                     for call in refund_calls:
                         call.join(timeout=max(HOLD * 3, 10))
@@ -678,6 +690,9 @@ def test_bank_money_is_neither_made_nor_lost_under_races_replays_kills_and_strip
                     unprocessed = StripeEvent.objects.filter(processed_at__isnull=True)
                     unprocessed.update(retry_at=timezone.now())
                     stripe_events_sweep_task()
+                    # Usage batches whose task the killed worker held: the sweep queues them too.
+                    for batch_id in usage_batches_due(now=later):
+                        plans_tasks.usage_batch_apply_task.delay(batch_id)
 
                     # The outbox: whatever the killed worker dropped, sent now. Once the second
                     # worker has done all it was given, an email still claimed was claimed by the
@@ -715,12 +730,20 @@ def test_bank_money_is_neither_made_nor_lost_under_races_replays_kills_and_strip
                         what="every Stripe event processed",
                         details=second.log_tail,
                     )
+                    wait_until(
+                        lambda: not UsageBatch.objects.filter(status=UsageBatch.Status.PENDING).exists(),
+                        timeout=20,
+                        what="every usage batch applied",
+                        details=second.log_tail,
+                    )
         finally:
             stop_refunds.set()
+            feed.stop.set()
             replayer.stop.set()
             _webhooks_to(localstripe, NOWHERE)
 
     books = _check_books(localstripe, mail_dir, kills, first_bucket, record)
+    record.problems.extend(usage_books(feed))
     faults = {f"stripe {mode}": n for mode, n in proxy.requests.items() if mode != "pass"}
     summary = {
         **books,
@@ -732,6 +755,8 @@ def test_bank_money_is_neither_made_nor_lost_under_races_replays_kills_and_strip
         "events_collected": len(collector.events),
         **{name.replace(" ", "_"): n for name, n in sorted(record.counts.items())},
         **{name.replace(" ", "_"): n for name, n in faults.items()},
+        "usage_batches": len(feed.batches),
+        "usage_records": len(feed.sent),
         "worker_kills": kills,
         "reconciled_payments": reconciled,
         "reconciled_refunds": refunds_seen,
