@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from boomcard.tasks import enqueue_on_commit
@@ -91,14 +91,21 @@ def usage_batch_apply(*, batch_id: int, now: datetime | None = None) -> str:
     no such batch.
 
     So a batch is applied once however often its task runs, and a worker killed mid-apply
-    leaves every batch it held pending, not half applied.
+    leaves every batch it held pending, not half applied. Should the database refuse a group
+    (one batch it cannot take), the task applies its own batch alone, so that one batch holds
+    back no other; should that fail too, the error is the task's and the batch stays pending.
     """
     now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            return _batch_apply(batch_id, now, together=APPLY_TOGETHER)
+    except DatabaseError:
+        logger.warning("usage batch %s: applying it with others failed; now alone", batch_id, exc_info=True)
     with transaction.atomic():
-        return _batch_apply(batch_id, now)
+        return _batch_apply(batch_id, now, together=1)
 
 
-def _batch_apply(batch_id: int, now: datetime) -> str:
+def _batch_apply(batch_id: int, now: datetime, *, together: int) -> str:
     # The batch first, then (in _apply) its record ids, its buckets in pk order and its days: one
     # lock order for every applier.
     locked = sql._batch_lock(batch_id)
@@ -111,7 +118,7 @@ def _batch_apply(batch_id: int, now: datetime) -> str:
     # oldest first (an id in two of them counts in the first): every batch over the same lines
     # rewrites their buckets and daily totals, so a queue applied together writes those rows once
     # rather than once a batch. Each keeps its own report; their tasks then find them done.
-    group = [(batch_id, received_at, rows), *sql._batches_claim(besides=batch_id, limit=APPLY_TOGETHER - 1)]
+    group = [(batch_id, received_at, rows), *sql._batches_claim(besides=batch_id, limit=together - 1)]
     batches = {pk: Arrived(records=_records_read(rows), received_at=received_at) for pk, received_at, rows in group}
     _apply(list(batches.values()), now)
     for pk, batch in batches.items():

@@ -1,13 +1,14 @@
 """Batches waiting on the usage queue are applied together by the first task to run: each keeps
 its own report, an id in two of them counts once, a batch another worker holds is passed over,
-and no more than ``APPLY_TOGETHER`` go in one transaction."""
+no more than ``APPLY_TOGETHER`` go in one transaction, and a batch the database refuses holds
+back no other."""
 
 import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connections, transaction
+from django.db import DataError, connections, transaction
 from django.utils import timezone
 
 from plans.models import MB, DailyUsage, Line, UsageBatch, UsageRecord
@@ -112,3 +113,27 @@ def test_a_batch_another_worker_holds_is_passed_over_not_waited_for():
     home.refresh_from_db()
     assert home.data_used == 3 * MB
     assert UsageRecord.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_a_batch_the_database_refuses_holds_back_no_batch_grouped_with_it(monkeypatch):
+    line = LineFactory.create()
+    BucketFactory.create(line=line)
+    refused = _accepted(_record(line, "refused"))
+    good = _accepted(_record(line, "good"))
+    applying = batches._apply
+
+    def database_refusing(arrived, now):  # a value out of a column's range, say
+        if any(record.record_id == "refused" for batch in arrived for record in batch.records):
+            raise DataError("value out of range")
+        applying(arrived, now)
+
+    monkeypatch.setattr(batches, "_apply", database_refusing)
+
+    # Tried with the older batch first, then alone.
+    assert usage_batch_apply(batch_id=good) == "applied"
+    with pytest.raises(DataError):
+        usage_batch_apply(batch_id=refused)
+
+    assert [_report(batch_id)[0] for batch_id in (refused, good)] == ["pending", "applied"]
+    assert list(UsageRecord.objects.values_list("record_id", flat=True)) == ["good"]
