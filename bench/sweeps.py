@@ -70,6 +70,9 @@ class Population:
     reminder_owners: list[int]
     card_owners: list[int]
     next_serial: int = 1
+    # Lines an earlier figure left due for a reminder (Lighthouse's demo customer has one five
+    # days from expiry), reminded with the bench's own at every sweep.
+    due_before: int = 0
 
 
 def population_start(plans: dict[str, Plan]) -> Population:
@@ -81,6 +84,8 @@ def population_start(plans: dict[str, Plan]) -> Population:
         card_owners=seed.users_insert(first=700_000, count=CARD_OWNERS),
     )
     stripe_setup.profiles_with_cards(people.card_owners)
+    people.due_before = renewal_reminders_send(now=timezone.now())
+    _reminders_reset()
     seed.lines_insert(
         numbers=seed.SWEEP_LINES,
         first=1,
@@ -259,8 +264,8 @@ def measure_size(
         _reminders_reset()
         seconds, sent, selects = _timed(lambda: renewal_reminders_send(now=timezone.now()), disturbed)
         result.reminders_seconds.append(seconds)
-        if sent != DUE:
-            raise RuntimeError(f"{lines} lines: {sent} reminders, expected {DUE}")
+        if sent != DUE + people.due_before:
+            raise RuntimeError(f"{lines} lines: {sent} reminders, expected {DUE} + {people.due_before} due before")
         _reminders_reset()
         result.reminders_select_seconds.append(_select_time(selects))
         if explain and attempt == 0:
