@@ -91,8 +91,8 @@ the customer's generation, rendered once with markers for every per-request part
 tokens, the help form's one-time token, the scripts' CSP nonce, the home page's time) and filled
 per request with `str.replace`; never while a message waits, and only for query strings naming
 what the page reads. In-process a warm page now costs about what a logged-in `/ping` does
-(1.1-1.3 ms against 1.08 ms). The run above (both workers every round): warm 0.29-0.36, nine of
-ten pages at or over 0.30, the recommender 0.29. What is left warm: the middleware and three
+(1.1-1.3 ms against 1.08 ms). The full run after that change (both workers every round): warm
+0.29-0.36, nine of ten pages at or over 0.30, the recommender 0.29. What is left warm: the middleware and three
 Redis reads (the session, the user with the bell, the page); one read for the user and the page
 together would cross the authentication middleware. The cold view did not get cheaper: it now
 renders the page with markers, fills it and stores the larger value.
@@ -175,7 +175,7 @@ worker applying batches meanwhile (at nice 10: the answers the network waits on 
 figure varies from run to run between about 0.23 and 0.27, so it sits at the target rather than
 clearly above it. Since then the body is parsed and the row written with orjson (the standard
 library still reads what orjson refuses: NaN, integers past 64 bits), ~5-10 % of a batch; the
-full run above measured 0.257. What would give it room: workers on hosts of their own (the
+full run after that measured 0.257. What would give it room: workers on hosts of their own (the
 design's scale plan), or checking the records in compiled code (msgspec, with the present
 checks kept for batches it refuses, to name each bad record).
 
@@ -256,8 +256,8 @@ UTC): accepted 0.237 and 0.237 of COPY with it against 0.184 and 0.167 without, 
 and 0.057 against 0.046 and 0.042; webhooks answered 0.200 and 0.200 against 0.213 and 0.189
 (no change: an event makes few objects). The pages' in-process cold views are timed with the
 bench process's objects frozen the same way. A page makes a few thousand objects: in the full run
-above the warm pages measured 0.35-0.39 (0.33-0.37 in the run before, at 12:18 UTC) and the cold
-ones as before, within the noise either way.
+after it (13:34 UTC) the warm pages measured 0.35-0.39 (0.33-0.37 in the run before, at 12:18 UTC)
+and the cold ones as before, within the noise either way.
 
 **A batch's records as `json`, not `jsonb`** (plans migration 0005, 2026-12-02). The records are
 stored once and read back whole as text, never queried into, so jsonb's binary form was work for
@@ -308,8 +308,8 @@ client as much as the webhook (0.12-0.16 over earlier runs, 0.116 in the last fu
 timed with the monotonic clock through LuaJIT's ffi; a connection with nothing left to send asks for
 `/ping` meanwhile (not counted). Each round is now 2,000 events (it was 600: under a second with
 wrk). Measured so, two runs of the webhooks alone (2026-12-02 ~12:00, 600 and 2,000 events a round)
-gave 0.185 and 0.226, and the full run above the figure in its table: **the target is met**, by
-the same code. With the worker fulfilling on the same two cores the answers slow to about 0.11-0.15,
+gave 0.185 and 0.226, and every full run since the figure in its table: **the target is met**,
+by the same code. With the worker fulfilling on the same two cores the answers slow to about 0.11-0.15,
 and the end-to-end figure is the fulfilment's, 0.014-0.018 (two niced worker processes, 40-70 ms a
 task under this load: ~22 statements, a notice, an email and page-cache work per order); a worker
 host of its own, or more of them, raises it, since events of different orders lock nothing in
