@@ -18,7 +18,7 @@ from accounts import outbox, services
 from accounts.models import Notice
 from boomcard import page_cache
 from plans import lines
-from plans.models import GB, Bucket, Line
+from plans.models import GB, Bucket, Line, Plan
 from plans.services import bucket_grant, bucket_withdraw
 from plans.usage import usage_ingest
 from tests.factories import PASSWORD, LineFactory, UserFactory
@@ -50,6 +50,14 @@ def signed_in(customer) -> Client:
     return client
 
 
+def top_up(line: Line, plans: dict[str, Plan]) -> Bucket:
+    """5 GB more, granted when the line's plan began so that both end the same day: the home page
+    sums home buckets per day they end, and a pack granted an hour later ends on the next day
+    when the hour crosses midnight in the customer's zone."""
+    plan_bucket = Bucket.objects.get(line=line, plan=plans["basic-10"])
+    return bucket_grant(line=line, plan=plans["topup-5"], now=plan_bucket.starts_at)
+
+
 def home(client: Client) -> str:
     response = client.get("/")
     assert response.status_code == 200
@@ -76,12 +84,12 @@ def test_a_second_visit_is_served_from_the_cache(signed_in, work_phone, django_a
 
 def test_a_new_bucket_shows_at_once(signed_in, work_phone, plans):
     assert "10 GB left of 10 GB" in home(signed_in)
-    bucket_grant(line=work_phone, plan=plans["topup-5"])
+    top_up(work_phone, plans)
     assert "15 GB left of 15 GB" in home(signed_in)
 
 
 def test_a_withdrawn_bucket_goes_at_once(signed_in, work_phone, plans):
-    extra = bucket_grant(line=work_phone, plan=plans["topup-5"])
+    extra = top_up(work_phone, plans)
     assert "15 GB left of 15 GB" in home(signed_in)
     bucket_withdraw(bucket=extra)
     assert "10 GB left of 10 GB" in home(signed_in)
@@ -188,7 +196,7 @@ def test_the_site_works_without_the_cache(cache_down, customer, work_phone, plan
     response = browser.post(reverse("accounts:login"), {"username": str(customer.phone), "password": PASSWORD})
     assert response.status_code == 302, response.content.decode()[:500]
     assert "10 GB left of 10 GB" in home(browser)
-    bucket_grant(line=work_phone, plan=plans["topup-5"])
+    top_up(work_phone, plans)
     assert "15 GB left of 15 GB" in home(browser)
     assert browser.get(reverse("billing:orders")).status_code == 200
     browser.post(reverse("accounts:logout"))
