@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -84,6 +84,27 @@ def _bucket_locked(bucket_pk: int, locked: threading.Event, release: threading.E
         connections.close_all()
 
 
+@contextmanager
+def _bucket_held(bucket_pk: int) -> Iterator[None]:
+    """Meanwhile another transaction holds the bucket's row lock (``_bucket_locked``)."""
+    locked, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_bucket_locked, args=(bucket_pk, locked, release))
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        yield
+    finally:
+        release.set()
+        holder.join(timeout=10)
+
+
+def _killed_mid_apply(running: Worker) -> None:
+    """Kill the worker once it waits for the held bucket: it has locked its batches and stored
+    their records, mid-apply."""
+    wait_until(_waiting_for_a_lock, timeout=20, what="the worker to wait for the bucket", details=running.log_tail)
+    running.kill()
+
+
 def _waiting_for_a_lock() -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -96,21 +117,9 @@ def _waiting_for_a_lock() -> bool:
 def test_worker_killed_mid_apply_leaves_the_batch_pending_and_it_is_applied_once(worker: StartWorker) -> None:
     line = LineFactory.create()
     home = BucketFactory.create(line=line)
-    locked, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_bucket_locked, args=(home.pk, locked, release))
-    holder.start()
-    try:
-        assert locked.wait(timeout=10)
-        with worker() as first:
-            batch_id = post_batch(line, ["k-1", "k-2"])
-            # The worker has locked the batch, stored the records and waits for the bucket: mid-apply.
-            wait_until(
-                _waiting_for_a_lock, timeout=20, what="the worker to wait for the bucket", details=first.log_tail
-            )
-            first.kill()
-    finally:
-        release.set()
-        holder.join(timeout=10)
+    with _bucket_held(home.pk), worker() as first:
+        batch_id = post_batch(line, ["k-1", "k-2"])
+        _killed_mid_apply(first)
     assert not applied(batch_id)
     assert not UsageRecord.objects.exists()
 
@@ -132,20 +141,10 @@ def test_worker_killed_applying_batches_together_leaves_them_all_pending_then_ea
     # applies them together, and is killed waiting for the bucket.
     line = LineFactory.create()
     home = BucketFactory.create(line=line)
-    locked, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_bucket_locked, args=(home.pk, locked, release))
-    holder.start()
-    try:
-        assert locked.wait(timeout=10)
+    with _bucket_held(home.pk):
         batch_ids = [post_batch(line, [f"t{n}-1", f"t{n}-2", "in-every-batch"]) for n in range(3)]
         with worker(concurrency=2) as first:
-            wait_until(
-                _waiting_for_a_lock, timeout=20, what="the worker to wait for the bucket", details=first.log_tail
-            )
-            first.kill()
-    finally:
-        release.set()
-        holder.join(timeout=10)
+            _killed_mid_apply(first)
     assert not any(applied(batch_id) for batch_id in batch_ids)
     assert not UsageRecord.objects.exists()
 
