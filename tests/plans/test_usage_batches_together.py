@@ -3,17 +3,17 @@ its own report, an id in two of them counts once, a batch another worker holds i
 no more than ``APPLY_TOGETHER`` go in one transaction, and a batch the database refuses holds
 back no other."""
 
-import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import DataError, connections, transaction
+from django.db import DataError
 from django.utils import timezone
 
 from plans.models import MB, DailyUsage, Line, UsageBatch, UsageRecord
 from plans.usage import batches, usage_batch_accept, usage_batch_apply
 from tests.factories import BucketFactory, LineFactory, PlanFactory
+from tests.row_locks import rows_locked
 
 
 def _record(line: Line | None, record_id: str, **fields: Any) -> dict[str, Any]:
@@ -80,33 +80,15 @@ def test_one_task_applies_at_most_apply_together_batches_oldest_first(monkeypatc
     assert UsageRecord.objects.count() == 3
 
 
-def _batch_held(batch_id: int, held: threading.Event, release: threading.Event) -> None:
-    """Hold the batch's row lock, as another worker applying it does, until ``release``."""
-    try:
-        with transaction.atomic():
-            UsageBatch.objects.select_for_update().filter(pk=batch_id).get()
-            held.set()
-            release.wait(timeout=20)
-    finally:
-        connections.close_all()
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(60)
 def test_a_batch_another_worker_holds_is_passed_over_not_waited_for():
     line = LineFactory.create()
     home = BucketFactory.create(line=line)
     first, held_batch, third = (_accepted(_record(line, f"h-{n}")) for n in range(3))
-    held, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_batch_held, args=(held_batch, held, release))
-    holder.start()
-    try:
-        assert held.wait(timeout=10)
+    with rows_locked(UsageBatch.objects.filter(pk=held_batch)):
         assert usage_batch_apply(batch_id=first) == "applied"  # would hang here if it waited
         assert usage_batch_apply(batch_id=held_batch) == "busy"
-    finally:
-        release.set()
-        holder.join(timeout=10)
 
     assert [_report(batch_id)[0] for batch_id in (first, held_batch, third)] == ["applied", "pending", "applied"]
     assert usage_batch_apply(batch_id=held_batch) == "applied"

@@ -5,16 +5,14 @@ leaves it pending, to be applied once when the task is delivered again."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection, connections, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +22,7 @@ from plans.signing import usage_signature
 from tests.celery_worker import VISIBILITY_TIMEOUT, Worker, wait_until
 from tests.factories import BucketFactory, LineFactory
 from tests.reliability.conftest import broker_idle
+from tests.row_locks import rows_locked, waiting_for_a_lock
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
@@ -71,53 +70,24 @@ def test_posted_batch_is_applied_by_the_usage_worker(worker: StartWorker) -> Non
     assert home.data_used == 3 * MB
 
 
-def _bucket_locked(bucket_pk: int, locked: threading.Event, release: threading.Event) -> None:
-    """Hold the bucket's row lock (as a long batch of another worker would) until ``release``.
-    (Not the line's: applying locks no line, and the records' foreign-key checks would wait on it
-    only inside COMMIT, which a killed worker's backend still completes.)"""
-    try:
-        with transaction.atomic():
-            Bucket.objects.select_for_update().filter(pk=bucket_pk).get()
-            locked.set()
-            release.wait(timeout=50)
-    finally:
-        connections.close_all()
-
-
-@contextmanager
-def _bucket_held(bucket_pk: int) -> Iterator[None]:
-    """Meanwhile another transaction holds the bucket's row lock (``_bucket_locked``)."""
-    locked, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_bucket_locked, args=(bucket_pk, locked, release))
-    holder.start()
-    try:
-        assert locked.wait(timeout=10)
-        yield
-    finally:
-        release.set()
-        holder.join(timeout=10)
+def _bucket_held(bucket: Bucket) -> AbstractContextManager[None]:
+    """The bucket's row lock held by another connection meanwhile, as a long batch of another
+    worker would. (Not the line's: applying locks no line, and the records' foreign-key checks
+    would wait on it only inside COMMIT, which a killed worker's backend still completes.)"""
+    return rows_locked(Bucket.objects.filter(pk=bucket.pk))
 
 
 def _killed_mid_apply(running: Worker) -> None:
     """Kill the worker once it waits for the held bucket: it has locked its batches and stored
     their records, mid-apply."""
-    wait_until(_waiting_for_a_lock, timeout=20, what="the worker to wait for the bucket", details=running.log_tail)
+    wait_until(waiting_for_a_lock, timeout=20, what="the worker to wait for the bucket", details=running.log_tail)
     running.kill()
-
-
-def _waiting_for_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        )
-        row = cursor.fetchone()
-    return bool(row and row[0])
 
 
 def test_worker_killed_mid_apply_leaves_the_batch_pending_and_it_is_applied_once(worker: StartWorker) -> None:
     line = LineFactory.create()
     home = BucketFactory.create(line=line)
-    with _bucket_held(home.pk), worker() as first:
+    with _bucket_held(home), worker() as first:
         batch_id = post_batch(line, ["k-1", "k-2"])
         _killed_mid_apply(first)
     assert not applied(batch_id)
@@ -141,7 +111,7 @@ def test_worker_killed_applying_batches_together_leaves_them_all_pending_then_ea
     # applies them together, and is killed waiting for the bucket.
     line = LineFactory.create()
     home = BucketFactory.create(line=line)
-    with _bucket_held(home.pk):
+    with _bucket_held(home):
         batch_ids = [post_batch(line, [f"t{n}-1", f"t{n}-2", "in-every-batch"]) for n in range(3)]
         with worker(concurrency=2) as first:
             _killed_mid_apply(first)

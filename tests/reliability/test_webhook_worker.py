@@ -5,16 +5,14 @@ that arrives while the broker is down is stored, answered, and processed once th
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import requests
-from django.db import connection, connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 from pytest_django.live_server_helper import LiveServer
@@ -28,6 +26,7 @@ from tests.billing.test_webhooks import event_body, stripe_signature
 from tests.celery_worker import VISIBILITY_TIMEOUT, Worker, wait_until
 from tests.factories import UserFactory
 from tests.reliability.conftest import broker_idle, orders_paid_at_stripe
+from tests.row_locks import rows_locked, waiting_for_a_lock
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(90)]
 
@@ -91,48 +90,14 @@ def test_event_is_answered_before_the_worker_fulfils_the_order(
     assert stored.outcome == f"order {order.public_id}: fulfilled"
 
 
-@contextmanager
-def _order_locked(order_pk: int) -> Iterator[None]:
-    """Another connection holds the order's row lock (as a refund or a page fulfilling it would)
-    while the block runs."""
-    locked, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        try:
-            with transaction.atomic():
-                Order.objects.select_for_update().get(pk=order_pk)
-                locked.set()
-                release.wait(timeout=60)
-        finally:
-            connections.close_all()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert locked.wait(timeout=10)
-        yield
-    finally:
-        release.set()
-        holder.join(timeout=10)
-
-
-def _waiting_for_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        )
-        row = cursor.fetchone()
-    return bool(row and row[0])
-
-
 def test_worker_killed_mid_apply_leaves_the_event_unprocessed_and_it_is_applied_once(
     live_server: LiveServer, localstripe: str, plans: dict[str, Plan], worker: StartWorker
 ) -> None:
     order, intent = _paid_order(localstripe, plans)
-    with _order_locked(order.pk), worker() as first:
+    with rows_locked(Order.objects.filter(pk=order.pk)), worker() as first:
         _deliver(live_server, event_body("payment_intent.succeeded", intent, event_id="evt_killed"))
         # The worker read the event and waits for the order's lock, in its transaction: mid-apply.
-        wait_until(_waiting_for_a_lock, timeout=20, what="the worker to wait for the order", details=first.log_tail)
+        wait_until(waiting_for_a_lock, timeout=20, what="the worker to wait for the order", details=first.log_tail)
         first.kill()
     assert _status(order) == Order.Status.PENDING
     assert StripeEvent.objects.get(event_id="evt_killed").processed_at is None
