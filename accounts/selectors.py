@@ -7,6 +7,7 @@ from datetime import datetime
 
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -14,6 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.lockout import account_key
 from accounts.models import EmailDelivery, Notice, SupportRequest, User
+from boomcard.rows import Selected
 
 
 def unread_notice_count(*, user: User) -> int:
@@ -21,16 +23,27 @@ def unread_notice_count(*, user: User) -> int:
     return Notice.objects.filter(user=user, read_at__isnull=True).count()
 
 
+_user = Selected(User, "u")
+
+
 def user_with_unread_count(*, user_id: int) -> User | None:
     """The user and the bell's count (``unread_notice_count``) in one query, a subquery over the
-    same index as ``unread_notice_count``'s. Raw SQL: the ORM took longer to compile the
-    subquery (~2.5 ms) than the two plain queries it replaces took to run (~2 ms); this ~0.5 ms."""
-    users, notices = User._meta.db_table, Notice._meta.db_table
+    same index as ``unread_notice_count``'s. Hand-written (``boomcard.rows``): the ORM took longer
+    to compile the subquery (~2.5 ms) than the two plain queries it replaces took to run (~2 ms);
+    this ~0.3 ms."""
+    users, notices = (connection.ops.quote_name(model._meta.db_table) for model in (User, Notice))
     query = (
-        f"SELECT u.*, (SELECT COUNT(*) FROM {notices} n WHERE n.user_id = u.id AND n.read_at IS NULL)"  # noqa: S608
-        f" AS unread_notice_count FROM {users} u WHERE u.id = %s"
+        f"SELECT {_user.columns}, (SELECT COUNT(*) FROM {notices} n WHERE n.user_id = u.id AND n.read_at IS NULL)"  # noqa: S608
+        f" FROM {users} u WHERE u.id = %s"
     )
-    return next(iter(User._default_manager.raw(query, [user_id])), None)
+    with connection.cursor() as cursor:
+        cursor.execute(query, [user_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user = _user.instance(row)
+    user.unread_notice_count = row[-1]
+    return user
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 The view keeps what belongs to one request (the CSP nonce of its scripts, the CSRF token of the
 header's forms, messages) in ``plans/line_detail.html`` and takes the rest from here:
 
-- the page's content (its buckets, the chart, the eSIM panel), cached per customer with
-  ``boomcard.page_cache.customer_cached``: dropped whenever their lines, buckets, usage or notices
-  change, and never older than ``PAGE_CACHE_SECONDS`` (the days left);
+- the whole page, kept per customer by ``boomcard.page_shell.customer_page``: dropped whenever
+  their lines, buckets, usage or notices change, and never older than ``PAGE_CACHE_SECONDS`` (the
+  days left);
 - within it, the usage chart and its table, kept in each process's memory under the data they
   draw (30 days of figures, the language): a payment or a notice leaves them as they are, and a
   usage batch draws them anew once, since it changes the figures and so the key;
@@ -21,12 +21,11 @@ import hashlib
 from django.core.cache import caches
 from django.db.models import Model
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
 from boomcard import formats
-from boomcard.page_cache import customer_cached
 from boomcard.page_fragments import drawn_once
 from plans import esim, line_hooks, selectors
 
@@ -107,7 +106,5 @@ def _build(user: User, line_id: int) -> tuple[str, str]:
 
 def line_page(*, user: User, line_id: int) -> tuple[str, SafeString]:
     """The page's title and content for one of the customer's lines (404 for anyone else's)."""
-    # Rendered in the customer's language and time zone, which are part of the name.
-    name = f"line:{line_id}:{translation.get_language()}:{timezone.get_current_timezone_name()}"
-    title, body = customer_cached(user.pk, name, lambda: _build(user, line_id))
+    title, body = _build(user, line_id)
     return title, mark_safe(body)  # noqa: S308 - rendered by our own template

@@ -14,14 +14,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse_lazy
-from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.generic import FormView
 from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.http import CustomerRequest
-from boomcard.page_cache import customer_cached
 from boomcard.page_fragments import drawn_once
 from boomcard.page_shell import customer_page, page_clock
 from boomcard.ratelimit import client_address
@@ -46,16 +44,9 @@ def home(request: CustomerRequest) -> HttpResponse:
             lambda: render_to_string("plans/line_cards.html", {"summaries": summaries}),
         )
 
-    # Rendered in the customer's language and time zone, which are part of the name.
-    name = f"home-cards:{translation.get_language()}:{timezone.get_current_timezone_name()}"
-    response = customer_page(
-        request,
-        "home",
-        "plans/home.html",
-        lambda: {"cards": mark_safe(customer_cached(user.pk, name, cards))},  # noqa: S308
-    )
+    response = customer_page(request, "home", "plans/home.html", lambda: {"cards": mark_safe(cards())})  # noqa: S308
     if response is None:  # messages to show
-        response = render(request, "plans/home.html", {"cards": customer_cached(user.pk, name, cards), **page_clock()})
+        response = render(request, "plans/home.html", {"cards": mark_safe(cards()), **page_clock()})  # noqa: S308
     # The service worker keeps this page, and only this one, to show offline (static/js/sw.js).
     response["Boom-Offline"] = "keep"
     return response

@@ -14,6 +14,7 @@ from accounts.models import User
 from boomcard import formats
 from plans.forecast import HISTORY_DAYS, UNKNOWN, Allowance, Forecast, forecast
 from plans.models import Bucket, DailyUsage, Line, Plan, Price, UsageRecord, usage_day
+from plans.summary_sql import buckets_of, days_of, lines_with_freshness
 
 
 def catalogue(*, currency: str) -> QuerySet[Plan]:
@@ -100,7 +101,7 @@ class LineSummary:
     @property
     def usage_updated_at(self) -> datetime | None:
         """When the newest usage record applied to the line was made: how fresh its figures are
-        (``line_usage_latest`` annotates it; None when the network has reported nothing yet)."""
+        (``summary_sql.lines_with_freshness`` reads it; None when the network has reported nothing yet)."""
         latest: datetime | None = getattr(self.line, "usage_updated_at", None)
         return min(latest, self.now) if latest else None
 
@@ -152,40 +153,22 @@ DayTotals = tuple[date, int, int]
 USAGE_STALE_AFTER = timedelta(hours=6)
 
 
-def line_usage_latest(lines: QuerySet[Line]) -> QuerySet[Line]:
-    """The lines with ``usage_updated_at``: the time of the newest usage record applied to each,
-    a subquery per line on the records' (line, at) index (read backwards, one row)."""
-    latest = UsageRecord.objects.filter(line=OuterRef("pk")).order_by("-at")
-    return lines.annotate(usage_updated_at=Subquery(latest.values("at")[:1]))
-
-
 def usage_history(*, line_ids: list[int], now: datetime) -> dict[int, list[DayTotals]]:
     """The lines' daily totals over the last ``HISTORY_DAYS`` days (today included), by line:
-    what a forecast reads. One query, read as tuples (a line's month is ~30 rows)."""
+    what a forecast reads. One query (a line's month is ~30 rows)."""
     today = usage_day(now)
-    rows = DailyUsage.objects.filter(
-        line_id__in=line_ids, day__gt=today - timedelta(days=HISTORY_DAYS), day__lte=today
-    ).values_list("line_id", "day", F("data") + F("data_overage"), F("voice") + F("voice_overage"))
     history: dict[int, list[DayTotals]] = {line_id: [] for line_id in line_ids}
-    for line_id, day, data, voice in rows:
-        history[line_id].append((day, data, voice))
+    first = today - timedelta(days=HISTORY_DAYS - 1)
+    for line_id, day, data, data_overage, voice, voice_overage, _, _ in days_of(line_ids, first=first, last=today):
+        history[line_id].append((day, data + data_overage, voice + voice_overage))
     return history
-
-
-def _live_buckets(lines: list[Line], now: datetime) -> QuerySet[Bucket]:
-    return (
-        Bucket.objects.filter(line__in=lines, starts_at__lte=now, expires_at__gt=now)
-        .select_related("plan")
-        .order_by("expires_at", "id")
-    )
 
 
 def line_summaries(*, user: User, now: datetime | None = None) -> list[LineSummary]:
     """Each of the customer's lines with what is left on it now, how fresh that is and when it
-    runs out at the line's pace: 3 queries."""
+    runs out at the line's pace: 3 queries (``plans.summary_sql``)."""
     now = now or timezone.now()
-    lines = list(line_usage_latest(Line.objects.filter(owner=user)).select_related("plan").order_by("added_at", "id"))
-    return summaries_of(lines, now=now)
+    return summaries_of(lines_with_freshness(owner_id=user.pk), now=now)
 
 
 def summaries_of(lines: list[Line], *, now: datetime) -> list[LineSummary]:
@@ -193,7 +176,7 @@ def summaries_of(lines: list[Line], *, now: datetime) -> list[LineSummary]:
     their order: 2 queries (their live buckets, 4 weeks of their daily totals)."""
     summaries = {line.pk: LineSummary(line=line, home=Balance(), now=now) for line in lines}
     if summaries:
-        for bucket in _live_buckets(lines, now):
+        for bucket in buckets_of(list(summaries), now=now, started=True):
             summaries[bucket.line_id].add(bucket)
         for line_id, history in usage_history(line_ids=list(summaries), now=now).items():
             summaries[line_id].forecast_from(history)
@@ -231,26 +214,23 @@ def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> Lin
     buckets, its use per day (data, talk time, SMS) for the last 30 days, and its forecasts. 3
     queries."""
     now = now or timezone.now()
-    line = line_usage_latest(Line.objects.select_related("plan").filter(owner=user, pk=line_id)).first()
-    if line is None:
+    found = lines_with_freshness(owner_id=user.pk, line_id=line_id)
+    if not found:
         raise Http404("no such line")
+    line = found[0]
     summary = LineSummary(line=line, home=Balance(), now=now)
-    buckets = list(
-        Bucket.objects.filter(line=line, expires_at__gt=now).select_related("plan").order_by("expires_at", "id")
-    )
+    buckets = buckets_of([line.pk], now=now, started=False)
     for bucket in buckets:
         if bucket.starts_at <= now:
             summary.add(bucket)
     today = usage_day(now)
     first = today - timedelta(days=max(USAGE_DAYS, HISTORY_DAYS) - 1)
-    stored = {
-        row.day: row
-        for row in DailyUsage.objects.filter(line=line, day__gte=first, day__lte=today).only(
-            "day", "data", "data_overage", "voice", "voice_overage", "sms", "sms_overage"
-        )
-    }
+    stored = {row[1]: row for row in days_of([line.pk], first=first, last=today)}
     summary.forecast_from(
-        [(row.day, row.data + row.data_overage, row.voice + row.voice_overage) for row in stored.values()]
+        [
+            (day, data + data_over, voice + voice_over)
+            for _, day, data, data_over, voice, voice_over, _, _ in stored.values()
+        ]
     )
     first = today - timedelta(days=USAGE_DAYS - 1)
     usage = []
@@ -260,15 +240,8 @@ def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> Lin
         if row is None:
             usage.append(UsageDay(day=day, data=0, overage=0))
         else:
-            usage.append(
-                UsageDay(
-                    day=day,
-                    data=row.data,
-                    overage=row.data_overage,
-                    voice=row.voice + row.voice_overage,
-                    sms=row.sms + row.sms_overage,
-                )
-            )
+            _, _, data, data_over, voice, voice_over, sms, sms_over = row
+            usage.append(UsageDay(day=day, data=data, overage=data_over, voice=voice + voice_over, sms=sms + sms_over))
     return LineDetail(summary=summary, buckets=buckets, usage=usage)
 
 
@@ -327,6 +300,6 @@ def lines_for_desk(*, user: User, now: datetime | None = None) -> list[DeskLine]
             )
         shown[line.pk] = DeskLine(line=line, last_usage=last)
     if shown:
-        for bucket in _live_buckets([desk.line for desk in shown.values()], now):
+        for bucket in buckets_of(list(shown), now=now, started=True):
             shown[bucket.line_id].buckets.append(bucket)
     return list(shown.values())

@@ -14,7 +14,6 @@ from django_stubs_ext import StrOrPromise
 
 from accounts.http import CustomerRequest
 from accounts.models import User
-from boomcard.page_cache import customer_cached
 from boomcard.page_shell import customer_page
 from plans import recommender, selectors
 from plans.currency import currency_for, remember_currency
@@ -74,17 +73,14 @@ def recommend(request: HttpRequest) -> HttpResponse:
     """The plan recommender. The need comes in the query string, so an answer's URL can be shared;
     a logged-in customer starts from one of their lines' average month (the first, or ``?line=``).
 
-    The answer and the form are built once per customer, query, currency, language and change of
-    their data (``boomcard.page_cache``): the page's own nonce and token stay out of it."""
+    The whole page is kept per customer, query, currency, language and change of their data
+    (``boomcard.page_shell``): the page's own nonce and token are filled in per request."""
     currency = currency_for(request)
     if request.user.is_authenticated:
         user = request.user
-        query = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:24]
-        name = f"recommend:{translation.get_language()}:{currency}:{query}"
 
         def context() -> dict[str, object]:
-            body = customer_cached(user.pk, name, lambda: _recommend_body(request.GET, currency, user))
-            return {"body": mark_safe(body)}  # noqa: S308 - our template
+            return {"body": mark_safe(_recommend_body(request.GET, currency, user))}  # noqa: S308 - our template
 
         # The page's name has the currency (from a cookie); its address has the query.
         response = customer_page(

@@ -33,8 +33,7 @@ from accounts.support_desk import (
     support_threads_of,
 )
 from accounts.support_forms import SupportCodeForm, SupportForm, SupportGuestForm, SupportReplyForm
-from boomcard.page_cache import customer_cached
-from boomcard.page_fragments import FORM_TOKEN_MARKER, fragment_for, fragment_name, fragment_render
+from boomcard.page_fragments import FORM_TOKEN_MARKER, fragment_for, fragment_render
 from boomcard.page_shell import customer_page
 from boomcard.ratelimit import client_address
 
@@ -114,16 +113,10 @@ def _support_customer(request: HttpRequest) -> HttpResponse:
         return fragment_render("accounts/support_body.html", _support_context(user, form))
 
     # The answers, the customer's requests with their threads, and the empty form.
-    response = customer_page(
-        request,
-        "support",
-        "accounts/support.html",
-        lambda: {"body": mark_safe(customer_cached(user.pk, fragment_name("support"), fragment))},  # noqa: S308
-    )
+    response = customer_page(request, "support", "accounts/support.html", lambda: {"body": mark_safe(fragment())})  # noqa: S308
     if response is not None:
         return response
-    html = customer_cached(user.pk, fragment_name("support"), fragment)
-    return render(request, "accounts/support.html", {"body": fragment_for(request, html)})
+    return render(request, "accounts/support.html", {"body": fragment_for(request, fragment())})
 
 
 def _support_context(user: User, form: SupportForm) -> dict[str, Any]:

@@ -49,13 +49,13 @@ def renew(request: CustomerRequest, line_id: int) -> HttpResponse:
 
         def context() -> dict[str, Any]:
             # The offers' new expiry dates may lag the clock by PAGE_CACHE_SECONDS at most.
-            html, flexible = customer_cached(user.pk, fragment_name("renew", line_id, currency), fragment)
+            html, flexible = fragment()
             return {"body": mark_safe(html), "flexible": flexible}  # noqa: S308 (our template)
 
         response = customer_page(request, f"renew:{line_id}:{currency}", "billing/renew.html", context)
         if response is not None:
             return response
-        html, flexible = customer_cached(user.pk, fragment_name("renew", line_id, currency), fragment)
+        html, flexible = fragment()
         return render(request, "billing/renew.html", {"body": fragment_for(request, html), "flexible": flexible})
     options = selectors.renewal_options(user=request.user, line_id=line_id, currency=currency)
     form = RenewForm(request.POST or None)
@@ -237,13 +237,12 @@ def orders(request: CustomerRequest) -> HttpResponse:
         request,
         f"orders:{number}",
         "billing/orders.html",
-        lambda: {"body": mark_safe(customer_cached(user.pk, fragment_name("orders", number), body))},  # noqa: S308
+        lambda: {"body": mark_safe(body())},  # noqa: S308
         params=("page",),
     )
     if response is not None:
         return response
-    html = customer_cached(user.pk, fragment_name("orders", number), body)
-    return render(request, "billing/orders.html", {"body": fragment_for(request, html)})
+    return render(request, "billing/orders.html", {"body": fragment_for(request, body())})
 
 
 ORDERS_PER_PAGE = 20

@@ -166,3 +166,36 @@ def test_order_page_and_webhook_racing_on_the_demos_sqlite_fulfil_once_without_a
         DEMO_PHONE,
     )
     assert last4 == "3155"
+
+
+def test_home_and_line_pages_read_the_demos_sqlite_as_they_read_postgresql(
+    demo_site: tuple[str, Path, Path],
+) -> None:
+    """The home page's and the line page's reads are hand-written SQL (plans.summary_sql): on the
+    demo's SQLite too they find each line's plan (its Chinese name: the demo customer reads
+    Chinese), its live buckets (datetimes compared and read back as datetimes) and its daily use
+    (days read back as dates)."""
+    base, database, _log = demo_site
+    browser = _log_in(base)
+    home = browser.get(f"{base}/", timeout=30)
+    assert home.status_code == 200
+    shown = _rows(
+        database,
+        "SELECT l.id, l.msisdn, p.name_zh FROM plans_line l JOIN plans_plan p ON p.id = l.plan_id"
+        " JOIN accounts_user u ON u.id = l.owner_id WHERE u.phone = ? ORDER BY l.added_at, l.id",
+        DEMO_PHONE,
+    )
+    assert shown
+    for line_id, _msisdn, plan in shown:
+        assert f'href="/lines/{line_id}/"' in home.text
+        assert f" · {plan}</p>" in home.text
+    live = "SELECT COUNT(*) FROM plans_bucket WHERE line_id = ? AND is_addon = 0 AND countries = '[]'"
+    assert home.text.count('class="meter') >= sum(1 for line_id, _, _ in shown if _rows(database, live, line_id)[0][0])
+    assert 'data-updated-at="20' in home.text  # the newest usage record's time, read back as a datetime
+
+    line_id, _msisdn, plan = shown[0]
+    page = browser.get(f"{base}/lines/{line_id}/", timeout=30)
+    assert page.status_code == 200
+    assert plan in page.text
+    assert "data-usage-chart" in page.text  # a month of daily use, its days read back as dates
+    assert "LPA:1$" in page.text

@@ -1,0 +1,90 @@
+"""Model instances made from the rows of a hand-written query, for the few reads on a customer's
+hottest pages where the ORM's own work costs more than the query does: building and compiling
+the queryset, then making the instances, was ~3 ms of the home page's ~4 ms read against ~1 ms
+for the same SQL sent by hand (BENCHMARKS.md, "The first view after a change").
+
+``Selected(Model, "alias")`` names every concrete column of the model under a table alias for a
+``SELECT``, and makes an instance from its slice of a row with every value converted as the ORM
+converts it for this database (SQLite's datetimes arrive as text, a JSONField's value as JSON
+text): the instance is the one the ORM would have made, its related object cached when read in
+the same row (``with_related``). Anything not on these pages goes through the ORM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any, Generic, TypeVar
+
+from django.db import connection
+from django.db.models import Expression, Field, Model, Value
+
+M = TypeVar("M", bound=Model)
+
+Converter = Callable[[Any, Any, Any], Any]
+
+
+def _converters(expression: Expression) -> list[Converter]:
+    """What the ORM's compiler applies to a value of ``expression`` read from this database."""
+    return [*connection.ops.get_db_converters(expression), *expression.get_db_converters(connection)]
+
+
+def converted(value: Any, expression: Expression, converters: Sequence[Converter]) -> Any:
+    for converter in converters:
+        value = converter(value, expression, connection)
+    return value
+
+
+class Selected(Generic[M]):
+    """A model's concrete columns under ``alias`` in a hand-written ``SELECT`` (``columns``, in
+    the order ``instance`` reads them), and its instances from the rows."""
+
+    def __init__(self, model: type[M], alias: str) -> None:
+        self.model = model
+        self.fields: list[Field[Any, Any]] = list(model._meta.concrete_fields)
+        quote = connection.ops.quote_name
+        self.columns = ", ".join(f"{alias}.{quote(field.column)}" for field in self.fields)
+        self.width = len(self.fields)
+        self._attnames = [field.attname for field in self.fields]
+        self._conversions: list[tuple[int, Expression, list[Converter]]] | None = None
+
+    def _converting(self) -> list[tuple[int, Expression, list[Converter]]]:
+        """The columns whose values this database needs converted, worked out once."""
+        conversions = self._conversions
+        if conversions is None:
+            conversions = []
+            for index, field in enumerate(self.fields):
+                column = field.get_col(self.model._meta.db_table)
+                converters = _converters(column)
+                if converters:
+                    conversions.append((index, column, converters))
+            self._conversions = conversions
+        return conversions
+
+    def instance(self, row: Sequence[Any], start: int = 0) -> M:
+        """The instance in ``row`` from column ``start`` on, as the ORM would have made it."""
+        values = list(row[start : start + self.width])
+        for index, column, converters in self._converting():
+            values[index] = converted(values[index], column, converters)
+        return self.model.from_db(connection.alias, self._attnames, values)
+
+    def instance_or_none(self, row: Sequence[Any], start: int = 0) -> M | None:
+        """As ``instance``, or None where an outer join found nothing (the primary key is NULL)."""
+        return None if row[start] is None else self.instance(row, start)
+
+
+def with_related(instance: Model, field_name: str, related: Model | None) -> None:
+    """Cache ``related`` as ``instance``'s ``field_name`` (a foreign key), as ``select_related``
+    does: reading it then makes no query."""
+    instance._meta.get_field(field_name).set_cached_value(instance, related)  # type: ignore[union-attr]
+
+
+@cache
+def column_reader(field_class: type[Field[Any, Any]]) -> Callable[[Any], Any]:
+    """Converts a computed column's raw value (a subquery's, a date) to what the ORM gives for a
+    value of a ``field_class`` field on this database."""
+    expression = Value(None, output_field=field_class())
+    converters = _converters(expression)
+    if not converters:
+        return lambda value: value
+    return lambda value: converted(value, expression, converters)

@@ -1,0 +1,94 @@
+"""The hand-written reads behind a line's summary (plans.summary_sql) give what the ORM gives:
+the same instances, every column converted as the ORM converts it, their plans cached."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import OuterRef, Subquery
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from plans.line_page import row_columns
+from plans.models import Bucket, DailyUsage, Line, UsageRecord, usage_day
+from plans.summary_sql import buckets_of, days_of, lines_with_freshness
+from tests.factories import BucketFactory, LineFactory, PlanFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def customer_lines():
+    """A customer with a line on a plan (a live home bucket, a coming one, an expired one and a
+    roaming pack, usage records and daily totals), a line with no plan yet, and someone else's line."""
+    now = timezone.now()
+    customer = UserFactory.create()
+    on_plan = LineFactory.create(owner=customer, plan=PlanFactory.create(), nickname="Work")
+    LineFactory.create(owner=customer)
+    LineFactory.create(owner=UserFactory.create())
+    BucketFactory.create(line=on_plan, plan=on_plan.plan, data_used=5)
+    BucketFactory.create(line=on_plan, plan=on_plan.plan, starts_at=now + timedelta(days=29))
+    BucketFactory.create(line=on_plan, plan=on_plan.plan, starts_at=now - timedelta(days=40))
+    BucketFactory.create(line=on_plan, plan=PlanFactory.create(roaming=True))
+    for minutes, record in ((90, "r-1"), (30, "r-2")):
+        UsageRecord.objects.create(
+            record_id=record, line=on_plan, kind="data", amount=1, country="CN", at=now - timedelta(minutes=minutes)
+        )
+    today = usage_day(now)
+    DailyUsage.objects.create(line=on_plan, day=today, data=7, data_overage=1, voice=60, sms=2)
+    DailyUsage.objects.create(line=on_plan, day=today - timedelta(days=40), data=9)
+    return customer, now
+
+
+def test_lines_are_the_orms_with_their_plans_and_the_newest_usage_time(customer_lines):
+    customer, _now = customer_lines
+    latest = UsageRecord.objects.filter(line=OuterRef("pk")).order_by("-at")
+    expected = list(
+        Line.objects.filter(owner=customer)
+        .select_related("plan")
+        .annotate(usage_updated_at=Subquery(latest.values("at")[:1]))
+        .order_by("added_at", "id")
+    )
+    with CaptureQueriesContext(connection) as queries:
+        found = lines_with_freshness(owner_id=customer.pk)
+        plans = [line.plan for line in found]
+    assert len(queries) == 1
+    assert [row_columns(line) for line in found] == [row_columns(line) for line in expected]
+    assert [plan and row_columns(plan) for plan in plans] == [line.plan and row_columns(line.plan) for line in expected]
+    assert plans[1] is None  # no plan yet: the outer join found none
+    freshness = [getattr(line, "usage_updated_at") for line in found]  # noqa: B009 (an annotation)
+    assert freshness == [getattr(line, "usage_updated_at") for line in expected]  # noqa: B009
+    assert freshness == [UsageRecord.objects.get(record_id="r-2").at, None]
+
+    assert lines_with_freshness(owner_id=customer.pk, line_id=found[1].pk) == [found[1]]
+    someone_elses = Line.objects.exclude(owner=customer).get()
+    assert lines_with_freshness(owner_id=customer.pk, line_id=someone_elses.pk) == []
+
+
+def test_buckets_are_the_orms_live_or_coming_in_order_of_expiry(customer_lines):
+    customer, now = customer_lines
+    line_ids = list(Line.objects.filter(owner=customer).values_list("pk", flat=True))
+    for started in (True, False):
+        expected = Bucket.objects.filter(line_id__in=line_ids, expires_at__gt=now).select_related("plan")
+        if started:
+            expected = expected.filter(starts_at__lte=now)
+        expected = expected.order_by("expires_at", "id")
+        with CaptureQueriesContext(connection) as queries:
+            found = buckets_of(line_ids, now=now, started=started)
+            plans = [bucket.plan for bucket in found]
+        assert len(queries) == 1
+        assert [row_columns(bucket) for bucket in found] == [row_columns(bucket) for bucket in expected]
+        assert [row_columns(plan) for plan in plans] == [row_columns(bucket.plan) for bucket in expected]
+        assert len(found) == (2 if started else 3)
+    roaming = [bucket for bucket in found if bucket.countries]
+    assert roaming[0].countries == ["JP", "KR"]  # a JSON column, decoded as the ORM decodes it
+    assert buckets_of([], now=now, started=True) == []
+
+
+def test_days_are_the_stored_totals_between_the_two_days(customer_lines):
+    customer, now = customer_lines
+    line = Line.objects.filter(owner=customer, plan__isnull=False).get()
+    today = usage_day(now)
+    assert days_of([line.pk], first=today - timedelta(days=27), last=today) == [(line.pk, today, 7, 1, 60, 0, 2, 0)]
+    assert len(days_of([line.pk], first=today - timedelta(days=40), last=today)) == 2
+    assert days_of([], first=today, last=today) == []
