@@ -34,6 +34,12 @@ class RenewForm(forms.Form):
         error_messages={"invalid": _("Enter the minutes as a whole number.")},
     )
 
+    def __init__(self, *args: Any, offered: Plan | None = None, **kwargs: Any) -> None:
+        """``offered``: the plan on sale the page already read (the flexible offer it prices), which
+        a posted code naming it then takes without reading it again."""
+        super().__init__(*args, **kwargs)
+        self.offered = offered
+
     def _flexible_plan(self) -> Plan | None:
         plan = self.cleaned_data.get("plan")
         return plan if isinstance(plan, Plan) and plan.is_flexible else None
@@ -71,7 +77,10 @@ class RenewForm(forms.Form):
         return minutes
 
     def clean_plan(self) -> Plan:
-        plan = Plan.objects.filter(code=self.cleaned_data["plan"], is_active=True).first()
+        code = self.cleaned_data["plan"]
+        if self.offered is not None and self.offered.code == code and self.offered.is_active:
+            return self.offered
+        plan = Plan.objects.filter(code=code, is_active=True).first()
         if plan is None:
             raise forms.ValidationError(_("This plan is not on sale."), code="unknown_plan")
         return plan

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from billing.models import Order, OrderItem, PaymentProfile
+from billing.order_rows import items_of, order_of
 from plans.models import Line, Plan, Price
 from plans.pricing import Money
 from plans.selectors import catalogue, offered_price
@@ -26,7 +27,8 @@ def customer_line(*, user: User, line_id: int) -> Line:
 
 
 def customer_order(*, user: User, public_id: str) -> Order:
-    order = Order.objects.select_related("line", "plan").filter(user=user, public_id=public_id).first()
+    """The customer's own order with its line and plan (another's: 404). One query."""
+    order = order_of(user_id=user.pk, public_id=public_id)
     if order is None:
         raise Http404("no such order")
     return order
@@ -34,7 +36,7 @@ def customer_order(*, user: User, public_id: str) -> Order:
 
 def order_items(*, order: Order) -> list[OrderItem]:
     """What the order buys, in position order, with each item's plan and bucket (one query)."""
-    return list(order.items.select_related("plan", "bucket").order_by("position"))
+    return items_of(order)
 
 
 @dataclass(frozen=True)
@@ -187,9 +189,7 @@ def tax_included(*, amount_minor: int, rate: Decimal) -> int:
 
 def customer_receipt(*, user: User, public_id: str) -> Receipt:
     """The customer's own order with what its receipt needs, in two queries (another's: 404)."""
-    order = Order.objects.select_related("line", "plan").filter(user=user, public_id=public_id).first()
-    if order is None:
-        raise Http404("no such order")
+    order = customer_order(user=user, public_id=public_id)
     items = order_items(order=order)
     buckets = [item.bucket for item in items if item.bucket is not None]
     rate = settings.RECEIPT_TAX_RATES.get(order.currency)

@@ -29,6 +29,11 @@ def _converters(expression: Expression) -> list[Converter]:
     return [*connection.ops.get_db_converters(expression), *expression.get_db_converters(connection)]
 
 
+def table(model: type[Model]) -> str:
+    """The model's table, quoted for a hand-written query."""
+    return str(connection.ops.quote_name(model._meta.db_table))
+
+
 def converted(value: Any, expression: Expression, converters: Sequence[Converter]) -> Any:
     for converter in converters:
         value = converter(value, expression, connection)

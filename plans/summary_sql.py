@@ -13,15 +13,11 @@ from typing import Any
 from django.db import connection
 from django.db.models import DateField, DateTimeField
 
-from boomcard.rows import Selected, column_reader, with_related
+from boomcard.rows import Selected, column_reader, table, with_related
 from plans.models import Bucket, DailyUsage, Line, Plan, UsageRecord
 
 _line, _line_plan = Selected(Line, "l"), Selected(Plan, "p")
 _bucket, _bucket_plan = Selected(Bucket, "b"), Selected(Plan, "p")
-
-
-def _table(model: type[Any]) -> str:
-    return str(connection.ops.quote_name(model._meta.db_table))
 
 
 def _in(values: Sequence[object]) -> str:
@@ -39,8 +35,8 @@ def lines_with_freshness(*, owner_id: int, line_id: int | None = None) -> list[L
     line on the records' (line, at) index, read backwards, one row. One query."""
     query = (
         f"SELECT {_line.columns}, {_line_plan.columns},"  # noqa: S608 (names from the models)
-        f" (SELECT r.at FROM {_table(UsageRecord)} r WHERE r.line_id = l.id ORDER BY r.at DESC LIMIT 1)"
-        f" FROM {_table(Line)} l LEFT OUTER JOIN {_table(Plan)} p ON p.id = l.plan_id"
+        f" (SELECT r.at FROM {table(UsageRecord)} r WHERE r.line_id = l.id ORDER BY r.at DESC LIMIT 1)"
+        f" FROM {table(Line)} l LEFT OUTER JOIN {table(Plan)} p ON p.id = l.plan_id"
         " WHERE l.owner_id = %s"
     )
     params: list[Any] = [owner_id]
@@ -67,7 +63,7 @@ def buckets_of(line_ids: Sequence[int], *, now: datetime, started: bool) -> list
         return []
     query = (
         f"SELECT {_bucket.columns}, {_bucket_plan.columns}"  # noqa: S608 (names from the models)
-        f" FROM {_table(Bucket)} b INNER JOIN {_table(Plan)} p ON p.id = b.plan_id"
+        f" FROM {table(Bucket)} b INNER JOIN {table(Plan)} p ON p.id = b.plan_id"
         f" WHERE b.line_id IN ({_in(line_ids)}) AND b.expires_at > %s"
     )
     params: list[Any] = [*line_ids, _moment(now)]
@@ -97,7 +93,7 @@ def days_of(line_ids: Sequence[int], *, first: date, last: date) -> list[DayRow]
         return []
     query = (
         "SELECT d.line_id, d.day, d.data, d.data_overage, d.voice, d.voice_overage, d.sms, d.sms_overage"  # noqa: S608
-        f" FROM {_table(DailyUsage)} d WHERE d.line_id IN ({_in(line_ids)}) AND d.day >= %s AND d.day <= %s"
+        f" FROM {table(DailyUsage)} d WHERE d.line_id IN ({_in(line_ids)}) AND d.day >= %s AND d.day <= %s"
     )
     adapt = connection.ops.adapt_datefield_value
     day = column_reader(DateField)

@@ -97,7 +97,8 @@ def _flexible_quote(offer: selectors.Offer, amounts: Mapping[str, Any] | None) -
     the renewal form; no price when they do not pass it."""
     if amounts is None:
         amounts = {"data_gb": RenewForm.DEFAULT_DATA_GB, "minutes": RenewForm.DEFAULT_MINUTES}
-    form = RenewForm({"plan": offer.plan.code, "data_gb": amounts.get("data_gb"), "minutes": amounts.get("minutes")})
+    data = {"plan": offer.plan.code, "data_gb": amounts.get("data_gb"), "minutes": amounts.get("minutes")}
+    form = RenewForm(data, offered=offer.plan)
     if not form.is_valid():
         return None, form
     choice = form.choice()

@@ -1,0 +1,50 @@
+"""The hand-written reads of an order's pages (billing.order_rows) give what the ORM gives: the
+order with its line and plan, its items with their plans and buckets, nothing of another's."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from billing.models import Order
+from billing.order_rows import items_of, order_of
+from plans.line_page import row_columns
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_order_is_the_orms_with_its_line_and_plan(fulfilled_order):
+    expected = Order.objects.select_related("line", "plan").get(pk=fulfilled_order.pk)
+    with CaptureQueriesContext(connection) as queries:
+        found = order_of(user_id=fulfilled_order.user_id, public_id=fulfilled_order.public_id)
+        assert found is not None
+        shown = (row_columns(found), row_columns(found.line), row_columns(found.plan))
+    assert len(queries) == 1
+    assert shown == (row_columns(expected), row_columns(expected.line), row_columns(expected.plan))
+    assert found.action == expected.action  # a JSON column, decoded as the ORM decodes it
+    assert order_of(user_id=UserFactory.create().pk, public_id=fulfilled_order.public_id) is None
+    assert order_of(user_id=fulfilled_order.user_id, public_id="BMNOSUCHORDER0") is None
+
+
+def test_the_items_are_the_orms_in_order_with_their_plans_and_buckets(fulfilled_order):
+    expected = list(fulfilled_order.items.select_related("plan", "bucket").order_by("position"))
+    with CaptureQueriesContext(connection) as queries:
+        found = items_of(fulfilled_order)
+        shown = [
+            (row_columns(item), row_columns(item.plan), item.bucket and row_columns(item.bucket), item.order)
+            for item in found
+        ]
+    assert len(queries) == 1
+    assert shown == [
+        (row_columns(item), row_columns(item.plan), item.bucket and row_columns(item.bucket), fulfilled_order)
+        for item in expected
+    ]
+    assert all(item.bucket is not None for item in found)  # fulfilled: each item has its bucket
+
+
+def test_an_item_not_yet_fulfilled_has_no_bucket(fulfilled_order):
+    item = fulfilled_order.items.get()
+    fulfilled_order.items.update(bucket=None)
+    [found] = items_of(fulfilled_order)
+    assert found.pk == item.pk
+    assert found.bucket is None  # the outer join found none
