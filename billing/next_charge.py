@@ -137,7 +137,7 @@ def next_charge_of_line(line: Line, now: datetime | None = None) -> NextCharge |
 
 def plans_for_next_renewal(*, currency: str) -> list[tuple[Plan, Price]]:
     """The base plans on sale with a price in ``currency`` that auto-renew can charge (not the
-    flexible plan, whose amounts the customer picks each time), in catalogue order: 2 queries."""
+    flexible plan, whose amounts the customer picks each time), in catalogue order: 1 query."""
     offers = []
     for plan in catalogue(currency=currency):
         price = offered_price(plan)

@@ -21,6 +21,7 @@ from plans.forms import TRIP_ROWS, RecommendForm
 from plans.line_page import line_page
 from plans.models import CURRENCIES, Line, Plan
 from plans.recommendation_text import plan_fit_text, recommendation_why
+from plans.summary_sql import lines_with_freshness
 
 
 def catalogue(request: HttpRequest) -> HttpResponse:
@@ -131,7 +132,7 @@ def _recommend_body(query: QueryDict, currency: str, user: User | None) -> str:
     lines: list[Line] = []
     line = None
     if user is not None:
-        lines = list(Line.objects.filter(owner=user).select_related("plan").order_by("added_at", "id"))
+        lines = lines_with_freshness(owner_id=user.pk)
         chosen = query.get("line")
         if chosen is None:
             line = lines[0] if lines else None

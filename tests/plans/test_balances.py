@@ -258,7 +258,7 @@ def test_catalogue_lists_plans_by_kind_in_the_chosen_currency(client, plans):
 
 
 def test_catalogue_query_count_is_fixed(client, plans, django_assert_num_queries):
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         client.get(reverse("plans:catalogue"))
 
 

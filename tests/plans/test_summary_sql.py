@@ -1,17 +1,19 @@
-"""The hand-written reads behind a line's summary (plans.summary_sql) give what the ORM gives:
-the same instances, every column converted as the ORM converts it, their plans cached."""
+"""The hand-written reads behind a line's summary and the catalogue's offers (plans.summary_sql)
+give what the ORM gives: the same instances, every column converted as the ORM converts it,
+their plans and prices attached."""
 
 from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from plans.line_page import row_columns
-from plans.models import Bucket, DailyUsage, Line, UsageRecord, usage_day
-from plans.summary_sql import buckets_of, days_of, lines_with_freshness
+from plans.models import Bucket, DailyUsage, Line, Plan, Price, UsageRecord, usage_day
+from plans.selectors import offered_price
+from plans.summary_sql import buckets_of, days_of, lines_with_freshness, plans_with_price
 from tests.factories import BucketFactory, LineFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -92,3 +94,24 @@ def test_days_are_the_stored_totals_between_the_two_days(customer_lines):
     assert days_of([line.pk], first=today - timedelta(days=27), last=today) == [(line.pk, today, 7, 1, 60, 0, 2, 0)]
     assert len(days_of([line.pk], first=today - timedelta(days=40), last=today)) == 2
     assert days_of([], first=today, last=today) == []
+
+
+def test_plans_on_sale_are_the_orms_each_with_its_price_in_the_currency_or_none(plans):
+    priced = plans["basic-30"]
+    priced.prices.filter(currency="USD").delete()
+    PlanFactory.create(is_active=False)
+    prices = Prefetch("prices", queryset=Price.objects.filter(currency="USD"), to_attr="price_in")
+    expected = list(Plan.objects.filter(is_active=True).prefetch_related(prices).order_by("sort_order", "code"))
+    with CaptureQueriesContext(connection) as queries:
+        found = plans_with_price(currency="USD")
+    assert len(queries) == 1
+    assert [row_columns(plan) for plan in found] == [row_columns(plan) for plan in expected]
+    offered = [offered_price(plan) for plan in found]
+    assert [price and row_columns(price) for price in offered] == [
+        (price := offered_price(plan)) and row_columns(price) for plan in expected
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        assert all(price.plan is plan for plan, price in zip(found, offered, strict=True) if price)
+    assert len(queries) == 0
+    assert offered[[plan.pk for plan in found].index(priced.pk)] is None  # no USD price: not offered in USD
+    assert all(plan.is_active for plan in found)
