@@ -151,6 +151,34 @@ SQL (as `user_with_unread_count`); `base.html`'s chrome drawn once per language,
 path, as the bodies are; a cold view's writes in one pipeline, and no body cache inside a page
 kept whole (2-3 round trips). None reaches 0.12 alone.
 
+**The hottest reads written out** (2026-12-02, evening). With the rest in place, a profile of
+the first view after a change still put the ORM first wherever a page reads lines, buckets,
+plans or orders: the home page's `line_summaries` took ~3.9 ms in-process where its three
+statements, sent by hand, took ~1.0 ms (the rest was building and compiling the querysets, the
+annotated subquery and `select_related`, and making the rows). **Done:** `boomcard/rows.py` makes
+model instances from a hand-written row, every value converted as the ORM converts it for the
+database in use (SQLite's datetimes arrive as text, a JSONField's value as JSON) and the related
+objects cached as `select_related` and the prefetch cache them, and the few reads of these pages
+go through it: a line's summary and the catalogue's offers (`plans/summary_sql.py`: the lines
+with their plans and freshness, their buckets with their plans, their daily totals, the plans on
+sale with their prices in one query where the prefetch made two), an order with its line, plan
+and items (`billing/order_rows.py`), the user with the bell's count. Each is tested against the
+ORM's own instances, query counts included, and the home and line pages are read on the demo's
+SQLite. The pages kept whole no longer keep their bodies a second time (two Redis round trips
+fewer on a first view), and the renewal page prices the flexible plan from the offer it read
+instead of reading the plan again (renew 8 queries cold to 6, recommend 5 to 4). In-process, the
+old tree and the new alternating (`make bench BENCH_ARGS="--only pages --quick"`, two runs each,
+`/ping` 0.40 and 0.39 ms in the pair compared here): home 17.7 to 9.2 ms, line 18.3 to 8.5, order
+22.0 to 11.4, receipt 18.5 to 9.2, renew 26.0 to 13.0, pay 19.2 to 8.7, recommend 17.9 to 10.7;
+under wrk (the first view after a change, over `/ping`, both runs each way) home 0.046-0.062 to
+0.070-0.077, line 0.046-0.064 to 0.079-0.080, pay 0.054-0.056 to 0.076-0.077, renew 0.038-0.044
+to 0.050-0.054. About twice as fast in-process and a third to a half more under wrk, and still
+short of 0.12 everywhere: what a first view now costs is its round trips (the session, the user
+and the page from Redis and their writes, 3-6 queries: ~2-3 ms of waiting, which the in-process
+figure charges in full), `base.html` and the body's templates, and the middleware. The next step
+is the one named above: `base.html`'s chrome drawn once per language, name, bell and path, and a
+cold view's writes to Redis in one pipeline.
+
 ### Usage ingest: (a) accepted about 0.20-0.35 of COPY (target 0.25), (b) applied 0.08-0.09 (target 0.15: not met)
 
 The API no longer applies a batch while the network waits: `POST /api/usage/` checks the records
