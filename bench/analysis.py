@@ -179,7 +179,13 @@ figure charges in full), `base.html` and the body's templates, and the middlewar
 is the one named above: `base.html`'s chrome drawn once per language, name, bell and path, and a
 cold view's writes to Redis in one pipeline.
 
-### Usage ingest: (a) accepted about 0.20-0.35 of COPY (target 0.25), (b) applied 0.08-0.09 (target 0.15: not met)
+### Usage ingest: (a) accepted about 0.19-0.35 of COPY (target 0.25), (b) applied 0.06-0.09 (target 0.15: not met)
+
+The evening of 2026-12-02 gave lower figures than the afternoon for code that had not changed:
+the full run above measured accepted 0.214 and applied 0.065, and four runs of the usage figure
+alone, the tree before the evening's change and after it alternating, 0.185-0.235 and 0.064-0.085,
+the same either way (the afternoon's full run: 0.275 and 0.083). So the accepted target is met on some
+runs of this machine and missed on others; the applied one on none.
 
 The API no longer applies a batch while the network waits: `POST /api/usage/` checks the records
 and stores the good ones as one `plans_usagebatch` row (202), and a Celery task on the `usage`
