@@ -215,7 +215,7 @@ def renew_now(request: CustomerRequest, line_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def orders(request: CustomerRequest) -> HttpResponse:
-    """The customer's orders, newest first, 20 a page: each page's body is cached per customer."""
+    """The customer's orders, newest first, 20 a page: each page is kept whole per customer."""
     user = request.user
     number = page_number(request.GET.get("page"))
 
