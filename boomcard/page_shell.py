@@ -16,6 +16,12 @@ What else a page takes from the request is in the cache's name: the path with it
 count are customer data, dropped with the generation. A page is never cached while the request
 has messages to show: the view renders it as before, and they are shown once.
 
+The page around its body (``base.html``'s header, navigation and footer, the page's title and
+scripts) is drawn once in each process under everything it shows (``drawn_once``): the template,
+the address, the customer, the bell's count and every value of the view's context but its HTML
+(each ``SafeString``, a *slot*, drawn with a marker in its place and put in afterwards). So the
+first view after a change draws only what the view's own HTML shows, and the frame is reused.
+
 Like every marker here, these hold a raw ``<``, which autoescaping never lets a customer's text
 (or the address) produce.
 """
@@ -30,10 +36,10 @@ from django.contrib.messages import get_messages
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import dateformat, timezone
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
 from boomcard.page_cache import customer_cached
-from boomcard.page_fragments import TOKEN_MARKER, fragment_for, fragment_name
+from boomcard.page_fragments import TOKEN_MARKER, drawn_once, fragment_for, fragment_name
 
 NONCE_MARKER = mark_safe("<boom-csp-nonce>")
 TIME_MARKER = mark_safe("<boom-page-time>")
@@ -100,15 +106,53 @@ def customer_page(
 
     def build() -> str | None:
         page = context()
-        if page is None:
-            return None
-        return render_to_string(template, {**page, **_SHELL_CONTEXT}, request=_ShellRequest(request))  # type: ignore[arg-type]
+        return None if page is None else _page_html(request, template, page)
 
     address = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:24]
     html = customer_cached(user.pk, fragment_name("page", name, address), build)
     if html is None:
         return None
     return HttpResponse(page_for(request, html))
+
+
+# What the frame's key may hold: values whose repr is what they show.
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _slot(name: str) -> SafeString:
+    return mark_safe(f"<boom-slot-{name}>")  # noqa: S308 (a marker: a raw "<" no autoescaped text holds)
+
+
+def _page_html(request: HttpRequest, template: str, page: dict[str, Any]) -> str:
+    """``template`` rendered with ``page`` for the page cache: the frame from ``drawn_once``, its
+    slots filled with the view's HTML. A context holding anything but HTML and plain values (a
+    lazy text, a model) is rendered whole, its repr need not be what it shows; so is a page for a
+    user whose bell's count was not read with them."""
+    slots = {name: value for name, value in page.items() if isinstance(value, SafeString)}
+    shows = {name: value for name, value in page.items() if name not in slots}
+
+    def draw() -> str:
+        frame = {**shows, **{name: _slot(name) for name in slots}, **_SHELL_CONTEXT}
+        return render_to_string(template, frame, request=_ShellRequest(request))  # type: ignore[arg-type]
+
+    # The bell's count, as accounts.backends reads it with the user (the context processor's).
+    bell = getattr(request.user, "unread_notice_count", None)
+    if bell is None or not all(isinstance(value, _PLAIN) for value in shows.values()):
+        return render_to_string(template, {**page, **_SHELL_CONTEXT}, request=_ShellRequest(request))  # type: ignore[arg-type]
+    key = repr(
+        (
+            template,
+            request.get_full_path(),
+            request.user.pk,
+            bell,
+            sorted(shows.items()),
+            sorted(slots),
+        )
+    )
+    html = drawn_once("frame", key, draw)
+    for name, value in slots.items():
+        html = html.replace(_slot(name), value)
+    return html
 
 
 def page_for(request: HttpRequest, html: str) -> str:

@@ -6,18 +6,22 @@ change shows at once; and the pages work without the cache."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.contrib.messages import constants
 from django.contrib.messages.storage.base import Message
 from django.contrib.messages.storage.cookie import CookieStorage
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.test import Client, RequestFactory, override_settings
+from django.test.signals import template_rendered
 from django.urls import reverse
 
 from accounts import outbox
 from accounts.models import Notice, User
 from billing.models import Order
+from boomcard.page_cache import customers_changed
 from boomcard.page_fragments import FORM_TOKEN_MARKER, TOKEN_MARKER
 from boomcard.page_shell import NONCE_MARKER, TIME_ISO_MARKER, TIME_MARKER
 from plans.models import Line, Plan
@@ -57,6 +61,21 @@ def browser(customer: User) -> Client:
 
 def nonces(page: str) -> set[str]:
     return set(re.findall(r'nonce="([^"]*)"', page))
+
+
+@contextmanager
+def capture_templates() -> Iterator[list[str]]:
+    """The names of the templates rendered meanwhile."""
+    names: list[str] = []
+
+    def rendered(sender, template, **kwargs) -> None:
+        names.append(template.name)
+
+    template_rendered.connect(rendered)
+    try:
+        yield names
+    finally:
+        template_rendered.disconnect(rendered)
 
 
 def csrf_values(page: str) -> list[str]:
@@ -232,3 +251,46 @@ def test_an_address_naming_what_a_page_does_not_read_is_drawn_not_kept(customer,
         before = {key for key in stored() if ":page:" in key}
         assert client.get(path).status_code == 200
         assert len({key for key in stored() if ":page:" in key} - before) == 1, path
+
+
+def normalised(page: str) -> str:
+    """A page without what each request puts in it: tokens, nonces and the time served."""
+    page = re.sub(r'(name="csrfmiddlewaretoken" value=")[^"]+"', r'\1"', page)
+    page = re.sub(r'(name="token" value=")[^"]+"', r'\1"', page)
+    page = re.sub(r'nonce="[^"]*"', 'nonce=""', page)
+    return re.sub(r'data-rendered-at="[^"]+"|as of \d\d:\d\d', "", page)
+
+
+def test_after_a_change_the_frame_is_reused_and_the_page_is_the_same(customer, line, plans):
+    """The first view after a change draws the view's own HTML and reuses the page around it
+    (base.html and the page's title and scripts), drawn once per process: the page is the one a
+    process with nothing kept draws."""
+    paths = customer_pages(line, plans)
+    client = browser(customer)
+    for name, path in paths.items():
+        client.get(path)  # the frame is drawn and kept
+        customers_changed([customer.pk])
+        with capture_templates() as drawn:
+            after_change = client.get(path).content.decode()
+        assert "base.html" not in drawn, name
+        caches["fragments"].clear()
+        customers_changed([customer.pk])
+        with capture_templates() as drawn:
+            fresh = client.get(path).content.decode()
+        assert "base.html" in drawn, name
+        assert normalised(after_change) == normalised(fresh), name
+
+
+def test_the_frame_follows_what_it_shows(customer, line, plans):
+    """The frame's title (a line's name) and the bell are in its key: a rename or a notice shows
+    at once, though the frame of the page before is still kept."""
+    client = browser(customer)
+    path = reverse("plans:line", args=[line.pk])
+    client.get(path)
+    line.nickname = "Travel phone"
+    line.save()
+    assert "<title>Travel phone · Boom</title>" in client.get(path).content.decode()
+    outbox.notice_create(user=customer, kind=Notice.Kind.SUPPORT_RECEIVED, key="frame-test", email=False)
+    assert 'class="bell-count">1<' in client.get(path).content.decode()
+    other = browser(UserFactory.create())  # another customer's frames are their own
+    assert 'class="bell-count"' not in other.get(reverse("accounts:support")).content.decode()
