@@ -4,9 +4,11 @@ Each customer has a *generation*, a random token in the cache. A value is stored
 generation it was built in and is served only while that is still the customer's generation.
 Whatever changes what a customer's pages show (their lines, their buckets, their notices) calls
 ``customers_changed`` with their ids (the apps connect their models' signals to it: see
-``accounts.signals`` and ``plans.signals``), which deletes their generations once the transaction has
-committed: the next read starts a new one and rebuilds. A reader that built a value from the
-data just before a change stores it under the old generation, where nobody looks for it.
+``accounts.signals`` and ``plans.signals``), which gives each a new generation, and again once the
+transaction has committed: the next read finds its value under the old one and rebuilds. A reader
+that built a value from the data just before a change stores it under the old generation, where
+nobody looks for it. A customer with no generation (none changed in the last
+``GENERATION_SECONDS``) gets one at the first read, before it builds.
 
 Values also expire after ``settings.PAGE_CACHE_SECONDS``: what depends on the clock (the days
 and hours left) is never older than that, nor is anything a lost invalidation would leave behind
@@ -46,7 +48,8 @@ def _value_key(user_id: int, name: str) -> str:
 def customer_cached(user_id: int, name: str, build: Callable[[], T]) -> T:
     """The customer's value ``name``: from the cache if it was built in their current
     generation, otherwise ``build()``, stored for the next request. One round trip to the cache
-    on a hit; two or three on a miss."""
+    on a hit, two on a miss (three for a customer without a generation yet, who gets one before
+    the build)."""
     generation_key, value_key = _generation_key(user_id), _value_key(user_id, name)
     try:
         found = cache.get_many([generation_key, value_key])
@@ -77,10 +80,14 @@ def customer_cached(user_id: int, name: str, build: Callable[[], T]) -> T:
 
 
 def customers_changed(user_ids: Iterable[int | None]) -> None:
-    """What these customers' pages show has changed: their cached values are dropped now, and
-    again when the current transaction commits, since a request in between may have rebuilt
-    them from the data as it was before. Ids that are None (a line without an owner) are
-    skipped."""
+    """What these customers' pages show has changed: each gets a new generation now, and another
+    when the current transaction commits, since a request in between may have rebuilt their
+    values from the data as it was before. Ids that are None (a line without an owner) are
+    skipped.
+
+    A new generation rather than none: the first read after a change then finds the generation
+    it stores under with the value it looks for, in one round trip, where a deleted one had to be
+    started again first (``customer_cached``)."""
     keys = sorted({_generation_key(user_id) for user_id in user_ids if user_id is not None})
     if keys:
         _forget(keys)
@@ -89,8 +96,9 @@ def customers_changed(user_ids: Iterable[int | None]) -> None:
 
 
 def _forget(keys: list[str]) -> None:
+    """A new random generation for each key, in one round trip: no value was stored under it."""
     try:
-        cache.delete_many(keys)
+        cache.set_many({key: secrets.token_hex(8) for key in keys}, GENERATION_SECONDS)
     except Exception as error:
         # The values left behind expire after PAGE_CACHE_SECONDS.
         logger.warning("page cache unreachable (%r); %d customers' pages may lag", error, len(keys))
