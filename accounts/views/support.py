@@ -33,7 +33,7 @@ from accounts.support_desk import (
     support_threads_of,
 )
 from accounts.support_forms import SupportCodeForm, SupportForm, SupportGuestForm, SupportReplyForm
-from boomcard.page_fragments import FORM_TOKEN_MARKER, fragment_for, fragment_render
+from boomcard.page_fragments import FORM_TOKEN_MARKER, drawn_once, fragment_for, fragment_render
 from boomcard.page_shell import customer_page
 from boomcard.ratelimit import client_address
 
@@ -110,7 +110,12 @@ def _support_customer(request: HttpRequest) -> HttpResponse:
     def fragment() -> str:
         form = SupportForm(user=user)
         form.initial["token"] = FORM_TOKEN_MARKER  # each request gets its own (fragment_for)
-        return fragment_render("accounts/support_body.html", _support_context(user, form))
+        # The empty form shows nothing but the customer's lines to choose from: drawn once per
+        # process under them (and the language), not on every first view after a change.
+        choices = repr([(str(value), str(label)) for value, label in form.fields["line"].choices])  # type: ignore[attr-defined]
+        form_html = drawn_once("support-form", choices, lambda: render_to_string("includes/form.html", {"form": form}))
+        context = {**_support_context(user, form), "form_html": mark_safe(form_html)}  # noqa: S308 (our template)
+        return fragment_render("accounts/support_body.html", context)
 
     # The answers, the customer's requests with their threads, and the empty form.
     response = customer_page(request, "support", "accounts/support.html", lambda: {"body": mark_safe(fragment())})  # noqa: S308

@@ -4,6 +4,7 @@ emailed to support once however often its form is posted."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -13,7 +14,7 @@ from django.urls import reverse
 from accounts.emails import delivery_email
 from accounts.models import EmailDelivery, Notice, SmsCode, SupportRequest
 from accounts.support import support_request_create
-from tests.factories import UserFactory, mobile_number
+from tests.factories import LineFactory, UserFactory, mobile_number
 from tests.sms import code_in
 
 pytestmark = pytest.mark.django_db
@@ -184,3 +185,28 @@ def test_a_bad_token_is_a_form_error(client):
     )
     assert response.status_code == 200
     assert "token" in response.context["form"].errors
+
+
+def test_the_logged_in_form_lists_the_customers_lines_as_they_are_now_in_their_language(customer, line):
+    """The empty form and the answers are drawn once per process (boomcard.page_fragments): by
+    the lines to choose from and the language, so a renamed line, a line added or another
+    language shows at once, and each view still carries a token of its own."""
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(customer)
+    first = page(client)
+    assert f'<option value="{line.pk}">' in first
+    line.nickname = "Mum's travel phone"
+    line.save()
+    second = page(client)
+    assert "Mum&#x27;s travel phone" in second
+    added = LineFactory.create(owner=customer, nickname="Work phone")
+    third = page(client)
+    assert f'<option value="{added.pk}">Work phone</option>' in third
+    tokens = [re.search(r'name="token" value="([^"]+)"', text) for text in (first, second, third)]
+    assert all(tokens)
+    assert len({token.group(1) for token in tokens if token}) == 3
+    client.post(reverse("accounts:language"), {"language": "zh-hans", "next": "/support/"})
+    chinese = page(client)
+    assert "Mum&#x27;s travel phone" in chinese
+    assert "No particular line" not in chinese
+    assert "How do I renew?" not in chinese
