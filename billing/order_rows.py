@@ -1,5 +1,6 @@
 """An order as its pages read it (the order, its receipt, the pay page), in hand-written SQL: the
-order with its line and plan, and its items with their plans and buckets. The instances are the
+order with its line and plan, and its items with their plans and buckets; and what the renewal
+page reads beyond its offers, a line's open order and the customer's saved card. The instances are the
 ones the ORM would make (``boomcard.rows``); the queries are the ones it made, without its
 building and compiling them and making the rows on every first view after a change (BENCHMARKS.md)."""
 
@@ -7,12 +8,13 @@ from __future__ import annotations
 
 from django.db import connection
 
-from billing.models import Order, OrderItem
+from billing.models import Order, OrderItem, PaymentProfile
 from boomcard.rows import Selected, table, with_related
 from plans.models import Bucket, Line, Plan
 
 _order, _order_line, _order_plan = Selected(Order, "o"), Selected(Line, "l"), Selected(Plan, "p")
 _item, _item_plan, _item_bucket = Selected(OrderItem, "i"), Selected(Plan, "p"), Selected(Bucket, "b")
+_card = Selected(PaymentProfile, "c")
 
 
 def order_of(*, user_id: int, public_id: str) -> Order | None:
@@ -53,3 +55,29 @@ def items_of(order: Order) -> list[OrderItem]:
             with_related(item, "bucket", _item_bucket.instance_or_none(row, _item.width + _item_plan.width))
             items.append(item)
     return items
+
+
+def open_order_and_card(*, user_id: int, line_id: int) -> tuple[Order | None, PaymentProfile | None]:
+    """The line's newest open order (``Order.OPEN``) with its plan, and the customer's payment
+    profile (their saved card), either None when there is none: what ``Order.objects.filter(
+    line=..., status__in=Order.OPEN).select_related("plan").first()`` and ``PaymentProfile.objects
+    .filter(user=...).first()`` read. One query."""
+    statuses = [str(status) for status in Order.OPEN]
+    query = (
+        f"SELECT {_order.columns}, {_order_plan.columns}, {_card.columns}"  # noqa: S608 (names from the models)
+        " FROM (SELECT 1 AS one) just_one"
+        f" LEFT OUTER JOIN {table(Order)} o ON o.id = ("
+        f"SELECT newest.id FROM {table(Order)} newest WHERE newest.line_id = %s"
+        f" AND newest.status IN ({', '.join(['%s'] * len(statuses))})"
+        " ORDER BY newest.created_at DESC, newest.id DESC LIMIT 1)"
+        f" LEFT OUTER JOIN {table(Plan)} p ON p.id = o.plan_id"
+        f" LEFT OUTER JOIN {table(PaymentProfile)} c ON c.user_id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, [line_id, *statuses, user_id])
+        row = cursor.fetchone()
+    assert row is not None  # the one row the outer joins hang from
+    order = _order.instance_or_none(row)
+    if order is not None:
+        with_related(order, "plan", _order_plan.instance(row, _order.width))
+    return order, _card.instance_or_none(row, _order.width + _order_plan.width)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from billing.models import Order, OrderItem, PaymentProfile
-from billing.order_rows import items_of, order_of
+from billing.order_rows import items_of, open_order_and_card, order_of
 from plans.models import Line, Plan, Price
 from plans.pricing import Money
 from plans.selectors import catalogue, offered_price
@@ -151,7 +151,7 @@ def renewal_options(*, user: User, line_id: int, currency: str, now: datetime | 
             current = offer
         else:
             base_plans.append(offer)
-    open_order = Order.objects.filter(line=line, status__in=Order.OPEN).select_related("plan").first()
+    open_order, saved_card = open_order_and_card(user_id=user.pk, line_id=line.pk)
     return RenewalOptions(
         line=line,
         currency=currency,
@@ -160,7 +160,7 @@ def renewal_options(*, user: User, line_id: int, currency: str, now: datetime | 
         addons=addons,
         flexible=flexible,
         open_order=open_order,
-        saved_card=PaymentProfile.objects.filter(user=user).first(),
+        saved_card=saved_card,
     )
 
 

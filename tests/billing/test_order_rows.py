@@ -5,10 +5,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.models import Order
-from billing.order_rows import items_of, order_of
+from billing.models import Order, PaymentProfile
+from billing.order_rows import items_of, open_order_and_card, order_of
 from plans.line_page import row_columns
-from tests.factories import UserFactory
+from plans.models import Line, Plan
+from tests.factories import LineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +49,34 @@ def test_an_item_not_yet_fulfilled_has_no_bucket(fulfilled_order):
     [found] = items_of(fulfilled_order)
     assert found.pk == item.pk
     assert found.bucket is None  # the outer join found none
+
+
+def an_order(line: Line, plan: Plan, status: str) -> Order:
+    assert line.owner is not None
+    return Order.objects.create(
+        user=line.owner, line=line, plan=plan, kind=Order.Kind.RENEWAL, amount_minor=100, currency="HKD", status=status
+    )
+
+
+def test_the_renewal_pages_open_order_and_saved_card_are_the_orms(customer, line, plans):
+    """The line's open order (one at most) with its plan, and the customer's payment profile, or
+    None for either, as ``.first()`` read them."""
+    an_order(line, plans["basic-10"], Order.Status.FULFILLED)
+    an_order(line, plans["basic-10"], Order.Status.CANCELLED)
+    assert open_order_and_card(user_id=customer.pk, line_id=line.pk) == (None, None)
+    opened = an_order(line, plans["basic-30"], Order.Status.FAILED)
+    an_order(LineFactory.create(owner=customer), plans["basic-10"], Order.Status.PENDING)  # another line's
+    profile = PaymentProfile.objects.create(user=customer, stripe_customer_id="cus_rows", card_last4="4242")
+    with CaptureQueriesContext(connection) as queries:
+        order, card = open_order_and_card(user_id=customer.pk, line_id=line.pk)
+        assert order is not None
+        assert card is not None
+        shown = (row_columns(order), row_columns(order.plan), row_columns(card))
+    assert len(queries) == 1
+    expected = Order.objects.filter(line=line, status__in=Order.OPEN).select_related("plan").first()
+    assert expected == opened
+    assert shown == (row_columns(expected), row_columns(expected.plan), row_columns(profile))
+    assert open_order_and_card(user_id=UserFactory.create().pk, line_id=line.pk) == (opened, None)
+    opened.status = Order.Status.CANCELLED
+    opened.save()
+    assert open_order_and_card(user_id=customer.pk, line_id=line.pk) == (None, profile)
