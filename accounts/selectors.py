@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from math import ceil
 
 from axes.models import AccessAttempt
 from django.conf import settings
@@ -21,6 +22,44 @@ from boomcard.rows import Selected
 def unread_notice_count(*, user: User) -> int:
     """The bell's count: one indexed query."""
     return Notice.objects.filter(user=user, read_at__isnull=True).count()
+
+
+NOTICES_PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class NoticePage:
+    """One page of a customer's notices, newest first: ``number`` counts from 1."""
+
+    number: int
+    notices: list[Notice]
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def previous_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_number(self) -> int:
+        return self.number + 1
+
+
+def notice_page(*, user: User, number: int, per_page: int = NOTICES_PER_PAGE) -> NoticePage:
+    """Page ``number`` of the customer's notices, newest first, in one query (one row past the
+    page says whether another follows; the pages say only "newer" and "older", so nothing is
+    counted). A number past the last page gives the last page, as ``Paginator.get_page`` does:
+    then they are counted, and that page read."""
+    newest_first = Notice.objects.filter(user=user).order_by("-created_at", "-id")
+    start = (number - 1) * per_page
+    notices = list(newest_first[start : start + per_page + 1])
+    if not notices and number > 1:
+        last = max(1, ceil(newest_first.count() / per_page))
+        return notice_page(user=user, number=last, per_page=per_page)
+    return NoticePage(number=number, notices=notices[:per_page], has_next=len(notices) > per_page)
 
 
 _user = Selected(User, "u")

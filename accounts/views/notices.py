@@ -3,7 +3,6 @@
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
@@ -12,35 +11,40 @@ from django.views.decorators.http import require_POST
 from accounts import selectors, services
 from accounts.http import CustomerRequest
 from accounts.notice_text import notice_text
-from boomcard.page_cache import customer_cached
-from boomcard.page_fragments import fragment_for, fragment_name, fragment_render, page_number
+from boomcard.page_fragments import fragment_for, fragment_render, page_number
 from boomcard.page_shell import customer_page
 
 
 @login_required
 def notices(request: CustomerRequest) -> HttpResponse:
-    """The customer's notices, newest first; opening the page marks them read. Each page's body is
-    cached per customer, with the notices it showed as new: marking them read drops it (a notice
-    is new on the one view that marks it read)."""
+    """The customer's notices, newest first; opening the page marks them read. A page is kept
+    whole per customer unless it shows new notices: those are new on the one view that marks
+    them read, which changes the page."""
     user = request.user
     number = page_number(request.GET.get("page"))
 
     def fragment() -> tuple[str, list[int]]:
-        page = Paginator(user.notices.order_by("-created_at", "-id"), 20).get_page(number)
-        items = [(notice, notice_text(notice)) for notice in page.object_list]
-        unread = [notice.pk for notice in page.object_list if notice.read_at is None]
+        page = selectors.notice_page(user=user, number=number)
+        items = [(notice, notice_text(notice)) for notice in page.notices]
+        unread = [notice.pk for notice in page.notices if notice.read_at is None]
         html = fragment_render("accounts/notices_body.html", {"page": page, "items": items, "unread": set(unread)})
         return html, unread
 
+    drawn: list[tuple[str, list[int]]] = []
+
     def context() -> dict[str, Any] | None:
-        html, unread = customer_cached(user.pk, fragment_name("notices", number), fragment)
-        # A page showing new notices is seen once: marking them read (below) changes it.
-        return None if unread else {"body": mark_safe(html)}  # noqa: S308 (our template)
+        html, unread = fragment()
+        if unread:
+            # A page showing new notices is seen once: marking them read (below) changes it.
+            drawn.append((html, unread))
+            return None
+        return {"body": mark_safe(html)}  # noqa: S308 (our template)
 
     response = customer_page(request, f"notices:{number}", "accounts/notices.html", context, params=("page",))
     if response is not None:
         return response
-    html, unread = customer_cached(user.pk, fragment_name("notices", number), fragment)
+    # Drawn just now (new notices), or else drawn here: messages to show, or the answer None kept.
+    html, unread = drawn[0] if drawn else fragment()
     if unread:
         services.notice_mark_read(user=user, notice_ids=unread)
         # The bell on this page counts what is still unread now that these are read.

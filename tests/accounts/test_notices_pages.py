@@ -62,6 +62,31 @@ def test_notices_page_lists_newest_first_and_marks_them_read(client, customer):
     assert "S000001" in page
 
 
+def test_notices_come_twenty_to_a_page_with_newer_and_older_links(client, customer, django_assert_num_queries):
+    """Each page is read in one query (one notice past the page says an older page follows); a
+    number past the last page shows the last, and one that is not a number the first."""
+    for n in range(45):
+        support_notice(customer, f"S{n:06d}", minutes_ago=n)  # S000000 the newest
+    Notice.objects.filter(user=customer).update(read_at=timezone.now())
+    client.force_login(customer)
+    client.get(reverse("plans:home"))  # the session and the user are kept
+
+    def shown(query: str) -> tuple[list[str], bool, bool]:
+        page = client.get(reverse("accounts:notices") + query).content.decode()
+        refs = re.findall(r"S0000\d\d", page)
+        return sorted(set(refs)), "Newer</a>" in page, "Older →</a>" in page
+
+    with django_assert_num_queries(1):  # the page's notices: the session and user from the cache
+        first = shown("")
+    assert first == ([f"S{n:06d}" for n in range(20)], False, True)
+    assert shown("?page=2") == ([f"S{n:06d}" for n in range(20, 40)], True, True)
+    last = shown("?page=3")
+    assert last == ([f"S{n:06d}" for n in range(40, 45)], True, False)
+    assert shown("?page=9") == last
+    assert shown("?page=x") == first
+    assert 'href="?page=2"' in client.get(reverse("accounts:notices") + "?page=3").content.decode()
+
+
 def test_the_bell_shows_the_unread_count_until_the_notices_are_opened(client, customer):
     support_notice(customer, "S000001", 5)
     support_notice(customer, "S000002", 1)
