@@ -21,9 +21,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from math import ceil, floor
 
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from boomcard.formats import country_name, is_country_code
 from plans.models import GB, Plan, Price
@@ -208,12 +210,23 @@ def roaming_countries(plans: Iterable[Plan]) -> list[str]:
     """The countries the roaming packs on sale cover, pack by pack in the catalogue's order, each
     pack's countries by name. A stored code that is not an ISO country (saved before the admin
     checked them; the catalogue check page lists it) is never offered."""
+    packs = tuple(
+        tuple(code for code in plan.countries if isinstance(code, str))  # hashable: a key below
+        for plan in plans
+        if plan.is_active and plan.is_addon and plan.countries
+    )
+    return list(_countries_of(packs, translation.get_language()))
+
+
+@lru_cache(maxsize=64)
+def _countries_of(packs: tuple[tuple[str, ...], ...], language: str | None) -> tuple[str, ...]:
+    """``roaming_countries`` of these packs' countries, sorted by their names in ``language`` (the
+    active one: the key of each process's copy, since the order depends on it)."""
     codes: list[str] = []
-    for plan in plans:
-        if plan.is_active and plan.is_addon and plan.countries:
-            new = {code for code in plan.countries if is_country_code(code) and code not in codes}
-            codes += sorted(new, key=country_name)
-    return codes
+    for countries in packs:
+        new = {code for code in countries if is_country_code(code) and code not in codes}
+        codes += sorted(new, key=country_name)
+    return tuple(codes)
 
 
 def need_from_usage(*, data_bytes: int, voice_seconds: int, sms: int, months: int = USAGE_MONTHS) -> Need:

@@ -9,6 +9,7 @@ roam-jpkr-7 ¥45 (5 GB, 7 days), roam-eu-15 ¥98 (10 GB, 15 days). All home plan
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from boomcard.formats import country_name
 from plans.demo import seed_catalogue
@@ -269,6 +270,18 @@ def test_country_choices_follow_the_packs_then_the_names(cny):
     assert countries[:6] == ["HK", "MO", "JP", "KR", "AT", "BE"]
     assert len(countries) == 22
     assert countries[-1] == "GB"  # United Kingdom, last of Europe by name
+
+
+def test_country_choices_are_sorted_in_the_language_of_the_page(cny):
+    """The order by name is kept per language in each process: a page in Chinese never gets the
+    English order kept before it, nor the other way round."""
+    english = roaming_countries(cny)
+    with translation.override("zh-hans"):
+        chinese = roaming_countries(cny)
+        assert chinese[4:] == sorted(chinese[4:], key=country_name)  # Europe's pack, by its Chinese names
+    assert sorted(chinese) == sorted(english)
+    assert chinese != english
+    assert roaming_countries(cny) == english
 
 
 def test_junk_stored_before_the_admin_checked_codes_is_never_offered(cny):
