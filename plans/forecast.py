@@ -92,13 +92,16 @@ def daily_pace(used: Mapping[date, int], today: date) -> dict[int, float] | None
     mean = sum(week) / len(week)
     weights = dict.fromkeys(range(7), 1.0)
     if history >= WEEKDAY_HISTORY_DAYS:
-        past = [today - timedelta(days=n) for n in range(1, WEEKDAY_HISTORY_DAYS + 1)]
-        weeks = {day: used.get(day, 0) for day in past}
-        day_mean = sum(weeks.values()) / WEEKDAY_HISTORY_DAYS
+        # Each weekday's total over the last four weeks, in one pass.
+        by_weekday = [0] * 7
+        for n in range(1, WEEKDAY_HISTORY_DAYS + 1):
+            day = today - timedelta(days=n)
+            by_weekday[day.weekday()] += used.get(day, 0)
+        day_mean = sum(by_weekday) / WEEKDAY_HISTORY_DAYS
         if day_mean:
             low, high = 1 / WEEKDAY_WEIGHT_LIMIT, float(WEEKDAY_WEIGHT_LIMIT)
             for weekday in range(7):
-                weekday_mean = sum(a for d, a in weeks.items() if d.weekday() == weekday) / 4
+                weekday_mean = by_weekday[weekday] / 4
                 weights[weekday] = min(max(weekday_mean / day_mean, low), high)
     return {weekday: mean * weight for weekday, weight in weights.items()}
 
