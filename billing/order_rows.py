@@ -1,6 +1,7 @@
 """An order as its pages read it (the order, its receipt, the pay page), in hand-written SQL: the
-order with its line and plan, and its items with their plans and buckets; and what the renewal
-page reads beyond its offers, a line's open order and the customer's saved card. The instances are the
+order with its line and plan, its items with their plans and buckets, its confirmation notice and
+open refund; and what the renewal page reads beyond its offers, a line's open order and the
+customer's saved card. The instances are the
 ones the ORM would make (``boomcard.rows``); the queries are the ones it made, without its
 building and compiling them and making the rows on every first view after a change (BENCHMARKS.md)."""
 
@@ -8,13 +9,16 @@ from __future__ import annotations
 
 from django.db import connection
 
-from billing.models import Order, OrderItem, PaymentProfile
+from accounts.models import Notice
+from accounts.notice_keys import order_fulfilled_key
+from billing.models import Order, OrderItem, PaymentProfile, Refund
 from boomcard.rows import Selected, table, with_related
 from plans.models import Bucket, Line, Plan
 
 _order, _order_line, _order_plan = Selected(Order, "o"), Selected(Line, "l"), Selected(Plan, "p")
 _item, _item_plan, _item_bucket = Selected(OrderItem, "i"), Selected(Plan, "p"), Selected(Bucket, "b")
 _card = Selected(PaymentProfile, "c")
+_notice, _refund = Selected(Notice, "n"), Selected(Refund, "r")
 
 
 def order_of(*, user_id: int, public_id: str) -> Order | None:
@@ -55,6 +59,26 @@ def items_of(order: Order) -> list[OrderItem]:
             with_related(item, "bucket", _item_bucket.instance_or_none(row, _item.width + _item_plan.width))
             items.append(item)
     return items
+
+
+def notice_and_open_refund(order: Order) -> tuple[Notice | None, Refund | None]:
+    """The notice that confirmed ``order`` to its customer, and its newest open refund
+    (``Refund.OPEN``), either None when there is none. One query."""
+    statuses = [str(status) for status in Refund.OPEN]
+    query = (
+        f"SELECT {_notice.columns}, {_refund.columns}"  # noqa: S608 (names from the models)
+        " FROM (SELECT 1 AS one) just_one"
+        f" LEFT OUTER JOIN {table(Notice)} n ON n.key = %s AND n.user_id = %s"
+        f" LEFT OUTER JOIN {table(Refund)} r ON r.id = ("
+        f"SELECT newest.id FROM {table(Refund)} newest WHERE newest.order_id = %s"
+        f" AND newest.status IN ({', '.join(['%s'] * len(statuses))})"
+        " ORDER BY newest.created_at DESC, newest.id DESC LIMIT 1)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, [order_fulfilled_key(order_id=order.pk), order.user_id, order.pk, *statuses])
+        row = cursor.fetchone()
+    assert row is not None  # the one row the outer joins hang from
+    return _notice.instance_or_none(row), _refund.instance_or_none(row, _notice.width)
 
 
 def open_order_and_card(*, user_id: int, line_id: int) -> tuple[Order | None, PaymentProfile | None]:

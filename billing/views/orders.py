@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -18,17 +19,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import CustomerRequest
-from accounts.models import Notice
-from accounts.notice_keys import order_fulfilled_key
 from billing import gateway, selectors, services
 from billing.forms import RenewForm
-from billing.models import Order, Refund
+from billing.models import Order
+from billing.order_rows import notice_and_open_refund
 from billing.receipt_pdf import receipt_pdf as receipt_as_pdf
 from billing.views.messages import gateway_message
 from billing.views.wallets import wallet_step
 from boomcard.formats import money
-from boomcard.page_cache import customer_cached
-from boomcard.page_fragments import drawn_once, fragment_for, fragment_name, fragment_render, page_number
+from boomcard.page_fragments import drawn_once, fragment_for, fragment_render, page_number
 from boomcard.page_shell import customer_page
 from plans.currency import currency_for
 from plans.pricing import Money, price_of
@@ -136,26 +135,31 @@ def order_detail(request: CustomerRequest, public_id: str) -> HttpResponse:
     script asks for the order's status until it changes."""
     user = request.user
 
+    @cache  # read once per request, whichever path asks first
+    def the_order() -> Order:
+        return selectors.customer_order(user=user, public_id=public_id)
+
+    @cache
     def final_body() -> str | None:
         """A final order's page body, which nothing but a change to the order (or its notice,
         its refund) changes; None for an order still under way."""
-        order = selectors.customer_order(user=user, public_id=public_id)
+        order = the_order()
         if order.status not in Order.FINAL:
             return None
         return fragment_render("billing/order_body.html", _order_context(order, go=False))
 
     def final_page() -> dict[str, Any] | None:
-        html = customer_cached(user.pk, fragment_name("order", public_id), final_body)
+        html = final_body()
         return None if html is None else {"public_id": public_id, "body": mark_safe(html)}  # noqa: S308
 
-    # The whole page, once the order is final (its body is cached then).
+    # The whole page, once the order is final.
     response = customer_page(request, f"order:{public_id}", "billing/order.html", final_page, params=("go",))
     if response is not None:
         return response
-    html = customer_cached(user.pk, fragment_name("order", public_id), final_body)
+    html = final_body()
     if html is not None:
         return render(request, "billing/order.html", {"public_id": public_id, "body": fragment_for(request, html)})
-    order = selectors.customer_order(user=user, public_id=public_id)
+    order = the_order()
     if order.status not in Order.FINAL and order.payment_intent_id:
         try:
             order = services.order_fulfil(order=order)
@@ -169,8 +173,9 @@ def order_detail(request: CustomerRequest, public_id: str) -> HttpResponse:
 def _order_context(order: Order, *, go: bool) -> dict[str, Any]:
     """What the order page shows of ``order``: a fixed number of queries (its notice, its open
     refund, its items with their plans and buckets)."""
-    notice = Notice.objects.filter(user_id=order.user_id, key=order_fulfilled_key(order_id=order.pk)).first()
-    refund = order.refunds.filter(status__in=Refund.OPEN).first() if order.status == Order.Status.FULFILLED else None
+    notice, refund = notice_and_open_refund(order)
+    if order.status != Order.Status.FULFILLED:
+        refund = None
     items = selectors.order_items(order=order)
     base_expiries = [item.bucket.expires_at for item in items if item.bucket and not item.plan.is_addon]
     return {
@@ -254,6 +259,7 @@ ORDERS_PER_PAGE = 20
 def receipt(request: CustomerRequest, public_id: str) -> HttpResponse:
     user = request.user
 
+    @cache  # drawn once per request, whichever path asks first
     def body() -> str | None:
         """The receipt's body; None for an order that has none (yet)."""
         receipt = selectors.customer_receipt(user=user, public_id=public_id)
@@ -263,14 +269,14 @@ def receipt(request: CustomerRequest, public_id: str) -> HttpResponse:
         return fragment_render("billing/receipt_body.html", context)
 
     def context() -> dict[str, Any] | None:
-        html = customer_cached(user.pk, fragment_name("receipt", public_id), body)
+        html = body()
         return None if html is None else {"public_id": public_id, "body": mark_safe(html)}  # noqa: S308
 
-    # The whole page, while the order has a receipt (its body is cached then).
+    # The whole page, while the order has a receipt.
     response = customer_page(request, f"receipt:{public_id}", "billing/receipt.html", context)
     if response is not None:
         return response
-    html = customer_cached(user.pk, fragment_name("receipt", public_id), body)
+    html = body()
     if html is None:
         return redirect("billing:order", public_id=public_id)
     return render(request, "billing/receipt.html", {"public_id": public_id, "body": fragment_for(request, html)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -23,8 +24,7 @@ from billing.models import Order
 from billing.payment_errors import payment_errors_for_script
 from billing.views.messages import gateway_message
 from boomcard.middleware import loads_stripe_js
-from boomcard.page_cache import customer_cached
-from boomcard.page_fragments import fragment_for, fragment_name, fragment_render
+from boomcard.page_fragments import fragment_for, fragment_render
 from boomcard.page_shell import customer_page
 
 
@@ -34,25 +34,30 @@ from boomcard.page_shell import customer_page
 def pay(request: CustomerRequest, public_id: str) -> HttpResponse:
     user = request.user
 
+    @cache  # read once per request, whichever path asks first
+    def the_order() -> Order:
+        return selectors.customer_order(user=user, public_id=public_id)
+
+    @cache
     def open_body() -> str | None:
         """The payment page's body for an open order whose intent is made; else None."""
-        order = selectors.customer_order(user=user, public_id=public_id)
+        order = the_order()
         if not order.is_open or not order.payment_intent_id:
             return None
         return fragment_render("billing/pay_body.html", _pay_context(order))
 
     def context() -> dict[str, Any] | None:
-        html = customer_cached(user.pk, fragment_name("pay", public_id), open_body)
+        html = open_body()
         return None if html is None else {"body": mark_safe(html), **_page_context()}  # noqa: S308 (our template)
 
-    # The whole page, while its body is cached (an open order whose intent is made).
+    # The whole page, while there is a body to show (an open order whose intent is made).
     response = customer_page(request, f"pay:{public_id}", "billing/pay.html", context)
     if response is not None:
         return response
-    html = customer_cached(user.pk, fragment_name("pay", public_id), open_body)
+    html = open_body()
     if html is not None:
         return render(request, "billing/pay.html", {"body": fragment_for(request, html), **_page_context()})
-    order = selectors.customer_order(user=user, public_id=public_id)
+    order = the_order()
     if not order.is_open:
         return redirect("billing:order", public_id=order.public_id)
     if not order.payment_intent_id:

@@ -1,12 +1,18 @@
 """The hand-written reads of an order's pages (billing.order_rows) give what the ORM gives: the
-order with its line and plan, its items with their plans and buckets, nothing of another's."""
+order with its line and plan, its items with their plans and buckets, its notice and open refund,
+the renewal page's open order and saved card; nothing of another's."""
+
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from billing.models import Order, PaymentProfile
-from billing.order_rows import items_of, open_order_and_card, order_of
+from accounts.models import Notice
+from accounts.notice_keys import order_fulfilled_key
+from billing.models import Order, PaymentProfile, Refund
+from billing.order_rows import items_of, notice_and_open_refund, open_order_and_card, order_of
 from plans.line_page import row_columns
 from plans.models import Line, Plan
 from tests.factories import LineFactory, UserFactory
@@ -80,3 +86,32 @@ def test_the_renewal_pages_open_order_and_saved_card_are_the_orms(customer, line
     opened.status = Order.Status.CANCELLED
     opened.save()
     assert open_order_and_card(user_id=customer.pk, line_id=line.pk) == (None, profile)
+
+
+def test_the_order_pages_notice_and_open_refund_are_the_orms(customer, line, plans):
+    """The order's confirmation notice (its key, the customer's) and its newest open refund, or
+    None for either, as ``.first()`` read them."""
+    order = an_order(line, plans["basic-10"], Order.Status.FULFILLED)
+    other = an_order(line, plans["basic-10"], Order.Status.REFUNDED)
+    assert notice_and_open_refund(order) == (None, None)
+    Refund.objects.create(order=order, amount_minor=10, currency="HKD", status=Refund.Status.SUCCEEDED)
+    Refund.objects.create(order=other, amount_minor=10, currency="HKD", status=Refund.Status.PENDING)
+    older = Refund.objects.create(
+        order=order, amount_minor=20, currency="HKD", created_at=timezone.now() - timedelta(minutes=5)
+    )
+    newer = Refund.objects.create(order=order, amount_minor=30, currency="HKD", status=Refund.Status.PENDING)
+    Notice.objects.create(user=customer, kind=Notice.Kind.PAYMENT_CONFIRMED, key=order_fulfilled_key(order_id=other.pk))
+    notice = Notice.objects.create(
+        user=customer, kind=Notice.Kind.PAYMENT_CONFIRMED, key=order_fulfilled_key(order_id=order.pk)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        found_notice, found_refund = notice_and_open_refund(order)
+        assert found_notice is not None
+        assert found_refund is not None
+        shown = (row_columns(found_notice), row_columns(found_refund))
+    assert len(queries) == 1
+    expected = order.refunds.filter(status__in=Refund.OPEN).first()
+    assert expected == newer != older
+    assert shown == (row_columns(notice), row_columns(expected))
+    Refund.objects.filter(pk=newer.pk).update(status=Refund.Status.FAILED)
+    assert notice_and_open_refund(order) == (notice, older)
