@@ -7,6 +7,9 @@ building and compiling them and making the rows on every first view after a chan
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from math import ceil
+
 from django.db import connection
 
 from accounts.models import Notice
@@ -19,6 +22,62 @@ _order, _order_line, _order_plan = Selected(Order, "o"), Selected(Line, "l"), Se
 _item, _item_plan, _item_bucket = Selected(OrderItem, "i"), Selected(Plan, "p"), Selected(Bucket, "b")
 _card = Selected(PaymentProfile, "c")
 _notice, _refund = Selected(Notice, "n"), Selected(Refund, "r")
+# What a row of the orders list shows (billing/orders_body.html).
+_listed = Selected(Order, "o", only=["public_id", "status", "amount_minor", "currency", "created_at", "line", "plan"])
+_listed_line, _listed_plan = Selected(Line, "l", only=["msisdn"]), Selected(Plan, "p", only=["name_en", "name_zh"])
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of a customer's orders, newest first: ``number`` counts from 1."""
+
+    number: int
+    orders: list[Order]
+    num_pages: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    @property
+    def previous_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_number(self) -> int:
+        return self.number + 1
+
+
+def order_page(*, user_id: int, number: int, per_page: int) -> OrderPage:
+    """Page ``number`` of the customer's orders, newest first, each with what its row shows (its
+    line's number, its plan's names; the rest deferred), and how many pages there are: one
+    query, the count a window over the same rows. A number past the last page gives the last
+    page, as ``Paginator.get_page`` does (then counted on its own first)."""
+    query = (
+        f"SELECT {_listed.columns}, {_listed_line.columns}, {_listed_plan.columns}, COUNT(*) OVER ()"  # noqa: S608
+        f" FROM {table(Order)} o INNER JOIN {table(Line)} l ON l.id = o.line_id"
+        f" INNER JOIN {table(Plan)} p ON p.id = o.plan_id"
+        " WHERE o.user_id = %s ORDER BY o.created_at DESC, o.id DESC LIMIT %s OFFSET %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, [user_id, per_page, (number - 1) * per_page])
+        rows = cursor.fetchall()
+    if not rows:
+        if number == 1:
+            return OrderPage(number=1, orders=[], num_pages=1)
+        count = Order.objects.filter(user_id=user_id).count()
+        return order_page(user_id=user_id, number=max(1, ceil(count / per_page)), per_page=per_page)
+    orders = []
+    for row in rows:
+        order = _listed.instance(row)
+        with_related(order, "line", _listed_line.instance(row, _listed.width))
+        with_related(order, "plan", _listed_plan.instance(row, _listed.width + _listed_line.width))
+        orders.append(order)
+    return OrderPage(number=number, orders=orders, num_pages=ceil(rows[0][-1] / per_page))
 
 
 def order_of(*, user_id: int, public_id: str) -> Order | None:

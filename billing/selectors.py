@@ -91,21 +91,6 @@ def customer_orders(*, user: User) -> QuerySet[Order]:
     return Order.objects.filter(user=user).select_related("line", "plan").order_by("-created_at", "-id")
 
 
-def customer_order_list(*, user: User) -> QuerySet[Order]:
-    """``customer_orders`` with only the columns the orders list shows: most of the cost of a
-    page of 20 was making the rows' other columns (their dates above all) into Python."""
-    return customer_orders(user=user).only(
-        "public_id",
-        "status",
-        "amount_minor",
-        "currency",
-        "created_at",
-        "line__msisdn",
-        "plan__name_en",
-        "plan__name_zh",
-    )
-
-
 @dataclass(frozen=True)
 class Offer:
     plan: Plan

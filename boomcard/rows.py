@@ -3,7 +3,7 @@ hottest pages where the ORM's own work costs more than the query does: building 
 the queryset, then making the instances, was ~3 ms of the home page's ~4 ms read against ~1 ms
 for the same SQL sent by hand (BENCHMARKS.md, "The first view after a change").
 
-``Selected(Model, "alias")`` names every concrete column of the model under a table alias for a
+``Selected(Model, "alias")`` names every concrete column of the model (or ``only`` some) under a table alias for a
 ``SELECT``, and makes an instance from its slice of a row with every value converted as the ORM
 converts it for this database (SQLite's datetimes arrive as text, a JSONField's value as JSON
 text): the instance is the one the ORM would have made, its related object cached when read in
@@ -44,9 +44,13 @@ class Selected(Generic[M]):
     """A model's concrete columns under ``alias`` in a hand-written ``SELECT`` (``columns``, in
     the order ``instance`` reads them), and its instances from the rows."""
 
-    def __init__(self, model: type[M], alias: str) -> None:
+    def __init__(self, model: type[M], alias: str, *, only: Sequence[str] = ()) -> None:
+        """``only``: the fields to read besides the primary key (all when empty); the others are
+        deferred on the instances, as ``QuerySet.only`` defers them."""
         self.model = model
-        self.fields: list[Field[Any, Any]] = list(model._meta.concrete_fields)
+        self.fields: list[Field[Any, Any]] = [
+            field for field in model._meta.concrete_fields if not only or field.primary_key or field.name in only
+        ]
         quote = connection.ops.quote_name
         self.columns = ", ".join(f"{alias}.{quote(field.column)}" for field in self.fields)
         self.width = len(self.fields)

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -22,7 +21,7 @@ from accounts.http import CustomerRequest
 from billing import gateway, selectors, services
 from billing.forms import RenewForm
 from billing.models import Order
-from billing.order_rows import notice_and_open_refund
+from billing.order_rows import notice_and_open_refund, order_page
 from billing.receipt_pdf import receipt_pdf as receipt_as_pdf
 from billing.views.messages import gateway_message
 from billing.views.wallets import wallet_step
@@ -225,17 +224,17 @@ def orders(request: CustomerRequest) -> HttpResponse:
     number = page_number(request.GET.get("page"))
 
     def body() -> str:
-        page = Paginator(selectors.customer_order_list(user=user), ORDERS_PER_PAGE).get_page(number)
+        page = order_page(user_id=user.pk, number=number, per_page=ORDERS_PER_PAGE)
         # Everything a row shows: a change to the customer's notices or usage leaves the list as
         # it was drawn, and a change to an order (its status) draws it anew.
         shows = "|".join(
             f"{order.public_id},{order.status},{order.amount_minor},{order.currency},{order.plan.name},"
             f"{order.line.msisdn},{order.created_at.isoformat()}"
-            for order in page.object_list
+            for order in page.orders
         )
         return drawn_once(
             "orders",
-            f"{page.number}/{page.paginator.num_pages}|{shows}",
+            f"{page.number}/{page.num_pages}|{shows}",
             lambda: fragment_render("billing/orders_body.html", {"page": page}),
         )
 

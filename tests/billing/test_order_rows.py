@@ -5,6 +5,7 @@ the renewal page's open order and saved card; nothing of another's."""
 from datetime import timedelta
 
 import pytest
+from django.core.paginator import Paginator
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -12,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Notice
 from accounts.notice_keys import order_fulfilled_key
 from billing.models import Order, PaymentProfile, Refund
-from billing.order_rows import items_of, notice_and_open_refund, open_order_and_card, order_of
+from billing.order_rows import items_of, notice_and_open_refund, open_order_and_card, order_of, order_page
 from plans.line_page import row_columns
 from plans.models import Line, Plan
 from tests.factories import LineFactory, UserFactory
@@ -115,3 +116,64 @@ def test_the_order_pages_notice_and_open_refund_are_the_orms(customer, line, pla
     assert shown == (row_columns(notice), row_columns(expected))
     Refund.objects.filter(pk=newer.pk).update(status=Refund.Status.FAILED)
     assert notice_and_open_refund(order) == (notice, older)
+
+
+def test_a_page_of_the_orders_list_is_the_orms_page(customer, line, plans):
+    """The page's orders newest first, with what a row shows read and the rest deferred as
+    ``QuerySet.only`` defers it; the number of pages counted in the same query; a number past
+    the end gives the last page."""
+    for n in range(5):
+        an_order(line, plans["basic-10" if n % 2 else "basic-30"], Order.Status.FULFILLED)
+    an_order(LineFactory.create(owner=UserFactory.create()), plans["basic-10"], Order.Status.FULFILLED)
+    newest_first = Order.objects.filter(user=customer).select_related("line", "plan").order_by("-created_at", "-id")
+    orm = Paginator(
+        newest_first.only(
+            "public_id",
+            "status",
+            "amount_minor",
+            "currency",
+            "created_at",
+            "line__msisdn",
+            "plan__name_en",
+            "plan__name_zh",
+        ),
+        2,
+    )
+    for number in (1, 2, 3):
+        with CaptureQueriesContext(connection) as queries:
+            page = order_page(user_id=customer.pk, number=number, per_page=2)
+            shown = [
+                (
+                    order.public_id,
+                    order.status,
+                    order.amount_minor,
+                    order.currency,
+                    order.created_at,
+                    order.line.msisdn,
+                    order.plan.name,
+                )
+                for order in page.orders
+            ]
+        assert len(queries) == 1
+        expected = orm.page(number)
+        assert shown == [
+            (
+                order.public_id,
+                order.status,
+                order.amount_minor,
+                order.currency,
+                order.created_at,
+                order.line.msisdn,
+                order.plan.name,
+            )
+            for order in expected
+        ]
+        assert (page.num_pages, page.has_previous, page.has_next) == (3, expected.has_previous(), expected.has_next())
+        assert [order.get_deferred_fields() for order in page.orders] == [
+            order.get_deferred_fields() for order in expected
+        ]
+    assert order_page(user_id=customer.pk, number=9, per_page=2) == order_page(
+        user_id=customer.pk, number=3, per_page=2
+    )
+    nobody = order_page(user_id=UserFactory.create().pk, number=1, per_page=2)
+    assert (nobody.orders, nobody.num_pages, nobody.has_next) == ([], 1, False)
