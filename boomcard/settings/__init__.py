@@ -132,6 +132,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters sent apart from the statement (server-side binding), so that psycopg prepares a
+    # statement once a connection has run it DATABASE_PREPARE_THRESHOLD times: PostgreSQL then
+    # plans each of a page's statements once per connection, not on every request. Empty turns
+    # prepared statements off, for a pooler in transaction mode that cannot keep them (PgBouncer
+    # before 1.21, or without max_prepared_statements).
+    _prepare = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=int(_prepare) if _prepare else None
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_required("REDIS_URL") if PRODUCTION else env.str("REDIS_URL", default="")
