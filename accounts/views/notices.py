@@ -10,8 +10,9 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.http import CustomerRequest
+from accounts.models import Notice
 from accounts.notice_text import notice_text
-from boomcard.page_fragments import fragment_for, fragment_render, page_number
+from boomcard.page_fragments import drawn_once, fragment_for, fragment_render, page_number
 from boomcard.page_shell import customer_page
 
 
@@ -25,10 +26,16 @@ def notices(request: CustomerRequest) -> HttpResponse:
 
     def fragment() -> tuple[str, list[int]]:
         page = selectors.notice_page(user=user, number=number)
-        items = [(notice, notice_text(notice)) for notice in page.notices]
         unread = [notice.pk for notice in page.notices if notice.read_at is None]
-        html = fragment_render("accounts/notices_body.html", {"page": page, "items": items, "unread": set(unread)})
-        return html, unread
+
+        def draw() -> str:
+            items = [(notice, notice_text(notice)) for notice in page.notices]
+            return fragment_render("accounts/notices_body.html", {"page": page, "items": items, "unread": set(unread)})
+
+        # Drawn once per process under every column of the notices shown: a change to something
+        # else of the customer's (a usage batch, an order) finds the list as it was drawn.
+        shows = repr((page.number, page.has_next, unread, [_columns(notice) for notice in page.notices]))
+        return drawn_once("notices", shows, draw), unread
 
     drawn: list[tuple[str, list[int]]] = []
 
@@ -50,6 +57,10 @@ def notices(request: CustomerRequest) -> HttpResponse:
         # The bell on this page counts what is still unread now that these are read.
         user.unread_notice_count = selectors.unread_notice_count(user=user)
     return render(request, "accounts/notices.html", {"body": fragment_for(request, html)})
+
+
+def _columns(notice: Notice) -> list[object]:
+    return [getattr(notice, field.attname) for field in Notice._meta.concrete_fields]
 
 
 @login_required

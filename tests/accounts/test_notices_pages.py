@@ -11,7 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import EmailDelivery, Notice, SupportRequest, User
+from boomcard.page_cache import customers_changed
 from tests.factories import LineFactory, UserFactory
+from tests.test_page_shell import capture_templates
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +87,28 @@ def test_notices_come_twenty_to_a_page_with_newer_and_older_links(client, custom
     assert shown("?page=9") == last
     assert shown("?page=x") == first
     assert 'href="?page=2"' in client.get(reverse("accounts:notices") + "?page=3").content.decode()
+
+
+def test_the_list_is_drawn_again_only_when_what_it_shows_changes(client, customer):
+    """The list is kept drawn in each process under every column of its notices: a change to
+    something else of the customer's finds it as drawn; a new notice, or one marked read, does not."""
+    support_notice(customer, "S000001", minutes_ago=5)
+    client.force_login(customer)
+    assert "notice-unread" in get(client, "accounts:notices")  # seen, and so marked read
+    assert "notice-unread" not in get(client, "accounts:notices")
+    customers_changed([customer.pk])
+    with capture_templates() as drawn:
+        again = get(client, "accounts:notices")
+    assert "accounts/notices_body.html" not in drawn
+    assert "S000001" in again
+    newer = support_notice(customer, "S000002", minutes_ago=1)
+    Notice.objects.filter(pk=newer.pk).update(read_at=timezone.now())  # read elsewhere: no new notice
+    customers_changed([customer.pk])
+    with capture_templates() as drawn:
+        page = get(client, "accounts:notices")
+    assert "accounts/notices_body.html" in drawn
+    assert page.index("S000002") < page.index("S000001")
+    assert "notice-unread" not in page
 
 
 def test_the_bell_shows_the_unread_count_until_the_notices_are_opened(client, customer):
