@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import requests
 from django.contrib.sessions.backends.cached_db import KEY_PREFIX as SESSION_CACHE_PREFIX
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -155,12 +155,19 @@ def query_counts(customer: PageCustomer, page_list: list[Page]) -> dict[str, Que
 COLD_VIEWS, COLD_ROUNDS = 20, 3
 
 
-def cold_views(customer: PageCustomer, page_list: list[Page], *, views: int, rounds: int) -> dict[str, list[float]]:
+def cold_views(
+    customer: PageCustomer, page_list: list[Page], *, views: int, rounds: int, redraw: bool = False
+) -> dict[str, list[float]]:
     """Seconds of each view, in this process with Django's test client: every logged-in view the
     first after a change to the customer's data (``customers_changed``, what a payment, a usage
     batch applied or a notice calls; not timed), and /ping (anonymous) as it always is. The
     pages take turns in each round, as in the wrk runs. What this process holds by then is frozen
-    meanwhile, as a server's process freezes what it made while starting (boomcard.startup)."""
+    meanwhile, as a server's process freezes what it made while starting (boomcard.startup).
+
+    ``customers_changed`` changes no row: what the page shows is the same, so the drawings each
+    process keeps under what they show (``boomcard.page_fragments.drawn_once``: the page's frame,
+    the line cards, the forms) are found again. ``redraw`` drops those too before each view (not
+    timed): the first view after a change to what the page itself shows, every part drawn anew."""
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(customer.user)
     anonymous = Client(HTTP_HOST="127.0.0.1")
@@ -173,6 +180,8 @@ def cold_views(customer: PageCustomer, page_list: list[Page], *, views: int, rou
                 for _ in range(views):
                     if page.logged_in:
                         customers_changed([customer.user.pk])
+                        if redraw:
+                            caches["fragments"].clear()
                     started = time.perf_counter()
                     answer = visitor.get(page.path)
                     seconds[page.name].append(time.perf_counter() - started)
@@ -195,6 +204,15 @@ class PagesResult:
     def cold_ratio(self, name: str) -> float:
         """/ping's median time in-process over the page's median time when cold."""
         return self.cold_ms("ping") / self.cold_ms(name)
+
+    # The same, with every drawing each process keeps dropped too (``cold_views``'s ``redraw``).
+    redrawn: dict[str, list[float]] = field(default_factory=dict)
+
+    def redrawn_ms(self, name: str) -> float:
+        return statistics.median(self.redrawn[name]) * 1000
+
+    def redrawn_ratio(self, name: str) -> float:
+        return self.redrawn_ms("ping") / self.redrawn_ms(name)
 
     # Each logged-in page under wrk with a change before every request (bench/wsgi.py's
     # /changed/), right after the page warm in each round.
@@ -238,6 +256,7 @@ def measure(
         result.runs[page.name] = []
     result.queries = query_counts(customer, page_list)
     result.cold = cold_views(customer, page_list, views=COLD_VIEWS, rounds=COLD_ROUNDS)
+    result.redrawn = cold_views(customer, page_list, views=COLD_VIEWS, rounds=COLD_ROUNDS, redraw=True)
     headers = {page.name: {"Cookie": _cookie_header(cookies)} if page.logged_in else {} for page in page_list}
     result.stack = stack_costs(_cookie_header({"sessionid": cookies["sessionid"]}))
     bare = Page("bare", BARE_PREFIX + "/ping", logged_in=False, expect="ok")
