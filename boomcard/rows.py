@@ -82,6 +82,11 @@ class Selected(Generic[M]):
         return None if row[start] is None else self.instance(row, start)
 
 
+def row_columns(row: Model) -> tuple[object, ...]:
+    """Every column of a row, as read: what a drawing kept under what it shows names of it."""
+    return tuple(getattr(row, column.attname) for column in row._meta.concrete_fields)
+
+
 def with_related(instance: Model, field_name: str, related: Model | None) -> None:
     """Cache ``related`` as ``instance``'s ``field_name`` (a foreign key), as ``select_related``
     does: reading it then makes no query."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 
 from django.core.cache import caches
-from django.db.models import Model
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
@@ -27,6 +26,7 @@ from django.utils.safestring import SafeString, mark_safe
 from accounts.models import User
 from boomcard import formats
 from boomcard.page_fragments import drawn_once
+from boomcard.rows import row_columns
 from plans import esim, line_hooks, selectors
 
 # The fragments cache is in memory: the chart of a day's data stays as long as that data does.
@@ -48,11 +48,6 @@ def usage_section(usage: list[selectors.UsageDay]) -> SafeString:
         html = render_to_string("plans/line_usage.html", {"chart": esim.usage_chart(usage), "usage": usage})
         fragments.set(key, html, CHART_SECONDS)
     return mark_safe(html)  # noqa: S308 - rendered by our own template, escaped there
-
-
-def row_columns(row: Model) -> tuple[object, ...]:
-    """Every column of a row, as read."""
-    return tuple(getattr(row, column.attname) for column in row._meta.concrete_fields)
 
 
 def summary_shows(summary: selectors.LineSummary) -> tuple[object, ...]:

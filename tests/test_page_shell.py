@@ -6,8 +6,6 @@ change shows at once; and the pages work without the cache."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from django.contrib.messages import constants
@@ -15,7 +13,6 @@ from django.contrib.messages.storage.base import Message
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache, caches
 from django.test import Client, RequestFactory, override_settings
-from django.test.signals import template_rendered
 from django.urls import reverse
 
 from accounts import outbox
@@ -29,6 +26,7 @@ from tests.accounts.test_page_cache import UNREACHABLE_CACHE
 from tests.billing.test_cached_pages import open_order
 from tests.billing.test_order_pages import listed, make_orders
 from tests.factories import PASSWORD, LineFactory, UserFactory
+from tests.helpers import capture_templates
 
 pytestmark = pytest.mark.django_db
 
@@ -61,21 +59,6 @@ def browser(customer: User) -> Client:
 
 def nonces(page: str) -> set[str]:
     return set(re.findall(r'nonce="([^"]*)"', page))
-
-
-@contextmanager
-def capture_templates() -> Iterator[list[str]]:
-    """The names of the templates rendered meanwhile."""
-    names: list[str] = []
-
-    def rendered(sender, template, **kwargs) -> None:
-        names.append(template.name)
-
-    template_rendered.connect(rendered)
-    try:
-        yield names
-    finally:
-        template_rendered.disconnect(rendered)
 
 
 def csrf_values(page: str) -> list[str]:

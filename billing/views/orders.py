@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -28,6 +29,7 @@ from billing.views.wallets import wallet_step
 from boomcard.formats import money
 from boomcard.page_fragments import drawn_once, fragment_for, fragment_render, page_number
 from boomcard.page_shell import customer_page
+from boomcard.rows import row_columns
 from plans.currency import currency_for
 from plans.pricing import Money, price_of
 
@@ -42,7 +44,14 @@ def renew(request: CustomerRequest, line_id: int) -> HttpResponse:
 
         def fragment() -> tuple[str, bool]:
             options = selectors.renewal_options(user=user, line_id=line_id, currency=currency)
-            html = fragment_render("billing/renew_body.html", _renew_context(options, RenewForm(), currency))
+            context = _renew_context(options, RenewForm(), currency)
+            # Drawn once per process under all it shows: a change to something else of the
+            # customer's (a usage batch, a notice) finds the offers as drawn.
+            html = drawn_once(
+                "renew",
+                _renew_shows(options, context["flexible_price"]),
+                lambda: fragment_render("billing/renew_body.html", context),
+            )
             return html, options.flexible is not None
 
         def context() -> dict[str, Any]:
@@ -84,6 +93,34 @@ def _renew_context(options: selectors.RenewalOptions, form: RenewForm, currency:
         amounts = form.data if posted_flexible else None
         flexible_price, _errors = _flexible_quote(options.flexible, amounts)
     return {"options": options, "form": form, "currency": currency, "flexible_price": flexible_price}
+
+
+def _renew_shows(options: selectors.RenewalOptions, flexible_price: Money | None) -> str:
+    """Everything the renewal page's body shows with an empty form, as text (``drawn_once``'s
+    key): every column of the line, its plan, each offer's plan and price, the open order and its
+    plan, the saved card; each offer's new expiry; the flexible plan's price."""
+    line, order, card = options.line, options.open_order, options.saved_card
+    offers = [
+        offer and (row_columns(offer.plan), row_columns(offer.price), _minute(offer.new_expiry))
+        for offer in [options.current, *options.base_plans, *options.addons, options.flexible]
+    ]
+    return repr(
+        (
+            options.currency,
+            row_columns(line),
+            line.plan and row_columns(line.plan),
+            offers,
+            order and (row_columns(order), row_columns(order.plan)),
+            card and row_columns(card),
+            flexible_price,
+        )
+    )
+
+
+def _minute(moment: datetime | None) -> datetime | None:
+    """A new expiry as the page shows it, to the minute: an expired line's renewal starts now, and
+    its offers' expiries move on with the clock, but the drawing only each minute."""
+    return moment and moment.replace(second=0, microsecond=0)
 
 
 # Which field of the renewal form a service's refusal is about.

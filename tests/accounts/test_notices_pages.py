@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import EmailDelivery, Notice, SupportRequest, User
 from boomcard.page_cache import customers_changed
 from tests.factories import LineFactory, UserFactory
-from tests.test_page_shell import capture_templates
+from tests.helpers import capture_templates
 
 pytestmark = pytest.mark.django_db
 

@@ -6,6 +6,7 @@ which are never cached."""
 import re
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
@@ -13,10 +14,13 @@ from django.utils import timezone
 
 from accounts.models import Notice, SupportRequest, User
 from billing.models import Order, OrderItem, Refund
+from boomcard.formats import money
+from boomcard.page_cache import customers_changed
 from boomcard.page_fragments import FORM_TOKEN_MARKER, TOKEN_MARKER
-from plans.models import Line, Plan
+from plans.models import Line, Plan, Price
 from tests.billing.test_order_pages import listed, make_orders
 from tests.factories import LineFactory
+from tests.helpers import capture_templates
 
 pytestmark = pytest.mark.django_db
 
@@ -181,3 +185,25 @@ def test_a_new_notice_is_new_once_then_read(client, customer):
     assert "notice-unread" in client.get(reverse("accounts:notices")).content.decode()
     assert "notice-unread" not in client.get(reverse("accounts:notices")).content.decode()
     assert not Notice.objects.filter(user=customer, read_at__isnull=True).exists()
+
+
+def test_the_renewal_offers_are_drawn_again_only_when_what_they_show_changes(customer, line, plans):
+    """The renewal page's body is kept drawn in each process under all it shows: the first view
+    after a change to something else of the customer's finds it; a new price draws it anew."""
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(customer)
+    path = reverse("billing:renew", args=[line.pk])
+    price = Price.objects.get(plan=plans["basic-10"], currency=settings.DEFAULT_CURRENCY)
+    was, now = money(price.amount_minor, price.currency), money(price.amount_minor + 1000, price.currency)
+    assert was in client.get(path).content.decode()
+    customers_changed([customer.pk])
+    with capture_templates() as drawn:
+        assert client.get(path).status_code == 200
+    assert "billing/renew_body.html" not in drawn
+    Price.objects.filter(pk=price.pk).update(amount_minor=price.amount_minor + 1000)
+    customers_changed([customer.pk])  # a price change shows within PAGE_CACHE_SECONDS; here at once
+    with capture_templates() as drawn:
+        after = client.get(path).content.decode()
+    assert "billing/renew_body.html" in drawn
+    assert now in after
+    assert was not in after

@@ -14,7 +14,7 @@ from accounts.models import Notice
 from accounts.notice_keys import order_fulfilled_key
 from billing.models import Order, PaymentProfile, Refund
 from billing.order_rows import items_of, notice_and_open_refund, open_order_and_card, order_of, order_page
-from plans.line_page import row_columns
+from boomcard.rows import row_columns
 from plans.models import Line, Plan
 from tests.factories import LineFactory, UserFactory
 

@@ -10,7 +10,7 @@ from django.db.models import OuterRef, Prefetch, Subquery
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from plans.line_page import row_columns
+from boomcard.rows import row_columns
 from plans.models import Bucket, DailyUsage, Line, Plan, Price, UsageRecord, usage_day
 from plans.selectors import offered_price
 from plans.summary_sql import buckets_of, days_of, lines_with_freshness, plans_with_price
