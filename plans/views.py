@@ -1,6 +1,7 @@
 """The catalogue (public), a customer's line page and the plan recommender."""
 
 import hashlib
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import caches
@@ -14,7 +15,9 @@ from django_stubs_ext import StrOrPromise
 
 from accounts.http import CustomerRequest
 from accounts.models import User
+from boomcard.page_fragments import drawn_once
 from boomcard.page_shell import customer_page
+from boomcard.rows import row_columns
 from plans import recommender, selectors
 from plans.currency import currency_for, remember_currency
 from plans.forms import TRIP_ROWS, RecommendForm
@@ -166,16 +169,46 @@ def _recommend_body(query: QueryDict, currency: str, user: User | None) -> str:
     # average of a line a fortnight old would say "fits" of a plan its forecast sees run out.
     if usage is not None and line is not None and line.plan is not None and history_days >= FIT_HISTORY_DAYS:
         fit = recommender.plan_fit(need=usage, current=line.plan, plans=plans, currency=currency)
-    return render_to_string(
-        "plans/recommend_content.html",
-        {
-            "form_html": _form_html(form, countries),
-            "recommendation": recommendation,
-            "why": recommendation_why(recommendation) if recommendation else "",
-            "fit": plan_fit_text(fit, line) if fit else "",
-            "from_usage": usage is not None and not submitted,
-            "currency": currency,
-            "lines": lines,
-            "line": line,
-        },
+    context = {
+        "form_html": _form_html(form, countries),
+        "recommendation": recommendation,
+        "why": recommendation_why(recommendation) if recommendation else "",
+        "fit": plan_fit_text(fit, line) if fit else "",
+        "from_usage": usage is not None and not submitted,
+        "currency": currency,
+        "lines": lines,
+        "line": line,
+    }
+    # Drawn once per process under all it shows: the same answer to the same need, from the
+    # same lines and offers, is not drawn again on the first view after a change elsewhere.
+    return drawn_once(
+        "recommend", _recommend_shows(context), lambda: render_to_string("plans/recommend_content.html", context)
+    )
+
+
+def _recommend_shows(context: dict[str, Any]) -> str:
+    """Everything the recommender's content shows, as text (``drawn_once``'s key): each option's
+    figures and items (every column of their plans), the texts, the form, the lines to start from."""
+    recommendation: recommender.Recommendation | None = context["recommendation"]
+    options = [
+        (
+            option.currency,
+            option.data_mb,
+            option.minutes,
+            option.sms,
+            option.covers,
+            option.extra_minor,
+            [(row_columns(i.plan), i.quantity, i.cost_minor, i.choice, i.trip, i.in_turn) for i in option.items],
+        )
+        for option in (recommendation.options if recommendation else ())
+    ]
+    line: Line | None = context["line"]
+    return repr(
+        (
+            recommendation is not None and recommendation.covers,
+            options,
+            [context[name] for name in ("why", "fit", "from_usage", "currency", "form_html")],
+            [row_columns(each) for each in context["lines"]],
+            line and line.pk,
+        )
     )

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from plans.models import GB, DailyUsage, usage_day
+from plans.models import GB, DailyUsage, Plan, usage_day
 from tests.factories import LineFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plans")]  # the demo catalogue
@@ -40,6 +40,17 @@ def test_anonymous_visitor_gets_the_answer_from_the_shared_url(client):
     assert "(¥4.50 more)" in page  # the flexible plan, 25 GB and 100 minutes
     assert "(¥15.00 more)" in page  # basic-10 and three top-ups
     assert "3 × Data top-up 5 GB" in page
+
+
+def test_the_answer_drawn_before_is_not_shown_once_a_plan_it_names_changes(client):
+    """The answer is kept drawn in each process under all it shows, its plans' every column
+    included: a pack renamed in the admin is named anew in the same answer."""
+    query = {"data_gb": "10", "minutes": "100", "trip1_country": "JP", "trip1_days": "7"}
+    assert "Japan &amp; Korea 5 GB, 7 days, for Japan" in client.get(URL, query).content.decode()
+    Plan.objects.filter(code="roam-jpkr-7").update(name_en="East Asia 5 GB, 7 days")
+    page = client.get(URL, query).content.decode()
+    assert "East Asia 5 GB, 7 days, for Japan" in page
+    assert "Japan &amp; Korea 5 GB" not in page
 
 
 def test_answer_with_a_trip_lists_the_pack_for_the_country(client):
