@@ -16,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.lockout import account_key
 from accounts.models import EmailDelivery, Notice, SupportRequest, User
+from boomcard.page_fragments import ListPage
 from boomcard.rows import Selected
 
 
@@ -27,28 +28,7 @@ def unread_notice_count(*, user: User) -> int:
 NOTICES_PER_PAGE = 20
 
 
-@dataclass(frozen=True)
-class NoticePage:
-    """One page of a customer's notices, newest first: ``number`` counts from 1."""
-
-    number: int
-    notices: list[Notice]
-    has_next: bool
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def previous_number(self) -> int:
-        return self.number - 1
-
-    @property
-    def next_number(self) -> int:
-        return self.number + 1
-
-
-def notice_page(*, user: User, number: int, per_page: int = NOTICES_PER_PAGE) -> NoticePage:
+def notice_page(*, user: User, number: int, per_page: int = NOTICES_PER_PAGE) -> ListPage[Notice]:
     """Page ``number`` of the customer's notices, newest first, in one query (one row past the
     page says whether another follows; the pages say only "newer" and "older", so nothing is
     counted). A number past the last page gives the last page, as ``Paginator.get_page`` does:
@@ -59,7 +39,7 @@ def notice_page(*, user: User, number: int, per_page: int = NOTICES_PER_PAGE) ->
     if not notices and number > 1:
         last = max(1, ceil(newest_first.count() / per_page))
         return notice_page(user=user, number=last, per_page=per_page)
-    return NoticePage(number=number, notices=notices[:per_page], has_next=len(notices) > per_page)
+    return ListPage(number=number, items=notices[:per_page], has_next=len(notices) > per_page)
 
 
 _user = Selected(User, "u")

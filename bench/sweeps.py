@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from django.db import connection
 from django.utils import timezone
 
@@ -249,7 +250,9 @@ def _select_time(queries: list[Query]) -> float:
 def _explain(query: Query) -> str:
     sql, params = query
     with connection.cursor() as cursor:
-        shown = cursor.cursor.mogrify(sql, params)
+        # The statement with its parameters written in, as a client-side binding cursor would
+        # send it: the app's cursors bind them on the server (boomcard.settings).
+        shown = psycopg.ClientCursor(cursor.cursor.connection).mogrify(sql, params)
         cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}", params)
         return shown + "\n\n" + "\n".join(row[0] for row in cursor.fetchall())
 

@@ -7,7 +7,7 @@ building and compiling them and making the rows on every first view after a chan
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from math import ceil
 
 from django.db import connection
@@ -15,6 +15,7 @@ from django.db import connection
 from accounts.models import Notice
 from accounts.notice_keys import order_fulfilled_key
 from billing.models import Order, OrderItem, PaymentProfile, Refund
+from boomcard.page_fragments import ListPage
 from boomcard.rows import Selected, table, with_related
 from plans.models import Bucket, Line, Plan
 
@@ -27,32 +28,7 @@ _listed = Selected(Order, "o", only=["public_id", "status", "amount_minor", "cur
 _listed_line, _listed_plan = Selected(Line, "l", only=["msisdn"]), Selected(Plan, "p", only=["name_en", "name_zh"])
 
 
-@dataclass(frozen=True)
-class OrderPage:
-    """One page of a customer's orders, newest first: ``number`` counts from 1."""
-
-    number: int
-    orders: list[Order]
-    num_pages: int
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.num_pages
-
-    @property
-    def previous_number(self) -> int:
-        return self.number - 1
-
-    @property
-    def next_number(self) -> int:
-        return self.number + 1
-
-
-def order_page(*, user_id: int, number: int, per_page: int) -> OrderPage:
+def order_page(*, user_id: int, number: int, per_page: int) -> ListPage[Order]:
     """Page ``number`` of the customer's orders, newest first, each with what its row shows (its
     line's number, its plan's names; the rest deferred), and how many pages there are: one
     query, the count a window over the same rows. A number past the last page gives the last
@@ -68,7 +44,7 @@ def order_page(*, user_id: int, number: int, per_page: int) -> OrderPage:
         rows = cursor.fetchall()
     if not rows:
         if number == 1:
-            return OrderPage(number=1, orders=[], num_pages=1)
+            return ListPage(number=1, items=[], has_next=False, num_pages=1)
         count = Order.objects.filter(user_id=user_id).count()
         return order_page(user_id=user_id, number=max(1, ceil(count / per_page)), per_page=per_page)
     orders = []
@@ -77,7 +53,8 @@ def order_page(*, user_id: int, number: int, per_page: int) -> OrderPage:
         with_related(order, "line", _listed_line.instance(row, _listed.width))
         with_related(order, "plan", _listed_plan.instance(row, _listed.width + _listed_line.width))
         orders.append(order)
-    return OrderPage(number=number, orders=orders, num_pages=ceil(rows[0][-1] / per_page))
+    num_pages = ceil(rows[0][-1] / per_page)
+    return ListPage(number=number, items=orders, has_next=number < num_pages, num_pages=num_pages)
 
 
 def order_of(*, user_id: int, public_id: str) -> Order | None:
@@ -120,6 +97,16 @@ def items_of(order: Order) -> list[OrderItem]:
     return items
 
 
+def _newest(model: type[Order | Refund], column: str, statuses: Sequence[str]) -> str:
+    """A subquery: the id of the newest ``model`` row whose ``column`` is the parameter and whose
+    status is one of ``statuses`` (their parameters follow it)."""
+    return (
+        f"(SELECT newest.id FROM {table(model)} newest WHERE newest.{column} = %s"  # noqa: S608 (names from the models)
+        f" AND newest.status IN ({', '.join(['%s'] * len(statuses))})"
+        " ORDER BY newest.created_at DESC, newest.id DESC LIMIT 1)"
+    )
+
+
 def notice_and_open_refund(order: Order) -> tuple[Notice | None, Refund | None]:
     """The notice that confirmed ``order`` to its customer, and its newest open refund
     (``Refund.OPEN``), either None when there is none. One query."""
@@ -128,10 +115,7 @@ def notice_and_open_refund(order: Order) -> tuple[Notice | None, Refund | None]:
         f"SELECT {_notice.columns}, {_refund.columns}"  # noqa: S608 (names from the models)
         " FROM (SELECT 1 AS one) just_one"
         f" LEFT OUTER JOIN {table(Notice)} n ON n.key = %s AND n.user_id = %s"
-        f" LEFT OUTER JOIN {table(Refund)} r ON r.id = ("
-        f"SELECT newest.id FROM {table(Refund)} newest WHERE newest.order_id = %s"
-        f" AND newest.status IN ({', '.join(['%s'] * len(statuses))})"
-        " ORDER BY newest.created_at DESC, newest.id DESC LIMIT 1)"
+        f" LEFT OUTER JOIN {table(Refund)} r ON r.id = {_newest(Refund, 'order_id', statuses)}"
     )
     with connection.cursor() as cursor:
         cursor.execute(query, [order_fulfilled_key(order_id=order.pk), order.user_id, order.pk, *statuses])
@@ -149,10 +133,7 @@ def open_order_and_card(*, user_id: int, line_id: int) -> tuple[Order | None, Pa
     query = (
         f"SELECT {_order.columns}, {_order_plan.columns}, {_card.columns}"  # noqa: S608 (names from the models)
         " FROM (SELECT 1 AS one) just_one"
-        f" LEFT OUTER JOIN {table(Order)} o ON o.id = ("
-        f"SELECT newest.id FROM {table(Order)} newest WHERE newest.line_id = %s"
-        f" AND newest.status IN ({', '.join(['%s'] * len(statuses))})"
-        " ORDER BY newest.created_at DESC, newest.id DESC LIMIT 1)"
+        f" LEFT OUTER JOIN {table(Order)} o ON o.id = {_newest(Order, 'line_id', statuses)}"
         f" LEFT OUTER JOIN {table(Plan)} p ON p.id = o.plan_id"
         f" LEFT OUTER JOIN {table(PaymentProfile)} c ON c.user_id = %s"
     )

@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from django.core.cache import caches
 from django.http import HttpRequest
@@ -27,6 +28,8 @@ TOKEN_MARKER = mark_safe("<boom-csrf-token>")
 # it already made): given as the field's initial value, replaced by a new UUID on every request.
 FORM_TOKEN_MARKER = "boom-form-token"  # noqa: S105 (a placeholder, not a secret)
 _FORM_TOKEN_VALUE = f'value="{FORM_TOKEN_MARKER}"'
+
+T = TypeVar("T")
 
 
 def fragment_render(template_name: str, context: dict[str, Any]) -> str:
@@ -69,6 +72,29 @@ def fragment_name(*parts: object) -> str:
     """A fragment's name in the customer's page cache: ``parts`` (what it shows) and the language
     and time zone it is rendered in."""
     return ":".join([*map(str, parts), translation.get_language() or "", timezone.get_current_timezone_name()])
+
+
+@dataclass(frozen=True)
+class ListPage(Generic[T]):
+    """One page of a list (a customer's orders, their notices), newest first: ``number`` counts
+    from 1; ``num_pages`` is None for a list that says only "newer" and "older" (not counted)."""
+
+    number: int
+    items: list[T]
+    has_next: bool
+    num_pages: int | None = None
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def previous_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_number(self) -> int:
+        return self.number + 1
 
 
 def page_number(value: str | None) -> int:

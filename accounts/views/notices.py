@@ -26,15 +26,15 @@ def notices(request: CustomerRequest) -> HttpResponse:
 
     def fragment() -> tuple[str, list[int]]:
         page = selectors.notice_page(user=user, number=number)
-        unread = [notice.pk for notice in page.notices if notice.read_at is None]
+        unread = [notice.pk for notice in page.items if notice.read_at is None]
 
         def draw() -> str:
-            items = [(notice, notice_text(notice)) for notice in page.notices]
+            items = [(notice, notice_text(notice)) for notice in page.items]
             return fragment_render("accounts/notices_body.html", {"page": page, "items": items, "unread": set(unread)})
 
         # Drawn once per process under every column of the notices shown: a change to something
         # else of the customer's (a usage batch, an order) finds the list as it was drawn.
-        shows = repr((page.number, page.has_next, unread, [_columns(notice) for notice in page.notices]))
+        shows = repr((page.number, page.has_next, unread, [_columns(notice) for notice in page.items]))
         return drawn_once("notices", shows, draw), unread
 
     drawn: list[tuple[str, list[int]]] = []

@@ -267,7 +267,7 @@ def orders(request: CustomerRequest) -> HttpResponse:
         shows = "|".join(
             f"{order.public_id},{order.status},{order.amount_minor},{order.currency},{order.plan.name},"
             f"{order.line.msisdn},{order.created_at.isoformat()}"
-            for order in page.orders
+            for order in page.items
         )
         return drawn_once(
             "orders",

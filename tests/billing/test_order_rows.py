@@ -152,7 +152,7 @@ def test_a_page_of_the_orders_list_is_the_orms_page(customer, line, plans):
                     order.line.msisdn,
                     order.plan.name,
                 )
-                for order in page.orders
+                for order in page.items
             ]
         assert len(queries) == 1
         expected = orm.page(number)
@@ -169,11 +169,11 @@ def test_a_page_of_the_orders_list_is_the_orms_page(customer, line, plans):
             for order in expected
         ]
         assert (page.num_pages, page.has_previous, page.has_next) == (3, expected.has_previous(), expected.has_next())
-        assert [order.get_deferred_fields() for order in page.orders] == [
+        assert [order.get_deferred_fields() for order in page.items] == [
             order.get_deferred_fields() for order in expected
         ]
     assert order_page(user_id=customer.pk, number=9, per_page=2) == order_page(
         user_id=customer.pk, number=3, per_page=2
     )
     nobody = order_page(user_id=UserFactory.create().pk, number=1, per_page=2)
-    assert (nobody.orders, nobody.num_pages, nobody.has_next) == ([], 1, False)
+    assert (nobody.items, nobody.num_pages, nobody.has_next) == ([], 1, False)
