@@ -118,7 +118,7 @@ chart's figures, and what the clock decides: expired, under a day or a week left
 in words; `plans.line_page.summary_shows`) and the orders list (each row's id, status, amount,
 plan, number and time, and the page) are drawn again only when that changes: a notice, a
 payment or usage on another line leaves them as drawn. The orders list reads only the columns it
-shows (`billing.selectors.customer_order_list`); it was already 20 a page, linked to older ones.
+shows (now `billing.order_rows.order_page`); it was already 20 a page, linked to older ones.
 The bench's in-process cold view, the run of 04:27 against one at 06:02: home 12.8 to 9.0 ms,
 line 11.6 to 9.0, orders 16.3 to 7.6, notices 9.1 to 8.3, renew 14.5 to 12.3; but /ping
 in-process moved too (0.48 to 0.36 ms), so the cold ratios stayed 0.03-0.05. That view changes
@@ -178,6 +178,55 @@ and the page from Redis and their writes, 3-6 queries: ~2-3 ms of waiting, which
 figure charges in full), `base.html` and the body's templates, and the middleware. The next step
 is the one named above: `base.html`'s chrome drawn once per language, name, bell and path, and a
 cold view's writes to Redis in one pipeline.
+
+**The page around the body, and fewer round trips** (2026-12-03). A profile of the first view
+after a change with the reads written out put what was left in four places: `base.html` around
+the body (~0.8 ms every page), the bodies' own templates (the help page's form ~3 ms, the notices
+~1.3 ms, the renewal offers ~1.6 ms, the recommender's answer ~2.5 ms), five to seven Redis
+round trips (~0.2 ms each here) and 3-6 queries (~0.3 ms each, a fifth of it PostgreSQL planning
+them again). **Done:**
+- *The frame drawn once* (`boomcard.page_shell`): the page around a kept body is kept in each
+  process's memory under the template, the address, the customer, the bell's count and every plain
+  value of the view's context; the view's HTML goes in where a marker stands. A context holding
+  anything else (a lazy text, a model) is rendered whole.
+- *Drawn once per what it shows* (`drawn_once`), as the cards and the orders list were: the help
+  page's empty form (by the lines it offers) and its answers (by language), the notices (every
+  column of the notices shown), the renewal offers (every column of the line, the offers' plans
+  and prices, the open order, the saved card; the new expiry to the minute) and the recommender's
+  answer (each option's figures and items with every column of their plans). The roaming
+  countries are sorted by name once per language.
+- *Fewer round trips*: a change gives the customer a new generation instead of deleting it, so
+  the first read after it does not start one (`customers_changed` sets, `customer_cached` finds);
+  the pay, order, receipt and notices pages draw their body once per request rather than keep it
+  in Redis apart from the page (two round trips).
+- *Fewer and cheaper queries*: the orders list reads a page and the number of pages in one query
+  (`COUNT(*) OVER ()`), the notices one past the page; an order's notice and open refund, and the
+  renewal page's open order and saved card, one hand-written query each (cold: orders 4 to 3,
+  order 6 to 5, renew 6 to 5, notices 4 to 3); PostgreSQL's prepared statements (server-side
+  binding, `DATABASE_PREPARE_THRESHOLD`) plan each statement once per connection. The run-out
+  forecast sums each weekday in one pass over four weeks (it made ~1,300 `weekday()` calls a
+  home page).
+
+Measured, the tree before against after: `make bench BENCH_ARGS="--only pages --quick"` on the
+tree before (05:03 UTC) against a whole `make bench` of the tree after (06:02 UTC, stopped at the
+sweeps by the EXPLAIN helper, since fixed): the first view after a change in-process 9.2-14.3 ms
+against 4.6-6.6 ms (0.031-0.047 of `/ping` against 0.053-0.076), under wrk 0.065-0.086 against
+0.087-0.156 (the notices 0.156 and the line page 0.122 met 0.12). The run above is the record.
+In-process no page meets it: `/ping` there costs ~0.35 ms, so 0.12 is ~2.9 ms, about a cold
+view's round trips alone (the session, the user and its write, the page and its write; 3-5
+queries).
+
+**Drawn anew** (the new column). The bench's change touches no row, so the drawings kept under
+what they show are found again: that is the first view after a change to something else of the
+customer's (a notice, a usage batch on another line, a payment), the common case. The column
+beside it drops every drawing first: a change to what the page itself shows, every part drawn
+again, which costs 1.3-2.8 times as much (the line page most: its chart, table and eSIM panel).
+
+What is left, and what would close it: the middleware and session as a warm view has them (~1
+ms), the user rebuilt with the page although a usage batch or an order changes neither the user
+nor the bell (a second, account-only generation would keep it: one query and two round trips),
+the Redis writes of the user and the page in one pipeline, and per-card drawings on the home page
+so that usage on one line redraws only its card.
 
 ### Usage ingest: (a) accepted about 0.19-0.35 of COPY (target 0.25), (b) applied 0.06-0.09 (target 0.15: not met)
 
