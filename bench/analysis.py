@@ -220,7 +220,7 @@ queries).
 what they show are found again: that is the first view after a change to something else of the
 customer's (a notice, a usage batch on another line, a payment), the common case. The column
 beside it drops every drawing first: a change to what the page itself shows, every part drawn
-again, which costs 1.3-2.8 times as much (the line page most: its chart, table and eSIM panel).
+again, which costs 1.1-2.8 times as much (the line page most: its chart, table and eSIM panel).
 
 What is left, and what would close it: the middleware and session as a warm view has them (~1
 ms), the user rebuilt with the page although a usage batch or an order changes neither the user
