@@ -1,9 +1,10 @@
-"""An order as its pages read it (the order, its receipt, the pay page), in hand-written SQL: the
-order with its line and plan, its items with their plans and buckets, its confirmation notice and
-open refund; and what the renewal page reads beyond its offers, a line's open order and the
-customer's saved card. The instances are the
-ones the ORM would make (``boomcard.rows``); the queries are the ones it made, without its
-building and compiling them and making the rows on every first view after a change (BENCHMARKS.md)."""
+"""An order as its pages read it (the orders list, the order, its receipt, the pay page), in
+hand-written SQL: a page of the list with the number of pages, the order with its line and plan,
+its items with their plans and buckets, its confirmation notice and open refund; and what the
+renewal page reads beyond its offers, a line's open order and the customer's saved card. The
+instances are the ones the ORM would make (``boomcard.rows``); the queries are the ones it made,
+without its building and compiling them and making the rows on every first view after a change
+(BENCHMARKS.md)."""
 
 from __future__ import annotations
 
