@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import ceil
+from typing import Any
 
 from django.db import connection
 
@@ -108,6 +109,16 @@ def _newest(model: type[Order | Refund], column: str, statuses: Sequence[str]) -
     )
 
 
+def _one_row(query: str, params: list[Any]) -> Sequence[Any]:
+    """The row of a query ``FROM (SELECT 1 AS one) just_one`` that the outer joins hang from: there
+    is always one, whatever they find."""
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        row = cursor.fetchone()
+    assert row is not None
+    return row
+
+
 def notice_and_open_refund(order: Order) -> tuple[Notice | None, Refund | None]:
     """The notice that confirmed ``order`` to its customer, and its newest open refund
     (``Refund.OPEN``), either None when there is none. One query."""
@@ -118,10 +129,7 @@ def notice_and_open_refund(order: Order) -> tuple[Notice | None, Refund | None]:
         f" LEFT OUTER JOIN {table(Notice)} n ON n.key = %s AND n.user_id = %s"
         f" LEFT OUTER JOIN {table(Refund)} r ON r.id = {_newest(Refund, 'order_id', statuses)}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(query, [order_fulfilled_key(order_id=order.pk), order.user_id, order.pk, *statuses])
-        row = cursor.fetchone()
-    assert row is not None  # the one row the outer joins hang from
+    row = _one_row(query, [order_fulfilled_key(order_id=order.pk), order.user_id, order.pk, *statuses])
     return _notice.instance_or_none(row), _refund.instance_or_none(row, _notice.width)
 
 
@@ -138,10 +146,7 @@ def open_order_and_card(*, user_id: int, line_id: int) -> tuple[Order | None, Pa
         f" LEFT OUTER JOIN {table(Plan)} p ON p.id = o.plan_id"
         f" LEFT OUTER JOIN {table(PaymentProfile)} c ON c.user_id = %s"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(query, [line_id, *statuses, user_id])
-        row = cursor.fetchone()
-    assert row is not None  # the one row the outer joins hang from
+    row = _one_row(query, [line_id, *statuses, user_id])
     order = _order.instance_or_none(row)
     if order is not None:
         with_related(order, "plan", _order_plan.instance(row, _order.width))

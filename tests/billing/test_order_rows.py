@@ -118,6 +118,19 @@ def test_the_order_pages_notice_and_open_refund_are_the_orms(customer, line, pla
     assert notice_and_open_refund(order) == (notice, older)
 
 
+def row_shown(order: Order) -> tuple[object, ...]:
+    """What a row of the orders list shows of ``order``."""
+    return (
+        order.public_id,
+        order.status,
+        order.amount_minor,
+        order.currency,
+        order.created_at,
+        order.line.msisdn,
+        order.plan.name,
+    )
+
+
 def test_a_page_of_the_orders_list_is_the_orms_page(customer, line, plans):
     """The page's orders newest first, with what a row shows read and the rest deferred as
     ``QuerySet.only`` defers it; the number of pages counted in the same query; a number past
@@ -142,32 +155,10 @@ def test_a_page_of_the_orders_list_is_the_orms_page(customer, line, plans):
     for number in (1, 2, 3):
         with CaptureQueriesContext(connection) as queries:
             page = order_page(user_id=customer.pk, number=number, per_page=2)
-            shown = [
-                (
-                    order.public_id,
-                    order.status,
-                    order.amount_minor,
-                    order.currency,
-                    order.created_at,
-                    order.line.msisdn,
-                    order.plan.name,
-                )
-                for order in page.items
-            ]
+            shown = [row_shown(order) for order in page.items]
         assert len(queries) == 1
         expected = orm.page(number)
-        assert shown == [
-            (
-                order.public_id,
-                order.status,
-                order.amount_minor,
-                order.currency,
-                order.created_at,
-                order.line.msisdn,
-                order.plan.name,
-            )
-            for order in expected
-        ]
+        assert shown == [row_shown(order) for order in expected]
         assert (page.num_pages, page.has_previous, page.has_next) == (3, expected.has_previous(), expected.has_next())
         assert [order.get_deferred_fields() for order in page.items] == [
             order.get_deferred_fields() for order in expected
