@@ -10,10 +10,10 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.http import CustomerRequest
-from accounts.models import Notice
 from accounts.notice_text import notice_text
 from boomcard.page_fragments import drawn_once, fragment_for, fragment_render, page_number
 from boomcard.page_shell import customer_page
+from boomcard.rows import row_columns
 
 
 @login_required
@@ -34,7 +34,7 @@ def notices(request: CustomerRequest) -> HttpResponse:
 
         # Drawn once per process under every column of the notices shown: a change to something
         # else of the customer's (a usage batch, an order) finds the list as it was drawn.
-        shows = repr((page.number, page.has_next, unread, [_columns(notice) for notice in page.items]))
+        shows = repr((page.number, page.has_next, unread, [row_columns(notice) for notice in page.items]))
         return drawn_once("notices", shows, draw), unread
 
     drawn: list[tuple[str, list[int]]] = []
@@ -57,10 +57,6 @@ def notices(request: CustomerRequest) -> HttpResponse:
         # The bell on this page counts what is still unread now that these are read.
         user.unread_notice_count = selectors.unread_notice_count(user=user)
     return render(request, "accounts/notices.html", {"body": fragment_for(request, html)})
-
-
-def _columns(notice: Notice) -> list[object]:
-    return [getattr(notice, field.attname) for field in Notice._meta.concrete_fields]
 
 
 @login_required
