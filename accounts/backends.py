@@ -7,7 +7,7 @@ from accounts.lockout import login_key, login_wait
 from accounts.models import User
 from accounts.phones import parse_phone
 from accounts.selectors import user_with_unread_count
-from boomcard.page_cache import customer_cached
+from boomcard.page_cache import ACCOUNT, customer_cached
 
 
 def find_user_by_login(login: str) -> User | None:
@@ -34,10 +34,11 @@ class PhoneOrEmailBackend(ModelBackend):
     """Authenticates with the number (any common writing), the email, or a staff name.
 
     The logged-in user of each request comes from the customer's page cache
-    (boomcard.page_cache), which any save of the user drops: a password change, a deactivation
-    or a new language shows on the next request, as with a database read. The header's bell
-    count comes with it, read in the same query (the cache drops both on any change to the
-    customer's notices), so that a page makes one trip to the cache, or one query, for the two.
+    (boomcard.page_cache), under the account's generation, which any save of the user renews: a
+    password change, a deactivation or a new language shows on the next request, as with a
+    database read. The header's bell count comes with it, read in the same query (any change to
+    the customer's notices renews the generation too), so that a page makes one trip to the
+    cache, or one query, for the two. A change to the customer's lines or orders leaves it.
     """
 
     def get_user(self, user_id: Any) -> User | None:
@@ -46,7 +47,7 @@ class PhoneOrEmailBackend(ModelBackend):
         except (TypeError, ValueError):
             return None
 
-        user = customer_cached(pk, "user", lambda: user_with_unread_count(user_id=pk))
+        user = customer_cached(pk, "user", lambda: user_with_unread_count(user_id=pk), of=ACCOUNT)
         return user if user is not None and self.user_can_authenticate(user) else None
 
     def authenticate(

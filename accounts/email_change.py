@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.models import EmailDelivery, Notice, User
 from accounts.outbox import email_deliver_on_commit
 from accounts.security_notices import security_notice_create
+from boomcard.page_cache import customers_changed
 
 EMAIL_LINK_HOURS = 24
 _SALT = "boom.email-change"
@@ -47,6 +48,7 @@ def email_change_request(*, user: User, email: str) -> User:
         User.objects.select_for_update().filter(pk=user.pk).update(email_pending=email)
         delivery = EmailDelivery.objects.create(email_verification_for=user, to=email)
         email_deliver_on_commit(delivery.pk)
+        customers_changed([user.pk])  # the cached user: an update sends no signal
     user.email_pending = email
     return user
 

@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from bench.load import WrkResult, wrk
 from bench.middleware import BARE_PREFIX, CHANGED_PREFIX, StackCosts, stack_costs
 from bench.seed import PageCustomer
-from boomcard.page_cache import customers_changed
+from boomcard.page_cache import customers_changed, pages_changed
 from boomcard.startup import startup_objects_freeze
 
 RECOMMEND_QUERY = "data_gb=12&minutes=300&sms=50&trip1_country=JP&trip1_days=7"
@@ -129,7 +129,9 @@ def query_counts(customer: PageCustomer, page_list: list[Page]) -> dict[str, Que
     """Queries each page makes, counted in this process with Django's test client: with the
     customer's session and page cache dropped first (the session, the user, the bell and the home
     page's cards are then read from the database), the same request again, and once more after a
-    change to the customer's data (``customers_changed``: their session stays cached)."""
+    change to the customer's data (``pages_changed``, as a payment or a usage batch: their session
+    and their account stay cached; a notice or a change to the account reads the user too, one
+    query more)."""
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(customer.user)
     counts = {}
@@ -141,7 +143,7 @@ def query_counts(customer: PageCustomer, page_list: list[Page]) -> dict[str, Que
         cache.delete(SESSION_CACHE_PREFIX + (client.session.session_key or ""))
         for view in range(3):
             if view == 2 and page.logged_in:
-                customers_changed([customer.user.pk])
+                pages_changed([customer.user.pk])
             with CaptureQueriesContext(connection) as queries:
                 answer = visitor.get(page.path)
             if answer.status_code != 200:
@@ -159,12 +161,12 @@ def cold_views(
     customer: PageCustomer, page_list: list[Page], *, views: int, rounds: int, redraw: bool = False
 ) -> dict[str, list[float]]:
     """Seconds of each view, in this process with Django's test client: every logged-in view the
-    first after a change to the customer's data (``customers_changed``, what a payment, a usage
-    batch applied or a notice calls; not timed), and /ping (anonymous) as it always is. The
+    first after a change to the customer's data (``pages_changed``, what a payment or a usage
+    batch applied calls; not timed), and /ping (anonymous) as it always is. The
     pages take turns in each round, as in the wrk runs. What this process holds by then is frozen
     meanwhile, as a server's process freezes what it made while starting (boomcard.startup).
 
-    ``customers_changed`` changes no row: what the page shows is the same, so the drawings each
+    ``pages_changed`` changes no row: what the page shows is the same, so the drawings each
     process keeps under what they show (``boomcard.page_fragments.drawn_once``: the page's frame,
     the line cards, the forms) are found again. ``redraw`` drops those too before each view (not
     timed): the first view after a change to what the page itself shows, every part drawn anew."""
@@ -179,7 +181,7 @@ def cold_views(
                 visitor = client if page.logged_in else anonymous
                 for _ in range(views):
                     if page.logged_in:
-                        customers_changed([customer.user.pk])
+                        pages_changed([customer.user.pk])
                         if redraw:
                             caches["fragments"].clear()
                     started = time.perf_counter()

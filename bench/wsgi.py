@@ -2,7 +2,7 @@
 URLs behind no middleware at all, in the same processes (``/bare/ping`` is the floor the
 middleware figure compares ``/ping`` with: bench/middleware.py); and under ``/changed/`` the same
 pages, each request preceded by a change to the data of the customer the ``X-Bench-Changed``
-header names (``customers_changed``, as a payment, a usage batch or a notice calls it), so that
+header names (``pages_changed``, as a payment or a usage batch calls it), so that
 wrk measures every view as the first after a change (bench/pages.py). Used only by the bench:
 never deployed, it trusts that header."""
 
@@ -16,7 +16,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "boomcard.settings")
 site = get_wsgi_application()
 
 from bench.middleware import BARE_PREFIX, CHANGED_PREFIX, StackHandler  # noqa: E402 (after Django is set up)
-from boomcard.page_cache import customers_changed  # noqa: E402
+from boomcard.page_cache import pages_changed  # noqa: E402
 from boomcard.startup import startup_objects_freeze  # noqa: E402
 
 bare = StackHandler([])
@@ -27,7 +27,7 @@ def application(environ: dict[str, Any], start_response: Any) -> Any:
     if path.startswith(BARE_PREFIX + "/"):
         return bare({**environ, "PATH_INFO": path[len(BARE_PREFIX) :]}, start_response)
     if path.startswith(CHANGED_PREFIX + "/"):
-        customers_changed([int(environ["HTTP_X_BENCH_CHANGED"])])
+        pages_changed([int(environ["HTTP_X_BENCH_CHANGED"])])
         return site({**environ, "PATH_INFO": path[len(CHANGED_PREFIX) :]}, start_response)
     return site(environ, start_response)
 

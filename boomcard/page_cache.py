@@ -2,13 +2,19 @@
 
 Each customer has a *generation*, a random token in the cache. A value is stored with the
 generation it was built in and is served only while that is still the customer's generation.
-Whatever changes what a customer's pages show (their lines, their buckets, their notices) calls
-``customers_changed`` with their ids (the apps connect their models' signals to it: see
-``accounts.signals`` and ``plans.signals``), which gives each a new generation, and again once the
+Whatever changes what a customer's pages show (their lines, their buckets, their orders) calls
+``pages_changed`` with their ids (the apps connect their models' signals to it: see
+``plans.signals`` and ``billing.signals``), which gives each a new generation, and again once the
 transaction has committed: the next read finds its value under the old one and rebuilds. A reader
 that built a value from the data just before a change stores it under the old generation, where
 nobody looks for it. A customer with no generation (none changed in the last
 ``GENERATION_SECONDS``) gets one at the first read, before it builds.
+
+The customer's account (their user row and the bell's count of unread notices, which every
+request reads: ``accounts.backends``) has a generation of its own, ``ACCOUNT``, which only a
+change to the account or the notices renews (``customers_changed``, which renews the pages' too:
+they show the bell and the language). A usage batch or a payment, by far the most frequent
+changes, then leaves the logged-in user cached, and its first view reads only the page.
 
 Values also expire after ``settings.PAGE_CACHE_SECONDS``: what depends on the clock (the days
 and hours left) is never older than that, nor is anything a lost invalidation would leave behind
@@ -36,21 +42,24 @@ T = TypeVar("T")
 # Longer than any value lives: a generation that expires only costs its customer one rebuild.
 GENERATION_SECONDS = 24 * 60 * 60
 
+# The generations: what the customer's pages show, and their account (the user and the bell).
+PAGES, ACCOUNT = "generation", "account-generation"
 
-def _generation_key(user_id: int) -> str:
-    return f"boom:customer:{user_id}:generation"
+
+def _generation_key(user_id: int, of: str = PAGES) -> str:
+    return f"boom:customer:{user_id}:{of}"
 
 
 def _value_key(user_id: int, name: str) -> str:
     return f"boom:customer:{user_id}:{name}"
 
 
-def customer_cached(user_id: int, name: str, build: Callable[[], T]) -> T:
+def customer_cached(user_id: int, name: str, build: Callable[[], T], *, of: str = PAGES) -> T:
     """The customer's value ``name``: from the cache if it was built in their current
-    generation, otherwise ``build()``, stored for the next request. One round trip to the cache
-    on a hit, two on a miss (three for a customer without a generation yet, who gets one before
-    the build)."""
-    generation_key, value_key = _generation_key(user_id), _value_key(user_id, name)
+    generation (``of``: ``PAGES``, or ``ACCOUNT`` for what shows only the account), otherwise
+    ``build()``, stored for the next request. One round trip to the cache on a hit, two on a
+    miss (three for a customer without a generation yet, who gets one before the build)."""
+    generation_key, value_key = _generation_key(user_id, of), _value_key(user_id, name)
     try:
         found = cache.get_many([generation_key, value_key])
     except Exception as error:  # the cache is down: serve from the database
@@ -79,16 +88,27 @@ def customer_cached(user_id: int, name: str, build: Callable[[], T]) -> T:
     return value
 
 
-def customers_changed(user_ids: Iterable[int | None]) -> None:
-    """What these customers' pages show has changed: each gets a new generation now, and another
-    when the current transaction commits, since a request in between may have rebuilt their
-    values from the data as it was before. Ids that are None (a line without an owner) are
-    skipped.
+def pages_changed(user_ids: Iterable[int | None]) -> None:
+    """What these customers' pages show has changed, their account not (a usage batch, a
+    payment, a line renamed): each gets a new pages generation now, and another when the current
+    transaction commits, since a request in between may have rebuilt their values from the data
+    as it was before. Ids that are None (a line without an owner) are skipped.
 
     A new generation rather than none: the first read after a change then finds the generation
     it stores under with the value it looks for, in one round trip, where a deleted one had to be
     started again first (``customer_cached``)."""
-    keys = sorted({_generation_key(user_id) for user_id in user_ids if user_id is not None})
+    _renew(user_ids, (PAGES,))
+
+
+def customers_changed(user_ids: Iterable[int | None]) -> None:
+    """These customers' accounts have changed (their user row, their notices), and so what their
+    pages show: as ``pages_changed``, for both generations. Whatever writes a user or a notice
+    without a signal (``QuerySet.update``, ``bulk_create``) calls it."""
+    _renew(user_ids, (PAGES, ACCOUNT))
+
+
+def _renew(user_ids: Iterable[int | None], generations: tuple[str, ...]) -> None:
+    keys = sorted({_generation_key(user_id, of) for user_id in user_ids if user_id is not None for of in generations})
     if keys:
         _forget(keys)
         if transaction.get_connection().in_atomic_block:

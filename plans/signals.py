@@ -2,7 +2,7 @@
 
 - The customer's cached pages (boomcard.page_cache): saving or deleting a line or a bucket through
   the ORM (services, the admin) drops its owner's. Writes that send no signal (QuerySet.update,
-  bulk_create, the usage feed's SQL) call ``customers_changed`` themselves.
+  bulk_create, the usage feed's SQL) call ``pages_changed`` themselves.
 - What accounts asks about lines (accounts.line_hooks): the customer's lines for the support form,
   and whether a renewal reminder is still due.
 
@@ -12,17 +12,17 @@ Connected in ``PlansConfig.ready``.
 from django.db.models.signals import post_delete, post_save
 
 from accounts.line_hooks import line_hooks_register
-from boomcard.page_cache import customers_changed
+from boomcard.page_cache import pages_changed
 from plans.lines import line_choices, line_reminder_due
 from plans.models import Bucket, Line
 
 
 def line_changed(sender: type, instance: Line, **kwargs: object) -> None:
-    customers_changed([instance.owner_id])
+    pages_changed([instance.owner_id])
 
 
 def bucket_changed(sender: type, instance: Bucket, **kwargs: object) -> None:
-    customers_changed([instance.line.owner_id])
+    pages_changed([instance.line.owner_id])
 
 
 def connect_signals() -> None:

@@ -24,7 +24,7 @@ from billing.services.customers import payment_profile_get, payment_profile_rene
 from billing.services.items import ItemPrice, order_items_create
 from billing.services.orders import _move, order_intent_apply, order_locked
 from boomcard.formats import money
-from boomcard.page_cache import customers_changed
+from boomcard.page_cache import pages_changed
 from plans.models import Line
 
 CARD_GONE, CARD_GONE_CODE = "The saved card is no longer available.", "saved_card_missing"
@@ -48,7 +48,7 @@ def auto_renew_set(*, line: Line, enabled: bool, payment_method_id: str = "") ->
         elif not profile.has_card:
             raise ValidationError(_("Save a card first."), code="no_card")
     Line.objects.filter(pk=line.pk).update(auto_renew=enabled)
-    customers_changed([line.owner_id])
+    pages_changed([line.owner_id])
     line.auto_renew = enabled
     return line
 
@@ -61,7 +61,7 @@ def auto_renew_card_remove(*, user: User) -> int:
     with transaction.atomic():
         lines = Line.objects.filter(owner=user, auto_renew=True).update(auto_renew=False)
         PaymentProfile.objects.filter(user=user).update(card_payment_method_id="", card_brand="", card_last4="")
-    customers_changed([user.pk])
+    pages_changed([user.pk])
     return lines
 
 

@@ -3,7 +3,7 @@ the next one, and a monthly spending limit; and the notice 24 hours before each 
 
 Each change to a renewal locks its row (billing.renewal_models.AutoRenewal), as the charge does
 while it makes its order (billing.services.auto_renew.auto_renew_charge): a change lands before
-the charge, or finds the order and is refused. Every change calls ``customers_changed``: the
+the charge, or finds the order and is refused. Every change calls ``pages_changed``: the
 auto-renew page and the line page show the next charge.
 """
 
@@ -24,7 +24,7 @@ from billing.models import Order, PaymentProfile
 from billing.next_charge import next_charge_of_line, plans_for_next_renewal
 from billing.selectors import customer_currency
 from billing.services.auto_renew import auto_renewal_locked
-from boomcard.page_cache import customers_changed
+from boomcard.page_cache import pages_changed
 from plans.line_hooks import NextCharge
 from plans.models import Line
 
@@ -54,7 +54,7 @@ def auto_renew_skip(*, line: Line, skipped: bool, now: datetime | None = None) -
         _not_charged_yet(line, expires_at)
         renewal.skipped_at = now if skipped else None
         renewal.save(update_fields=["skipped_at"])
-    customers_changed([line.owner_id])
+    pages_changed([line.owner_id])
 
 
 def auto_renew_plan_choose(*, line: Line, plan_code: str) -> None:
@@ -71,7 +71,7 @@ def auto_renew_plan_choose(*, line: Line, plan_code: str) -> None:
         _not_charged_yet(line, expires_at)
         renewal.plan = None if plan.pk == line.plan_id else plan
         renewal.save(update_fields=["plan"])
-    customers_changed([line.owner_id])
+    pages_changed([line.owner_id])
 
 
 def spending_cap_set(*, user: User, cap_minor: int | None) -> None:
@@ -80,7 +80,7 @@ def spending_cap_set(*, user: User, cap_minor: int | None) -> None:
         raise ValidationError(_("Enter an amount above zero."), code="cap_not_positive")
     if not PaymentProfile.objects.filter(user=user).update(monthly_cap_minor=cap_minor):
         raise ValidationError(_("Save a card first."), code="no_card")
-    customers_changed([user.pk])
+    pages_changed([user.pk])
 
 
 def auto_renew_notice_send(*, line_id: int, now: datetime | None = None) -> bool:
@@ -121,5 +121,5 @@ def auto_renew_notice_send(*, line_id: int, now: datetime | None = None) -> bool
                 "card_last4": charge.card_last4,
             },
         )
-    customers_changed([line.owner_id])
+    pages_changed([line.owner_id])
     return True

@@ -8,7 +8,7 @@ import logging
 from accounts.models import User
 from billing import gateway
 from billing.models import Order, PaymentProfile
-from boomcard.page_cache import customers_changed
+from boomcard.page_cache import pages_changed
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def payment_profile_renew(*, profile: PaymentProfile) -> PaymentProfile:
     PaymentProfile.objects.filter(pk=profile.pk, stripe_customer_id=profile.stripe_customer_id).update(
         stripe_customer_id=customer_id, card_payment_method_id="", card_brand="", card_last4=""
     )
-    customers_changed([user.pk])  # an update sends no signal (billing.signals)
+    pages_changed([user.pk])  # an update sends no signal (billing.signals)
     logger.warning("user %s: Stripe customer %s was gone, made %s", user.pk, profile.stripe_customer_id, customer_id)
     return PaymentProfile.objects.get(pk=profile.pk)
 
@@ -54,4 +54,4 @@ def payment_profile_card_keep(*, order: Order, intent: gateway.Intent, card: gat
     PaymentProfile.objects.filter(user_id=order.user_id, stripe_customer_id=intent.customer_id).update(
         card_payment_method_id=card.payment_method_id, card_brand=card.brand, card_last4=card.last4
     )
-    customers_changed([order.user_id])  # an update sends no signal (billing.signals)
+    pages_changed([order.user_id])  # an update sends no signal (billing.signals)

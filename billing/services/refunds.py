@@ -32,7 +32,7 @@ from billing.refund_shares import order_buckets, order_refund_left, order_refund
 from billing.services.items import order_items_withdraw_locked
 from billing.services.orders import _move, order_locked
 from boomcard.formats import money
-from boomcard.page_cache import customers_changed
+from boomcard.page_cache import pages_changed
 from plans.services import Allowance, bucket_take_back_share
 
 logger = logging.getLogger(__name__)
@@ -243,7 +243,7 @@ def _refund_refused(refund: Refund, refused: gateway.GatewayError) -> Refund:
             Refund.objects.filter(pk=refund.pk, status__in=Refund.OPEN).update(
                 status=Refund.Status.FAILED, failure_reason=refused.message[:255], updated_at=timezone.now()
             )
-            customers_changed([refund.order.user_id])  # an update sends no signal (billing.signals)
+            pages_changed([refund.order.user_id])  # an update sends no signal (billing.signals)
         logger.error("refund %s of order %s refused by Stripe: %s", refund.pk, refund.order.public_id, refused.code)
     return Refund.objects.get(pk=refund.pk)
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.models import Notice
 from accounts.notice_keys import low_balance_key
 from accounts.outbox import notices_email
-from boomcard.page_cache import customers_changed
+from boomcard.page_cache import customers_changed, pages_changed
 from plans.models import Bucket, Line
 from plans.usage import sql
 from plans.usage.records import MAX_BATCH, BatchTooLarge, IngestReport, RecordError, UsageIn, usage_records_check
@@ -186,7 +186,7 @@ def _apply(batches: list[Arrived], now: datetime) -> None:
         sql._overage_set(overages)
         sql._days_add(days)
     _low_data_notify(lines, changed, data_used_before, now)
-    customers_changed(line.owner_id for line in lines.values())
+    pages_changed(line.owner_id for line in lines.values())
 
 
 def _lines_find(checked: list[UsageIn]) -> tuple[dict[str, _Line], dict[str, _Line]]:
@@ -304,3 +304,4 @@ def _low_data_notify(
     if notices:
         Notice.objects.bulk_create(notices, ignore_conflicts=True)
         notices_email(notices=notices)
+        customers_changed(notice.user_id for notice in notices)  # the bell: bulk_create sends no signal

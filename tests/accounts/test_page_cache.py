@@ -11,11 +11,14 @@ from unittest import mock
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import outbox, services
+from accounts.email_change import email_change_request
 from accounts.models import Notice
 from boomcard import page_cache
 from plans import lines
@@ -137,6 +140,57 @@ def test_the_bell_counts_new_and_read_notices_at_once(signed_in, customer, work_
     assert bell(home(signed_in)) == 1
     services.notice_mark_read(user=customer)
     assert bell(home(signed_in)) == 0
+
+
+def test_a_low_data_notice_from_the_network_rings_the_bell_at_once(signed_in, work_phone):
+    """The usage feed writes its notices in bulk (no signal): it renews the account's generation
+    itself, or the cached user's bell would lag."""
+    assert bell(home(signed_in)) == 0
+    usage_ingest(
+        records=[
+            {
+                "id": "cache-low-1",
+                "msisdn": str(work_phone.msisdn),
+                "kind": "data",
+                "amount": 8 * GB,  # 20 % left: the 25 % notice
+                "country": "CN",
+                "at": (timezone.now() - timedelta(minutes=1)).isoformat(),
+            }
+        ]
+    )
+    assert Notice.objects.filter(kind=Notice.Kind.LOW_BALANCE).count() == 1
+    assert bell(home(signed_in)) == 1
+
+
+def test_a_new_pending_email_shows_at_once(signed_in, customer):
+    """The pending address is written with an update (no signal): the cached user follows."""
+    assert "Waiting for you" not in signed_in.get(reverse("accounts:preferences")).content.decode()
+    email_change_request(user=customer, email="new-address@example.com")
+    page = signed_in.get(reverse("accounts:preferences")).content.decode()
+    assert "Waiting for you to follow the link sent to new-address@example.com" in page
+
+
+def _home_queries(client: Client) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        home(client)
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def _user_read(queries: list[str]) -> bool:
+    return any('"accounts_user"' in query for query in queries)
+
+
+def test_a_change_to_the_pages_alone_keeps_the_account_cached(signed_in, customer, work_phone):
+    """A usage batch or a payment (``pages_changed``) rebuilds the pages but not the user and
+    the bell; a change to the account (``customers_changed``) rebuilds both."""
+    home(signed_in)
+    page_cache.pages_changed([customer.pk])
+    queries = _home_queries(signed_in)
+    assert queries, "the page was not built again"
+    assert not _user_read(queries)
+    page_cache.customers_changed([customer.pk])
+    assert _user_read(_home_queries(signed_in))
+    assert _home_queries(signed_in) == []
 
 
 def test_each_language_has_its_own_cards(signed_in, customer, work_phone):
