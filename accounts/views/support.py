@@ -36,6 +36,7 @@ from accounts.support_forms import SupportCodeForm, SupportForm, SupportGuestFor
 from boomcard.page_fragments import FORM_TOKEN_MARKER, drawn_once, fragment_for, fragment_render
 from boomcard.page_shell import customer_page
 from boomcard.ratelimit import client_address
+from boomcard.rows import row_columns
 
 # The logged-out request waiting for the code sent to its number.
 SUPPORT_PENDING_KEY = "support_pending"
@@ -110,12 +111,23 @@ def _support_customer(request: HttpRequest) -> HttpResponse:
     def fragment() -> str:
         form = SupportForm(user=user)
         form.initial["token"] = FORM_TOKEN_MARKER  # each request gets its own (fragment_for)
-        # The empty form shows nothing but the customer's lines to choose from: drawn once per
-        # process under them (and the language), not on every first view after a change.
+        context = _support_context(user, form)
+        # The page shows the customer's lines to choose from, their requests with their threads
+        # and Boom's contact details: drawn once per process under every column of them (and
+        # the language), not on every first view after a change to something else. The empty
+        # form shows only the lines, and is shared by every body with the same ones.
         choices = repr([(str(value), str(label)) for value, label in form.fields["line"].choices])  # type: ignore[attr-defined]
-        form_html = drawn_once("support-form", choices, lambda: render_to_string("includes/form.html", {"form": form}))
-        context = {**_support_context(user, form), "form_html": mark_safe(form_html)}  # noqa: S308 (our template)
-        return fragment_render("accounts/support_body.html", context)
+        threads = [
+            (row_columns(item), [row_columns(message) for message in item.thread]) for item in context["requests"]
+        ]
+
+        def draw() -> str:
+            form_html = drawn_once(
+                "support-form", choices, lambda: render_to_string("includes/form.html", {"form": form})
+            )
+            return fragment_render("accounts/support_body.html", {**context, "form_html": mark_safe(form_html)})  # noqa: S308 (our template)
+
+        return drawn_once("support-body", repr((choices, context["contact"], threads)), draw)
 
     # The answers, the customer's requests with their threads, and the empty form.
     response = customer_page(request, "support", "accounts/support.html", lambda: {"body": mark_safe(fragment())})  # noqa: S308

@@ -6,9 +6,11 @@ customer reads their own threads only, and replies from the help page."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 import pytest
 from django.db import connection
+from django.db.models import Prefetch
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -20,6 +22,7 @@ from accounts.notice_text import notice_text
 from accounts.outbox import email_send
 from accounts.support import support_request_create
 from accounts.support_desk import (
+    CUSTOMER_VISIBLE,
     EMAIL,
     NOTICE,
     support_customer_reply,
@@ -28,6 +31,7 @@ from accounts.support_desk import (
     support_request_triage,
     support_threads_of,
 )
+from boomcard.rows import row_columns
 from tests.factories import UserFactory, mobile_number
 
 pytestmark = pytest.mark.django_db
@@ -245,11 +249,38 @@ def test_the_help_page_shows_each_thread_in_a_fixed_number_of_queries(client: Cl
     with CaptureQueriesContext(connection) as queries:
         threads = list(support_threads_of(user=customer))
         assert [len(t.thread) for t in threads] == [2, 2, 2]  # type: ignore[attr-defined]
-    assert len(queries) == 2
+    assert len(queries) == 1
     client.force_login(customer)
     text = client.get(reverse("accounts:support")).content.decode()
     assert text.count(ANSWER) == 3
     assert "Boom support" in text
+
+
+def test_the_threads_read_by_hand_are_the_orms(customer, staff):
+    """support_threads_of's one query gives what the ORM's prefetch gave: the newest requests up
+    to the limit, each with its visible messages oldest first (no internal note), and none of
+    another customer's."""
+    quiet = new_request(customer)
+    for _ in range(3):
+        request = new_request(customer)
+        support_reply_send(support_request_id=request.pk, staff=staff, body=ANSWER)
+        support_note_add(support_request_id=request.pk, staff=staff, body="Internal: called them")
+        support_customer_reply(user=customer, support_request_id=request.pk, body="Thanks!")
+    new_request(UserFactory.create())
+    visible = SupportMessage.objects.filter(kind__in=CUSTOMER_VISIBLE).order_by("created_at", "id")
+    orm = SupportRequest.objects.filter(user=customer).prefetch_related(
+        Prefetch("messages", queryset=visible, to_attr="thread")
+    )
+
+    def shown(requests: Iterable[SupportRequest]) -> list[object]:
+        return [(row_columns(item), [row_columns(message) for message in item.thread]) for item in requests]  # type: ignore[attr-defined]
+
+    for limit in (2, 20):
+        assert shown(support_threads_of(user=customer, limit=limit)) == shown(
+            orm.order_by("-created_at", "-id")[:limit]
+        )
+    assert support_threads_of(user=customer)[-1].pk == quiet.pk
+    assert support_threads_of(user=customer)[-1].thread == []  # type: ignore[attr-defined]
 
 
 def test_opening_the_request_marks_its_reply_notices_read(client, customer, staff):

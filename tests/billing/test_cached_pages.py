@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Notice, SupportRequest, User
+from accounts.support_desk import support_reply_send
 from billing.models import Order, OrderItem, Refund
 from boomcard.formats import money
-from boomcard.page_cache import customers_changed
+from boomcard.page_cache import customers_changed, pages_changed
 from boomcard.page_fragments import FORM_TOKEN_MARKER, TOKEN_MARKER
 from plans.models import Line, Plan, Price
 from tests.billing.test_order_pages import listed, make_orders
@@ -176,6 +177,24 @@ def test_a_support_request_shows_on_the_help_page_at_once(client, customer: User
     page = client.get(reverse("accounts:support")).content.decode()
     assert request.reference in page
     assert "My data stops." in page
+
+
+def test_the_help_page_is_drawn_again_only_when_what_it_shows_changes(client, customer: User, staff):
+    """The help page's body is kept drawn in each process under its lines, the requests and
+    their threads: a change to something else finds it; a reply from support draws it anew."""
+    client.force_login(customer)
+    path = reverse("accounts:support")
+    request = SupportRequest.objects.create(user=customer, topic=SupportRequest.Topic.OTHER, message="My data stops.")
+    assert "My data stops." in client.get(path).content.decode()
+    pages_changed([customer.pk])
+    with capture_templates() as drawn:
+        assert client.get(path).status_code == 200
+    assert "accounts/support_body.html" not in drawn
+    support_reply_send(support_request_id=request.pk, staff=staff, body="Restart the phone, please.")
+    with capture_templates() as drawn:
+        page = client.get(path).content.decode()
+    assert "accounts/support_body.html" in drawn
+    assert "Restart the phone, please." in page
 
 
 def test_a_new_notice_is_new_once_then_read(client, customer):
