@@ -32,7 +32,8 @@ _listed_line, _listed_plan = Selected(Line, "l", only=["msisdn"]), Selected(Plan
 
 def order_page(*, user_id: int, number: int, per_page: int) -> ListPage[Order]:
     """Page ``number`` of the customer's orders, newest first, each with what its row shows (its
-    line's number, its plan's names; the rest deferred), and how many pages there are: one
+    line's number, its plan's names, one instance of each line and plan for the page; the rest
+    deferred), and how many pages there are: one
     query, the count a window over the same rows. A number past the last page gives the last
     page, as ``Paginator.get_page`` does (then counted on its own first)."""
     query = (
@@ -49,11 +50,21 @@ def order_page(*, user_id: int, number: int, per_page: int) -> ListPage[Order]:
             return ListPage(number=1, items=[], has_next=False, num_pages=1)
         count = Order.objects.filter(user_id=user_id).count()
         return order_page(user_id=user_id, number=max(1, ceil(count / per_page)), per_page=per_page)
-    orders = []
+    # A customer's few lines and plans recur down the page: each is made once and shared by its
+    # orders, as a prefetch would (a line's number is parsed once, not once a row).
+    orders: list[Order] = []
+    lines: dict[int, Line] = {}
+    plans: dict[int, Plan] = {}
     for row in rows:
         order = _listed.instance(row)
-        with_related(order, "line", _listed_line.instance(row, _listed.width))
-        with_related(order, "plan", _listed_plan.instance(row, _listed.width + _listed_line.width))
+        line = lines.get(order.line_id)
+        if line is None:
+            line = lines[order.line_id] = _listed_line.instance(row, _listed.width)
+        plan = plans.get(order.plan_id)
+        if plan is None:
+            plan = plans[order.plan_id] = _listed_plan.instance(row, _listed.width + _listed_line.width)
+        with_related(order, "line", line)
+        with_related(order, "plan", plan)
         orders.append(order)
     num_pages = ceil(rows[0][-1] / per_page)
     return ListPage(number=number, items=orders, has_next=number < num_pages, num_pages=num_pages)

@@ -263,15 +263,18 @@ def orders(request: CustomerRequest) -> HttpResponse:
     def body() -> str:
         page = order_page(user_id=user.pk, number=number, per_page=ORDERS_PER_PAGE)
         # Everything a row shows: a change to the customer's notices or usage leaves the list as
-        # it was drawn, and a change to an order (its status) draws it anew.
+        # it was drawn, and a change to an order (its status) draws it anew. The lines' numbers
+        # and the plans' names once each (the orders share them: order_page).
+        numbers = {order.line_id: str(order.line.msisdn) for order in page.items}
+        names = {order.plan_id: order.plan.name for order in page.items}
         shows = "|".join(
-            f"{order.public_id},{order.status},{order.amount_minor},{order.currency},{order.plan.name},"
-            f"{order.line.msisdn},{order.created_at.isoformat()}"
+            f"{order.public_id},{order.status},{order.amount_minor},{order.currency},{order.plan_id},"
+            f"{order.line_id},{order.created_at.isoformat()}"
             for order in page.items
         )
         return drawn_once(
             "orders",
-            f"{page.number}/{page.num_pages}|{shows}",
+            f"{page.number}/{page.num_pages}|{numbers}|{names}|{shows}",
             lambda: fragment_render("billing/orders_body.html", {"page": page}),
         )
 

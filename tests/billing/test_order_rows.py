@@ -163,6 +163,7 @@ def test_a_page_of_the_orders_list_is_the_orms_page(customer, line, plans):
         assert [order.get_deferred_fields() for order in page.items] == [
             order.get_deferred_fields() for order in expected
         ]
+        assert len({id(order.line) for order in page.items}) == 1  # one instance of the line, shared
     assert order_page(user_id=customer.pk, number=9, per_page=2) == order_page(
         user_id=customer.pk, number=3, per_page=2
     )
