@@ -228,6 +228,36 @@ nor the bell (a second, account-only generation would keep it: one query and two
 the Redis writes of the user and the page in one pipeline, and per-card drawings on the home page
 so that usage on one line redraws only its card.
 
+**The account kept across a change to the pages, and cheaper bodies** (2026-12-03, afternoon).
+- *The account's own generation* (`boomcard.page_cache`): the logged-in user and the bell's count
+  are kept under an account generation that only a change to the user row or the notices renews
+  (`customers_changed`, which renews the pages' too); a usage batch, a payment, a line or a
+  support request renews only the pages' (`pages_changed`). The first view after those reads no
+  user: one query and one Redis write fewer. In one process, cold views after `pages_changed` and
+  after `customers_changed` interleaved (5 rounds of 20 a page): 0.5-1.3 ms less a view (8-23 %).
+  The bench's change is now `pages_changed`, the common case; after a notice or a change to the
+  account a first view reads the user too, one query more. The pending email address, written
+  with an update, now renews the cached user (it could lag up to `PAGE_CACHE_SECONDS`).
+- *hiredis* parses redis-py's replies: an MGET, a SET and a GET took 463-550 µs with it against
+  514-619 µs without (alternating processes, three each), on every view, warm or cold.
+- *The help page* reads the customer's requests with their threads in one hand-written query (two
+  through the ORM's prefetch), the support form's lines likewise, and its body is drawn once per
+  process under the lines, the requests, their messages and the contact details: a cold view
+  in-process 4.2 to 2.5 ms. *The notices* read their page in one hand-written query: 3.1 to 2.6 ms.
+- *The orders list* makes each line and plan once for the page, shared by its orders as a
+  prefetch would: a line's number was parsed by phonenumbers for every row, then formatted again
+  for the drawing's key. `order_page` with the key: 2.6 to 1.6 ms.
+
+Under wrk the first view after a change now meets 0.12 on the pages in the table above that say
+so. In-process it does not: a cold view still waits on four Redis round trips (the session, the
+account, the page and its write) and 1-3 queries, ~0.17 ms each on this machine measured alone
+(`SELECT 1` through Django), about 1-1.5 ms of the ~3-4 ms that 0.12 allows, and the rest is each
+page's own reading and drawing, now spread thin (the home page: its three queries ~1.5 ms with
+the rows made, the summaries and forecasts ~0.3 ms, the cards' key ~0.2 ms). What would close it:
+sending a page's queries in one round trip (psycopg's pipeline mode), and the catalogue (the plans
+and prices the renewal page and the recommender read on every first view) kept per process under
+a generation of its own.
+
 ### Usage ingest: (a) accepted about 0.19-0.35 of COPY (target 0.25), (b) applied 0.06-0.09 (target 0.15: not met)
 
 The evening of 2026-12-02 gave lower figures than the afternoon for code that had not changed:
