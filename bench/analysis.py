@@ -248,15 +248,24 @@ so that usage on one line redraws only its card.
   prefetch would: a line's number was parsed by phonenumbers for every row, then formatted again
   for the drawing's key. `order_page` with the key: 2.6 to 1.6 ms.
 
-Under wrk the first view after a change now meets 0.12 on the pages in the table above that say
-so. In-process it does not: a cold view still waits on four Redis round trips (the session, the
-account, the page and its write) and 1-3 queries, ~0.17 ms each on this machine measured alone
-(`SELECT 1` through Django), about 1-1.5 ms of the ~3-4 ms that 0.12 allows, and the rest is each
-page's own reading and drawing, now spread thin (the home page: its three queries ~1.5 ms with
-the rows made, the summaries and forecasts ~0.3 ms, the cards' key ~0.2 ms). What would close it:
-sending a page's queries in one round trip (psycopg's pipeline mode), and the catalogue (the plans
-and prices the renewal page and the recommender read on every first view) kept per process under
-a generation of its own.
+Measured: the whole run above (08:44 UTC) against the last one before these changes (06:32 UTC):
+the first view after a change under wrk 0.099-0.175 of `/ping` against 0.098-0.129 (met by six
+pages against one: the line, orders, receipt, pay, notices and help pages; the home page 0.102,
+order 0.115, renew 0.114, recommend 0.099 not), in-process 0.065-0.110 against 0.054-0.071. A
+second run of the pages alone right after (`--only pages`, 09:14 UTC, written elsewhere) gave
+0.119-0.187 under wrk (nine of ten met; the home page 0.119) and warm 0.348-0.452 for every page,
+but in-process 0.044-0.067: that figure moves with the machine more than with the code, since it
+charges every wait in full. The warm recommender measured 0.294 above (0.448 in the second run):
+its four rounds ran 0.23, 0.26, 0.32 and 0.35 of `/ping` as the machine's load moved.
+
+In-process the target stays out of reach: a cold view still waits on four Redis round trips (the
+session, the account, the page and its write) and 1-3 queries, ~0.17 ms each on this machine
+measured alone (`SELECT 1` through Django), about 1-1.5 ms of the ~3-4 ms that 0.12 allows, and the
+rest is each page's own reading and drawing, now spread thin (the home page: its three queries
+~1.5 ms with the rows made, the summaries and forecasts ~0.3 ms, the cards' key ~0.2 ms). What
+would close more of it: a page's queries sent in one round trip (psycopg's pipeline mode), and the
+catalogue (the plans and prices the renewal page and the recommender read on every first view)
+kept per process under a generation of its own.
 
 ### Usage ingest: (a) accepted about 0.19-0.35 of COPY (target 0.25), (b) applied 0.06-0.09 (target 0.15: not met)
 
