@@ -26,6 +26,7 @@ def unread_notice_count(*, user: User) -> int:
 
 
 NOTICES_PER_PAGE = 20
+_notice = Selected(Notice, "n")
 
 
 def notice_page(*, user: User, number: int, per_page: int = NOTICES_PER_PAGE) -> ListPage[Notice]:
@@ -44,9 +45,6 @@ def notice_page(*, user: User, number: int, per_page: int = NOTICES_PER_PAGE) ->
         last = max(1, ceil(Notice.objects.filter(user=user).count() / per_page))
         return notice_page(user=user, number=last, per_page=per_page)
     return ListPage(number=number, items=notices[:per_page], has_next=len(notices) > per_page)
-
-
-_notice = Selected(Notice, "n")
 
 
 _user = Selected(User, "u")
