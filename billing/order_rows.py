@@ -33,9 +33,9 @@ _listed_line, _listed_plan = Selected(Line, "l", only=["msisdn"]), Selected(Plan
 def order_page(*, user_id: int, number: int, per_page: int) -> ListPage[Order]:
     """Page ``number`` of the customer's orders, newest first, each with what its row shows (its
     line's number, its plan's names, one instance of each line and plan for the page; the rest
-    deferred), and how many pages there are: one
-    query, the count a window over the same rows. A number past the last page gives the last
-    page, as ``Paginator.get_page`` does (then counted on its own first)."""
+    deferred), and how many pages there are: one query, the count a window over the same rows. A
+    number past the last page gives the last page, as ``Paginator.get_page`` does (then counted
+    on its own first)."""
     query = (
         f"SELECT {_listed.columns}, {_listed_line.columns}, {_listed_plan.columns}, COUNT(*) OVER ()"  # noqa: S608
         f" FROM {table(Order)} o INNER JOIN {table(Line)} l ON l.id = o.line_id"

@@ -265,8 +265,10 @@ def orders(request: CustomerRequest) -> HttpResponse:
         # Everything a row shows: a change to the customer's notices or usage leaves the list as
         # it was drawn, and a change to an order (its status) draws it anew. The lines' numbers
         # and the plans' names once each (the orders share them: order_page).
-        numbers = {order.line_id: str(order.line.msisdn) for order in page.items}
-        names = {order.plan_id: order.plan.name for order in page.items}
+        lines = {order.line_id: order.line for order in page.items}
+        plans = {order.plan_id: order.plan for order in page.items}
+        numbers = {pk: str(line.msisdn) for pk, line in lines.items()}
+        names = {pk: plan.name for pk, plan in plans.items()}
         shows = "|".join(
             f"{order.public_id},{order.status},{order.amount_minor},{order.currency},{order.plan_id},"
             f"{order.line_id},{order.created_at.isoformat()}"
