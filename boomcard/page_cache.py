@@ -16,6 +16,14 @@ change to the account or the notices renews (``customers_changed``, which renews
 they show the bell and the language). A usage batch or a payment, by far the most frequent
 changes, then leaves the logged-in user cached, and its first view reads only the page.
 
+What every customer's pages show of the catalogue (the plans, their names and prices) is under a
+generation shared by all, ``CATALOGUE``, renewed by any change to a plan or a price
+(``catalogue_changed``, from ``plans.signals``): a page is served only while both its customer's
+generation and the catalogue's are those it was built in. While it builds, the catalogue's
+generation is known (``catalogue_generation``), and what reads the catalogue keeps it in each
+process under that (``plans.selectors.catalogue``): the first view after a customer's change then
+reads the catalogue from no database, and no page shows a price a minute old.
+
 Values also expire after ``settings.PAGE_CACHE_SECONDS``: what depends on the clock (the days
 and hours left) is never older than that, nor is anything a lost invalidation would leave behind
 (the cache was unreachable just then).
@@ -29,6 +37,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from typing import TypeVar
 
 from django.conf import settings
@@ -44,6 +53,11 @@ GENERATION_SECONDS = 24 * 60 * 60
 
 # The generations: what the customer's pages show, and their account (the user and the bell).
 PAGES, ACCOUNT = "generation", "account-generation"
+# The catalogue's, one for every customer: their pages are under it too.
+CATALOGUE = "boom:catalogue:generation"
+
+# The catalogue's generation the value being built (``customer_cached``) is stored under.
+_catalogue_building: ContextVar[str | None] = ContextVar("boom_catalogue_building", default=None)
 
 
 def _generation_key(user_id: int, of: str = PAGES) -> str:
@@ -56,36 +70,54 @@ def _value_key(user_id: int, name: str) -> str:
 
 def customer_cached(user_id: int, name: str, build: Callable[[], T], *, of: str = PAGES) -> T:
     """The customer's value ``name``: from the cache if it was built in their current
-    generation (``of``: ``PAGES``, or ``ACCOUNT`` for what shows only the account), otherwise
-    ``build()``, stored for the next request. One round trip to the cache on a hit, two on a
-    miss (three for a customer without a generation yet, who gets one before the build)."""
-    generation_key, value_key = _generation_key(user_id, of), _value_key(user_id, name)
+    generation (``of``: ``PAGES``, or ``ACCOUNT`` for what shows only the account) and, for
+    their pages, the catalogue's; otherwise ``build()``, stored for the next request. One round
+    trip to the cache on a hit, two on a miss (three where a generation is missing, which is
+    started before the build)."""
+    keys = [_generation_key(user_id, of), *([CATALOGUE] if of == PAGES else [])]
+    value_key = _value_key(user_id, name)
     try:
-        found = cache.get_many([generation_key, value_key])
+        found = cache.get_many([*keys, value_key])
     except Exception as error:  # the cache is down: serve from the database
         logger.warning("page cache unreachable (%r); building %s for customer %s", error, name, user_id)
         return build()
-    generation = found.get(generation_key)
+    generations = tuple(found.get(key) for key in keys)
     stored = found.get(value_key)
-    if generation is not None and isinstance(stored, tuple) and stored[0] == generation:
+    if None not in generations and isinstance(stored, tuple) and stored[0] == generations:
         value: T = stored[1]
         return value
     try:
-        if generation is None:
-            # Started before building, so that a change made while building deletes it.
-            generation = secrets.token_hex(8)
-            if not cache.add(generation_key, generation, GENERATION_SECONDS):
-                generation = cache.get(generation_key)
+        # Started before building, so that a change made while building renews it.
+        generations = tuple(generation or _started(key) for key, generation in zip(keys, generations, strict=True))
     except Exception as error:
         logger.warning("page cache unreachable (%r); building %s for customer %s", error, name, user_id)
         return build()
-    value = build()
-    if generation is not None:
+    building = _catalogue_building.set(generations[1] if of == PAGES else None)
+    try:
+        value = build()
+    finally:
+        _catalogue_building.reset(building)
+    if None not in generations:
         try:
-            cache.set(value_key, (generation, value), settings.PAGE_CACHE_SECONDS)
+            cache.set(value_key, (generations, value), settings.PAGE_CACHE_SECONDS)
         except Exception as error:
             logger.warning("page cache unreachable (%r); %s for customer %s not stored", error, name, user_id)
     return value
+
+
+def _started(key: str) -> str | None:
+    """A new generation under ``key``, or the one another request started first."""
+    generation = secrets.token_hex(8)
+    if cache.add(key, generation, GENERATION_SECONDS):
+        return generation
+    found: str | None = cache.get(key)
+    return found
+
+
+def catalogue_generation() -> str | None:
+    """The catalogue's generation while a customer's page is being built (``customer_cached``):
+    what the page reads of the catalogue may be kept under it. None anywhere else."""
+    return _catalogue_building.get()
 
 
 def pages_changed(user_ids: Iterable[int | None]) -> None:
@@ -107,8 +139,19 @@ def customers_changed(user_ids: Iterable[int | None]) -> None:
     _renew(user_ids, (PAGES, ACCOUNT))
 
 
+def catalogue_changed() -> None:
+    """A plan or a price has changed: the catalogue gets a new generation now and when the
+    current transaction commits, and with it every customer's pages."""
+    _renew_keys([CATALOGUE])
+
+
 def _renew(user_ids: Iterable[int | None], generations: tuple[str, ...]) -> None:
-    keys = sorted({_generation_key(user_id, of) for user_id in user_ids if user_id is not None for of in generations})
+    _renew_keys(
+        sorted({_generation_key(user_id, of) for user_id in user_ids if user_id is not None for of in generations})
+    )
+
+
+def _renew_keys(keys: list[str]) -> None:
     if keys:
         _forget(keys)
         if transaction.get_connection().in_atomic_block:

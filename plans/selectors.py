@@ -12,14 +12,32 @@ from django.utils import timezone
 
 from accounts.models import User
 from boomcard import formats
+from boomcard.page_cache import catalogue_generation
 from plans.forecast import HISTORY_DAYS, UNKNOWN, Allowance, Forecast, forecast
 from plans.models import Bucket, DailyUsage, Line, Plan, Price, UsageRecord, usage_day
 from plans.summary_sql import buckets_of, days_of, lines_with_freshness, plans_with_price
 
+# The catalogue as read under each of its generations, in this process (a few: the currencies).
+_CATALOGUES_KEPT = 8
+_catalogues: dict[tuple[str, str], list[Plan]] = {}
+
 
 def catalogue(*, currency: str) -> list[Plan]:
-    """Plans on sale with their price in ``currency`` (as ``plan.price_in``), in 1 query."""
-    return plans_with_price(currency=currency)
+    """Plans on sale with their price in ``currency`` (as ``plan.price_in``), in 1 query; none
+    while a customer's page is being built, once this process has read the catalogue in its
+    current generation (``boomcard.page_cache.catalogue_generation``: a change to a plan or a
+    price renews it). The plans are then shared by the pages that read them: read, never
+    changed."""
+    generation = catalogue_generation()
+    if generation is None:
+        return plans_with_price(currency=currency)
+    key = (generation, currency)
+    plans = _catalogues.get(key)
+    if plans is None:
+        if len(_catalogues) >= _CATALOGUES_KEPT:
+            _catalogues.clear()  # the generations before the current one, never asked for again
+        plans = _catalogues[key] = plans_with_price(currency=currency)
+    return list(plans)
 
 
 def offered_price(plan: Plan) -> Price | None:

@@ -283,3 +283,67 @@ def test_the_first_read_after_a_change_finds_its_generation_at_once(customer):
     assert page_cache.customer_cached(customer.pk, "probe", lambda: "built again") == "after"
     page_cache.customers_changed([customer.pk])
     assert page_cache.customer_cached(customer.pk, "probe", lambda: "after the next change") == "after the next change"
+
+
+# --- The catalogue's generation: every customer's pages, and the catalogue each process keeps ---
+
+
+def renewal_page(client: Client, line: Line) -> str:
+    response = client.get(reverse("billing:renew", args=[line.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_plan_renamed_in_the_admin_shows_on_every_page_at_once(signed_in, work_phone, plans):
+    """A plan's name is on the home page's cards and the renewal page: saved through the ORM (as
+    the admin saves it), it shows on both at once, though the customer's own data did not change."""
+    assert "Basic 10" in home(signed_in)
+    assert "Basic 10" in renewal_page(signed_in, work_phone)
+    plan = plans["basic-10"]
+    plan.name_en = "Everyday 10"
+    plan.save(update_fields=["name_en"])
+    assert "Everyday 10" in home(signed_in)
+    assert "Everyday 10" in renewal_page(signed_in, work_phone)
+
+
+def test_the_catalogue_is_read_once_per_process_until_a_price_changes(signed_in, customer, work_phone, plans):
+    """The first view after a change to the customer's data reads their line, not the catalogue
+    (kept in this process under its generation); after a price change it is read again."""
+    from plans.models import Price
+
+    renewal_page(signed_in, work_phone)
+
+    def catalogue_reads() -> int:
+        page_cache.pages_changed([customer.pk])
+        with CaptureQueriesContext(connection) as queries:
+            renewal_page(signed_in, work_phone)
+        return sum('"plans_price"' in query["sql"] for query in queries.captured_queries)
+
+    assert catalogue_reads() == 0
+    price = Price.objects.get(plan=plans["basic-10"], currency="CNY")
+    price.amount_minor += 100
+    price.save(update_fields=["amount_minor"])
+    assert catalogue_reads() == 1
+    assert catalogue_reads() == 0
+
+
+def test_a_catalogue_read_before_a_price_change_is_not_kept_after_it(customer, plans):
+    """A page that read the catalogue just before a price change committed stores under the
+    catalogue's old generation: neither the page nor the catalogue it read is served after it."""
+    from plans.models import Price
+    from plans.selectors import catalogue, offered_price
+
+    price = Price.objects.get(plan=plans["basic-10"], currency="CNY")
+
+    def amount() -> int:
+        plan = next(plan for plan in catalogue(currency="CNY") if plan.pk == price.plan_id)
+        return offered_price(plan).amount_minor  # type: ignore[union-attr]
+
+    def stale() -> int:
+        before = amount()
+        Price.objects.filter(pk=price.pk).update(amount_minor=price.amount_minor + 500)
+        page_cache.catalogue_changed()  # what the price's signal does when the change commits
+        return before
+
+    assert page_cache.customer_cached(customer.pk, "probe", stale) == price.amount_minor
+    assert page_cache.customer_cached(customer.pk, "probe", amount) == price.amount_minor + 500
