@@ -13,8 +13,9 @@ the same row (``with_related``). Anything not on these pages goes through the OR
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from django.db import connection
 from django.db.models import Expression, Field, Model, Value
@@ -102,3 +103,50 @@ def column_reader(field_class: type[Field[Any, Any]]) -> Callable[[Any], Any]:
     if not converters:
         return lambda value: value
     return lambda value: converted(value, expression, converters)
+
+
+R = TypeVar("R")
+R2 = TypeVar("R2")
+R3 = TypeVar("R3")
+
+Rows = list[tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class Read(Generic[R]):
+    """A hand-written query (``sql`` with its ``params``) and what ``result`` makes of its rows:
+    sent alone (``read``) or with others in one round trip (``read_together``)."""
+
+    sql: str
+    params: Sequence[Any]
+    result: Callable[[Rows], R]
+
+
+def read(query: Read[R]) -> R:
+    with connection.cursor() as cursor:
+        cursor.execute(query.sql, query.params)
+        return query.result(cursor.fetchall())
+
+
+@overload
+def read_together(first: Read[R], second: Read[R2], /) -> tuple[R, R2]: ...
+@overload
+def read_together(first: Read[R], second: Read[R2], third: Read[R3], /) -> tuple[R, R2, R3]: ...
+def read_together(*queries: Read[Any]) -> tuple[Any, ...]:
+    """The results of queries that do not need each other's answers, sent together: on
+    PostgreSQL in one round trip (psycopg's pipeline mode: each query is sent without waiting
+    for the one before), elsewhere one after another. Each is its own statement, as when sent
+    alone: rows one reads may have changed by the next, as between any two reads."""
+    if connection.vendor != "postgresql":
+        return tuple(read(query) for query in queries)
+    connection.ensure_connection()
+    cursors = [connection.cursor() for _ in queries]
+    try:
+        with connection.connection.pipeline():
+            for cursor, query in zip(cursors, queries, strict=True):
+                cursor.execute(query.sql, query.params)
+            rows = [cursor.fetchall() for cursor in cursors]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+    return tuple(query.result(found) for query, found in zip(queries, rows, strict=True))

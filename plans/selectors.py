@@ -13,9 +13,10 @@ from django.utils import timezone
 from accounts.models import User
 from boomcard import formats
 from boomcard.page_cache import catalogue_generation
+from boomcard.rows import read_together
 from plans.forecast import HISTORY_DAYS, UNKNOWN, Allowance, Forecast, forecast
 from plans.models import Bucket, DailyUsage, Line, Plan, Price, UsageRecord, usage_day
-from plans.summary_sql import buckets_of, days_of, lines_with_freshness, plans_with_price
+from plans.summary_sql import DayRow, buckets_of, buckets_read, days_of, days_read, lines_read, plans_with_price
 
 # The catalogue as read under each of its generations, in this process (a few: the currencies).
 _CATALOGUES_KEPT = 8
@@ -168,33 +169,41 @@ DayTotals = tuple[date, int, int]
 USAGE_STALE_AFTER = timedelta(hours=6)
 
 
-def usage_history(*, line_ids: list[int], now: datetime) -> dict[int, list[DayTotals]]:
-    """The lines' daily totals over the last ``HISTORY_DAYS`` days (today included), by line:
-    what a forecast reads. One query (a line's month is ~30 rows)."""
-    today = usage_day(now)
-    history: dict[int, list[DayTotals]] = {line_id: [] for line_id in line_ids}
-    first = today - timedelta(days=HISTORY_DAYS - 1)
-    for line_id, day, data, data_overage, voice, voice_overage, _, _ in days_of(line_ids, first=first, last=today):
-        history[line_id].append((day, data + data_overage, voice + voice_overage))
-    return history
-
-
 def line_summaries(*, user: User, now: datetime | None = None) -> list[LineSummary]:
     """Each of the customer's lines with what is left on it now, how fresh that is and when it
-    runs out at the line's pace: 3 queries (``plans.summary_sql``)."""
+    runs out at the line's pace: 3 queries (``plans.summary_sql``), sent together."""
     now = now or timezone.now()
-    return summaries_of(lines_with_freshness(owner_id=user.pk), now=now)
+    today = usage_day(now)
+    lines, buckets, days = read_together(
+        lines_read(owner_id=user.pk),
+        buckets_read(owner_id=user.pk, now=now, started=True),
+        days_read(owner_id=user.pk, first=today - timedelta(days=HISTORY_DAYS - 1), last=today),
+    )
+    return _summaries(lines, buckets, days, now=now)
 
 
 def summaries_of(lines: list[Line], *, now: datetime) -> list[LineSummary]:
     """What is left on each of these lines now, and when it runs out at the line's pace, in
     their order: 2 queries (their live buckets, 4 weeks of their daily totals)."""
+    ids = [line.pk for line in lines]
+    today = usage_day(now)
+    buckets = buckets_of(ids, now=now, started=True)
+    return _summaries(lines, buckets, days_of(ids, first=today - timedelta(days=HISTORY_DAYS - 1), last=today), now=now)
+
+
+def _summaries(lines: list[Line], buckets: list[Bucket], days: list[DayRow], *, now: datetime) -> list[LineSummary]:
+    """The lines' summaries from their live buckets and their last ``HISTORY_DAYS`` days. A
+    bucket or a day of a line not among them (added by a read made beside theirs) is left out."""
     summaries = {line.pk: LineSummary(line=line, home=Balance(), now=now) for line in lines}
-    if summaries:
-        for bucket in buckets_of(list(summaries), now=now, started=True):
+    for bucket in buckets:
+        if bucket.line_id in summaries:
             summaries[bucket.line_id].add(bucket)
-        for line_id, history in usage_history(line_ids=list(summaries), now=now).items():
-            summaries[line_id].forecast_from(history)
+    history: dict[int, list[DayTotals]] = {line_id: [] for line_id in summaries}
+    for line_id, day, data, data_overage, voice, voice_overage, _, _ in days:
+        if line_id in history:
+            history[line_id].append((day, data + data_overage, voice + voice_overage))
+    for line_id, totals in history.items():
+        summaries[line_id].forecast_from(totals)
     return list(summaries.values())
 
 
@@ -227,20 +236,23 @@ USAGE_DAYS = 30
 def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> LineDetail:
     """One of the customer's lines (404 for anyone else's): its summary, its live and coming
     buckets, its use per day (data, talk time, SMS) for the last 30 days, and its forecasts. 3
-    queries."""
+    queries, sent together."""
     now = now or timezone.now()
-    found = lines_with_freshness(owner_id=user.pk, line_id=line_id)
+    today = usage_day(now)
+    first = today - timedelta(days=max(USAGE_DAYS, HISTORY_DAYS) - 1)
+    found, buckets, days = read_together(
+        lines_read(owner_id=user.pk, line_id=line_id),
+        buckets_read(owner_id=user.pk, line_id=line_id, now=now, started=False),
+        days_read(owner_id=user.pk, line_id=line_id, first=first, last=today),
+    )
     if not found:
         raise Http404("no such line")
     line = found[0]
     summary = LineSummary(line=line, home=Balance(), now=now)
-    buckets = buckets_of([line.pk], now=now, started=False)
     for bucket in buckets:
         if bucket.starts_at <= now:
             summary.add(bucket)
-    today = usage_day(now)
-    first = today - timedelta(days=max(USAGE_DAYS, HISTORY_DAYS) - 1)
-    stored = {row[1]: row for row in days_of([line.pk], first=first, last=today)}
+    stored = {row[1]: row for row in days}
     summary.forecast_from(
         [
             (day, data + data_over, voice + voice_over)

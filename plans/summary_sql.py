@@ -14,7 +14,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import DateField, DateTimeField
 
-from boomcard.rows import Selected, column_reader, table, with_related
+from boomcard.rows import Read, Rows, Selected, column_reader, read, table, with_related
 from plans.models import Bucket, DailyUsage, Line, Plan, Price, UsageRecord
 
 _line, _line_plan = Selected(Line, "l"), Selected(Plan, "p")
@@ -35,6 +35,10 @@ def lines_with_freshness(*, owner_id: int, line_id: int | None = None) -> list[L
     """The customer's lines (or the one ``line_id`` of theirs) in the order they were added, each
     with its plan and ``usage_updated_at``: the time of its newest usage record, a subquery per
     line on the records' (line, at) index, read backwards, one row. One query."""
+    return read(lines_read(owner_id=owner_id, line_id=line_id))
+
+
+def lines_read(*, owner_id: int, line_id: int | None = None) -> Read[list[Line]]:
     query = (
         f"SELECT {_line.columns}, {_line_plan.columns},"  # noqa: S608 (names from the models)
         f" (SELECT r.at FROM {table(UsageRecord)} r WHERE r.line_id = l.id ORDER BY r.at DESC LIMIT 1)"
@@ -46,40 +50,68 @@ def lines_with_freshness(*, owner_id: int, line_id: int | None = None) -> list[L
         query += " AND l.id = %s"
         params.append(line_id)
     query += " ORDER BY l.added_at, l.id"
+    return Read(query, params, _lines)
+
+
+def _lines(rows: Rows) -> list[Line]:
     at = column_reader(DateTimeField)
     lines = []
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        for row in cursor.fetchall():
-            line = _line.instance(row)
-            with_related(line, "plan", _line_plan.instance_or_none(row, _line.width))
-            line.usage_updated_at = at(row[-1])  # type: ignore[attr-defined]
-            lines.append(line)
+    for row in rows:
+        line = _line.instance(row)
+        with_related(line, "plan", _line_plan.instance_or_none(row, _line.width))
+        line.usage_updated_at = at(row[-1])  # type: ignore[attr-defined]
+        lines.append(line)
     return lines
+
+
+def _lines_filter(
+    column: str, line_ids: Sequence[int], owner_id: int | None, line_id: int | None
+) -> tuple[str, list[Any]]:
+    """``column`` among ``line_ids``; or, given ``owner_id``, among their lines (the one
+    ``line_id`` of theirs, when given), to be read beside those lines without their ids."""
+    if owner_id is None:
+        return f"{column} IN ({_in(line_ids)})", list(line_ids)
+    owners = f"{column} IN (SELECT o.id FROM {table(Line)} o WHERE o.owner_id = %s"  # noqa: S608 (names from the models)
+    if line_id is None:
+        return owners + ")", [owner_id]
+    return owners + " AND o.id = %s)", [owner_id, line_id]
 
 
 def buckets_of(line_ids: Sequence[int], *, now: datetime, started: bool) -> list[Bucket]:
     """The lines' buckets that have not expired by ``now`` (only those begun by then when
     ``started``), each with its plan, in order of expiry. One query."""
-    if not line_ids:
-        return []
+    return read(buckets_read(line_ids=line_ids, now=now, started=started)) if line_ids else []
+
+
+def buckets_read(
+    *,
+    line_ids: Sequence[int] = (),
+    owner_id: int | None = None,
+    line_id: int | None = None,
+    now: datetime,
+    started: bool,
+) -> Read[list[Bucket]]:
+    """``buckets_of`` the lines ``line_ids``, or of ``owner_id``'s (``_lines_filter``)."""
+    lines, params = _lines_filter("b.line_id", line_ids, owner_id, line_id)
     query = (
         f"SELECT {_bucket.columns}, {_bucket_plan.columns}"  # noqa: S608 (names from the models)
         f" FROM {table(Bucket)} b INNER JOIN {table(Plan)} p ON p.id = b.plan_id"
-        f" WHERE b.line_id IN ({_in(line_ids)}) AND b.expires_at > %s"
+        f" WHERE {lines} AND b.expires_at > %s"
     )
-    params: list[Any] = [*line_ids, _moment(now)]
+    params.append(_moment(now))
     if started:
         query += " AND b.starts_at <= %s"
         params.append(_moment(now))
     query += " ORDER BY b.expires_at, b.id"
+    return Read(query, params, _buckets)
+
+
+def _buckets(rows: Rows) -> list[Bucket]:
     buckets = []
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        for row in cursor.fetchall():
-            bucket = _bucket.instance(row)
-            with_related(bucket, "plan", _bucket_plan.instance(row, _bucket.width))
-            buckets.append(bucket)
+    for row in rows:
+        bucket = _bucket.instance(row)
+        with_related(bucket, "plan", _bucket_plan.instance(row, _bucket.width))
+        buckets.append(bucket)
     return buckets
 
 
@@ -91,17 +123,30 @@ DayRow = tuple[int, date, int, int, int, int, int, int]
 def days_of(line_ids: Sequence[int], *, first: date, last: date) -> list[DayRow]:
     """The lines' daily totals from ``first`` to ``last``: (line id, day, data, data overage,
     voice, voice overage, SMS, SMS overage), in no order. One query."""
-    if not line_ids:
-        return []
+    return read(days_read(line_ids=line_ids, first=first, last=last)) if line_ids else []
+
+
+def days_read(
+    *,
+    line_ids: Sequence[int] = (),
+    owner_id: int | None = None,
+    line_id: int | None = None,
+    first: date,
+    last: date,
+) -> Read[list[DayRow]]:
+    """``days_of`` the lines ``line_ids``, or of ``owner_id``'s (``_lines_filter``)."""
+    lines, params = _lines_filter("d.line_id", line_ids, owner_id, line_id)
     query = (
         "SELECT d.line_id, d.day, d.data, d.data_overage, d.voice, d.voice_overage, d.sms, d.sms_overage"  # noqa: S608
-        f" FROM {table(DailyUsage)} d WHERE d.line_id IN ({_in(line_ids)}) AND d.day >= %s AND d.day <= %s"
+        f" FROM {table(DailyUsage)} d WHERE {lines} AND d.day >= %s AND d.day <= %s"
     )
     adapt = connection.ops.adapt_datefield_value
+    return Read(query, [*params, adapt(first), adapt(last)], _days)
+
+
+def _days(rows: Rows) -> list[DayRow]:
     day = column_reader(DateField)
-    with connection.cursor() as cursor:
-        cursor.execute(query, [*line_ids, adapt(first), adapt(last)])
-        return [(row[0], day(row[1]), *row[2:]) for row in cursor.fetchall()]
+    return [(row[0], day(row[1]), *row[2:]) for row in rows]
 
 
 def plans_with_price(*, currency: str) -> list[Plan]:

@@ -3,6 +3,7 @@ give what the ORM gives: the same instances, every column converted as the ORM c
 their plans and prices attached."""
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -10,10 +11,19 @@ from django.db.models import OuterRef, Prefetch, Subquery
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from boomcard.rows import row_columns
+from boomcard.rows import Read, read_together, row_columns
 from plans.models import Bucket, DailyUsage, Line, Plan, Price, UsageRecord, usage_day
 from plans.selectors import offered_price
-from plans.summary_sql import buckets_of, days_of, lines_with_freshness, plans_with_price
+from plans.summary_sql import (
+    DayRow,
+    buckets_of,
+    buckets_read,
+    days_of,
+    days_read,
+    lines_read,
+    lines_with_freshness,
+    plans_with_price,
+)
 from tests.factories import BucketFactory, LineFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +125,66 @@ def test_plans_on_sale_are_the_orms_each_with_its_price_in_the_currency_or_none(
     assert len(queries) == 0
     assert offered[[plan.pk for plan in found].index(priced.pk)] is None  # no USD price: not offered in USD
     assert all(plan.is_active for plan in found)
+
+
+def test_the_owners_reads_give_what_the_reads_by_line_give_in_one_round_trip(customer_lines):
+    """Read beside the customer's lines (``read_together``: one round trip on PostgreSQL), the
+    buckets and days of ``owner_id``'s lines are those read by their ids; with ``line_id``, only
+    that line's, and nothing of a line that is someone else's."""
+    customer, now = customer_lines
+    ids = list(Line.objects.filter(owner=customer).values_list("pk", flat=True))
+    someone_elses = Line.objects.exclude(owner=customer).get().pk
+    today = usage_day(now)
+    first = today - timedelta(days=60)
+    pipelines = []
+    real_pipeline = connection.connection.pipeline
+
+    def pipeline():
+        pipelines.append(1)
+        return real_pipeline()
+
+    with (
+        mock.patch.object(connection.connection, "pipeline", side_effect=pipeline),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        lines, buckets, days = read_together(
+            lines_read(owner_id=customer.pk),
+            buckets_read(owner_id=customer.pk, now=now, started=False),
+            days_read(owner_id=customer.pk, first=first, last=today),
+        )
+    assert (len(queries), len(pipelines)) == (3, 1)
+    assert [line.pk for line in lines] == [line.pk for line in lines_with_freshness(owner_id=customer.pk)]
+    assert [row_columns(b) for b in buckets] == [row_columns(b) for b in buckets_of(ids, now=now, started=False)]
+    assert sorted(days) == sorted(days_of(ids, first=first, last=today))
+    assert len(buckets) == 3
+    assert len(days) == 2
+
+    def one_line(line_id: int) -> tuple[list[Bucket], list[DayRow]]:
+        return read_together(
+            buckets_read(owner_id=customer.pk, line_id=line_id, now=now, started=False),
+            days_read(owner_id=customer.pk, line_id=line_id, first=first, last=today),
+        )
+
+    assert one_line(ids[0]) == (
+        buckets_of([ids[0]], now=now, started=False),
+        days_of([ids[0]], first=first, last=today),
+    )
+    assert one_line(someone_elses) == ([], [])
+
+
+def test_a_line_added_between_the_reads_is_left_out_until_the_next_view(customer_lines):
+    """The home page reads the lines, their buckets and their days beside each other: a line
+    added (with its bucket) after the lines were read is left out, not a page that fails."""
+    from plans import selectors
+
+    customer, now = customer_lines
+    before = [line.pk for line in Line.objects.filter(owner=customer)]
+    added = LineFactory.create(owner=customer)
+    BucketFactory.create(line=added, plan=PlanFactory.create())
+    DailyUsage.objects.create(line=added, day=usage_day(now), data=3)
+    read_before = selectors.lines_read(owner_id=customer.pk)
+    as_before = Read(read_before.sql, read_before.params, lambda rows: read_before.result(rows)[: len(before)])
+    with mock.patch.object(selectors, "lines_read", return_value=as_before):
+        summaries = selectors.line_summaries(user=customer, now=now)
+    assert [summary.line.pk for summary in summaries] == before
+    assert [summary.line.pk for summary in selectors.line_summaries(user=customer, now=now)] == [*before, added.pk]
