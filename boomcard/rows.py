@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Generic, TypeVar, overload
 
+import psycopg
 from django.db import connection
 from django.db.models import Expression, Field, Model, Value
 
@@ -137,12 +138,12 @@ def read_together(*queries: Read[Any]) -> tuple[Any, ...]:
     PostgreSQL in one round trip (psycopg's pipeline mode: each query is sent without waiting
     for the one before), elsewhere one after another. Each is its own statement, as when sent
     alone: rows one reads may have changed by the next, as between any two reads."""
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not psycopg.Pipeline.is_supported():
         return tuple(read(query) for query in queries)
-    connection.ensure_connection()
     cursors = [connection.cursor() for _ in queries]
     try:
-        with connection.connection.pipeline():
+        # An error the pipeline raises as it ends (the server gone) is Django's, as any query's.
+        with connection.wrap_database_errors, connection.connection.pipeline():
             for cursor, query in zip(cursors, queries, strict=True):
                 cursor.execute(query.sql, query.params)
             rows = [cursor.fetchall() for cursor in cursors]

@@ -6,7 +6,7 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.db import connection
+from django.db import ProgrammingError, connection, transaction
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -188,3 +188,9 @@ def test_a_line_added_between_the_reads_is_left_out_until_the_next_view(customer
         summaries = selectors.line_summaries(user=customer, now=now)
     assert [summary.line.pk for summary in summaries] == before
     assert [summary.line.pk for summary in selectors.line_summaries(user=customer, now=now)] == [*before, added.pk]
+
+
+def test_an_error_in_reads_sent_together_is_djangos_and_the_connection_goes_on(db):
+    with pytest.raises(ProgrammingError), transaction.atomic():
+        read_together(Read("SELECT 1", [], list), Read("SELECT * FROM no_such_table", [], list))
+    assert read_together(Read("SELECT 2", [], list), Read("SELECT 3", [], list)) == ([(2,)], [(3,)])
