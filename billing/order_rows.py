@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import ceil
-from typing import Any
 
 from django.db import connection
 
@@ -18,7 +17,7 @@ from accounts.models import Notice
 from accounts.notice_keys import order_fulfilled_key
 from billing.models import Order, OrderItem, PaymentProfile, Refund
 from boomcard.page_fragments import ListPage
-from boomcard.rows import Selected, table, with_related
+from boomcard.rows import Read, Rows, Selected, read, table, with_related
 from plans.models import Bucket, Line, Plan
 
 _order, _order_line, _order_plan = Selected(Order, "o"), Selected(Line, "l"), Selected(Plan, "p")
@@ -92,22 +91,28 @@ def order_of(*, user_id: int, public_id: str) -> Order | None:
 def items_of(order: Order) -> list[OrderItem]:
     """What ``order`` buys, in position order, each item with its plan and bucket (None until the
     order is fulfilled) and ``order`` itself. One query."""
+    return read(items_read(order))
+
+
+def items_read(order: Order) -> Read[list[OrderItem]]:
     query = (
         f"SELECT {_item.columns}, {_item_plan.columns}, {_item_bucket.columns}"  # noqa: S608 (names from the models)
         f" FROM {table(OrderItem)} i INNER JOIN {table(Plan)} p ON p.id = i.plan_id"
         f" LEFT OUTER JOIN {table(Bucket)} b ON b.id = i.bucket_id"
         " WHERE i.order_id = %s ORDER BY i.position"
     )
-    items = []
-    with connection.cursor() as cursor:
-        cursor.execute(query, [order.pk])
-        for row in cursor.fetchall():
+
+    def items(rows: Rows) -> list[OrderItem]:
+        found = []
+        for row in rows:
             item = _item.instance(row)
             with_related(item, "order", order)
             with_related(item, "plan", _item_plan.instance(row, _item.width))
             with_related(item, "bucket", _item_bucket.instance_or_none(row, _item.width + _item_plan.width))
-            items.append(item)
-    return items
+            found.append(item)
+        return found
+
+    return Read(query, [order.pk], items)
 
 
 def _newest(model: type[Order | Refund], column: str, statuses: Sequence[str]) -> str:
@@ -120,19 +125,13 @@ def _newest(model: type[Order | Refund], column: str, statuses: Sequence[str]) -
     )
 
 
-def _one_row(query: str, params: list[Any]) -> Sequence[Any]:
-    """The row of a query ``FROM (SELECT 1 AS one) just_one`` that the outer joins hang from: there
-    is always one, whatever they find."""
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        row = cursor.fetchone()
-    assert row is not None
-    return row
-
-
 def notice_and_open_refund(order: Order) -> tuple[Notice | None, Refund | None]:
     """The notice that confirmed ``order`` to its customer, and its newest open refund
     (``Refund.OPEN``), either None when there is none. One query."""
+    return read(notice_and_open_refund_read(order))
+
+
+def notice_and_open_refund_read(order: Order) -> Read[tuple[Notice | None, Refund | None]]:
     statuses = [str(status) for status in Refund.OPEN]
     query = (
         f"SELECT {_notice.columns}, {_refund.columns}"  # noqa: S608 (names from the models)
@@ -140,7 +139,12 @@ def notice_and_open_refund(order: Order) -> tuple[Notice | None, Refund | None]:
         f" LEFT OUTER JOIN {table(Notice)} n ON n.key = %s AND n.user_id = %s"
         f" LEFT OUTER JOIN {table(Refund)} r ON r.id = {_newest(Refund, 'order_id', statuses)}"
     )
-    row = _one_row(query, [order_fulfilled_key(order_id=order.pk), order.user_id, order.pk, *statuses])
+    params = [order_fulfilled_key(order_id=order.pk), order.user_id, order.pk, *statuses]
+    return Read(query, params, _notice_and_refund)
+
+
+def _notice_and_refund(rows: Rows) -> tuple[Notice | None, Refund | None]:
+    [row] = rows  # the one row the outer joins hang from
     return _notice.instance_or_none(row), _refund.instance_or_none(row, _notice.width)
 
 
@@ -149,6 +153,11 @@ def open_order_and_card(*, user_id: int, line_id: int) -> tuple[Order | None, Pa
     profile (their saved card), either None when there is none: what ``Order.objects.filter(
     line=..., status__in=Order.OPEN).select_related("plan").first()`` and ``PaymentProfile.objects
     .filter(user=...).first()`` read. One query."""
+    return read(open_order_and_card_read(user_id=user_id, line_id=line_id))
+
+
+def open_order_and_card_read(*, user_id: int, line_id: int) -> Read[tuple[Order | None, PaymentProfile | None]]:
+    """``open_order_and_card``, to be read beside the line (whose owner the caller checks)."""
     statuses = [str(status) for status in Order.OPEN]
     query = (
         f"SELECT {_order.columns}, {_order_plan.columns}, {_card.columns}"  # noqa: S608 (names from the models)
@@ -157,7 +166,11 @@ def open_order_and_card(*, user_id: int, line_id: int) -> tuple[Order | None, Pa
         f" LEFT OUTER JOIN {table(Plan)} p ON p.id = o.plan_id"
         f" LEFT OUTER JOIN {table(PaymentProfile)} c ON c.user_id = %s"
     )
-    row = _one_row(query, [line_id, *statuses, user_id])
+    return Read(query, [line_id, *statuses, user_id], _open_order_and_card)
+
+
+def _open_order_and_card(rows: Rows) -> tuple[Order | None, PaymentProfile | None]:
+    [row] = rows  # the one row the outer joins hang from
     order = _order.instance_or_none(row)
     if order is not None:
         with_related(order, "plan", _order_plan.instance(row, _order.width))

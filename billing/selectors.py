@@ -13,11 +13,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from billing.models import Order, OrderItem, PaymentProfile
-from billing.order_rows import items_of, open_order_and_card, order_of
+from billing.order_rows import items_of, open_order_and_card_read, order_of
+from boomcard.rows import read_together
 from plans.models import Line, Plan, Price
 from plans.pricing import Money
 from plans.selectors import catalogue, offered_price
-from plans.summary_sql import lines_with_freshness
+from plans.summary_sql import lines_read, lines_with_freshness
 
 
 def customer_line(*, user: User, line_id: int) -> Line:
@@ -118,7 +119,13 @@ def renewal_options(*, user: User, line_id: int, currency: str, now: datetime | 
     """What the renewal page offers for one of the customer's lines, in a fixed number of queries:
     the current plan first, the other base plans, add-on packs, the flexible plan."""
     now = now or timezone.now()
-    line = customer_line(user=user, line_id=line_id)
+    # The line and its open order with the saved card, in one round trip (boomcard.rows).
+    found, (open_order, saved_card) = read_together(
+        lines_read(owner_id=user.pk, line_id=line_id), open_order_and_card_read(user_id=user.pk, line_id=line_id)
+    )
+    if not found:
+        raise Http404("no such line")
+    line = found[0]
     start = max(now, line.expires_at or now)
     current, base_plans, addons, flexible = None, [], [], None
     for plan in catalogue(currency=currency):
@@ -136,7 +143,6 @@ def renewal_options(*, user: User, line_id: int, currency: str, now: datetime | 
             current = offer
         else:
             base_plans.append(offer)
-    open_order, saved_card = open_order_and_card(user_id=user.pk, line_id=line.pk)
     return RenewalOptions(
         line=line,
         currency=currency,

@@ -22,14 +22,14 @@ from accounts.http import CustomerRequest
 from billing import gateway, selectors, services
 from billing.forms import RenewForm
 from billing.models import Order
-from billing.order_rows import notice_and_open_refund, order_page
+from billing.order_rows import items_read, notice_and_open_refund_read, order_page
 from billing.receipt_pdf import receipt_pdf as receipt_as_pdf
 from billing.views.messages import gateway_message
 from billing.views.wallets import wallet_step
 from boomcard.formats import money
 from boomcard.page_fragments import drawn_once, fragment_for, fragment_render, page_number
 from boomcard.page_shell import customer_page
-from boomcard.rows import row_columns
+from boomcard.rows import read_together, row_columns
 from plans.currency import currency_for
 from plans.pricing import Money, price_of
 
@@ -207,12 +207,11 @@ def order_detail(request: CustomerRequest, public_id: str) -> HttpResponse:
 
 
 def _order_context(order: Order, *, go: bool) -> dict[str, Any]:
-    """What the order page shows of ``order``: a fixed number of queries (its notice, its open
-    refund, its items with their plans and buckets)."""
-    notice, refund = notice_and_open_refund(order)
+    """What the order page shows of ``order``: two queries, read together (its notice with its
+    open refund; its items with their plans and buckets)."""
+    (notice, refund), items = read_together(notice_and_open_refund_read(order), items_read(order))
     if order.status != Order.Status.FULFILLED:
         refund = None
-    items = selectors.order_items(order=order)
     base_expiries = [item.bucket.expires_at for item in items if item.bucket and not item.plan.is_addon]
     return {
         "order": order,
