@@ -267,6 +267,37 @@ would close more of it: a page's queries sent in one round trip (psycopg's pipel
 catalogue (the plans and prices the renewal page and the recommender read on every first view)
 kept per process under a generation of its own.
 
+**The catalogue kept, and reads sent together** (2026-12-03, evening). The profiles of the first
+view after a change (py-spy, CPU only, 3,000 views of a page in one process) put the catalogue at
+a fifth of the recommender's view and the trip form at a sixth; the home page's reads at 45 % of
+its, a third of that the waits and sends of its three round trips.
+- *The catalogue's generation* (`boomcard.page_cache.CATALOGUE`): every customer's pages are also
+  under one generation shared by all, which saving a plan or a price renews (a renamed plan or a
+  new price took up to `PAGE_CACHE_SECONDS` to show on a kept page; now at once). While a page
+  builds, `plans.selectors.catalogue` keeps what it read in the process under that generation:
+  the renewal page and the recommender read no plans or prices on the first view after a
+  customer's change, one query fewer each.
+- *The recommender's form*: the trip rows' ~100 country choices go to the three fields already
+  normalized (Django normalized the list again for each): a form made 304 to 165 µs, a submitted
+  one validated 569 to 245 µs.
+- *Reads sent together* (`boomcard.rows.read_together`, psycopg's pipeline mode): the home and
+  line pages' three reads (the buckets and days read by owner, so that none waits for the lines'
+  ids), the renewal page's line with its open order and saved card, the order page's notice and
+  refund with its items, each page's in one round trip. The home page's read alone, alternating
+  in one process (3,000 each): 2.78 to 2.47 ms.
+
+Measured in-process before the run, alternating the two commits' processes (three each, 100
+views a page): renew 5.0-5.8 ms to 4.0-4.4, recommend 6.4-7.0 to 4.5-5.7. The whole run above
+(11:35 UTC) against the last one (08:44 UTC): the first view after a change under wrk 0.116-0.185
+of `/ping` against 0.099-0.175, met by nine pages of ten against six (renew 0.114 to 0.134,
+recommend 0.099 to 0.122, order 0.115 to 0.122; the home page 0.102 to 0.116, still short);
+in-process 0.084-0.141 against 0.065-0.110 (met by the notices and help pages); warm 0.301-0.373,
+all ten met. The home page is left the heaviest first view: three lines' summaries and forecasts
+made and keyed (~40 % of its CPU, the rows' instances a quarter of that), then the middleware
+and session as every view. What would close it: the plans of its lines and buckets taken from the
+kept catalogue instead of read and made with every row, and each card's key cheaper than the repr
+of everything it shows.
+
 ### Usage ingest: (a) accepted about 0.19-0.35 of COPY (target 0.25), (b) applied 0.06-0.09 (target 0.15: not met)
 
 The evening of 2026-12-02 gave lower figures than the afternoon for code that had not changed:

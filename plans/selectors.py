@@ -134,8 +134,8 @@ class LineSummary:
 
     def forecast_from(self, history: list[DayTotals]) -> None:
         """Set the data and talk-time forecasts from the line's daily totals (``HISTORY_DAYS`` of
-        them, from ``usage_history``). An expired line, or one without a home allowance of the
-        kind, has none."""
+        them, as ``line_summaries`` reads them). An expired line, or one without a home allowance
+        of the kind, has none."""
         if self.is_expired or self.line.expires_at is None:
             return
         today, ends_on = usage_day(self.now), usage_day(self.line.expires_at)
