@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import CustomerRequest
+from accounts.selectors import unread_notice_count
 from billing import gateway, selectors, services
 from billing.forms import RenewForm
 from billing.models import Order
@@ -201,6 +202,9 @@ def order_detail(request: CustomerRequest, public_id: str) -> HttpResponse:
             order = services.order_fulfil(order=order)
         except gateway.GatewayError as error:
             messages.warning(request, gateway_message(error))
+        if order.status in Order.FINAL:
+            # Settled by this request, with its notice: the bell on this page counts it.
+            user.unread_notice_count = unread_notice_count(user=user)
     context = _order_context(order, go=request.GET.get("go") == "1")
     body = render_to_string("billing/order_body.html", context, request=request)
     return render(request, "billing/order.html", {**context, "public_id": public_id, "body": body})

@@ -152,3 +152,17 @@ def test_a_payment_confirmed_at_stripe_the_app_has_not_heard_of_is_fulfilled_by_
     assert answer["status"] == "fulfilled"
     assert "client_secret" not in answer
     assert Bucket.objects.filter(order_item__order=order).count() == 1
+
+
+def test_the_order_page_that_settles_the_payment_counts_its_notice_in_the_bell(
+    client, customer, line, localstripe, card
+):
+    """The page that asks Stripe and fulfils the order says the confirmation is in the notices:
+    its bell counts it, though the account was read before the notice was written."""
+    client.force_login(customer)
+    client.post(reverse("billing:renew", args=[line.pk]), {"plan": "basic-10"})
+    order = Order.objects.get()
+    payment = pay_by_card(client, order, card("ok"), localstripe=localstripe)
+    assert payment.status == Order.Status.FULFILLED
+    assert "A confirmation is in your notices" in payment.page
+    assert 'class="bell-count">1<' in payment.page
