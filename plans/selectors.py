@@ -16,7 +16,16 @@ from boomcard.page_cache import catalogue_generation
 from boomcard.rows import read_together
 from plans.forecast import HISTORY_DAYS, UNKNOWN, Allowance, Forecast, forecast
 from plans.models import Bucket, DailyUsage, Line, Plan, Price, UsageRecord, usage_day
-from plans.summary_sql import DayRow, buckets_of, buckets_read, days_of, days_read, lines_read, plans_with_price
+from plans.summary_sql import (
+    DayRow,
+    LinesOf,
+    buckets_of,
+    buckets_read,
+    days_of,
+    days_read,
+    lines_read,
+    plans_with_price,
+)
 
 # The catalogue as read under each of its generations, in this process (a few: the currencies).
 _CATALOGUES_KEPT = 8
@@ -176,8 +185,8 @@ def line_summaries(*, user: User, now: datetime | None = None) -> list[LineSumma
     today = usage_day(now)
     lines, buckets, days = read_together(
         lines_read(owner_id=user.pk),
-        buckets_read(owner_id=user.pk, now=now, started=True),
-        days_read(owner_id=user.pk, first=today - timedelta(days=HISTORY_DAYS - 1), last=today),
+        buckets_read(LinesOf(owner_id=user.pk), now=now, started=True),
+        days_read(LinesOf(owner_id=user.pk), first=today - timedelta(days=HISTORY_DAYS - 1), last=today),
     )
     return _summaries(lines, buckets, days, now=now)
 
@@ -242,8 +251,8 @@ def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> Lin
     first = today - timedelta(days=max(USAGE_DAYS, HISTORY_DAYS) - 1)
     found, buckets, days = read_together(
         lines_read(owner_id=user.pk, line_id=line_id),
-        buckets_read(owner_id=user.pk, line_id=line_id, now=now, started=False),
-        days_read(owner_id=user.pk, line_id=line_id, first=first, last=today),
+        buckets_read(LinesOf(owner_id=user.pk, line_id=line_id), now=now, started=False),
+        days_read(LinesOf(owner_id=user.pk, line_id=line_id), first=first, last=today),
     )
     if not found:
         raise Http404("no such line")

@@ -8,6 +8,7 @@ compiling them and making the rows on every first view after a change."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -64,35 +65,35 @@ def _lines(rows: Rows) -> list[Line]:
     return lines
 
 
-def _lines_filter(
-    column: str, line_ids: Sequence[int], owner_id: int | None, line_id: int | None
-) -> tuple[str, list[Any]]:
-    """``column`` among ``line_ids``; or, given ``owner_id``, among their lines (the one
-    ``line_id`` of theirs, when given), to be read beside those lines without their ids."""
-    if owner_id is None:
-        return f"{column} IN ({_in(line_ids)})", list(line_ids)
-    owners = f"{column} IN (SELECT o.id FROM {table(Line)} o WHERE o.owner_id = %s"  # noqa: S608 (names from the models)
-    if line_id is None:
-        return owners + ")", [owner_id]
-    return owners + " AND o.id = %s)", [owner_id, line_id]
+@dataclass(frozen=True)
+class LinesOf:
+    """Which lines a read of buckets or days is about: ``ids``; or, given ``owner_id``, their lines
+    (the one ``line_id`` of theirs, when given), so that it can be sent beside the read of those
+    lines without waiting for their ids (``boomcard.rows.read_together``)."""
+
+    ids: Sequence[int] = ()
+    owner_id: int | None = None
+    line_id: int | None = None
+
+    def condition(self, column: str) -> tuple[str, list[Any]]:
+        """``column`` among these lines, and its parameters."""
+        if self.owner_id is None:
+            return f"{column} IN ({_in(self.ids)})", list(self.ids)
+        owners = f"{column} IN (SELECT o.id FROM {table(Line)} o WHERE o.owner_id = %s"  # noqa: S608 (names from the models)
+        if self.line_id is None:
+            return owners + ")", [self.owner_id]
+        return owners + " AND o.id = %s)", [self.owner_id, self.line_id]
 
 
 def buckets_of(line_ids: Sequence[int], *, now: datetime, started: bool) -> list[Bucket]:
     """The lines' buckets that have not expired by ``now`` (only those begun by then when
     ``started``), each with its plan, in order of expiry. One query."""
-    return read(buckets_read(line_ids=line_ids, now=now, started=started)) if line_ids else []
+    return read(buckets_read(LinesOf(ids=line_ids), now=now, started=started)) if line_ids else []
 
 
-def buckets_read(
-    *,
-    line_ids: Sequence[int] = (),
-    owner_id: int | None = None,
-    line_id: int | None = None,
-    now: datetime,
-    started: bool,
-) -> Read[list[Bucket]]:
-    """``buckets_of`` the lines ``line_ids``, or of ``owner_id``'s (``_lines_filter``)."""
-    lines, params = _lines_filter("b.line_id", line_ids, owner_id, line_id)
+def buckets_read(lines_of: LinesOf, *, now: datetime, started: bool) -> Read[list[Bucket]]:
+    """``buckets_of`` these lines."""
+    lines, params = lines_of.condition("b.line_id")
     query = (
         f"SELECT {_bucket.columns}, {_bucket_plan.columns}"  # noqa: S608 (names from the models)
         f" FROM {table(Bucket)} b INNER JOIN {table(Plan)} p ON p.id = b.plan_id"
@@ -123,19 +124,12 @@ DayRow = tuple[int, date, int, int, int, int, int, int]
 def days_of(line_ids: Sequence[int], *, first: date, last: date) -> list[DayRow]:
     """The lines' daily totals from ``first`` to ``last``: (line id, day, data, data overage,
     voice, voice overage, SMS, SMS overage), in no order. One query."""
-    return read(days_read(line_ids=line_ids, first=first, last=last)) if line_ids else []
+    return read(days_read(LinesOf(ids=line_ids), first=first, last=last)) if line_ids else []
 
 
-def days_read(
-    *,
-    line_ids: Sequence[int] = (),
-    owner_id: int | None = None,
-    line_id: int | None = None,
-    first: date,
-    last: date,
-) -> Read[list[DayRow]]:
-    """``days_of`` the lines ``line_ids``, or of ``owner_id``'s (``_lines_filter``)."""
-    lines, params = _lines_filter("d.line_id", line_ids, owner_id, line_id)
+def days_read(lines_of: LinesOf, *, first: date, last: date) -> Read[list[DayRow]]:
+    """``days_of`` these lines."""
+    lines, params = lines_of.condition("d.line_id")
     query = (
         "SELECT d.line_id, d.day, d.data, d.data_overage, d.voice, d.voice_overage, d.sms, d.sms_overage"  # noqa: S608
         f" FROM {table(DailyUsage)} d WHERE {lines} AND d.day >= %s AND d.day <= %s"

@@ -16,6 +16,7 @@ from plans.models import Bucket, DailyUsage, Line, Plan, Price, UsageRecord, usa
 from plans.selectors import offered_price
 from plans.summary_sql import (
     DayRow,
+    LinesOf,
     buckets_of,
     buckets_read,
     days_of,
@@ -149,8 +150,8 @@ def test_the_owners_reads_give_what_the_reads_by_line_give_in_one_round_trip(cus
     ):
         lines, buckets, days = read_together(
             lines_read(owner_id=customer.pk),
-            buckets_read(owner_id=customer.pk, now=now, started=False),
-            days_read(owner_id=customer.pk, first=first, last=today),
+            buckets_read(LinesOf(owner_id=customer.pk), now=now, started=False),
+            days_read(LinesOf(owner_id=customer.pk), first=first, last=today),
         )
     assert (len(queries), len(pipelines)) == (3, 1)
     assert [line.pk for line in lines] == [line.pk for line in lines_with_freshness(owner_id=customer.pk)]
@@ -161,8 +162,8 @@ def test_the_owners_reads_give_what_the_reads_by_line_give_in_one_round_trip(cus
 
     def one_line(line_id: int) -> tuple[list[Bucket], list[DayRow]]:
         return read_together(
-            buckets_read(owner_id=customer.pk, line_id=line_id, now=now, started=False),
-            days_read(owner_id=customer.pk, line_id=line_id, first=first, last=today),
+            buckets_read(LinesOf(owner_id=customer.pk, line_id=line_id), now=now, started=False),
+            days_read(LinesOf(owner_id=customer.pk, line_id=line_id), first=first, last=today),
         )
 
     assert one_line(ids[0]) == (
