@@ -109,7 +109,7 @@ def print_usage(result: UsageResult) -> None:
     print(f"  COPY     {result.copy_rate:10.0f} records/s (runs: {copies} s)", flush=True)
     print(f"  ratios: accepted {result.accept_ratio:.3f}, applied {result.applied_ratio:.3f}", flush=True)
     print(f"  COPY into an indexed copy of plans_usagerecord / COPY: {result.copy_indexed_ratio:.3f}", flush=True)
-    print(f"  the same with the two indexes dropped by plans 0003 / COPY: {result.copy_before_ratio:.3f}", flush=True)
+    print(f"  the same as before plans 0006 / COPY: {result.copy_before_ratio:.3f}", flush=True)
 
 
 def print_webhooks(result: WebhooksResult) -> None:
@@ -261,10 +261,10 @@ def _usage_section(result: UsageResult) -> list[str]:
         f" ≥ {USAGE_TARGET:.2f}: {_verdict(result.accept_ratio >= USAGE_TARGET)} |",
         f"| (b) records/s end to end, until every batch is applied | **{result.applied_ratio:.3f}** |"
         f" ≥ {USAGE_APPLIED_TARGET:.2f}: {_verdict(result.applied_ratio >= USAGE_APPLIED_TARGET)} |",
-        f"| for scale: COPY of the same rows into a table with plans_usagerecord's indexes, unique and check"
-        f" constraints and foreign key | {result.copy_indexed_ratio:.3f} | |",
-        f"| for scale: the same plus the two indexes plans migration 0003 dropped (`line_id` alone,"
-        f" `varchar_pattern_ops` on `record_id`) | {result.copy_before_ratio:.3f} | |",
+        f"| for scale: COPY of the same rows into a table with plans_usagerecord's primary key, unique"
+        f" index and check constraint | {result.copy_indexed_ratio:.3f} | |",
+        f"| for scale: the same as the table was before plans migration 0006, with its `(line_id, at)`"
+        f" index and its foreign key to plans_line | {result.copy_before_ratio:.3f} | |",
         "",
         f"Absolute: accepted {result.accept_rate:,.0f} records/s ({result.accept_seconds:.1f} s);"
         f" applied {result.applied_rate:,.0f} records/s ({result.applied_seconds:.1f} s);"

@@ -206,13 +206,19 @@ def seed_line_plans(customer: User, plans: dict[str, Plan]) -> None:
             roaming.data_used = int(1.4 * GB)
             roaming.save(update_fields=["data_used"])
         _spread_daily_usage(line, bucket.data_used, started, now)
-        UsageRecord.objects.create(
+        record = UsageRecord.objects.create(
             record_id=f"demo-{line.pk}-{now:%Y%m%d%H%M%S}",
             line=line,
             kind=UsageRecord.Kind.DATA,
             amount=20 * MB,
             country="CN",
             at=now - reported,
+        )
+        # As applying it would have: the line's last usage, on its day's totals.
+        DailyUsage.objects.update_or_create(
+            line=line,
+            day=usage_day(record.at),
+            defaults={"last_at": record.at, "last_kind": "data", "last_amount": record.amount, "last_country": "CN"},
         )
 
 

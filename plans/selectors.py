@@ -309,17 +309,18 @@ class DeskLine:
 
 def lines_for_desk(*, user: User, now: datetime | None = None) -> list[DeskLine]:
     """The customer's lines by number, with their live buckets and last usage: 2 queries however
-    many lines and buckets (the last usage record is a subquery per line on its (line, at) index)."""
+    many lines and buckets (the last usage is kept on the line's latest daily row that has one, a
+    subquery per line on the daily rows' (line, day) index)."""
     now = now or timezone.now()
-    latest = UsageRecord.objects.filter(line=OuterRef("pk")).order_by("-at", "-id")
+    latest = DailyUsage.objects.filter(line=OuterRef("pk"), last_at__isnull=False).order_by("-day")
     lines = list(
         Line.objects.filter(owner=user)
         .select_related("plan")
         .annotate(
-            last_usage_at=Subquery(latest.values("at")[:1]),
-            last_usage_kind=Subquery(latest.values("kind")[:1]),
-            last_usage_amount=Subquery(latest.values("amount")[:1]),
-            last_usage_country=Subquery(latest.values("country")[:1]),
+            last_usage_at=Subquery(latest.values("last_at")[:1]),
+            last_usage_kind=Subquery(latest.values("last_kind")[:1]),
+            last_usage_amount=Subquery(latest.values("last_amount")[:1]),
+            last_usage_country=Subquery(latest.values("last_country")[:1]),
         )
         .order_by("msisdn")
     )

@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import DateField, DateTimeField
 
 from boomcard.rows import Read, Rows, Selected, column_reader, read, table, with_related
-from plans.models import Bucket, DailyUsage, Line, Plan, Price, UsageRecord
+from plans.models import Bucket, DailyUsage, Line, Plan, Price
 
 _line, _line_plan = Selected(Line, "l"), Selected(Plan, "p")
 _plan, _plan_price = Selected(Plan, "p"), Selected(Price, "c")
@@ -34,15 +34,17 @@ def _moment(at: datetime) -> Any:
 
 def lines_with_freshness(*, owner_id: int, line_id: int | None = None) -> list[Line]:
     """The customer's lines (or the one ``line_id`` of theirs) in the order they were added, each
-    with its plan and ``usage_updated_at``: the time of its newest usage record, a subquery per
-    line on the records' (line, at) index, read backwards, one row. One query."""
+    with its plan and ``usage_updated_at``: the time of its newest usage record, kept on its
+    latest daily row that has one (a subquery per line on the daily rows' (line, day) index, read
+    backwards: one row, rarely two). One query."""
     return read(lines_read(owner_id=owner_id, line_id=line_id))
 
 
 def lines_read(*, owner_id: int, line_id: int | None = None) -> Read[list[Line]]:
     query = (
         f"SELECT {_line.columns}, {_line_plan.columns},"  # noqa: S608 (names from the models)
-        f" (SELECT r.at FROM {table(UsageRecord)} r WHERE r.line_id = l.id ORDER BY r.at DESC LIMIT 1)"
+        f" (SELECT d.last_at FROM {table(DailyUsage)} d"
+        " WHERE d.line_id = l.id AND d.last_at IS NOT NULL ORDER BY d.day DESC LIMIT 1)"
         f" FROM {table(Line)} l LEFT OUTER JOIN {table(Plan)} p ON p.id = l.plan_id"
         " WHERE l.owner_id = %s"
     )

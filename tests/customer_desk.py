@@ -57,20 +57,16 @@ def customer_with_everything(customer: Any, *, lines: int) -> dict[str, Any]:
     from accounts.outbox import notice_create
     from billing.demo import demo_orders_create
     from billing.models import PaymentProfile
-    from plans.models import GB, Plan, UsageRecord
+    from plans.models import GB, Plan
     from plans.services import bucket_grant
-    from tests.factories import LineFactory
+    from tests.factories import LineFactory, usage_applied
 
     made: dict[str, Any] = {"lines": [], "orders": [], "emails": []}
     now = timezone.now()
     for n in range(lines):
         line = LineFactory.create(owner=customer, nickname=f"Phone {n}")
-        bucket = bucket_grant(line=line, plan=Plan.objects.get(code="basic-30"), now=now)
-        bucket.data_used = GB // 2
-        bucket.save(update_fields=["data_used"])
-        UsageRecord.objects.create(
-            record_id=f"r-{customer.pk}-{n}", line=line, kind="data", amount=GB // 2, country="CN", at=now
-        )
+        bucket_grant(line=line, plan=Plan.objects.get(code="basic-30"), now=now)
+        usage_applied(line, at=now, amount=GB // 2)  # half a GB of its data used
         made["lines"].append(line)
         made["orders"].append(demo_orders_create(paid_line=line))
         notice = notice_create(

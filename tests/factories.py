@@ -127,3 +127,16 @@ def price_minor(plan: Plan, currency: str = "CNY") -> int:
 def price_shown(plan: Plan, currency: str = "CNY") -> str:
     """The plan's price as the pages show it: ``¥38.00``."""
     return money(price_minor(plan, currency), currency)
+
+
+_usage_ids = count(1)
+
+
+def usage_applied(line: Line, *, at: Any, amount: int = MB, kind: str = "data", country: str = "CN") -> None:
+    """One usage record for ``line`` applied as the network's would be (``plans.usage``): its
+    buckets drawn on, its day's totals and its last usage kept."""
+    from plans.usage import usage_ingest
+
+    record = {"id": f"t-{next(_usage_ids)}", "msisdn": line.msisdn.as_e164, "kind": kind, "amount": amount}
+    report = usage_ingest(records=[{**record, "country": country, "at": at.isoformat()}])
+    assert report.accepted == 1, report.errors

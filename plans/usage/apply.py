@@ -94,9 +94,10 @@ def _apply(batches: list[Arrived], now: datetime) -> None:
     Each batch's report says what became of its records as if the batches were applied one after
     the other in the order given: an id in two of them counts in the first.
 
-    First the new records are stored, without a lock of ours: ``INSERT ... ON CONFLICT DO
-    NOTHING RETURNING`` on the unique record id says which are new, exactly once (a batch inserting
-    the same id at the same time waits for this one to commit or roll back, then finds it stored).
+    First the new records are stored, without a lock of ours, and the unique record id says which
+    are new, exactly once (``sql._records_insert_pg``: one COPY while none is stored yet, else
+    ``INSERT ... ON CONFLICT DO NOTHING RETURNING``; a batch inserting the same id at the same time
+    waits for this one to commit or roll back, then finds it stored).
     Then only the lines with new records have their live buckets locked, in pk order, and usage is
     taken from them, per line in time order across the batches; the buckets, the records' overage
     and the daily totals are written in one statement each, however many batches there are. Two
@@ -128,17 +129,8 @@ def _apply(batches: list[Arrived], now: datetime) -> None:
     # Stored first, overage 0 (set below for the few that have some); in id order, so that two
     # transactions inserting the same ids meet them in the same order.
     candidates.sort(key=lambda candidate: candidate[0].record_id)
-    rows = [
-        {
-            "record_id": record.record_id,
-            "line_id": line.pk,
-            "kind": record.kind,
-            "amount": record.amount,
-            "country": record.country,
-            "at": record.at,
-            "received_at": batch.received_at,
-            "overage": 0,
-        }
+    rows: list[sql.RecordRow] = [  # sql.RECORD_COLUMNS
+        (record.record_id, line.pk, record.kind, record.amount, record.country, record.at, batch.received_at, 0)
         for record, line, batch in candidates
     ]
     insert = sql._records_insert_pg if sql._fast_sql() else sql._records_insert
@@ -158,6 +150,7 @@ def _apply(batches: list[Arrived], now: datetime) -> None:
     data_used_before = {bucket.pk: bucket.data_used for line_buckets in buckets.values() for bucket in line_buckets}
     changed: dict[int, sql._Bucket] = {}
     days: dict[tuple[int, date], list[int]] = {}
+    newest: dict[tuple[int, date], UsageIn] = {}  # each day's newest record (its line's last usage)
     overages: dict[str, int] = {}
     # plans.models.usage_day, with the zone looked up once a batch rather than once a record.
     day_zone = ZoneInfo(settings.USAGE_DAY_TIME_ZONE)
@@ -174,17 +167,18 @@ def _apply(batches: list[Arrived], now: datetime) -> None:
             slot = _DAY_SLOT[record.kind]
             totals[slot] += record.amount - overage
             totals[slot + 3] += overage
+            newest[line_pk, day] = record
             if overage:
                 overages[record.record_id] = overage
 
     if sql._fast_sql():
         sql._buckets_save_pg(changed.values())
         sql._overage_set_pg(overages)
-        sql._days_add_pg(days)
+        sql._days_add_pg(days, newest)
     else:
         sql._buckets_save(changed.values())
         sql._overage_set(overages)
-        sql._days_add(days)
+        sql._days_add(days, newest)
     _low_data_notify(lines, changed, data_used_before, now)
     pages_changed(line.owner_id for line in lines.values())
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from plans.models import Bucket, DailyUsage, Line, UsageRecord, usage_day
 from plans.services import bucket_grant
-from tests.factories import LineFactory
+from tests.factories import LineFactory, usage_applied
 
 pytestmark = pytest.mark.django_db
 
@@ -41,10 +41,8 @@ def history(line: Line, amount: int, *, days: int) -> None:
     )
 
 
-def usage_at(line: Line, at: datetime) -> UsageRecord:
-    return UsageRecord.objects.create(
-        record_id=f"r-{line.pk}-{at.timestamp()}", line=line, kind="data", amount=1000, country="CN", at=at
-    )
+def usage_at(line: Line, at: datetime) -> None:
+    usage_applied(line, at=at, amount=1000)
 
 
 def meters(html: str) -> list[tuple[str, str]]:
@@ -116,7 +114,7 @@ def test_the_freshness_stamp_is_the_newest_usage_record(client, line):
 
 
 def test_over_six_hours_without_usage_the_page_says_the_figures_may_be_behind(client, line):
-    UsageRecord.objects.filter(line=line).update(at=timezone.now() - 7 * HOUR)
+    DailyUsage.objects.filter(line=line).exclude(last_at=None).update(last_at=timezone.now() - 7 * HOUR)
     for html in pages(client, line):
         assert "Updated 7\xa0hours ago" in html
         assert "has not reported this line's use for over 6 hours: the figures may be behind." in html
@@ -124,6 +122,7 @@ def test_over_six_hours_without_usage_the_page_says_the_figures_may_be_behind(cl
 
 
 def test_a_line_the_network_never_reported_has_no_stamp(client, line):
+    DailyUsage.objects.filter(line=line).delete()
     UsageRecord.objects.filter(line=line).delete()
     for html in pages(client, line):
         assert {updated for _, updated in meters(html)} == {""}

@@ -25,7 +25,7 @@ from plans.summary_sql import (
     lines_with_freshness,
     plans_with_price,
 )
-from tests.factories import BucketFactory, LineFactory, PlanFactory, UserFactory
+from tests.factories import BucketFactory, LineFactory, PlanFactory, UserFactory, usage_applied
 
 pytestmark = pytest.mark.django_db
 
@@ -43,19 +43,19 @@ def customer_lines():
     BucketFactory.create(line=on_plan, plan=on_plan.plan, starts_at=now + timedelta(days=29))
     BucketFactory.create(line=on_plan, plan=on_plan.plan, starts_at=now - timedelta(days=40))
     BucketFactory.create(line=on_plan, plan=PlanFactory.create(roaming=True))
-    for minutes, record in ((90, "r-1"), (30, "r-2")):
-        UsageRecord.objects.create(
-            record_id=record, line=on_plan, kind="data", amount=1, country="CN", at=now - timedelta(minutes=minutes)
-        )
     today = usage_day(now)
-    DailyUsage.objects.create(line=on_plan, day=today, data=7, data_overage=1, voice=60, sms=2)
+    DailyUsage.objects.create(line=on_plan, day=today - timedelta(days=1), data=5, voice=60, sms=2)
     DailyUsage.objects.create(line=on_plan, day=today - timedelta(days=40), data=9)
+    # Two records of 1 byte a day apart, the newer applied first: the line's last usage is the
+    # newest one, not the last applied.
+    for days in (0, 1):
+        usage_applied(on_plan, at=now - timedelta(days=days), amount=1)
     return customer, now
 
 
 def test_lines_are_the_orms_with_their_plans_and_the_newest_usage_time(customer_lines):
     customer, _now = customer_lines
-    latest = UsageRecord.objects.filter(line=OuterRef("pk")).order_by("-at")
+    latest = UsageRecord.objects.filter(line=OuterRef("pk")).order_by("-at")  # the records, read the slow way
     expected = list(
         Line.objects.filter(owner=customer)
         .select_related("plan")
@@ -71,7 +71,7 @@ def test_lines_are_the_orms_with_their_plans_and_the_newest_usage_time(customer_
     assert plans[1] is None  # no plan yet: the outer join found none
     freshness = [getattr(line, "usage_updated_at") for line in found]  # noqa: B009 (an annotation)
     assert freshness == [getattr(line, "usage_updated_at") for line in expected]  # noqa: B009
-    assert freshness == [UsageRecord.objects.get(record_id="r-2").at, None]
+    assert freshness == [UsageRecord.objects.filter(line=found[0]).latest("at").at, None]
 
     assert lines_with_freshness(owner_id=customer.pk, line_id=found[1].pk) == [found[1]]
     someone_elses = Line.objects.exclude(owner=customer).get()
@@ -102,8 +102,11 @@ def test_days_are_the_stored_totals_between_the_two_days(customer_lines):
     customer, now = customer_lines
     line = Line.objects.filter(owner=customer, plan__isnull=False).get()
     today = usage_day(now)
-    assert days_of([line.pk], first=today - timedelta(days=27), last=today) == [(line.pk, today, 7, 1, 60, 0, 2, 0)]
-    assert len(days_of([line.pk], first=today - timedelta(days=40), last=today)) == 2
+    assert days_of([line.pk], first=today - timedelta(days=27), last=today) == [
+        (line.pk, today - timedelta(days=1), 5, 1, 60, 0, 2, 0),  # before any bucket: overage
+        (line.pk, today, 1, 0, 0, 0, 0, 0),
+    ]
+    assert len(days_of([line.pk], first=today - timedelta(days=40), last=today)) == 3
     assert days_of([], first=today, last=today) == []
 
 
@@ -158,7 +161,7 @@ def test_the_owners_reads_give_what_the_reads_by_line_give_in_one_round_trip(cus
     assert [row_columns(b) for b in buckets] == [row_columns(b) for b in buckets_of(ids, now=now, started=False)]
     assert sorted(days) == sorted(days_of(ids, first=first, last=today))
     assert len(buckets) == 3
-    assert len(days) == 2
+    assert len(days) == 3
 
     def one_line(line_id: int) -> tuple[list[Bucket], list[DayRow]]:
         return read_together(
