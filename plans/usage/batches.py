@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from boomcard.startup import collector_paused
 from boomcard.tasks import enqueue_on_commit
 from plans.models import UsageBatch
 from plans.usage import sql
@@ -96,13 +97,14 @@ def usage_batch_apply(*, batch_id: int, now: datetime | None = None) -> str:
     back no other; should that fail too, the error is the task's and the batch stays pending.
     """
     now = now or timezone.now()
-    try:
+    with collector_paused():  # up to APPLY_TOGETHER * MAX_BATCH records alive at once
+        try:
+            with transaction.atomic():
+                return _batch_apply(batch_id, now, together=APPLY_TOGETHER)
+        except DatabaseError:
+            logger.warning("usage batch %s: applying it with others failed; now alone", batch_id, exc_info=True)
         with transaction.atomic():
-            return _batch_apply(batch_id, now, together=APPLY_TOGETHER)
-    except DatabaseError:
-        logger.warning("usage batch %s: applying it with others failed; now alone", batch_id, exc_info=True)
-    with transaction.atomic():
-        return _batch_apply(batch_id, now, together=1)
+            return _batch_apply(batch_id, now, together=1)
 
 
 def _batch_apply(batch_id: int, now: datetime, *, together: int) -> str:
