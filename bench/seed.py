@@ -276,11 +276,15 @@ def page_customer(plans: dict[str, Plan], *, orders: int = 200, usage_records: i
         )
         cursor.execute(
             """
-            INSERT INTO plans_dailyusage (line_id, day, data, voice, sms, data_overage, voice_overage, sms_overage)
+            INSERT INTO plans_dailyusage (line_id, day, data, voice, sms, data_overage, voice_overage, sms_overage,
+                                          last_at, last_kind, last_amount, last_country)
             SELECT line_id, (at AT TIME ZONE 'Asia/Shanghai')::date,
                    coalesce(sum(amount) FILTER (WHERE kind = 'data'), 0),
                    coalesce(sum(amount) FILTER (WHERE kind = 'voice'), 0),
-                   count(*) FILTER (WHERE kind = 'sms'), 0, 0, 0
+                   count(*) FILTER (WHERE kind = 'sms'), 0, 0, 0,
+                   -- each day's newest record, as applying keeps it
+                   max(at), (array_agg(kind ORDER BY at DESC))[1], (array_agg(amount ORDER BY at DESC))[1],
+                   (array_agg(country ORDER BY at DESC))[1]
             FROM plans_usagerecord WHERE line_id = ANY(%(lines)s)
             GROUP BY 1, 2
             """,
