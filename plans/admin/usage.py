@@ -17,7 +17,10 @@ class ReadOnlyAdmin(AuditedAdmin):
 class UsageRecordAdmin(ReadOnlyAdmin):
     list_display = ("record_id", "line", "kind", "amount", "overage", "country", "at")
     list_filter = ("kind",)
-    search_fields = ("record_id", "line__msisdn")
+    # The exact record id, on its unique index. Not the line: the records have no index by line
+    # (plans.models.UsageRecord), so that search would read the whole table; a line's use is in
+    # its daily totals (below, searchable by number) and on its customer's page.
+    search_fields = ("=record_id",)
     list_select_related = ("line",)
     show_full_result_count = False
 

@@ -35,7 +35,8 @@ class UsageRecord(models.Model):
     # varchar_pattern_ops index for LIKE that nothing uses and every insert pays for.
     record_id = models.CharField(_("record id"), max_length=64)
     # No index and no constraint in the database (see above). Django still deletes a line's
-    # records with it; lines with orders cannot be deleted (``billing.Order.line`` protects them).
+    # records with it (a scan of the table: staff delete lines seldom, and never one with orders,
+    # which ``billing.Order.line`` protects).
     line = models.ForeignKey(
         "plans.Line",
         on_delete=models.CASCADE,

@@ -6,6 +6,8 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from plans.models import DailyUsage, Line, UsageRecord, usage_day
@@ -13,6 +15,7 @@ from plans.selectors import lines_for_desk
 from plans.summary_sql import lines_with_freshness
 from plans.usage import sql
 from tests.factories import LineFactory, usage_applied
+from tests.security.helpers import log_in_with_second_step
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +107,23 @@ def test_the_migration_keeps_each_lines_newest_record_on_its_day():
     quiet_day = DailyUsage.objects.get(line=quiet)
     assert (quiet_day.day, quiet_day.data, quiet_day.voice) == (usage_day(now - timedelta(days=3)), 0, 0)
     assert (quiet_day.last_at, quiet_day.last_kind, quiet_day.last_amount) == (now - timedelta(days=3), "voice", 120)
+
+
+def test_staff_find_a_record_by_its_exact_id_not_by_a_scan_of_the_records(client, staff):
+    """The records' admin searches their unique index only: a line's use is in its daily totals."""
+    log_in_with_second_step(client, staff)
+    line = LineFactory.create(owned=True)
+    usage_applied(line, at=timezone.now())
+    record = UsageRecord.objects.get(line=line)
+    listed = reverse("admin:plans_usagerecord_changelist")
+
+    with CaptureQueriesContext(connection) as queries:
+        found = client.get(listed, {"q": record.record_id})
+    assert list(found.context["cl"].result_list) == [record]
+    searched = [query["sql"] for query in queries.captured_queries if "plans_usagerecord" in query["sql"]]
+    assert searched
+    assert all("LIKE" not in sql.upper() for sql in searched)
+    assert list(client.get(listed, {"q": record.record_id[:-1]}).context["cl"].result_list) == []
+    assert list(client.get(listed, {"q": line.msisdn.as_e164}).context["cl"].result_list) == []
+    days = client.get(reverse("admin:plans_dailyusage_changelist"), {"q": line.msisdn.as_e164})
+    assert [day.line_id for day in days.context["cl"].result_list] == [line.pk]
