@@ -302,7 +302,7 @@ the cards' key takes 0.15 ms. What would close it is fewer of the costs every fi
 back), or a card kept per line, so that a usage batch on one line reads and draws only that
 line.
 
-### Usage ingest: (a) accepted about 0.19-0.35 of COPY (target 0.25), (b) applied 0.06-0.09 (target 0.15: not met)
+### Usage ingest: (a) accepted about 0.19-0.35 of COPY (target 0.25), (b) applied 0.06-0.09, now 0.137-0.145 (target 0.15: not met)
 
 The evening of 2026-12-02 gave lower figures than the afternoon for code that had not changed:
 the full run above measured accepted 0.214 and applied 0.065, and four runs of the usage figure
@@ -428,6 +428,38 @@ than the ~10 ms of database time a batch saves. The quieter machine also shows h
 with the reference: the COPY ran at 680,000-740,000 records/s in those runs against 340,000 in the
 last full run, and the accepted ratio fell to 0.16-0.19 while the API accepted more records a
 second (111,000-142,000 against 70,000).
+
+**The records' table lost what only cost it, and applying stores them with COPY** (plans
+migrations 0006 and 0007, 2026-12-03). The ceiling named above, COPY into the indexed table at
+~0.19 of the bare one, was the table's shape rather than the machine. COPY of 500,000 records on
+this machine into a bare table and into copies of plans_usagerecord with some of what it had
+(one sitting, medians of three): everything 0.188 of the bare speed; without the `(line_id, at)`
+index 0.261; without the foreign key 0.303; without both 0.607; the unique index on the record id
+alone 0.650. Neither was needed where it was paid. The index served two reads, each line's newest
+record (the cards' freshness) and its last record (the support desk); both now read the line's
+latest daily row, which applying keeps (`DailyUsage.last_at` and the record's kind, amount and
+country; 0006 fills them from the records before it drops the index). The foreign key was
+checked for every record at commit, a lookup and a row lock on its line each time; the lines are
+the ones applying read a moment before, a line with orders cannot be deleted, and Django deletes
+a line's records with the line. Dropping the two alone did not move the figure (`--only usage`:
+0.091 and 0.095 against 0.098 before): the INSERT spent more on PostgreSQL reading the records
+from JSON (~0.34 s of ~0.8 s for ten batches) than on the indexes. So the records are now stored
+with one binary COPY in a savepoint, and `INSERT ... ON CONFLICT DO NOTHING RETURNING` is used only
+when one of them turns out to be stored already (COPY waits on the unique index for a batch
+storing the same id meanwhile, and fails if that one commits; the savepoint is rolled back and
+the unique index decides as before, so the exactly-once tests pass unchanged): ten batches'
+records 0.89 s to 0.25-0.33 s in-process. The profile of a group of ten after that showed two
+more costs. The daily totals' upsert grew from ~180 to ~640 ms a group as the run went on, dead
+versions of the same ~6,000 rows piling up in the table's three indexes; with half of each page
+left free (fillfactor 50, 0007) the updates are HOT and it stayed at ~120-230 ms. And the cyclic
+garbage collector, set off by the group's ~50,000 live records and their times, walked them all
+and freed nothing: a group took 1.5-1.7 s with it running and 1.2-1.35 s with it paused
+(`boomcard.startup.collector_paused`, around applying). In-process, a group of ten batches went
+from 2.43 s to 1.2-1.6 s. `make bench BENCH_ARGS="--only usage"`, in one sitting (13:23-13:51
+UTC): before, applied 0.098 and 0.076 of COPY (24,498 and 20,238 records/s); after, 0.145 (40,134
+records/s), accepted 0.302; in the whole run of record above (14:03 UTC), 0.137 and 0.307. What is left of a group's time is Python (reading the stored records
+into objects, taking usage from the buckets, ~0.6 s of ~1.3 s) and the daily rows; two workers
+overlap only until the bucket locks, which a group holds from taking usage to its commit.
 
 ### Sweeps
 
