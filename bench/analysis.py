@@ -302,7 +302,7 @@ the cards' key takes 0.15 ms. What would close it is fewer of the costs every fi
 back), or a card kept per line, so that a usage batch on one line reads and draws only that
 line.
 
-### Usage ingest: (a) accepted about 0.19-0.35 of COPY (target 0.25), (b) applied 0.06-0.09, now 0.137-0.145 (target 0.15: not met)
+### Usage ingest: (a) accepted 0.19-0.35 of COPY (target 0.25), (b) applied 0.137-0.145 (target 0.15: not met)
 
 The evening of 2026-12-02 gave lower figures than the afternoon for code that had not changed:
 the full run above measured accepted 0.214 and applied 0.065, and four runs of the usage figure
@@ -457,9 +457,10 @@ and freed nothing: a group took 1.5-1.7 s with it running and 1.2-1.35 s with it
 (`boomcard.startup.collector_paused`, around applying). In-process, a group of ten batches went
 from 2.43 s to 1.2-1.6 s. `make bench BENCH_ARGS="--only usage"`, in one sitting (13:23-13:51
 UTC): before, applied 0.098 and 0.076 of COPY (24,498 and 20,238 records/s); after, 0.145 (40,134
-records/s), accepted 0.302; in the whole run of record above (14:03 UTC), 0.137 and 0.307. What is left of a group's time is Python (reading the stored records
-into objects, taking usage from the buckets, ~0.6 s of ~1.3 s) and the daily rows; two workers
-overlap only until the bucket locks, which a group holds from taking usage to its commit.
+records/s), accepted 0.302; in the whole run of record above (14:03 UTC), 0.137 and 0.307 (before
+all of this, 0.06-0.09). What is left of a group's time is Python (reading the stored records into
+objects, taking usage from the buckets, ~0.6 s of ~1.3 s) and the daily rows; two workers overlap
+only until the bucket locks, which a group holds from taking usage to its commit.
 
 ### Sweeps
 
