@@ -1,9 +1,10 @@
 """The rows applying a batch reads and writes, as plain data, and the statements that write them.
 
-A batch writes thousands of rows. On PostgreSQL each write is one statement reading the rows
-as one JSON parameter, which spares building a model instance per record and Django's CASE
-per bucket in bulk_update (quadratic in the number of buckets). Other databases (SQLite, for
-the demo) take the ORM's way. ``_fast_sql`` chooses; its callers look it up here each time.
+A batch writes thousands of rows. On PostgreSQL the records are one binary COPY, and each other
+write is one statement reading the rows as one JSON parameter, which spares building a model
+instance per row and Django's CASE per bucket in bulk_update (quadratic in the number of
+buckets). Other databases (SQLite, for the demo) take the ORM's way. ``_fast_sql`` chooses; its
+callers look it up here each time.
 """
 
 from __future__ import annotations
