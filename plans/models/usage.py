@@ -21,7 +21,7 @@ class UsageRecord(models.Model):
     The network's log, hundreds of thousands of rows an hour, written by ``plans.usage`` and read
     by nothing but its id (the duplicates check) and the staff's admin. Each index or key on it is
     paid by every record stored (a COPY of 500,000 records: 0.19 of the speed into a bare table
-    with the ``(line, at)`` index and the foreign key, 0.61 without them), so it has neither: a
+    with the ``(line, at)`` index and the foreign key, 0.5-0.6 without them), so it has neither: a
     line's last usage is kept on its daily totals (``DailyUsage.last_at``), and the line is one
     applying has just read (``plans.usage.apply._lines_find``).
     """

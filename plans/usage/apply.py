@@ -129,7 +129,7 @@ def _apply(batches: list[Arrived], now: datetime) -> None:
     # Stored first, overage 0 (set below for the few that have some); in id order, so that two
     # transactions inserting the same ids meet them in the same order.
     candidates.sort(key=lambda candidate: candidate[0].record_id)
-    rows: list[sql.RecordRow] = [  # sql.RECORD_COLUMNS
+    rows: list[sql._RecordRow] = [  # sql._RECORD_COLUMNS
         (record.record_id, line.pk, record.kind, record.amount, record.country, record.at, batch.received_at, 0)
         for record, line, batch in candidates
     ]

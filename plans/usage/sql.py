@@ -46,8 +46,8 @@ _BUCKET_COLUMNS = (
 )  # fmt: skip
 # A record as applying stores it: a tuple of these columns (thousands a batch: no model instances),
 # and their types, for a binary COPY (no text to make and parse).
-RECORD_COLUMNS = ("record_id", "line_id", "kind", "amount", "country", "at", "received_at", "overage")
-RecordRow = tuple[str, int, str, int, str, datetime, datetime, int]
+_RECORD_COLUMNS = ("record_id", "line_id", "kind", "amount", "country", "at", "received_at", "overage")
+_RecordRow = tuple[str, int, str, int, str, datetime, datetime, int]
 _RECORD_TYPES = ("text", "int8", "text", "int8", "text", "timestamptz", "timestamptz", "int8")
 # A line's day of usage (DailyUsage), in the order applying adds them up (``plans.usage.apply._DAY_SLOT``).
 _DAY_FIELDS = ("data", "voice", "sms", "data_overage", "voice_overage", "sms_overage")
@@ -75,18 +75,18 @@ def _json(rows: Iterable[Any]) -> str:
     return orjson.dumps(list(rows), default=lambda value: value.isoformat()).decode()
 
 
-def _records_insert(rows: list[RecordRow]) -> set[str]:
+def _records_insert(rows: list[_RecordRow]) -> set[str]:
     """Store the records whose ids are new; their ids. (SQLite: one writer at a time, so the ids
     read first are still all there is when the rows are written.)"""
     stored = set(UsageRecord.objects.filter(record_id__in=[row[0] for row in rows]).values_list("record_id", flat=True))
     new = [row for row in rows if row[0] not in stored]
     UsageRecord.objects.bulk_create(
-        [UsageRecord(**dict(zip(RECORD_COLUMNS, row, strict=True))) for row in new], ignore_conflicts=True
+        [UsageRecord(**dict(zip(_RECORD_COLUMNS, row, strict=True))) for row in new], ignore_conflicts=True
     )
     return {row[0] for row in new}
 
 
-def _records_insert_pg(rows: list[RecordRow]) -> set[str]:
+def _records_insert_pg(rows: list[_RecordRow]) -> set[str]:
     """Store the records whose ids are new, in the order given (by id); their ids.
 
     The usual case, none stored yet: one COPY, in a savepoint (a third of the time of an INSERT
@@ -97,7 +97,7 @@ def _records_insert_pg(rows: list[RecordRow]) -> set[str]:
     id is stored once, and every applier meets the ids in the same order."""
     try:
         with transaction.atomic(), connection.cursor() as cursor, connection.wrap_database_errors:
-            statement = f"COPY plans_usagerecord ({', '.join(RECORD_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+            statement = f"COPY plans_usagerecord ({', '.join(_RECORD_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
             with cursor.copy(statement) as copy:
                 copy.set_types(_RECORD_TYPES)
                 for row in rows:
@@ -115,7 +115,7 @@ def _records_insert_pg(rows: list[RecordRow]) -> set[str]:
             ON CONFLICT (record_id) DO NOTHING
             RETURNING record_id
             """,
-            [_json(dict(zip(RECORD_COLUMNS, row, strict=True)) for row in rows)],
+            [_json(dict(zip(_RECORD_COLUMNS, row, strict=True)) for row in rows)],
         )
         return {row[0] for row in cursor.fetchall()}
 
