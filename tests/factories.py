@@ -1,6 +1,6 @@
 """factory_boy factories for the test data."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from itertools import count
 from typing import Any
@@ -132,7 +132,7 @@ def price_shown(plan: Plan, currency: str = "CNY") -> str:
 _usage_ids = count(1)
 
 
-def usage_applied(line: Line, *, at: Any, amount: int = MB, kind: str = "data", country: str = "CN") -> None:
+def usage_applied(line: Line, *, at: datetime, amount: int = MB, kind: str = "data", country: str = "CN") -> None:
     """One usage record for ``line`` applied as the network's would be (``plans.usage``): its
     buckets drawn on, its day's totals and its last usage kept."""
     from plans.usage import usage_ingest
