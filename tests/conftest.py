@@ -1,13 +1,16 @@
 """Shared fixtures. The suite runs on the real stack: PostgreSQL and Redis on this machine."""
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+import time_machine
 from django.conf import settings
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts import sms
 from accounts.models import User
@@ -140,6 +143,19 @@ def card(localstripe: str):
         return str(response.json()["id"])
 
     return make
+
+
+@pytest.fixture
+def midday() -> Iterator[datetime]:
+    """The clock set back to the last noon of the usage day's zone, and running. A test that puts
+    usage minutes or hours before now, and expects it on today, holds whenever the suite runs: at
+    00:01 in Shanghai "ten minutes ago" is yesterday."""
+    now = timezone.now().astimezone(ZoneInfo(settings.USAGE_DAY_TIME_ZONE))
+    noon = now.replace(hour=12, minute=0, second=0, microsecond=0)
+    if noon > now:
+        noon -= timedelta(days=1)
+    with time_machine.travel(noon, tick=True):
+        yield noon
 
 
 # --- the customer and the catalogue ----------------------------------------------------------

@@ -22,7 +22,7 @@ HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
-def line(plans) -> Line:
+def line(plans, midday) -> Line:
     """A line on Basic 10 GB for 10 more days, 7 GB used, 1 GB a day for the last week."""
     now = timezone.now()
     line = LineFactory.create(owned=True)

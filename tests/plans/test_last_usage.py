@@ -32,7 +32,7 @@ def kept(line: Line) -> list[tuple]:
     return list(rows.values_list("day", "last_at", "last_kind", "last_amount", "last_country"))
 
 
-@pytest.mark.usefixtures("both_ways")
+@pytest.mark.usefixtures("both_ways", "midday")
 def test_each_day_keeps_its_newest_record_whatever_order_they_are_applied_in():
     line = LineFactory.create(owned=True)
     now = timezone.now()
