@@ -87,6 +87,9 @@ class _Line:
     pk: int
     owner_id: int | None
     records: list[UsageIn] = field(default_factory=list)
+    # The records in time order, each with its kind's place in a day's totals and its day's
+    # totals (``_line_date``).
+    dated: list[tuple[UsageIn, int, list[int]]] = field(default_factory=list)
 
 
 def _apply(batches: list[Arrived], now: datetime) -> None:
@@ -146,29 +149,25 @@ def _apply(batches: list[Arrived], now: datetime) -> None:
     if not lines:
         return
 
+    # Before any lock: each line's records in time order, each with its day's totals.
+    days: dict[tuple[int, date], list[int]] = {}
+    newest: dict[tuple[int, date], UsageIn] = {}  # each day's newest record (its line's last usage)
+    day_zone = ZoneInfo(settings.USAGE_DAY_TIME_ZONE)
+    for line in lines.values():
+        _line_date(line, day_zone, days, newest)
+
     buckets = _buckets_by_line(lines, every_record)
     data_used_before = {bucket.pk: bucket.data_used for line_buckets in buckets.values() for bucket in line_buckets}
     changed: dict[int, sql._Bucket] = {}
-    days: dict[tuple[int, date], list[int]] = {}
-    newest: dict[tuple[int, date], UsageIn] = {}  # each day's newest record (its line's last usage)
     overages: dict[str, int] = {}
-    # plans.models.usage_day, with the zone looked up once a batch rather than once a record.
-    day_zone = ZoneInfo(settings.USAGE_DAY_TIME_ZONE)
-    in_time_order = attrgetter("at", "index")
     for line_pk in sorted(lines):
-        line_buckets = buckets.get(line_pk, [])
-        records = lines[line_pk].records
-        records.sort(key=in_time_order)
-        for record in records:
-            overage = _take(record, line_buckets, changed) if line_buckets else record.amount
-            totals = days.get((line_pk, day := record.at.astimezone(day_zone).date()))
-            if totals is None:
-                totals = days[line_pk, day] = [0, 0, 0, 0, 0, 0]
-            slot = _DAY_SLOT[record.kind]
-            totals[slot] += record.amount - overage
-            totals[slot + 3] += overage
-            newest[line_pk, day] = record
+        line_buckets = buckets.get(line_pk)
+        for record, slot, totals in lines[line_pk].dated:
+            amount = record.amount
+            overage = _take(record, line_buckets, changed) if line_buckets else amount
+            totals[slot] += amount - overage
             if overage:
+                totals[slot + 3] += overage
                 overages[record.record_id] = overage
 
     if sql._fast_sql():
@@ -181,6 +180,23 @@ def _apply(batches: list[Arrived], now: datetime) -> None:
         sql._days_add(days, newest)
     _low_data_notify(lines, changed, data_used_before, now)
     pages_changed(line.owner_id for line in lines.values())
+
+
+def _line_date(
+    line: _Line, day_zone: ZoneInfo, days: dict[tuple[int, date], list[int]], newest: dict[tuple[int, date], UsageIn]
+) -> None:
+    """Put ``line``'s records in time order, each with the totals of its day in ``day_zone``
+    (``plans.models.usage_day``), made at zero in ``days``; and each day's newest record in
+    ``newest``. None of it depends on the buckets, so it is done before they are locked."""
+    line.records.sort(key=attrgetter("at", "index"))
+    line_pk, dated = line.pk, line.dated
+    for record in line.records:
+        key = (line_pk, record.at.astimezone(day_zone).date())
+        totals = days.get(key)
+        if totals is None:
+            totals = days[key] = [0, 0, 0, 0, 0, 0]
+        dated.append((record, _DAY_SLOT[record.kind], totals))
+        newest[key] = record
 
 
 def _lines_find(checked: list[UsageIn]) -> tuple[dict[str, _Line], dict[str, _Line]]:
@@ -246,20 +262,22 @@ def _buckets_by_line(lines: dict[int, _Line], checked: list[UsageIn]) -> dict[in
 def _take(record: UsageIn, buckets: list[sql._Bucket], changed: dict[int, sql._Bucket]) -> int:
     """Take ``record`` from the first buckets that can pay for it; return what none could (overage)."""
     left = record.amount
+    if not left:
+        return 0
     used_field, total_field = _BUCKET_FIELDS[record.kind]
     at, country = record.at, record.country
     for bucket in buckets:
-        if left == 0:
-            break
         if not (bucket.starts_at <= at < bucket.expires_at) or (bucket.countries and country not in bucket.countries):
             continue
         used = getattr(bucket, used_field)
         free = getattr(bucket, total_field) - used
         if free > 0:
-            taken = min(free, left)
-            setattr(bucket, used_field, used + taken)
             changed[bucket.pk] = bucket
-            left -= taken
+            if free >= left:
+                setattr(bucket, used_field, used + left)
+                return 0
+            setattr(bucket, used_field, used + free)
+            left -= free
     return left
 
 
