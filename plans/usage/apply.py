@@ -101,12 +101,12 @@ def _apply(batches: list[Arrived], now: datetime) -> None:
     are new, exactly once (``sql._records_insert_pg``: one COPY while none is stored yet, else
     ``INSERT ... ON CONFLICT DO NOTHING RETURNING``; a batch inserting the same id at the same time
     waits for this one to commit or roll back, then finds it stored).
-    Then only the lines with new records have their live buckets locked, in pk order, and usage is
-    taken from them, per line in time order across the batches; the buckets, the records' overage
-    and the daily totals are written in one statement each, however many batches there are. Two
-    appliers wait on each other only from the bucket locks to the commit, and every applier takes
-    its locks in one order (record ids, then bucket pks, then (line, day)), so they never
-    deadlock."""
+    Then each line's new records are put in time order across the batches and dated, still
+    without a lock; only then are the live buckets of those lines locked, in pk order, and usage
+    taken from them, record by record; the buckets, the records' overage and the daily totals are
+    written in one statement each, however many batches there are. Two appliers wait on each other
+    only from the bucket locks to the commit, and every applier takes its locks in one order
+    (record ids, then bucket pks, then (line, day)), so they never deadlock."""
     every_record = [record for batch in batches for record in batch.records]
     lines_by_msisdn, lines_by_iccid = _lines_find(every_record)
 
