@@ -302,7 +302,7 @@ the cards' key takes 0.15 ms. What would close it is fewer of the costs every fi
 back), or a card kept per line, so that a usage batch on one line reads and draws only that
 line.
 
-### Usage ingest: (a) accepted 0.19-0.35 of COPY (target 0.25), (b) applied 0.137-0.145 (target 0.15: not met)
+### Usage ingest: (a) accepted 0.19-0.35 of COPY (target 0.25), (b) applied 0.163-0.181 (target 0.15: met)
 
 The evening of 2026-12-02 gave lower figures than the afternoon for code that had not changed:
 the full run above measured accepted 0.214 and applied 0.065, and four runs of the usage figure
@@ -461,6 +461,26 @@ records/s), accepted 0.302; in the whole run of record above (14:03 UTC), 0.137 
 all of this, 0.06-0.09). What is left of a group's time is Python (reading the stored records into
 objects, taking usage from the buckets, ~0.6 s of ~1.3 s) and the daily rows; two workers overlap
 only until the bucket locks, which a group holds from taking usage to its commit.
+
+**Dated before the locks, twenty batches a group** (2026-12-03, evening). Two appliers overlap
+only until the bucket locks; from there the second waits for the first's commit, so what a group
+does under the locks sets the worker's pace once the API has stopped sending. Two changes. Each
+line's records are now put in time order and dated (their usage day, the day's totals, each
+day's newest record) before the buckets are locked (`plans.usage.apply._line_date`), leaving
+only the taking and the writes under the locks: the take loop under them went from ~210 to
+~90 ms for a group of ten, in-process. And a group holds up to twenty batches rather than ten
+(`APPLY_TOGETHER`): whatever it holds, a group rewrites its lines' ~7,000 daily rows and ~2,000
+buckets once, so twenty cost ~1.8 times ten (in-process on kept bench data: ten 1.11-1.38 s, the
+locks held 0.36-0.50 s of it; twenty 2.21-2.40 s, the locks held 0.52-0.63 s). `make bench
+BENCH_ARGS="--only usage"`, in one sitting (16:44-17:02 UTC): the tree before, applied 0.114,
+0.122 and 0.158 of COPY; dated before the locks, 0.128 and 0.158; with twenty a group too,
+0.163, 0.172 and 0.181.
+
+In the whole `make bench` of record above (17:03 UTC): accepted 0.312, applied 0.174. The pages
+were not touched; in the same run all ten met 0.12 after a change under wrk (the home page 0.126,
+the recommender 0.147) against eight of ten at 14:03 (0.112 and 0.118): the home page sits at
+the threshold, 0.112-0.126 over runs, and the first view in-process is still short for nine of
+ten (all but the notices).
 
 ### Sweeps
 
