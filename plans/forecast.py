@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 PACE_DAYS = 7
 MIN_HISTORY_DAYS = 3
@@ -80,13 +80,23 @@ def daily_pace(used: Mapping[date, int], today: date) -> dict[int, float] | None
     """The use expected on each weekday (0 is Monday), from ``used`` (a day's total by day, days
     with no use may be missing); None when the line was first used less than
     ``MIN_HISTORY_DAYS`` whole days ago."""
-    first = min((day for day, amount in used.items() if amount > 0 and day < today), default=None)
-    if first is None or (today - first).days < MIN_HISTORY_DAYS:
+    # Each whole day before today by how many days back it is (1 is yesterday): days as ordinals,
+    # since this runs for every line on every first view of the home page.
+    today_number = today.toordinal()
+    back = [0] * (WEEKDAY_HISTORY_DAYS + 1)
+    history = 0  # how many days ago the line was first used
+    for day, amount in used.items():
+        ago = today_number - day.toordinal()
+        if ago > 0:
+            if amount > 0 and ago > history:
+                history = ago
+            if ago <= WEEKDAY_HISTORY_DAYS:
+                back[ago] = amount
+    if history < MIN_HISTORY_DAYS:
         return None
-    history = (today - first).days
     # The days since the line was first used, at most a week; the busiest left out of four or more.
     days = min(PACE_DAYS, history)
-    week = sorted(used.get(today - timedelta(days=n), 0) for n in range(1, days + 1))
+    week = sorted(back[1 : days + 1])
     if days >= 4:
         week = week[:-1]
     mean = sum(week) / len(week)
@@ -94,9 +104,9 @@ def daily_pace(used: Mapping[date, int], today: date) -> dict[int, float] | None
     if history >= WEEKDAY_HISTORY_DAYS:
         # Each weekday's total over the last four weeks, in one pass.
         by_weekday = [0] * 7
-        for n in range(1, WEEKDAY_HISTORY_DAYS + 1):
-            day = today - timedelta(days=n)
-            by_weekday[day.weekday()] += used.get(day, 0)
+        today_weekday = today.weekday()
+        for ago in range(1, WEEKDAY_HISTORY_DAYS + 1):
+            by_weekday[(today_weekday - ago) % 7] += back[ago]
         day_mean = sum(by_weekday) / WEEKDAY_HISTORY_DAYS
         if day_mean:
             low, high = 1 / WEEKDAY_WEIGHT_LIMIT, float(WEEKDAY_WEIGHT_LIMIT)
@@ -117,17 +127,20 @@ def forecast(
     if pace is None:
         return UNKNOWN
     ordered = sorted(allowances, key=lambda allowance: allowance.ends_on)
-    ends, left = [allowance.ends_on for allowance in ordered], [float(allowance.left) for allowance in ordered]
-    day = today
-    need = max(0.0, pace[today.weekday()] - used.get(today, 0))
-    while day <= ends_on:
+    # Days as ordinals, as in daily_pace.
+    ends = [allowance.ends_on.toordinal() for allowance in ordered]
+    left = [float(allowance.left) for allowance in ordered]
+    day, last, weekday = today.toordinal(), ends_on.toordinal(), today.weekday()
+    need = max(0.0, pace[weekday] - used.get(today, 0))
+    while day <= last:
         for n, last_day in enumerate(ends):
             if last_day >= day:  # an allowance is usable until the end of the day it ends
                 taken = min(left[n], need)
                 left[n] -= taken
                 need -= taken
         if need > UNMET:
-            return Forecast(known=True, ends_on=ends_on, runs_out_on=day)
-        day += timedelta(days=1)
-        need = pace[day.weekday()]
+            return Forecast(known=True, ends_on=ends_on, runs_out_on=date.fromordinal(day))
+        day += 1
+        weekday = (weekday + 1) % 7
+        need = pace[weekday]
     return Forecast(known=True, ends_on=ends_on)

@@ -1,5 +1,6 @@
 """The run-out forecast (plans.forecast): pure functions over daily totals and allowances."""
 
+import random
 from datetime import date, timedelta
 
 from plans.forecast import Allowance, daily_pace, forecast
@@ -110,3 +111,69 @@ def test_the_day_of_the_week_weighs_once_there_are_four_weeks():
 def test_nothing_to_forecast_without_an_allowance_or_an_end():
     assert not forecast(used=steady(GB, 7), today=TODAY, allowances=[], ends_on=ENDS).known
     assert not forecast(used=steady(GB, 7), today=TODAY, allowances=[Allowance(ENDS, GB)], ends_on=None).known
+
+
+def _reference_pace(used: dict[date, int], today: date) -> dict[int, float] | None:
+    """The pace as the module's docstring says it, day by day in dates: what daily_pace, which
+    counts days as ordinals, must give exactly."""
+    first = min((day for day, amount in used.items() if amount > 0 and day < today), default=None)
+    if first is None or (today - first).days < 3:
+        return None
+    history = (today - first).days
+    days = min(7, history)
+    week = sorted(used.get(today - timedelta(days=n), 0) for n in range(1, days + 1))
+    week = week[:-1] if days >= 4 else week
+    mean = sum(week) / len(week)
+    weights = dict.fromkeys(range(7), 1.0)
+    if history >= 28:
+        by_weekday = [0] * 7
+        for n in range(1, 29):
+            day = today - timedelta(days=n)
+            by_weekday[day.weekday()] += used.get(day, 0)
+        if day_mean := sum(by_weekday) / 28:
+            for weekday in range(7):
+                weights[weekday] = min(max(by_weekday[weekday] / 4 / day_mean, 1 / 4), 4.0)
+    return {weekday: mean * weight for weekday, weight in weights.items()}
+
+
+def _reference_runs_out(used: dict[date, int], today: date, allowances: list[Allowance], ends_on: date) -> date | None:
+    pace = _reference_pace(used, today)
+    assert pace is not None
+    left = {allowance: float(allowance.left) for allowance in sorted(allowances, key=lambda a: a.ends_on)}
+    day, need = today, max(0.0, pace[today.weekday()] - used.get(today, 0))
+    while day <= ends_on:
+        for allowance in left:
+            if allowance.ends_on >= day:
+                taken = min(left[allowance], need)
+                left[allowance] -= taken
+                need -= taken
+        if need > 0.5:
+            return day
+        day += timedelta(days=1)
+        need = pace[day.weekday()]
+    return None
+
+
+def test_the_pace_and_the_date_are_the_ones_counted_day_by_day():
+    # Many histories (short and long, gaps, days after today, zeros), allowances and ends.
+    chance = random.Random(17)
+    dated = 0
+    for _ in range(3_000):
+        today = TODAY + timedelta(days=chance.randint(0, 400))
+        used = {
+            today - timedelta(days=n): chance.choice([0, chance.randint(1, 500), chance.randint(1, 3 * GB)])
+            for n in range(-1, chance.choice([2, 3, 6, 20, 29, 60]))
+            if chance.random() < 0.8
+        }
+        allowances = [
+            Allowance(today + timedelta(days=chance.randint(-1, 40)), chance.randint(0, 20 * GB))
+            for _ in range(chance.randint(1, 3))
+        ]
+        ends_on = today + timedelta(days=chance.randint(-1, 40))
+        assert daily_pace(used, today) == _reference_pace(used, today)
+        result = forecast(used=used, today=today, allowances=allowances, ends_on=ends_on)
+        assert result.known == (_reference_pace(used, today) is not None)
+        if result.known:
+            assert result.runs_out_on == _reference_runs_out(used, today, allowances, ends_on)
+            dated += result.runs_out_on is not None
+    assert 300 < dated < 2_700  # both answers are well represented
