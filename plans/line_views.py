@@ -37,11 +37,11 @@ def home(request: CustomerRequest) -> HttpResponse:
     user = request.user
 
     def cards() -> str:
-        summaries = line_summaries(user=user)
+        drawn = [_card(summary) for summary in line_summaries(user=user)]
         return drawn_once(
             "home-cards",
-            _cards_show(summaries),
-            lambda: render_to_string("plans/line_cards.html", {"summaries": summaries}),
+            "\n".join(drawn),
+            lambda: render_to_string("plans/line_cards.html", {"cards": [mark_safe(card) for card in drawn]}),  # noqa: S308
         )
 
     response = customer_page(request, "home", "plans/home.html", lambda: {"cards": mark_safe(cards())})  # noqa: S308
@@ -52,9 +52,14 @@ def home(request: CustomerRequest) -> HttpResponse:
     return response
 
 
-def _cards_show(summaries: list[LineSummary]) -> str:
-    """Everything the line cards show, as text (``drawn_once``'s key)."""
-    return repr([summary_shows(summary) for summary in summaries])
+def _card(summary: LineSummary) -> str:
+    """A line's card, drawn once per what it shows (``summary_shows``): usage or a payment on one
+    line draws only that line's card again, the others are found as drawn."""
+    return drawn_once(
+        "line-card",
+        repr(summary_shows(summary)),
+        lambda: render_to_string("plans/line_card.html", {"summary": summary}),
+    )
 
 
 class LineAddView(LoginRequiredMixin, FormView[LineAddForm]):

@@ -165,7 +165,7 @@ def test_home_cards_are_drawn_again_only_when_what_they_show_changes(plans, monk
 
     line_views = importlib.import_module("plans.line_views")
     customer = customer_with(plans, 2, 2, 3)
-    line = Line.objects.filter(owner=customer).order_by("pk")[0]
+    line, other = Line.objects.filter(owner=customer).order_by("pk")
     client = signed_in(customer)
     cache.clear()
     caches["fragments"].clear()
@@ -173,7 +173,7 @@ def test_home_cards_are_drawn_again_only_when_what_they_show_changes(plans, monk
     draw = line_views.render_to_string
 
     def counted(name: str, context: dict) -> str:
-        drawn.append(name)
+        drawn.append(name if name != "plans/line_card.html" else f"card {context['summary'].line.pk}")
         return draw(name, context)
 
     monkeypatch.setattr(line_views, "render_to_string", counted)
@@ -184,12 +184,15 @@ def test_home_cards_are_drawn_again_only_when_what_they_show_changes(plans, monk
         return found.group(0)
 
     first = cards()
-    # A notice or a payment elsewhere: the page is rebuilt, the cards are not redrawn.
+    assert drawn == [f"card {line.pk}", f"card {other.pk}", "plans/line_cards.html"]
+    assert first.count('<li class="card line') == 2
+    # A notice or a payment elsewhere: the page is rebuilt, no card is redrawn.
     customers_changed([customer.pk])
     assert cards() == first
-    assert drawn == ["plans/line_cards.html"]
+    assert len(drawn) == 3
 
-    # A new nickname, then usage on the line: each is drawn anew at once.
+    # A new nickname, then usage on the line: its card is drawn anew at once, the other's not.
+    drawn.clear()
     Line.objects.filter(pk=line.pk).update(nickname="Travel")
     customers_changed([customer.pk])
     named = cards()
@@ -198,7 +201,7 @@ def test_home_cards_are_drawn_again_only_when_what_they_show_changes(plans, monk
     record = {"id": "cards-1", "msisdn": str(line.msisdn), "kind": "data", "amount": 3 * GB, "country": "CN"}
     assert usage_ingest(records=[{**record, "at": timezone.now().isoformat()}]).accepted == 1
     assert cards() != named
-    assert len(drawn) == 3
+    assert drawn == [f"card {line.pk}", "plans/line_cards.html"] * 2
 
 
 def test_line_page_is_drawn_again_only_when_what_it_shows_changes(plans, monkeypatch):
