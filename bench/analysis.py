@@ -476,11 +476,34 @@ BENCH_ARGS="--only usage"`, in one sitting (16:44-17:02 UTC): the tree before, a
 0.122 and 0.158 of COPY; dated before the locks, 0.128 and 0.158; with twenty a group too,
 0.163, 0.172 and 0.181.
 
-In the whole `make bench` of record above (17:03 UTC): accepted 0.312, applied 0.174. The pages
+In the whole `make bench` at 17:03 UTC: accepted 0.312, applied 0.174. The pages
 were not touched; in the same run all ten met 0.12 after a change under wrk (the home page 0.126,
 the recommender 0.147) against eight of ten at 14:03 (0.112 and 0.118): the home page sits at
 the threshold, 0.112-0.126 over runs, and the first view in-process is still short for nine of
 ten (all but the notices).
+
+**The home page's first view, and a card per line** (2026-12-03, night). The profile of the home
+page's first view after a change (cProfile, the bench customer, 1,000 views) put its six
+forecasts first (two a line), each walking four weeks of days as dates. Three changes:
+- *The forecast counts days as ordinals* (`plans.forecast`): 76 to 28 µs a forecast, the same
+  pace and date as counted day by day in dates (pinned by a test against that reference over
+  3,000 random histories); the three lines' summaries 0.62 to 0.31 ms.
+- *A phone number in a drawing's key by its fields* (`boomcard.rows.row_columns`): its repr
+  checks it against its country's rules first (~12 µs); the cards' keys 0.105 to 0.067 ms.
+- *A card per line* (`plans/line_card.html`): each drawn once per what it shows, the list around
+  them once per the cards. Usage or a payment on one line draws only its card again (~1.7 ms a
+  card with the bench's lines), where every card was drawn. The bench's change touches no row,
+  so this leaves the cold column as it was; it takes ~3.4 ms off the real first view after a
+  usage batch on one of three lines.
+In one sitting, alternating the trees (three processes each, 200 views): the home page's first
+view in-process 3.89-4.47 ms to 3.66-3.71 ms (0.115-0.126 of `/ping` to 0.135-0.137). The whole
+run of record above (18:58 UTC): under wrk after a change 0.148-0.213, all ten (the home page
+0.148 against 0.112-0.126 before); in-process 0.134-0.179 for nine, the home page 0.116 (that
+figure moves ~10 % with the machine); warm 0.402-0.439; usage accepted 0.361, applied 0.175;
+webhooks answered 0.2385. What would take the home page's in-process view clear of 0.12: Django's
+timestamptz loader in Python (~24 values a view), the lines' numbers parsed on every read, the
+plans read again with each line and bucket; and the cards' templates (~1.7 ms a card) for the
+view after a usage batch.
 
 ### Sweeps
 
