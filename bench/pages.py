@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from bench.load import WrkResult, wrk
 from bench.middleware import BARE_PREFIX, CHANGED_PREFIX, StackCosts, stack_costs
 from bench.seed import PageCustomer
+from bench.stack import redis_commands, redis_commands_reset
 from boomcard.page_cache import customers_changed, pages_changed
 from boomcard.startup import startup_objects_freeze
 
@@ -220,6 +221,9 @@ class PagesResult:
     # /changed/), right after the page warm in each round.
     changed: dict[str, list[WrkResult]] = field(default_factory=dict)
 
+    # Each of those runs' share of views that built the page (``_built_share``).
+    changed_built: dict[str, list[float]] = field(default_factory=dict)
+
     def changed_ratio(self, name: str) -> float:
         """The median over the rounds of the page's rate, every view after a change, over /ping's."""
         pairs = zip(self.changed[name], self.runs["ping"], strict=True)
@@ -276,6 +280,7 @@ def measure(
             if log:
                 print(f"  round {round_number} {page.name:10} {run.requests_per_second:9.1f} req/s", flush=True)
             if page.logged_in:
+                redis_commands_reset()
                 cold = _checked(
                     wrk(
                         base_url + CHANGED_PREFIX + page.path,
@@ -285,14 +290,25 @@ def measure(
                     )
                 )
                 result.changed.setdefault(page.name, []).append(cold)
+                built = _built_share(redis_commands())
+                result.changed_built.setdefault(page.name, []).append(built)
                 if log:
                     print(
-                        f"  round {round_number} {page.name:10} {cold.requests_per_second:9.1f} req/s changed",
+                        f"  round {round_number} {page.name:10} {cold.requests_per_second:9.1f} req/s changed"
+                        f" ({built:.1%} built)",
                         flush=True,
                     )
     for page in page_list:
         page_check(base_url, page, cookies)  # still logged in: no run measured the log-in page
     return result
+
+
+def _built_share(commands: dict[str, int]) -> float:
+    """Of the views under ``/changed/``, the share that built their page rather than finding it
+    stored by another view: the page stores (SET, one for each page built) over the changes (MSET,
+    ``pages_changed``'s, one for each view). With many connections, a view may meet the page
+    another built after its own change: the cold rate is the cold view's only if it did not."""
+    return commands.get("set", 0) / max(1, commands.get("mset", 0))
 
 
 def _checked(run: WrkResult) -> WrkResult:

@@ -113,6 +113,22 @@ def redis_flush() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
+def redis_commands() -> dict[str, int]:
+    """How many times the Redis server has run each command since its counts were reset
+    (``redis_commands_reset``): the whole server's, every database's. The bench's Redis serves
+    nothing else while the pages are measured."""
+    import redis
+
+    stats = redis.Redis.from_url(REDIS_URL).info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(stat["calls"]) for name, stat in stats.items()}
+
+
+def redis_commands_reset() -> None:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).config_resetstat()
+
+
 def redis_up() -> bool:
     import redis
 
