@@ -21,8 +21,11 @@ from django.test.utils import override_settings
 
 # The prefix under which bench/wsgi.py serves the site's URLs without middleware.
 BARE_PREFIX = "/bare"
-# The same pages, each request preceded by a change to the customer's data (bench/wsgi.py).
+# The same pages, each request preceded by a change to the customer's data (bench/wsgi.py): under
+# CHANGED_PREFIX to what their pages show (a usage batch), under NOTICED_PREFIX to their account
+# too (a notice, as a payment makes: the bell, so the user is read again).
 CHANGED_PREFIX = "/changed"
+NOTICED_PREFIX = "/noticed"
 
 
 class StackHandler(WSGIHandler):

@@ -19,7 +19,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from bench.load import WrkResult, wrk
-from bench.middleware import BARE_PREFIX, CHANGED_PREFIX, StackCosts, stack_costs
+from bench.middleware import BARE_PREFIX, CHANGED_PREFIX, NOTICED_PREFIX, StackCosts, stack_costs
 from bench.seed import PageCustomer
 from bench.stack import redis_commands, redis_commands_reset
 from boomcard.page_cache import customers_changed, pages_changed
@@ -217,16 +217,15 @@ class PagesResult:
     def redrawn_ratio(self, name: str) -> float:
         return self.redrawn_ms("ping") / self.redrawn_ms(name)
 
-    # Each logged-in page under wrk with a change before every request (bench/wsgi.py's
-    # /changed/), right after the page warm in each round.
-    changed: dict[str, list[WrkResult]] = field(default_factory=dict)
+    # Each logged-in page under wrk with a change before every request (bench/wsgi.py), right
+    # after the page warm in each round: for each kind of change (``CHANGES``), its runs by page
+    # and the share of each run's views that built the page (``_built_share``).
+    after: dict[str, dict[str, list[WrkResult]]] = field(default_factory=dict)
+    built: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
-    # Each of those runs' share of views that built the page (``_built_share``).
-    changed_built: dict[str, list[float]] = field(default_factory=dict)
-
-    def changed_ratio(self, name: str) -> float:
-        """The median over the rounds of the page's rate, every view after a change, over /ping's."""
-        pairs = zip(self.changed[name], self.runs["ping"], strict=True)
+    def after_ratio(self, change: str, name: str) -> float:
+        """The median over the rounds of the page's rate, every view after ``change``, over /ping's."""
+        pairs = zip(self.after[change][name], self.runs["ping"], strict=True)
         return statistics.median(page.requests_per_second / ping.requests_per_second for page, ping in pairs)
 
     # /ping behind no middleware, measured in each round right after /ping (bench/middleware.py).
@@ -279,23 +278,25 @@ def measure(
             (result.bare if page is bare else result.runs[page.name]).append(run)
             if log:
                 print(f"  round {round_number} {page.name:10} {run.requests_per_second:9.1f} req/s", flush=True)
-            if page.logged_in:
+            if not page.logged_in:
+                continue
+            for change in CHANGES:
                 redis_commands_reset()
                 cold = _checked(
                     wrk(
-                        base_url + CHANGED_PREFIX + page.path,
+                        base_url + change.prefix + page.path,
                         seconds=max(2, seconds // 2),
                         connections=connections,
                         headers={**headers[page.name], **changed_headers},
                     )
                 )
-                result.changed.setdefault(page.name, []).append(cold)
-                built = _built_share(redis_commands())
-                result.changed_built.setdefault(page.name, []).append(built)
+                built = _built_share(redis_commands(), change)
+                result.after.setdefault(change.name, {}).setdefault(page.name, []).append(cold)
+                result.built.setdefault(change.name, {}).setdefault(page.name, []).append(built)
                 if log:
                     print(
-                        f"  round {round_number} {page.name:10} {cold.requests_per_second:9.1f} req/s changed"
-                        f" ({built:.1%} built)",
+                        f"  round {round_number} {page.name:10} {cold.requests_per_second:9.1f} req/s"
+                        f" {change.name} ({built:.1%} built)",
                         flush=True,
                     )
     for page in page_list:
@@ -303,12 +304,32 @@ def measure(
     return result
 
 
-def _built_share(commands: dict[str, int]) -> float:
-    """Of the views under ``/changed/``, the share that built their page rather than finding it
-    stored by another view: the page stores (SET, one for each page built) over the changes (MSET,
-    ``pages_changed``'s, one for each view). With many connections, a view may meet the page
-    another built after its own change: the cold rate is the cold view's only if it did not."""
-    return commands.get("set", 0) / max(1, commands.get("mset", 0))
+@dataclass(frozen=True)
+class Change:
+    """A change to the customer's data that bench/wsgi.py makes before each request under
+    ``prefix``, and how many values a view after it stores when it builds the page (the page; with
+    the account, the logged-in user and their bell too)."""
+
+    name: str
+    label: str  # as the report names it: "after a change"
+    prefix: str
+    stores: int
+
+
+CHANGES = (
+    # A usage batch applied, a payment's order and bucket: ``pages_changed``.
+    Change("changed", "a change", CHANGED_PREFIX, stores=1),
+    # A notice (a payment makes one): ``customers_changed``, the account's generation too.
+    Change("noticed", "a notice", NOTICED_PREFIX, stores=2),
+)
+
+
+def _built_share(commands: dict[str, int], change: Change) -> float:
+    """Of the views after ``change``, the share that built their page rather than finding it
+    stored by another view: the stores (SET, ``change.stores`` for each view that built) over the
+    changes (MSET, one for each view). With many connections, a view may meet the page another
+    built after its own change: the cold rate is the cold view's only if it did not."""
+    return commands.get("set", 0) / change.stores / max(1, commands.get("mset", 0))
 
 
 def _checked(run: WrkResult) -> WrkResult:
