@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,20 +114,41 @@ def redis_flush() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
-def redis_commands() -> dict[str, int]:
-    """How many times the Redis server has run each command since its counts were reset
-    (``redis_commands_reset``): the whole server's, every database's. The bench's Redis serves
-    nothing else while the pages are measured."""
+@contextlib.contextmanager
+def redis_stores() -> Iterator[Counter[str]]:
+    """The values Redis stores in the bench's database (SET, and MSET's each) while the block
+    runs, counted by what each is of a customer's (``boomcard.page_cache``: "generation",
+    "account-generation", "page", "user"; "other" for the rest), from Redis's keyspace events. They
+    are published only during the block, which costs Redis a little: the figures measured then
+    are the lower for it, if anything."""
     import redis
 
-    stats = redis.Redis.from_url(REDIS_URL).info("commandstats")
-    return {name.removeprefix("cmdstat_"): int(stat["calls"]) for name, stat in stats.items()}
+    client = redis.Redis.from_url(REDIS_URL)
+    database = client.connection_pool.connection_kwargs.get("db", 0)
+    stores: Counter[str] = Counter()
+
+    def counted(message: dict[str, bytes]) -> None:
+        stores[_customer_value(message["data"].decode())] += 1
+
+    listener = client.pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(**{f"__keyevent@{database}__:set": counted})
+    thread = listener.run_in_thread(sleep_time=0.05, daemon=True)
+    before = client.config_get("notify-keyspace-events").get("notify-keyspace-events") or ""
+    client.config_set("notify-keyspace-events", "E$")  # keyevent channels, string commands
+    try:
+        yield stores
+    finally:
+        client.config_set("notify-keyspace-events", before)
+        time.sleep(0.2)  # the events still on their way
+        thread.stop()
+        thread.join(timeout=5)
+        listener.close()
 
 
-def redis_commands_reset() -> None:
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).config_resetstat()
+def _customer_value(key: str) -> str:
+    """What a cache key names of a customer's: ``:1:boom:customer:7:page:home:...`` is a "page"."""
+    _, found, rest = key.partition("boom:customer:")
+    return rest.split(":")[1] if found and rest.count(":") else "other"
 
 
 def redis_up() -> bool:
