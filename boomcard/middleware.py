@@ -1,5 +1,5 @@
 """Headers and cookie flags that every response gets (and ``loads_stripe_js``, for the pages
-that load Stripe.js), and the page cache's stores sent together as a request ends."""
+that load Stripe.js)."""
 
 import threading
 from collections.abc import Callable
@@ -15,7 +15,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import add_never_cache_headers
 
 from boomcard.content_policy import ADMIN_SCRIPTS, STRIPE_TRUSTED_TYPES, stripe_sources
-from boomcard.page_cache import stores_together
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
@@ -176,16 +175,3 @@ class PrivatePagesMiddleware:
         if user is not None and user.is_authenticated:
             add_never_cache_headers(response)
         return response
-
-
-class PageCacheStoresMiddleware:
-    """What the request builds of the customer's page cache (their account, their page) is
-    stored as it ends, in one round trip (``boomcard.page_cache.stores_together``). Before the
-    authentication middleware, whose user is one of those values."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        with stores_together():
-            return self.get_response(request)

@@ -28,11 +28,6 @@ Values also expire after ``settings.PAGE_CACHE_SECONDS``: what depends on the cl
 and hours left) is never older than that, nor is anything a lost invalidation would leave behind
 (the cache was unreachable just then).
 
-What a request builds is stored as it ends, all in one round trip (``stores_together``, around
-each request: ``boomcard.middleware.PageCacheStoresMiddleware``): the first view after a notice
-builds the customer's account and then their page, two stores that were two trips to the cache.
-Stored later, a value is still stored under the generations it was built in.
-
 The cache speeds pages up and nothing depends on it: when it cannot be reached, values are built
 from the database each time, and the page is the same.
 """
@@ -41,8 +36,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import TypeVar
 
@@ -66,11 +60,6 @@ CATALOGUE = "boom:catalogue:generation"
 _catalogue_building: ContextVar[str | None] = ContextVar("boom_catalogue_building", default=None)
 
 
-# What the request has built and not yet stored, by key (``stores_together``); None outside a
-# request, where each value is stored as it is built.
-_unstored: ContextVar[dict[str, object] | None] = ContextVar("boom_page_cache_unstored", default=None)
-
-
 def _generation_key(user_id: int, of: str = PAGES) -> str:
     return f"boom:customer:{user_id}:{of}"
 
@@ -84,8 +73,7 @@ def customer_cached(user_id: int, name: str, build: Callable[[], T], *, of: str 
     generation (``of``: ``PAGES``, or ``ACCOUNT`` for what shows only the account) and, for
     their pages, the catalogue's; otherwise ``build()``, stored for the next request. One round
     trip to the cache on a hit, two on a miss (three where a generation is missing, which is
-    started before the build); in a request, the store goes with the request's others as it
-    ends (``stores_together``)."""
+    started before the build)."""
     keys = [_generation_key(user_id, of), *([CATALOGUE] if of == PAGES else [])]
     value_key = _value_key(user_id, name)
     try:
@@ -94,8 +82,7 @@ def customer_cached(user_id: int, name: str, build: Callable[[], T], *, of: str 
         logger.warning("page cache unreachable (%r); building %s for customer %s", error, name, user_id)
         return build()
     generations = tuple(found.get(key) for key in keys)
-    unstored = _unstored.get()
-    stored = unstored[value_key] if unstored and value_key in unstored else found.get(value_key)
+    stored = found.get(value_key)
     if None not in generations and isinstance(stored, tuple) and stored[0] == generations:
         value: T = stored[1]
         return value
@@ -111,33 +98,11 @@ def customer_cached(user_id: int, name: str, build: Callable[[], T], *, of: str 
     finally:
         _catalogue_building.reset(building)
     if None not in generations:
-        if unstored is None:
-            _store({value_key: (generations, value)})
-        else:
-            unstored[value_key] = (generations, value)
+        try:
+            cache.set(value_key, (generations, value), settings.PAGE_CACHE_SECONDS)
+        except Exception as error:
+            logger.warning("page cache unreachable (%r); %s for customer %s not stored", error, name, user_id)
     return value
-
-
-@contextmanager
-def stores_together() -> Iterator[None]:
-    """What ``customer_cached`` builds while the block runs is stored as it ends, in one round
-    trip, whatever the block raised (each value under the generations it was built in)."""
-    unstored: dict[str, object] = {}
-    token = _unstored.set(unstored)
-    try:
-        yield
-    finally:
-        _unstored.reset(token)
-        _store(unstored)
-
-
-def _store(values: dict[str, object]) -> None:
-    if not values:
-        return
-    try:
-        cache.set_many(values, settings.PAGE_CACHE_SECONDS)
-    except Exception as error:
-        logger.warning("page cache unreachable (%r); %s not stored", error, ", ".join(values))
 
 
 def _started(key: str) -> str | None:

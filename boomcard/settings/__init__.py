@@ -74,8 +74,6 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    # Around the authentication: the logged-in user the page cache builds is stored with the page.
-    "boomcard.middleware.PageCacheStoresMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After the authentication, so that it knows whose page it is: none is stored by a cache.
     "boomcard.middleware.PrivatePagesMiddleware",

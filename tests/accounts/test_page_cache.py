@@ -285,47 +285,6 @@ def test_the_first_read_after_a_change_finds_its_generation_at_once(customer):
     assert page_cache.customer_cached(customer.pk, "probe", lambda: "after the next change") == "after the next change"
 
 
-def test_the_first_view_after_a_notice_stores_the_account_and_the_page_together(
-    signed_in, customer, work_phone, django_assert_num_queries
-):
-    """A notice renews the account: the next view builds the logged-in user and the page, and
-    stores both in one trip to the cache as the request ends (PageCacheStoresMiddleware), where
-    each was a trip of its own; the view after it is served from them."""
-    home(signed_in)
-    page_cache.customers_changed([customer.pk])
-    with (
-        mock.patch.object(cache, "set", side_effect=AssertionError("a value was stored alone")),
-        mock.patch.object(cache, "set_many", wraps=cache.set_many) as set_many,
-    ):
-        assert "Work phone" in home(signed_in)
-    assert set_many.call_count == 1
-    stored = sorted(key.split(":")[3] for key in set_many.call_args.args[0])
-    assert stored == ["page", "user"]
-    with django_assert_num_queries(0):
-        assert "Work phone" in home(signed_in)
-
-
-def test_what_a_request_built_is_stored_as_it_ends_even_when_it_fails(customer):
-    """Within the request, a value built is found again before it is stored; the store is sent
-    whatever the request raised, under the generation the value was built in."""
-    found = []
-
-    def failing_request() -> None:
-        with page_cache.stores_together():
-            found.append(page_cache.customer_cached(customer.pk, "probe", lambda: "built"))
-            found.append(page_cache.customer_cached(customer.pk, "probe", lambda: "built again"))
-            raise RuntimeError("the view failed")
-
-    with pytest.raises(RuntimeError):
-        failing_request()
-    assert found == ["built", "built"]
-    assert page_cache.customer_cached(customer.pk, "probe", lambda: "rebuilt") == "built"
-    with page_cache.stores_together():
-        page_cache.customers_changed([customer.pk])
-        assert page_cache.customer_cached(customer.pk, "probe", lambda: "after the change") == "after the change"
-    assert page_cache.customer_cached(customer.pk, "probe", lambda: "again") == "after the change"
-
-
 # --- The catalogue's generation: every customer's pages, and the catalogue each process keeps ---
 
 
