@@ -38,6 +38,24 @@ class Page:
     expect: str = ""
 
 
+@dataclass(frozen=True)
+class Change:
+    """A change to the customer's data that bench/wsgi.py makes before each request under
+    ``prefix``."""
+
+    name: str
+    label: str  # as the report names it: "after a change"
+    prefix: str
+
+
+CHANGES = (
+    # A usage batch applied, a payment's order and bucket: ``pages_changed``.
+    Change("changed", "a change", CHANGED_PREFIX),
+    # A notice (a payment makes one): ``customers_changed``, the account's generation too.
+    Change("noticed", "a notice", NOTICED_PREFIX),
+)
+
+
 def pages(customer: PageCustomer) -> list[Page]:
     busiest = customer.line_ids[0]
     paid, open_order = _orders_to_show(customer)
@@ -281,6 +299,19 @@ def measure(
     for page in [*page_list, bare]:
         wrk(base_url + page.path, seconds=2, connections=connections, headers=headers[page.name])
     changed_headers = {"X-Bench-Changed": str(customer.user.pk)}
+
+    def after_change(change: Change, page: Page) -> WrkResult:
+        """wrk on ``page`` with ``change`` made before each request (bench/wsgi.py)."""
+        url = base_url + change.prefix + page.path
+        return _checked(
+            wrk(
+                url,
+                seconds=max(2, seconds // 2),
+                connections=connections,
+                headers={**headers[page.name], **changed_headers},
+            )
+        )
+
     for round_number in range(1, rounds + 1):
         for page in [*page_list[:1], bare, *page_list[1:]]:
             run = _checked(
@@ -292,14 +323,7 @@ def measure(
             if not page.logged_in:
                 continue
             for change in CHANGES:
-                cold = _checked(
-                    wrk(
-                        base_url + change.prefix + page.path,
-                        seconds=max(2, seconds // 2),
-                        connections=connections,
-                        headers={**headers[page.name], **changed_headers},
-                    )
-                )
+                cold = after_change(change, page)
                 result.after.setdefault(change.name, {}).setdefault(page.name, []).append(cold)
                 if log:
                     print(
@@ -309,40 +333,17 @@ def measure(
     # How many of those views built their page: counted in a run of their own for each page and
     # change, as in the rounds, since counting costs Redis and this process a little.
     for page in page_list:
-        for change in CHANGES if page.logged_in else ():
+        if not page.logged_in:
+            continue
+        for change in CHANGES:
             with redis_stores() as stores:
-                _checked(
-                    wrk(
-                        base_url + change.prefix + page.path,
-                        seconds=max(2, seconds // 2),
-                        connections=connections,
-                        headers={**headers[page.name], **changed_headers},
-                    )
-                )
+                after_change(change, page)
             built = result.built.setdefault(change.name, {})[page.name] = _built_share(stores)
             if log:
                 print(f"  {page.name:10} {built:.1%} of the views built the page after {change.label}", flush=True)
     for page in page_list:
         page_check(base_url, page, cookies)  # still logged in: no run measured the log-in page
     return result
-
-
-@dataclass(frozen=True)
-class Change:
-    """A change to the customer's data that bench/wsgi.py makes before each request under
-    ``prefix``."""
-
-    name: str
-    label: str  # as the report names it: "after a change"
-    prefix: str
-
-
-CHANGES = (
-    # A usage batch applied, a payment's order and bucket: ``pages_changed``.
-    Change("changed", "a change", CHANGED_PREFIX),
-    # A notice (a payment makes one): ``customers_changed``, the account's generation too.
-    Change("noticed", "a notice", NOTICED_PREFIX),
-)
 
 
 def _built_share(stores: Counter[str]) -> float:
