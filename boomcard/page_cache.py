@@ -28,6 +28,10 @@ Values also expire after ``settings.PAGE_CACHE_SECONDS``: what depends on the cl
 and hours left) is never older than that, nor is anything a lost invalidation would leave behind
 (the cache was unreachable just then).
 
+In a request, what is built is stored with the request's next read of the cache, or as it ends,
+rather than on its own (``stores_deferred``): the first view after a notice reads the user
+again, and stores it with the page's read, in the same round trip.
+
 The cache speeds pages up and nothing depends on it: when it cannot be reached, values are built
 from the database each time, and the page is the same.
 """
@@ -36,13 +40,16 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.db import transaction
+
+from boomcard.redis_cache import RedisCache
 
 logger = logging.getLogger(__name__)
 
@@ -73,11 +80,12 @@ def customer_cached(user_id: int, name: str, build: Callable[[], T], *, of: str 
     generation (``of``: ``PAGES``, or ``ACCOUNT`` for what shows only the account) and, for
     their pages, the catalogue's; otherwise ``build()``, stored for the next request. One round
     trip to the cache on a hit, two on a miss (three where a generation is missing, which is
-    started before the build)."""
+    started before the build); in a request, the store goes with its next read of the cache, or
+    as it ends (``stores_deferred``)."""
     keys = [_generation_key(user_id, of), *([CATALOGUE] if of == PAGES else [])]
     value_key = _value_key(user_id, name)
     try:
-        found = cache.get_many([*keys, value_key])
+        found = _read([*keys, value_key])
     except Exception as error:  # the cache is down: serve from the database
         logger.warning("page cache unreachable (%r); building %s for customer %s", error, name, user_id)
         return build()
@@ -99,10 +107,62 @@ def customer_cached(user_id: int, name: str, build: Callable[[], T], *, of: str 
         _catalogue_building.reset(building)
     if None not in generations:
         try:
-            cache.set(value_key, (generations, value), settings.PAGE_CACHE_SECONDS)
+            _store(value_key, (generations, value))
         except Exception as error:
             logger.warning("page cache unreachable (%r); %s for customer %s not stored", error, name, user_id)
     return value
+
+
+# What the current request has built and not yet stored (``stores_deferred``): a key and the value
+# as it was built, made ready for the cache then (``frozen``). None where stores are sent at once.
+_deferred: ContextVar[dict[str, Any] | None] = ContextVar("boom_page_cache_deferred", default=None)
+
+
+@contextmanager
+def stores_deferred() -> Iterator[None]:
+    """Within it (a request: ``boomcard.middleware.PageCacheStoresMiddleware``), what
+    ``customer_cached`` builds is stored with the next read of the cache, in the same round trip,
+    or at the end, all in one: the first view after a notice reads the user, stores it, reads
+    the page, builds it and stores it, and the user is stored with the page's read. Each value is
+    stored as it was when it was built (``frozen``), whatever the request does to it afterwards
+    (the user it goes on to carry its permissions and its second step, say). A cache that cannot
+    send a store with a read stores at once."""
+    sender = _sender()
+    token = _deferred.set(None if sender is None else {})
+    try:
+        yield
+    finally:
+        stores = _deferred.get()
+        _deferred.reset(token)
+        if stores and sender is not None:
+            try:
+                sender.set_many_frozen(stores, settings.PAGE_CACHE_SECONDS)
+            except Exception as error:  # the values are built again by the next request
+                logger.warning("page cache unreachable (%r); %d values not stored", error, len(stores))
+
+
+def _sender() -> RedisCache | None:
+    """The cache, where it can send stores with a read (Redis); None where it cannot (the files
+    of the embedded default)."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    return backend if isinstance(backend, RedisCache) else None
+
+
+def _read(keys: list[str]) -> dict[str, Any]:
+    stores, sender = _deferred.get(), _sender()
+    if not stores or sender is None:
+        return cache.get_many(keys)
+    sending = dict(stores)
+    stores.clear()  # sent now, or lost with the cache: either way not again
+    return sender.get_many_storing(keys, sending, settings.PAGE_CACHE_SECONDS)
+
+
+def _store(key: str, value: Any) -> None:
+    stores, sender = _deferred.get(), _sender()
+    if stores is None or sender is None:
+        cache.set(key, value, settings.PAGE_CACHE_SECONDS)
+    else:
+        stores[key] = sender.frozen(value)
 
 
 def _started(key: str) -> str | None:

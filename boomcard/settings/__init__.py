@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # Around everything that reads the user: it and the page are stored in fewer round trips.
+    "boomcard.middleware.PageCacheStoresMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After the authentication, so that it knows whose page it is: none is stored by a cache.
     "boomcard.middleware.PrivatePagesMiddleware",
