@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -187,16 +187,34 @@ def _line_date(
 ) -> None:
     """Put ``line``'s records in time order, each with the totals of its day in ``day_zone``
     (``plans.models.usage_day``), made at zero in ``days``; and each day's newest record in
-    ``newest``. None of it depends on the buckets, so it is done before they are locked."""
+    ``newest``. None of it depends on the buckets, so it is done before they are locked.
+
+    In time order, a line's records fall in runs of one day: a record is put in its day only
+    where it ends the run before (a comparison with the day's end), so a batch works out a few
+    days a line rather than one a record."""
     line.records.sort(key=attrgetter("at", "index"))
-    line_pk, dated = line.pk, line.dated
+    line_pk, dated, slots = line.pk, line.dated, _DAY_SLOT
+    key: tuple[int, date] | None = None
+    totals: list[int] = []
+    day_ends = _MIDNIGHT_BEFORE_ANY_RECORD
     for record in line.records:
-        key = (line_pk, record.at.astimezone(day_zone).date())
-        totals = days.get(key)
-        if totals is None:
-            totals = days[key] = [0, 0, 0, 0, 0, 0]
-        dated.append((record, _DAY_SLOT[record.kind], totals))
-        newest[key] = record
+        if record.at >= day_ends:
+            day = record.at.astimezone(day_zone).date()
+            key, day_ends = (line_pk, day), _day_end(day, day_zone)
+            totals = days.setdefault(key, [0, 0, 0, 0, 0, 0])
+        dated.append((record, slots[record.kind], totals))
+        newest[key] = record  # type: ignore[index]  # set before the first record
+
+
+# Before any record's time (the checks keep them a day inside datetime's range).
+_MIDNIGHT_BEFORE_ANY_RECORD = datetime.min.replace(tzinfo=UTC)
+
+
+def _day_end(day: date, day_zone: ZoneInfo) -> datetime:
+    """When ``day`` ends in ``day_zone`` (the next day's first moment; where its midnight is
+    skipped, the moment the clocks jump), in UTC."""
+    next_day = day + timedelta(days=1)
+    return datetime.combine(next_day, time(), tzinfo=day_zone).astimezone(UTC)
 
 
 def _lines_find(checked: list[UsageIn]) -> tuple[dict[str, _Line], dict[str, _Line]]:
