@@ -544,6 +544,42 @@ saved (the home page after a notice 3.51-3.58 ms in-process before, 3.48-3.58 wi
 3.37-3.43 without it). A whole run with that first version (23:36 UTC) is not of record for that
 reason.
 
+**The user stored with the page's read; a line's records dated by the day** (2026-12-04, another
+machine of the kind: `/ping` in-process 0.29-0.47 ms from run to run). A pages-only run here at
+01:16 UTC put the first view after a notice further behind than the last machine did: 0.094-0.140
+under wrk (four of ten met), against 0.121-0.189 after a usage batch in the same run. What a
+request builds for the page cache is now stored with the request's next read of Redis, in one
+pipeline, or as the request ends (`boomcard.page_cache.stores_deferred`, around every request by
+`PageCacheStoresMiddleware`; `RedisCache.get_many_storing`): the user read again after a notice
+goes with the page's read, four round trips as after a usage batch, where it made five
+(tests/test_page_cache_stores.py counts them). Unlike the version tried and left out above, each
+value is serialized as it is handed over, which `cache.set` did anyway, so nothing is copied and
+what the request adds to the user afterwards is not stored (the test reads the stored user back:
+no second-step device, no permissions). A pages-only run after it (01:40 UTC): after a notice
+0.111-0.160, eight of ten; the gap to the view after a usage batch, measured within each run,
+went from 2-22 % (a mean of ~16 %) to 1-18 % (~13 %). What is left of it is the user's query.
+Applying usage now dates a line's records by runs of one day (`plans.usage.apply._line_date`): in
+time order a record is put in its day only where it ends the run before, one comparison with the
+day's end, rather than each converted to the day's zone (pinned against `usage_day` for every
+record in zones whose clocks change at or around midnight, tests/plans/test_usage_days.py).
+In-process, for a group of twenty batches, dating took 0.11-0.16 s against 0.14-0.22 s, the
+group 0.98-1.19 s against 1.27-1.51 s; end to end no difference shows (`--only usage`, three runs
+each: before 0.151, 0.153 and 0.111 of COPY, 61,000-72,000 records/s; after 0.139, 0.147 and
+0.139, 60,000-67,000). Tried and dropped: committing the appliers' transactions asynchronously
+(`SET LOCAL synchronous_commit TO OFF`, which would lose a whole group on a crash and leave its
+batches pending for the sweep): 0.157, 0.158 and 0.133, 57,000-66,000 records/s, no change. The
+two appliers are bound by the two cores they share with PostgreSQL and with each other (each
+group of twenty took 1.0-2.7 s beside the other in the worker's log, 1.0-1.2 s alone in-process), and from
+their first write to a shared row (the buckets, the daily totals) to their commit they take
+turns; the ratio moves with the reference more than with the applier (COPY ran at 365,000 to
+550,000 records/s in this machine's runs).
+
+The whole run above (02:19 UTC, this machine): warm 0.319-0.389, all ten; under wrk after a
+usage batch 0.126-0.186, all ten (the home page 0.129), after a notice 0.109-0.163, eight of ten
+(the home page 0.109 and the receipt 0.113 not); in-process 0.065-0.108, none; usage accepted
+0.328 and applied 0.170 of COPY (applying at 62,000 records/s, as in the runs above, against a
+COPY of 366,000); webhooks answered 0.2005; `/ping` at 0.583 of the bare view; sweeps 1.10-1.72.
+
 ### Sweeps
 
 Flat: they read only what is due through `plans_line.expires_at`'s index (the EXPLAIN plans
