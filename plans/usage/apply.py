@@ -194,20 +194,19 @@ def _line_date(
     days a line rather than one a record."""
     line.records.sort(key=attrgetter("at", "index"))
     line_pk, dated, slots = line.pk, line.dated, _DAY_SLOT
-    key: tuple[int, date] | None = None
-    totals: list[int] = []
-    day_ends = _MIDNIGHT_BEFORE_ANY_RECORD
+    # Replaced at the first record, which always ends this run.
+    key, totals, day_ends = (line_pk, date.min), [], _BEFORE_ANY_RECORD
     for record in line.records:
         if record.at >= day_ends:
             day = record.at.astimezone(day_zone).date()
             key, day_ends = (line_pk, day), _day_end(day, day_zone)
             totals = days.setdefault(key, [0, 0, 0, 0, 0, 0])
         dated.append((record, slots[record.kind], totals))
-        newest[key] = record  # type: ignore[index]  # set before the first record
+        newest[key] = record
 
 
 # Before any record's time (the checks keep them a day inside datetime's range).
-_MIDNIGHT_BEFORE_ANY_RECORD = datetime.min.replace(tzinfo=UTC)
+_BEFORE_ANY_RECORD = datetime.min.replace(tzinfo=UTC)
 
 
 def _day_end(day: date, day_zone: ZoneInfo) -> datetime:
