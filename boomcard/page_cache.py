@@ -124,8 +124,8 @@ def stores_deferred() -> Iterator[None]:
     ``customer_cached`` builds is stored with the next read of the cache, in the same round trip,
     or at the end, all in one: the first view after a notice reads the user, stores it, reads
     the page, builds it and stores it, and the user is stored with the page's read. Each value is
-    stored as it was when it was built (``frozen``), whatever the request does to it afterwards
-    (the user it goes on to carry its permissions and its second step, say). A cache that cannot
+    stored as it was when it was built (``frozen``), whatever the request adds to it afterwards
+    (to the user, its permissions and its second step's device, say). A cache that cannot
     send a store with a read stores at once."""
     sender = _sender()
     token = _deferred.set(None if sender is None else {})

@@ -4,7 +4,7 @@ trips to Redis, and each value stored as it was built."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from unittest import mock
@@ -48,8 +48,8 @@ def round_trips() -> Iterator[list[int]]:
         yield sent
 
 
-def first_view_trips(client: Client, change: object) -> int:
-    change([client.session["_auth_user_id"]])  # type: ignore[operator]
+def first_view_trips(client: Client, change: Callable[[list[int]], None]) -> int:
+    change([int(client.session["_auth_user_id"])])
     with round_trips() as sent:
         page = client.get("/")
     assert page.status_code == 200
