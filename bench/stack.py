@@ -146,7 +146,7 @@ def redis_stores() -> Iterator[Counter[str]]:
 
 
 def _customer_value(key: str) -> str:
-    """What a cache key names of a customer's: ``:1:boom:customer:7:page:home:...`` is a "page"."""
+    """What a cache key names of a customer's: ``:1:boom:customer:7:page:3f2a...`` is a "page"."""
     _, found, rest = key.partition("boom:customer:")
     return rest.split(":")[1] if found and rest.count(":") else "other"
 

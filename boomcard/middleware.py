@@ -1,5 +1,5 @@
 """Headers and cookie flags that every response gets (and ``loads_stripe_js``, for the pages
-that load Stripe.js), and the page cache's stores sent together."""
+that load Stripe.js), and the page cache's reads and stores sent together."""
 
 import threading
 from collections.abc import Callable
@@ -15,7 +15,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import add_never_cache_headers
 
 from boomcard.content_policy import ADMIN_SCRIPTS, STRIPE_TRUSTED_TYPES, stripe_sources
-from boomcard.page_cache import stores_deferred
+from boomcard.page_cache import reads_ahead, stores_deferred
+from boomcard.page_shell import page_cache_name
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
@@ -178,14 +179,16 @@ class PrivatePagesMiddleware:
         return response
 
 
-class PageCacheStoresMiddleware:
-    """What the request builds for the customer's page cache is stored with its next read of
-    the cache, or as it ends (``boomcard.page_cache.stores_deferred``): one round trip fewer on
-    the first view after a notice. Before the authentication, whose user is such a value."""
+class PageCacheMiddleware:
+    """Fewer round trips to the customer's page cache (``boomcard.page_cache``): a request for a
+    page reads it with the customer's user (``reads_ahead``), and what the request builds is
+    stored with its next read of the cache, or as it ends (``stores_deferred``). Before the
+    authentication, whose user is such a value."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with stores_deferred():
+        pages = (page_cache_name(request),) if request.method in ("GET", "HEAD") else ()
+        with stores_deferred(), reads_ahead(*pages):
             return self.get_response(request)

@@ -29,8 +29,12 @@ and hours left) is never older than that, nor is anything a lost invalidation wo
 (the cache was unreachable just then).
 
 In a request, what is built is stored with the request's next read of the cache, or as it ends,
-rather than on its own (``stores_deferred``): the first view after a notice reads the user
-again, and stores it with the page's read, in the same round trip.
+rather than on its own (``stores_deferred``). And a request for a page reads the page with the
+customer's first read, their user's (``reads_ahead``): the page is kept under its address, the
+one name known before the user is read, with the rest of what it depends on (the view's name
+for it, the language and the time zone) as its *variant*, checked when it is read. So a warm
+view makes two round trips (the session; the user and the page), the first after a change three
+(the value built is stored as the request ends).
 
 The cache speeds pages up and nothing depends on it: when it cannot be reached, values are built
 from the database each time, and the page is the same.
@@ -43,6 +47,7 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -75,28 +80,29 @@ def _value_key(user_id: int, name: str) -> str:
     return f"boom:customer:{user_id}:{name}"
 
 
-def customer_cached(user_id: int, name: str, build: Callable[[], T], *, of: str = PAGES) -> T:
+def customer_cached(user_id: int, name: str, build: Callable[[], T], *, of: str = PAGES, variant: str = "") -> T:
     """The customer's value ``name``: from the cache if it was built in their current
     generation (``of``: ``PAGES``, or ``ACCOUNT`` for what shows only the account) and, for
-    their pages, the catalogue's; otherwise ``build()``, stored for the next request. One round
-    trip to the cache on a hit, two on a miss (three where a generation is missing, which is
-    started before the build); in a request, the store goes with its next read of the cache, or
-    as it ends (``stores_deferred``)."""
-    keys = [_generation_key(user_id, of), *([CATALOGUE] if of == PAGES else [])]
-    value_key = _value_key(user_id, name)
+    their pages, the catalogue's, and as the same ``variant`` (what else it depends on that its
+    name does not say); otherwise ``build()``, stored for the next request. One round trip to
+    the cache on a hit (none for a value read ahead: ``reads_ahead``), two on a miss (three where
+    a generation is missing, which is started before the build); in a request, the store goes
+    with its next read of the cache, or as it ends (``stores_deferred``)."""
+    keys = _keys(user_id, name, of)
+    value_key = keys[-1]
     try:
-        found = _read([*keys, value_key])
+        found = _read(user_id, keys)
     except Exception as error:  # the cache is down: serve from the database
         logger.warning("page cache unreachable (%r); building %s for customer %s", error, name, user_id)
         return build()
-    generations = tuple(found.get(key) for key in keys)
+    generations = tuple(found.get(key) for key in keys[:-1])
     stored = found.get(value_key)
-    if None not in generations and isinstance(stored, tuple) and stored[0] == generations:
+    if None not in generations and isinstance(stored, tuple) and stored[0] == (*generations, variant):
         value: T = stored[1]
         return value
     try:
         # Started before building, so that a change made while building renews it.
-        generations = tuple(generation or _started(key) for key, generation in zip(keys, generations, strict=True))
+        generations = tuple(generation or _started(key) for key, generation in zip(keys[:-1], generations, strict=True))
     except Exception as error:
         logger.warning("page cache unreachable (%r); building %s for customer %s", error, name, user_id)
         return build()
@@ -107,10 +113,59 @@ def customer_cached(user_id: int, name: str, build: Callable[[], T], *, of: str 
         _catalogue_building.reset(building)
     if None not in generations:
         try:
-            _store(value_key, (generations, value))
+            _store(value_key, ((*generations, variant), value))
         except Exception as error:
             logger.warning("page cache unreachable (%r); %s for customer %s not stored", error, name, user_id)
     return value
+
+
+def _keys(user_id: int, name: str, of: str) -> list[str]:
+    """What the value ``name`` is read with: its generations, then the value's own key."""
+    return [_generation_key(user_id, of), *([CATALOGUE] if of == PAGES else []), _value_key(user_id, name)]
+
+
+@dataclass
+class _Ahead:
+    """A request's reading ahead (``reads_ahead``): the customer's pages still to read with
+    their first read, then what that read found of them (None where a key was absent)."""
+
+    names: tuple[str, ...]
+    found: dict[str, Any] = field(default_factory=dict)
+
+
+_ahead: ContextVar[_Ahead | None] = ContextVar("boom_page_cache_ahead", default=None)
+
+
+@contextmanager
+def reads_ahead(*names: str) -> Iterator[None]:
+    """Within it (a request for a page: ``boomcard.middleware.PageCacheMiddleware``), the first
+    read of a customer's value (their user, which the authentication reads) also reads their
+    pages ``names``, with the generations those are under, in the same round trip; reading one
+    of them afterwards (``customer_cached``) asks the cache nothing more. What was read ahead is
+    forgotten as soon as the request changes a customer's data (``pages_changed`` and the
+    others): their pages are read again."""
+    token = _ahead.set(_Ahead(names) if names else None)
+    try:
+        yield
+    finally:
+        _ahead.reset(token)
+
+
+def _read(user_id: int, keys: list[str]) -> dict[str, Any]:
+    """``keys`` as the cache holds them: from what was read ahead where it holds them all;
+    otherwise read, with the pages still to read ahead (``reads_ahead``) for the customer."""
+    ahead = _ahead.get()
+    if ahead is not None and ahead.found and all(key in ahead.found for key in keys):
+        found = {key: ahead.found[key] for key in keys if ahead.found[key] is not None}
+        del ahead.found[keys[-1]]  # a value is read ahead for one read: the next asks the cache
+        return found
+    if ahead is None or not ahead.names:
+        return _get_many(keys)
+    extra = [key for name in ahead.names for key in _keys(user_id, name, PAGES) if key not in keys]
+    ahead.names = ()
+    found = _get_many([*keys, *dict.fromkeys(extra)])
+    ahead.found = {key: found.get(key) for key in extra}
+    return found
 
 
 # What the current request has built and not yet stored (``stores_deferred``): a key and the value
@@ -148,7 +203,7 @@ def _sender() -> RedisCache | None:
     return backend if isinstance(backend, RedisCache) else None
 
 
-def _read(keys: list[str]) -> dict[str, Any]:
+def _get_many(keys: list[str]) -> dict[str, Any]:
     stores, sender = _deferred.get(), _sender()
     if not stores or sender is None:
         return cache.get_many(keys)
@@ -219,7 +274,10 @@ def _renew_keys(keys: list[str]) -> None:
 
 
 def _forget(keys: list[str]) -> None:
-    """A new random generation for each key, in one round trip: no value was stored under it."""
+    """A new random generation for each key, in one round trip: no value was stored under it.
+    What the request read ahead is forgotten (``reads_ahead``): it may be under the old one."""
+    if (ahead := _ahead.get()) is not None:
+        ahead.found.clear()
     try:
         cache.set_many({key: secrets.token_hex(8) for key in keys}, GENERATION_SECONDS)
     except Exception as error:

@@ -11,8 +11,9 @@ wherever a request puts something of its own, and each request fills in its own:
 - the time the page was served (``page_time`` and ``page_time_iso``, for the home page's offline
   mark).
 
-What else a page takes from the request is in the cache's name: the path with its query string
-(the language switch's ``next``), the language and the time zone. The user's name and the bell's
+What else a page takes from the request is in the cache's name, the path with its query string
+(the language switch's ``next``), or its variant: the view's name for it, the language and the
+time zone. The user's name and the bell's
 count are customer data, dropped with the generation. A page is never cached while the request
 has messages to show: the view renders it as before, and they are shown once.
 
@@ -108,11 +109,18 @@ def customer_page(
         page = context()
         return None if page is None else _page_html(request, template, page)
 
-    address = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:24]
-    html = customer_cached(user.pk, fragment_name("page", name, address), build)
+    html = customer_cached(user.pk, page_cache_name(request), build, variant=fragment_name(name))
     if html is None:
         return None
     return HttpResponse(page_for(request, html))
+
+
+def page_cache_name(request: HttpRequest) -> str:
+    """The name the customer's page at the request's address (its path and query string) is
+    kept under in their page cache: known before the user is read, so that the page can be read
+    with them (``boomcard.page_cache.reads_ahead``). What else the page depends on (the view's
+    name for it, the language, the time zone) is its variant."""
+    return "page:" + hashlib.sha256(request.get_full_path().encode()).hexdigest()[:24]
 
 
 # What the frame's key may hold: values whose repr is what they show.

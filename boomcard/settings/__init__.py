@@ -74,8 +74,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    # Around everything that reads the user: it and the page are stored in fewer round trips.
-    "boomcard.middleware.PageCacheStoresMiddleware",
+    # Around everything that reads the user: it and the page are read and stored in fewer round trips.
+    "boomcard.middleware.PageCacheMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After the authentication, so that it knows whose page it is: none is stored by a cache.
     "boomcard.middleware.PrivatePagesMiddleware",

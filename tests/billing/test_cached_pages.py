@@ -136,7 +136,7 @@ def test_each_request_gets_its_own_csrf_token_and_the_cache_holds_none(customer,
     assert csrf_values(first_page)
     assert csrf_values(second_page)
     assert set(csrf_values(first_page)).isdisjoint(csrf_values(second_page))
-    stored = cache._cache.get_client().keys("*renew*")  # type: ignore[attr-defined]
+    stored = cache._cache.get_client().keys("*:page:*")  # type: ignore[attr-defined]
     assert stored
     for key in stored:
         body = str(cache._cache.get_client().get(key))  # type: ignore[attr-defined]

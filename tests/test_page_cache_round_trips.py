@@ -1,6 +1,7 @@
-"""What a request builds for the page cache is stored with its next read, or as it ends
-(boomcard.page_cache.stores_deferred, boomcard.middleware.PageCacheStoresMiddleware): fewer round
-trips to Redis, and each value stored as it was built."""
+"""Fewer round trips to Redis for the page cache (boomcard.middleware.PageCacheMiddleware): a
+request for a page reads it with the customer's user (boomcard.page_cache.reads_ahead), and what
+the request builds is stored with its next read, or as it ends (stores_deferred), each value as
+it was built."""
 
 from __future__ import annotations
 
@@ -57,13 +58,43 @@ def first_view_trips(client: Client, change: Callable[[list[int]], None]) -> int
     return len(sent)
 
 
-def test_the_first_view_after_a_notice_stores_the_user_with_the_page_read(signed_in):
-    """After a notice (``customers_changed``) the view reads the user again and stores it; the
-    store goes with the page's read. So it makes the round trips the view after a usage batch
-    makes (``pages_changed``: the account still cached): the session, the account, the page,
-    the page stored."""
-    assert first_view_trips(signed_in, page_cache.customers_changed) == 4
-    assert first_view_trips(signed_in, page_cache.pages_changed) == 4
+def test_a_page_is_read_with_the_user(signed_in):
+    """A warm view: the session, then the user and the page together."""
+    with round_trips() as sent:
+        page = signed_in.get("/")
+    assert page.status_code == 200
+    assert "Work phone" in page.content.decode()
+    assert len(sent) == 2
+
+
+def test_the_first_view_after_a_change_reads_once_and_stores_once(signed_in):
+    """After a notice (``customers_changed``) the view builds the user and the page, after a usage
+    batch (``pages_changed``: the account still cached) the page alone: either way the session,
+    the user and the page read together, then what was built stored as the request ends."""
+    assert first_view_trips(signed_in, page_cache.customers_changed) == 3
+    assert first_view_trips(signed_in, page_cache.pages_changed) == 3
+
+
+def test_a_page_read_ahead_is_read_again_after_the_request_changes_it(customer):
+    """A request that changes the customer's data after their user was read (a view marking their
+    notices read, say) gets the page as it is after the change, not as it was read ahead."""
+    page_cache.customer_cached(customer.pk, "probe", lambda: "before")
+    with page_cache.reads_ahead("probe"):
+        page_cache.customer_cached(customer.pk, "user", lambda: "the user", of=page_cache.ACCOUNT)
+        page_cache.pages_changed([customer.pk])
+        assert page_cache.customer_cached(customer.pk, "probe", lambda: "after") == "after"
+
+
+def test_a_page_read_ahead_is_served_once_and_as_its_own_variant(customer):
+    page_cache.customer_cached(customer.pk, "probe", lambda: "in English", variant="en")
+    page_cache.customer_cached(customer.pk, "user", lambda: "the user", of=page_cache.ACCOUNT)
+    with page_cache.stores_deferred(), page_cache.reads_ahead("probe"), round_trips() as sent:
+        page_cache.customer_cached(customer.pk, "user", lambda: "the user", of=page_cache.ACCOUNT)
+        assert page_cache.customer_cached(customer.pk, "probe", lambda: "built", variant="en") == "in English"
+        assert len(sent) == 1  # the page came with the user
+        # Another variant of the same page (another language) is built, not served.
+        assert page_cache.customer_cached(customer.pk, "probe", lambda: "in Chinese", variant="zh") == "in Chinese"
+        assert len(sent) == 2
 
 
 def test_the_user_is_stored_as_it_was_read_not_as_the_request_left_it(signed_in, customer):
