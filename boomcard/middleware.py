@@ -189,6 +189,8 @@ class PageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        pages = (page_cache_name(request),) if request.method in ("GET", "HEAD") else ()
+        # A page is read ahead for a request that may be a customer's: with a session, for a page.
+        maybe_a_page = request.method in ("GET", "HEAD") and settings.SESSION_COOKIE_NAME in request.COOKIES
+        pages = (page_cache_name(request),) if maybe_a_page else ()
         with stores_deferred(), reads_ahead(*pages):
             return self.get_response(request)
