@@ -580,6 +580,33 @@ usage batch 0.126-0.186, all ten (the home page 0.129), after a notice 0.109-0.1
 0.328 and applied 0.170 of COPY (applying at 62,000 records/s, as in the runs above, against a
 COPY of 366,000); webhooks answered 0.2005; `/ping` at 0.583 of the bare view; sweeps 1.10-1.72.
 
+**The page read with the user** (2026-12-04, later, the same kind of machine). A profile of the
+server under wrk (py-spy on both workers, the home page after a notice) put about a third of the
+workers' samples in Redis calls, each round trip costing more under load than in-process: the
+GIL is taken back after every wait, behind the other threads. A page is now kept under its
+address (`boomcard.page_shell.page_cache_name`), the one name known before the user is read,
+and what else it depends on (the view's name for it, the language, the time zone) is its
+variant, checked on read. `PageCacheMiddleware` (was `PageCacheStoresMiddleware`) wraps each GET
+with a session cookie in `boomcard.page_cache.reads_ahead`: the authentication's read of the
+user reads the page and its generations in the same round trip, and the view asks Redis nothing
+more. What was read ahead is dropped when the request renews a generation (a test pins it: a
+view that changes the customer's data after the user was read gets the page as it is after the
+change). A warm view makes two round trips (the session; the user and the page), where it made
+three; the first view after a usage batch or a notice three, where it made four
+(tests/test_page_cache_round_trips.py). A small wrk run of the home and receipt pages alone,
+before and after, three or four rounds each (medians of the page over /ping): warm home
+0.36 to 0.38-0.40 and receipt 0.35 to 0.41-0.42; the receipt after a notice 0.114 to
+0.134-0.146; the home page after a notice 0.116 to 0.112-0.123, within the noise. What is left
+of the home page's first view after a notice is its build: the three reads of the lines, their
+buckets and their days (1.4 ms in-process, most of it the client's and the server's work per
+statement rather than the SQL, which runs in ~0.05 ms each), and the user's query.
+
+The whole run above (06:16 UTC): warm 0.374-0.439, all ten; under wrk after a usage batch
+0.130-0.218, all ten (the home page 0.130), after a notice 0.110-0.184, nine of ten (the home
+page 0.110 not); in-process 0.075-0.119, none; usage accepted 0.296 and applied 0.155 of COPY
+(80,000 records/s against a COPY of 515,000); webhooks answered 0.1586; `/ping` at 0.569 of the
+bare view; sweeps 1.09-1.53.
+
 ### Sweeps
 
 Flat: they read only what is due through `plans_line.expires_at`'s index (the EXPLAIN plans

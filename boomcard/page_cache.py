@@ -175,10 +175,11 @@ _deferred: ContextVar[dict[str, Any] | None] = ContextVar("boom_page_cache_defer
 
 @contextmanager
 def stores_deferred() -> Iterator[None]:
-    """Within it (a request: ``boomcard.middleware.PageCacheStoresMiddleware``), what
+    """Within it (a request: ``boomcard.middleware.PageCacheMiddleware``), what
     ``customer_cached`` builds is stored with the next read of the cache, in the same round trip,
-    or at the end, all in one: the first view after a notice reads the user, stores it, reads
-    the page, builds it and stores it, and the user is stored with the page's read. Each value is
+    or at the end, all in one: the first view after a notice reads the user with the page
+    (``reads_ahead``), builds both and stores both as it ends; a value built before another is
+    read (a page not read ahead) goes with that read. Each value is
     stored as it was when it was built (``frozen``), whatever the request adds to it afterwards
     (to the user, its permissions and its second step's device, say). A cache that cannot
     send a store with a read stores at once."""
