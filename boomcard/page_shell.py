@@ -12,10 +12,10 @@ wherever a request puts something of its own, and each request fills in its own:
   mark).
 
 What else a page takes from the request is in the cache's name, the path with its query string
-(the language switch's ``next``), or its variant: the view's name for it, the language and the
-time zone. The user's name and the bell's
-count are customer data, dropped with the generation. A page is never cached while the request
-has messages to show: the view renders it as before, and they are shown once.
+(the language switch's ``next``), or in its variant: the view's name for it, the language and
+the time zone. The user's name and the bell's count are customer data, dropped with the
+generation. A page is never cached while the request has messages to show: the view renders it
+as before, and they are shown once.
 
 The page around its body (``base.html``'s header, navigation and footer, the page's title and
 scripts) is drawn once in each process under everything it shows (``drawn_once``): the template,
