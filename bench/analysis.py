@@ -593,7 +593,8 @@ more. What was read ahead is dropped when the request renews a generation (a tes
 view that changes the customer's data after the user was read gets the page as it is after the
 change). A warm view makes two round trips (the session; the user and the page), where it made
 three; the first view after a usage batch or a notice three, where it made four
-(tests/test_page_cache_round_trips.py, which was tests/test_page_cache_stores.py). A small wrk run of the home and receipt pages alone,
+(tests/test_page_cache_round_trips.py, which was tests/test_page_cache_stores.py).
+A small wrk run of the home and receipt pages alone,
 before and after, three or four rounds each (medians of the page over /ping): warm home
 0.36 to 0.38-0.40 and receipt 0.35 to 0.41-0.42; the receipt after a notice 0.114 to
 0.134-0.146; the home page after a notice 0.116 to 0.112-0.123, within the noise. What is left
