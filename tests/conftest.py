@@ -25,7 +25,7 @@ from tests.helpers import free_port, reachable
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Fail at once, saying which part is missing, rather than with a hundred connection errors."""
     database = settings.DATABASES["default"]
-    if database["ENGINE"] != "django.db.backends.postgresql":
+    if database["ENGINE"] != "boomcard.postgresql":
         pytest.exit("The suite needs PostgreSQL: set DATABASE_URL=postgres://... (make test does).", returncode=2)
     if not reachable(f"postgres://{database['HOST']}:{database['PORT'] or 5432}", 5432):
         pytest.exit(

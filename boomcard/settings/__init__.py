@@ -135,6 +135,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check that makes no round trip on a live connection.
+    DATABASES["default"]["ENGINE"] = "boomcard.postgresql"
     # Parameters sent apart from the statement (server-side binding), so that psycopg prepares a
     # statement once a connection has run it DATABASE_PREPARE_THRESHOLD times: PostgreSQL then
     # plans each of a page's statements once per connection, not on every request. Empty turns
