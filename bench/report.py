@@ -14,13 +14,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench import stack
-from bench.analysis import ANALYSIS
 
 if TYPE_CHECKING:
     from bench.pages import PagesResult
     from bench.sweeps import SweepsResult
     from bench.usage import UsageResult
     from bench.webhooks import WebhooksResult
+
+# The standing analysis under the figures: what each figure measures, what the profiles say is
+# left, and what was changed to get there. Prose, kept as Markdown beside this module.
+ANALYSIS_FILE = Path(__file__).with_name("analysis.md")
+
+
+def analysis() -> str:
+    return ANALYSIS_FILE.read_text(encoding="utf-8")
+
 
 PAGE_TARGET = 0.30
 PAGE_COLD_TARGET = 0.12  # the first view after a change to the customer's data
@@ -421,7 +429,7 @@ def markdown(report: Report) -> str:
         out += _sweeps_section(report.sweeps)
     if report.webhooks:
         out += _webhooks_section(report.webhooks)
-    out.append(ANALYSIS)
+    out.append(analysis())
     if report.notes:
         out += ["## What else the machine was doing", "", *report.notes, ""]
     return "\n".join(out)
