@@ -7,7 +7,7 @@ from accounts.lockout import login_key, login_wait
 from accounts.models import User
 from accounts.phones import parse_phone
 from accounts.selectors import user_with_unread_count
-from boomcard.page_cache import ACCOUNT, customer_cached
+from boomcard.page_cache import ACCOUNT, USER, customer_cached
 
 
 def find_user_by_login(login: str) -> User | None:
@@ -47,7 +47,7 @@ class PhoneOrEmailBackend(ModelBackend):
         except (TypeError, ValueError):
             return None
 
-        user = customer_cached(pk, "user", lambda: user_with_unread_count(user_id=pk), of=ACCOUNT)
+        user = customer_cached(pk, USER, lambda: user_with_unread_count(user_id=pk), of=ACCOUNT)
         return user if user is not None and self.user_can_authenticate(user) else None
 
     def authenticate(

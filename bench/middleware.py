@@ -98,7 +98,8 @@ class StackCosts:
 
 def stack_costs(session_cookie: str, *, rounds: int = 15, requests: int = 100) -> StackCosts:
     """What each middleware adds to ``GET /ping``, in this process: anonymous, and with the
-    customer's session cookie (the session, the user and the rest are then read). Every stack
+    customer's cookies (``session_cookie``: the session and the customer's; the session, the
+    user and the rest are then read). Every stack
     is timed once per round, the rounds interleaved so that a busy spell of the machine falls
     on all alike; each stack's figure is its fastest round (the least disturbed)."""
     middleware = list(settings.MIDDLEWARE)

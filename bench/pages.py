@@ -23,6 +23,7 @@ from bench.load import WrkResult, wrk
 from bench.middleware import BARE_PREFIX, CHANGED_PREFIX, NOTICED_PREFIX, StackCosts, stack_costs
 from bench.seed import PageCustomer
 from bench.stack import redis_stores
+from boomcard.middleware import CUSTOMER_COOKIE
 from boomcard.page_cache import customers_changed, pages_changed
 from boomcard.startup import startup_objects_freeze
 
@@ -118,10 +119,10 @@ def log_in(base_url: str, phone: str, password: str) -> dict[str, str]:
         allow_redirects=False,
         timeout=30,
     )
-    session = answer.cookies.get("sessionid")
-    if answer.status_code != 302 or not session:
+    session, customer = answer.cookies.get("sessionid"), answer.cookies.get(CUSTOMER_COOKIE)
+    if answer.status_code != 302 or not session or not customer:
         raise RuntimeError(f"log-in failed: {answer.status_code} {answer.text[:500]}")
-    return {"sessionid": session, "csrftoken": answer.cookies.get("csrftoken") or csrf}
+    return {"sessionid": session, CUSTOMER_COOKIE: customer, "csrftoken": answer.cookies.get("csrftoken") or csrf}
 
 
 def _cookie_header(cookies: dict[str, str]) -> str:
@@ -292,7 +293,7 @@ def measure(
     result.cold = cold_views(customer, page_list, views=COLD_VIEWS, rounds=COLD_ROUNDS)
     result.redrawn = cold_views(customer, page_list, views=COLD_VIEWS, rounds=COLD_ROUNDS, redraw=True)
     headers = {page.name: {"Cookie": _cookie_header(cookies)} if page.logged_in else {} for page in page_list}
-    result.stack = stack_costs(_cookie_header({"sessionid": cookies["sessionid"]}))
+    result.stack = stack_costs(_cookie_header({name: cookies[name] for name in ("sessionid", CUSTOMER_COOKIE)}))
     bare = Page("bare", BARE_PREFIX + "/ping", logged_in=False, expect="ok")
     page_check(base_url, bare, cookies)
     headers[bare.name] = {}

@@ -5,12 +5,13 @@ import threading
 from collections.abc import Callable
 from functools import wraps
 from http import HTTPStatus
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 from csp.constants import HEADER, HEADER_REPORT_ONLY
 from csp.middleware import CheckableLazyObject, CSPMiddleware, PolicyParts
 from csp.utils import build_policy
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import add_never_cache_headers
 
@@ -183,7 +184,14 @@ class PageCacheMiddleware:
     """Fewer round trips to the customer's page cache (``boomcard.page_cache``): a request for a
     page reads it with the customer's user (``reads_ahead``), and what the request builds is
     stored with its next read of the cache, or as it ends (``stores_deferred``). Before the
-    authentication, whose user is such a value."""
+    authentication, whose user is such a value.
+
+    A logged-in browser is also given a cookie that names its customer (``CUSTOMER_COOKIE``: the
+    id its session holds), so that the session, the user and the page are read in one round trip,
+    before the session has said whose they are. The cookie is a hint and grants nothing: who the
+    request is stays the session's to say, and only the session's customer's values are served
+    (``reads_ahead``). It follows the session: set when a session with a customer is read and
+    the cookie does not name them, dropped when one without is."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -192,5 +200,39 @@ class PageCacheMiddleware:
         # A page is read ahead for a request that may be a customer's: with a session, for a page.
         maybe_a_page = request.method in ("GET", "HEAD") and settings.SESSION_COOKIE_NAME in request.COOKIES
         pages = (page_cache_name(request),) if maybe_a_page else ()
-        with stores_deferred(), reads_ahead(*pages):
-            return self.get_response(request)
+        customer = _customer_named(request) if maybe_a_page else None
+        with stores_deferred(), reads_ahead(*pages, customer=customer):
+            response = self.get_response(request)
+        _customer_cookie_follow(request, response)
+        return response
+
+
+# The cookie that names the logged-in customer to ``PageCacheMiddleware``.
+CUSTOMER_COOKIE = "boom_customer"
+
+
+def _customer_named(request: HttpRequest) -> int | None:
+    value = request.COOKIES.get(CUSTOMER_COOKIE, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+
+
+def _customer_cookie_follow(request: HttpRequest, response: HttpResponse) -> None:
+    """The customer cookie set to the customer of the session the request read, or dropped where
+    it read one without; left as it is where the request did not read its session."""
+    session = getattr(request, "session", None)
+    if session is None or not session.accessed:
+        return
+    customer = session.get(SESSION_KEY)
+    named = request.COOKIES.get(CUSTOMER_COOKIE)
+    # As the session cookie's ("Lax"): django-stubs types the argument as its literals.
+    samesite = cast(Literal["Lax", "Strict", "None"], settings.SESSION_COOKIE_SAMESITE)
+    if customer is not None and str(customer) != named:
+        response.set_cookie(
+            CUSTOMER_COOKIE,
+            str(customer),
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite=samesite,
+        )
+    elif customer is None and named is not None:
+        response.delete_cookie(CUSTOMER_COOKIE, samesite=samesite)

@@ -32,9 +32,11 @@ In a request, what is built is stored with the request's next read of the cache,
 rather than on its own (``stores_deferred``). And a request for a page reads the page with the
 customer's first read, their user's (``reads_ahead``): the page is kept under its address, the
 one name known before the user is read, with the rest of what it depends on (the view's name
-for it, the language and the time zone) as its *variant*, checked when it is read. So a warm
-view makes two round trips (the session; the user and the page), the first after a change three
-(the value built is stored as the request ends).
+for it, the language and the time zone) as its *variant*, checked when it is read. Where the
+request names its customer (a cookie, ``boomcard.middleware.PageCacheMiddleware``), their user
+and page are read with its session, before the session says whose they are; only the session's
+customer's are served. So a warm view makes one round trip (the session, the user and the page),
+the first after a change two (the value built is stored as the request ends).
 
 The cache speeds pages up and nothing depends on it: when it cannot be reached, values are built
 from the database each time, and the page is the same.
@@ -127,44 +129,76 @@ def _keys(user_id: int, name: str, of: str) -> list[str]:
 @dataclass
 class _Ahead:
     """A request's reading ahead (``reads_ahead``): the customer's pages still to read with
-    their first read, then what that read found of them (None where a key was absent)."""
+    their first read, the customer the request names (``customer``: whose user is read too, with
+    the first read of any key), then what that read found (None where a key was absent)."""
 
     names: tuple[str, ...]
+    customer: int | None = None
+    pending: bool = True
     found: dict[str, Any] = field(default_factory=dict)
 
 
 _ahead: ContextVar[_Ahead | None] = ContextVar("boom_page_cache_ahead", default=None)
 
+# The name a customer's logged-in user is kept under (``accounts.backends``), read ahead with
+# their pages when the request names them (``reads_ahead``'s ``customer``).
+USER = "user"
+
 
 @contextmanager
-def reads_ahead(*names: str) -> Iterator[None]:
+def reads_ahead(*names: str, customer: int | None = None) -> Iterator[None]:
     """Within it (a request for a page: ``boomcard.middleware.PageCacheMiddleware``), the first
     read of a customer's value (their user, which the authentication reads) also reads their
     pages ``names``, with the generations those are under, in the same round trip; reading one
-    of them afterwards (``customer_cached``) asks the cache nothing more. What was read ahead is
-    forgotten as soon as the request changes a customer's data (``pages_changed`` and the
-    others): their pages are read again."""
-    token = _ahead.set(_Ahead(names) if names else None)
+    of them afterwards (``customer_cached``) asks the cache nothing more.
+
+    Where the request names its customer (``customer``, a hint from its cookie: the session is
+    what says who it is), the first read of the cache (the session's, ``read_with_customer``)
+    also reads their user and pages: a warm view then makes one round trip. Only values under
+    the customer's own keys are ever served from what was read, so a hint that names someone
+    else costs a read and serves nothing of theirs.
+
+    What was read ahead is forgotten as soon as the request changes a customer's data
+    (``pages_changed`` and the others): their pages are read again."""
+    token = _ahead.set(_Ahead(names, customer) if names or customer is not None else None)
     try:
         yield
     finally:
         _ahead.reset(token)
 
 
+def read_with_customer(key: str) -> Any:
+    """``cache.get(key)``, read with the user and pages of the customer the request names
+    (``reads_ahead``), if nothing was read ahead yet. Raises as ``cache.get`` does."""
+    ahead = _ahead.get()
+    if ahead is None or ahead.customer is None or not ahead.pending:
+        return cache.get(key)
+    return _read_ahead(ahead, ahead.customer, [key]).get(key)
+
+
 def _read(user_id: int, keys: list[str]) -> dict[str, Any]:
     """``keys`` as the cache holds them: from what was read ahead where it holds them all;
-    otherwise read, with the pages still to read ahead (``reads_ahead``) for the customer."""
+    otherwise read, with what is still to read ahead (``reads_ahead``) for the customer."""
     ahead = _ahead.get()
     if ahead is not None and ahead.found and all(key in ahead.found for key in keys):
         found = {key: ahead.found[key] for key in keys if ahead.found[key] is not None}
         del ahead.found[keys[-1]]  # a value is read ahead for one read: the next asks the cache
         return found
-    if ahead is None or not ahead.names:
+    if ahead is None or not ahead.pending:
         return _get_many(keys)
-    extra = [key for name in ahead.names for key in _keys(user_id, name, PAGES) if key not in keys]
-    ahead.names = ()
+    return _read_ahead(ahead, user_id, keys)
+
+
+def _read_ahead(ahead: _Ahead, user_id: int, keys: list[str]) -> dict[str, Any]:
+    """``keys``, read with the customer's pages to read ahead (and their user, where the request
+    named them): those are kept in ``ahead.found`` for the reads to come."""
+    reads = [(name, PAGES) for name in ahead.names]
+    if ahead.customer is not None:
+        reads.insert(0, (USER, ACCOUNT))
+    extra = [key for name, of in reads for key in _keys(user_id, name, of) if key not in keys]
+    ahead.pending = False
     found = _get_many([*keys, *dict.fromkeys(extra)])
-    ahead.found = {key: found.get(key) for key in extra}
+    ahead.found.update({key: found.get(key) for key in extra})
     return found
 
 

@@ -1,10 +1,12 @@
 """Sessions read from the cache and written through to the database.
 
-Django's ``cached_db`` backend, with two changes:
+Django's ``cached_db`` backend, with three changes:
 
 - It keeps working while the cache is unreachable: every request then reads its session from
   the database (Django's own ``load`` fails on putting a database read back in the cache, and
   ``exists`` and ``delete``, hence log-in and log-out, on asking or telling the cache).
+- The cached copy is read with the logged-in customer's user and page, in one round trip, where
+  the request names its customer (``boomcard.page_cache.reads_ahead``).
 - A cached copy lives at most ``SESSION_CACHE_SECONDS``, not the whole session lifetime: if the
   cache could not be told that a session ended (it was unreachable at log-out but kept its data),
   the copy it still holds is served for at most that long. An active customer costs one
@@ -19,7 +21,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.backends import cached_db, db
+from django.core.cache import DEFAULT_CACHE_ALIAS
 from django.core.cache.backends.base import BaseCache
+
+from boomcard.page_cache import read_with_customer
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +52,7 @@ class SessionStore(cached_db.SessionStore):
 
     def load(self) -> dict[str, Any]:
         try:
-            data = self._cache.get(self.cache_key)
+            data = self._cache_get(self.cache_key)
         except Exception as error:
             logger.warning("session cache unreachable (%r); reading the session from the database", error)
             data = None
@@ -58,6 +63,13 @@ class SessionStore(cached_db.SessionStore):
             data = self.decode(stored.session_data)
             self._cache_put(data, expiry=stored.expire_date)
         return data
+
+    def _cache_get(self, key: str) -> Any:
+        """The cached copy: read with the customer's user and page where the request names its
+        customer (``boomcard.page_cache.reads_ahead``), when sessions share the page cache's."""
+        if settings.SESSION_CACHE_ALIAS == DEFAULT_CACHE_ALIAS:
+            return read_with_customer(key)
+        return self._cache.get(key)
 
     def save(self, must_create: bool = False) -> None:
         db.SessionStore.save(self, must_create)

@@ -1,7 +1,8 @@
 """Fewer round trips to Redis for the page cache (boomcard.middleware.PageCacheMiddleware): a
-request for a page reads it with the customer's user (boomcard.page_cache.reads_ahead), and what
-the request builds is stored with its next read, or as it ends (stores_deferred), each value as
-it was built."""
+request for a page reads it with the session and the customer's user, whom the customer cookie
+names (boomcard.page_cache.reads_ahead), and what the request builds is stored with its next
+read, or as it ends (stores_deferred), each value as it was built. The cookie is a hint: a
+session's page is its own customer's whatever the cookie names."""
 
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ from unittest import mock
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from redis.connection import Connection
 
 from boomcard import page_cache
+from boomcard.middleware import CUSTOMER_COOKIE
 from boomcard.redis_cache import RedisCache
 from plans.services import bucket_grant
-from tests.factories import LineFactory
+from tests.factories import PASSWORD, LineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +34,7 @@ def signed_in(customer, plans) -> Client:
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(customer)
     assert client.get("/").status_code == 200  # the session and the account cached
+    assert client.cookies[CUSTOMER_COOKIE].value == str(customer.pk)  # named by the first page read
     return client
 
 
@@ -58,21 +62,68 @@ def first_view_trips(client: Client, change: Callable[[list[int]], None]) -> int
     return len(sent)
 
 
-def test_a_page_is_read_with_the_user(signed_in):
-    """A warm view: the session, then the user and the page together."""
+def test_a_page_is_read_with_the_session_and_the_user(signed_in):
+    """A warm view: the session, the user and the page together, in one round trip."""
     with round_trips() as sent:
         page = signed_in.get("/")
     assert page.status_code == 200
     assert "Work phone" in page.content.decode()
+    assert len(sent) == 1
+
+
+def test_without_the_customer_cookie_the_page_is_read_with_the_user(signed_in):
+    """The session first, then the user and the page together (and the cookie set again)."""
+    del signed_in.cookies[CUSTOMER_COOKIE]
+    with round_trips() as sent:
+        page = signed_in.get("/")
+    assert "Work phone" in page.content.decode()
     assert len(sent) == 2
+    assert CUSTOMER_COOKIE in signed_in.cookies
 
 
 def test_the_first_view_after_a_change_reads_once_and_stores_once(signed_in):
     """After a notice (``customers_changed``) the view builds the user and the page, after a usage
     batch (``pages_changed``: the account still cached) the page alone: either way the session,
     the user and the page read together, then what was built stored as the request ends."""
-    assert first_view_trips(signed_in, page_cache.customers_changed) == 3
-    assert first_view_trips(signed_in, page_cache.pages_changed) == 3
+    assert first_view_trips(signed_in, page_cache.customers_changed) == 2
+    assert first_view_trips(signed_in, page_cache.pages_changed) == 2
+
+
+def test_a_cookie_naming_another_customer_serves_nothing_of_theirs(signed_in, customer, plans):
+    """The session says whose page it is: a cookie that names another customer (made up, or left
+    by someone else's session) costs a read and shows the session's own customer's page."""
+    other = UserFactory.create()
+    LineFactory.create(owner=other, nickname="Their phone")
+    theirs = Client(headers={"Accept-Language": "en"})
+    theirs.force_login(other)
+    assert "Their phone" in theirs.get("/").content.decode()  # their user and page cached
+    signed_in.cookies[CUSTOMER_COOKIE] = str(other.pk)
+    for change in (lambda: None, lambda: page_cache.customers_changed([customer.pk])):
+        change()
+        page = signed_in.get("/").content.decode()
+        assert "Work phone" in page
+        assert "Their phone" not in page
+    assert signed_in.cookies[CUSTOMER_COOKIE].value == str(customer.pk)  # set right again
+
+
+@pytest.mark.parametrize("named", ["", "abc", "-1", "1" * 40, "²"])
+def test_a_malformed_customer_cookie_is_ignored(signed_in, customer, named):
+    signed_in.cookies[CUSTOMER_COOKIE] = named
+    page = signed_in.get("/")
+    assert "Work phone" in page.content.decode()
+    assert signed_in.cookies[CUSTOMER_COOKIE].value == str(customer.pk)
+
+
+def test_the_customer_cookie_is_set_at_log_in_and_dropped_at_log_out(client, customer):
+    response = client.post(reverse("accounts:login"), {"username": "13800138000", "password": PASSWORD})
+    assert response.status_code == 302
+    cookie = response.cookies[CUSTOMER_COOKIE]
+    assert cookie.value == str(customer.pk)
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Lax"
+    response = client.post(reverse("accounts:logout"))
+    assert response.cookies[CUSTOMER_COOKIE].value == ""  # expired
+    assert CUSTOMER_COOKIE not in {name for name, morsel in client.cookies.items() if morsel.value}
 
 
 def test_a_page_read_ahead_is_read_again_after_the_request_changes_it(customer):
