@@ -8,7 +8,7 @@ from django.test import Client
 from accounts.models import User
 from billing.models import Order
 from plans.models import Line
-from tests.billing.test_webhooks import start_order
+from tests.billing.stripe_events import start_order
 from tests.card_payments import pay_by_card
 
 

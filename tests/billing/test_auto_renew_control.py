@@ -1,12 +1,13 @@
-"""The customer's controls of auto-renew (issue 18): the notice 24 hours before each charge and
-'skip this renewal', the plan of the next renewal, and the monthly spending limit; each once per
-expiry, on the real stack (PostgreSQL, localstripe through the stripe SDK)."""
+"""The customer's controls of auto-renew (issue 18): the notice 24 hours before each charge,
+'skip this renewal' and the plan of the next renewal, each once per expiry; their scope and bad
+input; the line page. On the real stack (PostgreSQL, localstripe through the stripe SDK). The
+monthly spending limit: test_auto_renew_limit.py."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +16,6 @@ from django.core import mail
 from django.core.cache import cache, caches
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -27,34 +27,10 @@ from billing.models import AutoRenewal, Order, PaymentProfile
 from boomcard.formats import date_time
 from plans.models import Line, Plan
 from plans.services import bucket_grant
+from tests.billing.auto_renew import HOUR, control, signed_in, turned_on, upcoming
 from tests.factories import LineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-HOUR = timedelta(hours=1)
-
-
-def turned_on(line: Line, card: Callable[[str], str]) -> datetime:
-    """Auto-renew on for ``line`` with card 4242 saved; the line's expiry."""
-    services.auto_renew_set(line=line, enabled=True, payment_method_id=card("ok"))
-    line.refresh_from_db()
-    assert line.expires_at is not None
-    return line.expires_at
-
-
-def upcoming(line: Line) -> list[Notice]:
-    return list(Notice.objects.filter(line_ref=line.pk, kind=Notice.Kind.AUTO_RENEW_UPCOMING))
-
-
-def signed_in(user: User, language: str = "en") -> Client:
-    client = Client(headers={"Accept-Language": language})
-    client.force_login(user)
-    return client
-
-
-def control(client: Client, line: Line, **data: str) -> Any:
-    return client.post(reverse("billing:auto_renew", args=[line.pk]), data, follow=True)
-
 
 # --- The notice before the charge ---------------------------------------------------------------
 
@@ -193,84 +169,6 @@ def test_the_plan_chosen_for_the_next_renewal_is_announced_and_charged(
     assert order.status == Order.Status.FULFILLED
     line.refresh_from_db()
     assert line.plan == plans["basic-30"]
-
-
-# --- The monthly spending limit -----------------------------------------------------------------
-
-
-def test_a_charge_past_the_limit_is_not_made_and_the_customer_is_told_once(
-    line: Line, customer: User, card: Callable[[str], str]
-) -> None:
-    expiry = turned_on(line, card)
-    client = signed_in(customer)
-    assert "Your monthly limit is saved." in control(client, line, action="cap", cap="30").content.decode()
-    assert PaymentProfile.objects.get(user=customer).monthly_cap_minor == 3000
-    sweeps.auto_renew_run(now=expiry - 71 * HOUR)
-    assert sweeps.auto_renew_run(now=expiry - 47 * HOUR) == 1  # tried: refused by the limit
-    assert sweeps.auto_renew_run(now=expiry - 46 * HOUR) == 0
-    [order] = Order.objects.all()
-    assert (order.status, order.failure_code, order.payment_intent_id) == (Order.Status.FAILED, "spending_cap", None)
-    [notice] = Notice.objects.filter(user=customer, kind=Notice.Kind.PAYMENT_NEEDED)
-    assert notice.link == reverse("billing:pay", args=[order.public_id])
-    assert "monthly limit of ¥30.00" in notice_text(notice).body
-    with translation.override("zh-hans"):
-        assert "每月限额 ¥30.00" in notice_text(notice).body
-    assert "refused by your monthly limit" in client.get(reverse("plans:line", args=[line.pk])).content.decode()
-
-
-def test_a_charge_within_the_limit_is_made(line: Line, customer: User, card: Callable[[str], str]) -> None:
-    expiry = turned_on(line, card)
-    control(signed_in(customer), line, action="cap", cap="38")  # exactly the price: allowed
-    sweeps.auto_renew_run(now=expiry - 71 * HOUR)
-    assert sweeps.auto_renew_run(now=expiry - 47 * HOUR) == 1
-    assert Order.objects.get().status == Order.Status.FULFILLED
-
-
-def test_payments_earlier_in_the_month_count_against_the_limit(
-    line: Line, customer: User, card: Callable[[str], str], fulfilled_order: Order
-) -> None:
-    """The customer paid ¥38.00 by hand this month: a limit of ¥50.00 leaves no room for ¥38.00."""
-    turned_on(line, card)
-    Line.objects.filter(pk=line.pk).update(expires_at=timezone.now() + 30 * HOUR)
-    control(signed_in(customer), line, action="cap", cap="50")
-    order = services.auto_renew_charge(line=line)
-    assert order is not None
-    assert (order.status, order.failure_code) == (Order.Status.FAILED, "spending_cap")
-
-
-@pytest.mark.django_db(transaction=True)
-def test_two_lines_charged_at_once_do_not_both_pass_the_limit(
-    customer: User, plans: dict[str, Plan], card: Callable[[str], str]
-) -> None:
-    now = timezone.now()
-    lines = []
-    for _ in range(2):
-        line = LineFactory.create(owner=customer)
-        bucket_grant(line=line, plan=plans["basic-10"], now=now - timedelta(days=29))
-        lines.append(line)
-    for line in lines:
-        turned_on(line, card)
-    services.spending_cap_set(user=customer, cap_minor=5000)  # room for one ¥38.00 charge
-    start = threading.Barrier(2)
-    results: list[Any] = [None, None]
-
-    def charge(index: int) -> None:
-        try:
-            start.wait(timeout=30)
-            results[index] = services.auto_renew_charge(line=lines[index], now=now)
-        except BaseException as error:  # reported by the test
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=charge, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert all(isinstance(result, Order) for result in results), results
-    statuses = sorted((order.status, order.failure_code) for order in Order.objects.all())
-    assert statuses == [(Order.Status.FAILED, "spending_cap"), (Order.Status.FULFILLED, "")]
 
 
 # --- Scope and bad input ------------------------------------------------------------------------
@@ -420,18 +318,3 @@ def test_lines_that_cannot_be_announced_never_hold_the_others_back(
     assert sweeps.auto_renew_notices_send(now=now) == 1
     assert len(upcoming(later)) == 1
     assert not Notice.objects.filter(line_ref__in=[each.pk for each in stuck]).exists()
-
-
-def test_the_page_warns_before_a_charge_the_limit_would_refuse(
-    line: Line, customer: User, card: Callable[[str], str]
-) -> None:
-    turned_on(line, card)
-    english = signed_in(customer)
-    warning = "past your monthly limit, so it will not be made."
-    control(english, line, action="cap", cap="30")  # the next charge is ¥38.00
-    page = english.get(reverse("billing:auto_renew", args=[line.pk])).content.decode()
-    assert warning in page
-    control(english, line, action="cap", cap="38")  # exactly the charge: within the limit
-    page = english.get(reverse("billing:auto_renew", args=[line.pk])).content.decode()
-    assert warning not in page
-    assert "Your limit: ¥38.00 a month." in page

@@ -22,8 +22,8 @@ from billing import gateway, services, tasks
 from billing.models import Dispute, Order, Refund, StripeEvent
 from plans.models import Bucket
 from tests.billing.refund_pages import refund_in_admin, refunds_at_stripe
+from tests.billing.stripe_events import deliver_event, event_body, post_event, start_order, stripe_get
 from tests.billing.test_refunds import CHANGELIST
-from tests.billing.test_webhooks import deliver_event, event_body, post_event, start_order, stripe_get
 from tests.factories import price_minor
 from tests.security.helpers import log_in_with_second_step
 

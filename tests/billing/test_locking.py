@@ -19,7 +19,7 @@ from billing import gateway, services
 from billing.models import Order, Refund
 from billing.sweeps import payments_reconcile, refunds_reconcile
 from plans.models import Line
-from tests.billing.test_webhooks import deliver_event, event_body, pay_at_stripe, start_order, stripe_get
+from tests.billing.stripe_events import deliver_event, event_body, pay_at_stripe, start_order, stripe_get
 from tests.card_payments import pay_by_card
 
 

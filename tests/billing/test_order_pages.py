@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from billing.models import Order, OrderItem
 from plans.models import Line, Plan
-from tests.billing.test_webhooks import start_order
+from tests.billing.stripe_events import start_order
 from tests.card_payments import pay_by_card
 from tests.factories import LineFactory, UserFactory, price_shown
 

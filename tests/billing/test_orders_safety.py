@@ -13,7 +13,7 @@ from django.urls import reverse
 from billing.models import Order, OrderItem, PaymentProfile
 from plans.models import Bucket, Plan
 from plans.services import bucket_grant
-from tests.billing.test_webhooks import STRIPE_AUTH, start_order
+from tests.billing.stripe_events import STRIPE_AUTH, start_order
 from tests.factories import LineFactory, UserFactory, price_minor
 
 pytestmark = pytest.mark.django_db

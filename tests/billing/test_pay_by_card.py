@@ -23,7 +23,7 @@ from billing import services, tasks
 from billing.models import Order, PaymentProfile, StripeEvent
 from billing.payment_errors import MESSAGES, payment_error_message
 from plans.models import Bucket, Line
-from tests.billing.test_webhooks import deliver_event, event_body, post_event, start_order, stripe_get
+from tests.billing.stripe_events import deliver_event, event_body, post_event, start_order, stripe_get
 from tests.card_payments import card_prepare, pay_by_card, stripe_js_confirm
 
 # --- "Save this card" ---------------------------------------------------------------------------

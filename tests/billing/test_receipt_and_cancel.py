@@ -10,8 +10,8 @@ from django.utils import timezone
 from billing.models import Order
 from billing.selectors import tax_included
 from plans.models import Bucket
+from tests.billing.stripe_events import start_order
 from tests.billing.test_order_pages import make_orders
-from tests.billing.test_webhooks import start_order
 from tests.factories import LineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

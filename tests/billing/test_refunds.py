@@ -25,7 +25,7 @@ from tests.billing.refund_pages import (
     refund_url,
     refunds_at_stripe,
 )
-from tests.billing.test_webhooks import start_order
+from tests.billing.stripe_events import start_order
 from tests.factories import LineFactory, UserFactory, price_minor, price_shown
 from tests.security.helpers import log_in_with_second_step
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from billing.models import Order
 from plans.services import bucket_grant
-from tests.billing.test_webhooks import start_order
+from tests.billing.stripe_events import start_order
 from tests.factories import LineFactory
 
 pytestmark = pytest.mark.django_db

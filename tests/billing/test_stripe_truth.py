@@ -19,7 +19,7 @@ from billing.models import Order, PaymentProfile, Refund
 from billing.services.orders import PAYMENT_EXPIRED
 from billing.sweeps import payments_reconcile, refunds_reconcile
 from plans.models import Bucket
-from tests.billing.test_webhooks import STRIPE_AUTH, start_order
+from tests.billing.stripe_events import STRIPE_AUTH, start_order
 from tests.card_payments import pay_by_card
 from tests.reliability.faults import StripeProxy
 

@@ -18,8 +18,8 @@ from plans.models import Bucket
 from plans.pricing import FlexibleChoice
 from plans.recommender import Need, Trip, plan_recommend
 from plans.services import bucket_grant, bucket_withdraw
+from tests.billing.stripe_events import pay_at_stripe
 from tests.billing.test_suggestion_order import buy, suggestion_url
-from tests.billing.test_webhooks import pay_at_stripe
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from billing import services
 from billing.models import Order
 from boomcard.formats import money
 from plans.models import Bucket
-from tests.billing.test_webhooks import pay_at_stripe, stripe_get
+from tests.billing.stripe_events import pay_at_stripe, stripe_get
 from tests.factories import LineFactory, UserFactory, price_minor
 
 pytestmark = pytest.mark.django_db

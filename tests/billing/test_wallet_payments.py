@@ -18,8 +18,8 @@ from billing import gateway, services
 from billing.models import Order, PaymentProfile, Refund
 from billing.sweeps import refunds_reconcile
 from plans.models import Bucket, Line
+from tests.billing.stripe_events import deliver_event, event_body, start_order, stripe_get
 from tests.billing.test_localstripe_wallets import press
-from tests.billing.test_webhooks import deliver_event, event_body, start_order, stripe_get
 from tests.card_payments import card_prepare, pay_by_card
 
 pytestmark = pytest.mark.django_db

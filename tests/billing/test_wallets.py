@@ -13,7 +13,7 @@ from accounts.models import Notice
 from billing import gateway
 from billing.models import Order
 from plans.models import Bucket
-from tests.billing.test_webhooks import deliver_event, event_body, start_order, stripe_get
+from tests.billing.stripe_events import deliver_event, event_body, start_order, stripe_get
 
 
 def alipay_succeeded(*, intent_id: str = "pi_3AlipayOk", amount: int = 3800, currency: str = "cny") -> dict[str, Any]:

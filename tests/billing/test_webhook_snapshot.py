@@ -15,8 +15,8 @@ from accounts.models import EmailDelivery, Notice
 from billing import tasks
 from billing.models import Order, PaymentProfile, StripeEvent
 from plans.models import Bucket
+from tests.billing.stripe_events import deliver_event, event_body, pay_at_stripe, post_event, start_order
 from tests.billing.test_wallets import alipay_succeeded
-from tests.billing.test_webhooks import deliver_event, event_body, pay_at_stripe, post_event, start_order
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from pytest_django.live_server_helper import LiveServer
 from accounts.models import User
 from billing.models import Order, Refund
 from plans.models import Line
-from tests.billing.test_webhooks import start_order
+from tests.billing.stripe_events import start_order
 from tests.browser.conftest import Screenshot
 from tests.browser.staff import staff_admin
 from tests.card_payments import pay_by_card

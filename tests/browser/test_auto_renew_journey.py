@@ -20,7 +20,7 @@ from accounts.models import EmailDelivery, Notice
 from billing.models import Order, PaymentProfile
 from billing.sweeps import auto_renew_run
 from plans.models import Bucket, Line
-from tests.billing.test_webhooks import stripe_get
+from tests.billing.stripe_events import stripe_get
 from tests.browser.conftest import SCREENSHOT_DIR, TIMEOUT_MS, Screenshot
 from tests.browser.test_renew_journey import CARD_3DS, CARD_DECLINED, PAY_URL, complete_3d_secure, fill_card
 

@@ -38,7 +38,7 @@ from accounts.models import EmailDelivery, Notice, User
 from billing.models import Order, StripeEvent
 from boomcard.page_cache import customers_changed
 from plans.models import Bucket, Line, Plan
-from tests.billing.test_webhooks import event_body, stripe_signature
+from tests.billing.stripe_events import event_body, stripe_signature
 from tests.celery_worker import Worker, database_url, wait_until
 from tests.factories import LineFactory
 from tests.reliability.conftest import (

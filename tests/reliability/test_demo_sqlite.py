@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
-from tests.billing.test_webhooks import event_body, stripe_get, stripe_signature
+from tests.billing.stripe_events import event_body, stripe_get, stripe_signature
 from tests.card_payments import card_prepare, stripe_js_confirm
 from tests.celery_worker import REPO_DIR, wait_until
 from tests.helpers import free_port, reachable

@@ -27,7 +27,7 @@ from pytest_django.live_server_helper import LiveServer
 from accounts.models import EmailDelivery, Notice
 from billing.models import Order, StripeEvent
 from plans.models import Bucket, Line, Plan
-from tests.billing.test_webhooks import event_body, stripe_signature
+from tests.billing.stripe_events import event_body, stripe_signature
 from tests.celery_worker import Worker, wait_until
 from tests.factories import UserFactory
 from tests.reliability.conftest import broker_idle, orders_paid_at_stripe

@@ -22,7 +22,7 @@ from billing import tasks
 from billing.models import Order, StripeEvent
 from boomcard.celery import app as celery_app
 from plans.models import Bucket, Plan
-from tests.billing.test_webhooks import event_body, stripe_signature
+from tests.billing.stripe_events import event_body, stripe_signature
 from tests.celery_worker import VISIBILITY_TIMEOUT, Worker, wait_until
 from tests.factories import UserFactory
 from tests.reliability.conftest import broker_idle, orders_paid_at_stripe

@@ -16,7 +16,7 @@ from accounts.demo import DEMO_PHONE
 from accounts.models import User
 from billing.models import Order
 from plans.models import Line
-from tests.billing.test_webhooks import start_order
+from tests.billing.stripe_events import start_order
 from tests.security.test_headers import directives
 
 pytestmark = pytest.mark.django_db

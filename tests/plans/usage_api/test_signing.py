@@ -15,7 +15,7 @@ from plans import usage_keys
 from plans.models import UsageBatch, UsageBatchKey
 from plans.signing import usage_signature
 from tests.factories import LineFactory
-from tests.plans.test_usage_api import KEY, URL, post, queued, record, signed_headers, status, usage_api_keys  # noqa: F401
+from tests.plans.usage_api.network import KEY, URL, post, record, signed_headers
 
 pytestmark = pytest.mark.django_db
 
@@ -104,7 +104,7 @@ def test_old_body_only_signature_is_accepted_until_the_date_and_refused_from_it(
 # --- A post sent twice ------------------------------------------------------------------------
 
 
-def test_same_signed_post_sent_again_answers_the_first_batch_and_stores_nothing(client, queued):  # noqa: F811
+def test_same_signed_post_sent_again_answers_the_first_batch_and_stores_nothing(client, queued):
     body = batch_body()
     headers = signed_headers(body)
 
@@ -118,7 +118,7 @@ def test_same_signed_post_sent_again_answers_the_first_batch_and_stores_nothing(
     assert queued == [first.json()["batch"]]  # no second task either
 
 
-def test_same_idempotency_key_with_a_fresh_signature_answers_the_first_batch(client, queued):  # noqa: F811
+def test_same_idempotency_key_with_a_fresh_signature_answers_the_first_batch(client, queued):
     body = batch_body()
     first = post_raw(client, body, {**signed_headers(body, timestamp=int(time.time()) - 60), "Idempotency-Key": "k-1"})
 
@@ -161,7 +161,7 @@ def test_malformed_idempotency_key_is_400_naming_the_header(client, key):
     assert not UsageBatch.objects.exists()
 
 
-def test_a_post_racing_its_twin_rolls_back_and_answers_the_winners_batch(client, queued, monkeypatch):  # noqa: F811
+def test_a_post_racing_its_twin_rolls_back_and_answers_the_winners_batch(client, queued, monkeypatch):
     body = batch_body()
     first = post_raw(client, body, {**signed_headers(body), "Idempotency-Key": "k-1"}).json()["batch"]
     # The twin checked for the key before the first committed: it finds nothing, stores its

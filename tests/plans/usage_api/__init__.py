@@ -1,0 +1,1 @@
+"""The usage API: POST /api/usage/ and GET /api/usage/batches/<id>/."""
