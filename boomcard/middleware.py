@@ -12,8 +12,10 @@ from csp.middleware import CheckableLazyObject, CSPMiddleware, PolicyParts
 from csp.utils import build_policy
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.core.signing import Signer
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import add_never_cache_headers
+from django.utils.crypto import constant_time_compare
 
 from boomcard.content_policy import ADMIN_SCRIPTS, STRIPE_TRUSTED_TYPES, stripe_sources
 from boomcard.page_cache import reads_ahead, stores_deferred
@@ -187,11 +189,13 @@ class PageCacheMiddleware:
     authentication, whose user is such a value.
 
     A logged-in browser is also given a cookie that names its customer (``CUSTOMER_COOKIE``: the
-    id its session holds), so that the session, the user and the page are read in one round trip,
-    before the session has said whose they are. The cookie is a hint and grants nothing: who the
-    request is stays the session's to say, and only the session's customer's values are served
-    (``reads_ahead``). It follows the session: set when a session with a customer is read and
-    the cookie does not name them, dropped when one without is."""
+    id its session holds, signed together with the session's key), so that the session, the user
+    and the page are read in one round trip, before the session has said whose they are. The
+    cookie is a hint and grants nothing: who the request is stays the session's to say, and only
+    the session's customer's values are served (``reads_ahead``). Its signature binds it to the
+    session it came with, so a cookie made up, or copied from another browser, is ignored and
+    reads nothing of anyone's. It follows the session: set when a session with a customer is read
+    and the cookie does not name them for that session, dropped when one without is."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -203,36 +207,55 @@ class PageCacheMiddleware:
         customer = _customer_named(request) if maybe_a_page else None
         with stores_deferred(), reads_ahead(*pages, customer=customer):
             response = self.get_response(request)
-        _customer_cookie_follow(request, response)
+        _customer_cookie_follow(request, response, named=customer)
         return response
 
 
-# The cookie that names the logged-in customer to ``PageCacheMiddleware``.
+# The cookie that names the logged-in customer to ``PageCacheMiddleware``: "<id>.<signature>",
+# the signature over the id and the session's key.
 CUSTOMER_COOKIE = "boom_customer"
+_signer = Signer(salt="boomcard.middleware.customer-cookie")
+
+
+def customer_cookie_value(customer: str, session_key: str) -> str:
+    return f"{customer}.{_signer.signature(f'{customer}.{session_key}')}"
 
 
 def _customer_named(request: HttpRequest) -> int | None:
+    """The customer the request's cookie names for its session, or None where it names none, or
+    was not signed for this session."""
     value = request.COOKIES.get(CUSTOMER_COOKIE, "")
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+    customer = value.partition(".")[0]
+    if not (customer.isascii() and customer.isdigit() and len(customer) <= 18):
+        return None
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    if not constant_time_compare(customer_cookie_value(customer, session_key), value):
+        return None
+    return int(customer)
 
 
-def _customer_cookie_follow(request: HttpRequest, response: HttpResponse) -> None:
-    """The customer cookie set to the customer of the session the request read, or dropped where
-    it read one without; left as it is where the request did not read its session."""
+def _customer_cookie_follow(request: HttpRequest, response: HttpResponse, *, named: int | None) -> None:
+    """The customer cookie set to the customer of the session the request read, signed for that
+    session (its key as the session middleware will send it), or dropped where the request read
+    a session without one; left as it is where the request did not read its session, or where
+    its cookie, ``named`` as read, already names the session's customer for the same session."""
     session = getattr(request, "session", None)
     if session is None or not session.accessed:
         return
-    customer = session.get(SESSION_KEY)
-    named = request.COOKIES.get(CUSTOMER_COOKIE)
+    customer, session_key = session.get(SESSION_KEY), session.session_key
     # As the session cookie's ("Lax"): django-stubs types the argument as its literals.
     samesite = cast(Literal["Lax", "Strict", "None"], settings.SESSION_COOKIE_SAMESITE)
-    if customer is not None and str(customer) != named:
-        response.set_cookie(
-            CUSTOMER_COOKIE,
-            str(customer),
-            secure=settings.SESSION_COOKIE_SECURE,
-            httponly=True,
-            samesite=samesite,
-        )
-    elif customer is None and named is not None:
+    if customer is not None and session_key:
+        if (
+            named is not None
+            and str(named) == str(customer)
+            and session_key == request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        ):
+            return  # signed for this session, checked as the request came in
+        value = customer_cookie_value(str(customer), session_key)
+        if value != request.COOKIES.get(CUSTOMER_COOKIE):
+            response.set_cookie(
+                CUSTOMER_COOKIE, value, secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite=samesite
+            )
+    elif CUSTOMER_COOKIE in request.COOKIES:
         response.delete_cookie(CUSTOMER_COOKIE, samesite=samesite)

@@ -34,7 +34,7 @@ def signed_in(customer, plans) -> Client:
     client = Client(headers={"Accept-Language": "en"})
     client.force_login(customer)
     assert client.get("/").status_code == 200  # the session and the account cached
-    assert client.cookies[CUSTOMER_COOKIE].value == str(customer.pk)  # named by the first page read
+    assert client.cookies[CUSTOMER_COOKIE].value.startswith(f"{customer.pk}.")  # set by the first page read
     return client
 
 
@@ -89,36 +89,54 @@ def test_the_first_view_after_a_change_reads_once_and_stores_once(signed_in):
     assert first_view_trips(signed_in, page_cache.pages_changed) == 2
 
 
-def test_a_cookie_naming_another_customer_serves_nothing_of_theirs(signed_in, customer, plans):
-    """The session says whose page it is: a cookie that names another customer (made up, or left
-    by someone else's session) costs a read and shows the session's own customer's page."""
+def test_a_cookie_naming_another_customer_reads_and_serves_nothing_of_theirs(signed_in, customer, plans):
+    """The session says whose page it is, and the cookie is signed for its own session: one
+    made up, or copied from another customer's browser, is ignored (the view reads as without
+    a cookie) and set right; the page is the session's own customer's."""
     other = UserFactory.create()
     LineFactory.create(owner=other, nickname="Their phone")
     theirs = Client(headers={"Accept-Language": "en"})
     theirs.force_login(other)
     assert "Their phone" in theirs.get("/").content.decode()  # their user and page cached
-    signed_in.cookies[CUSTOMER_COOKIE] = str(other.pk)
-    for change in (lambda: None, lambda: page_cache.customers_changed([customer.pk])):
-        change()
-        page = signed_in.get("/").content.decode()
+    for cookie in (str(other.pk), f"{other.pk}.forged", theirs.cookies[CUSTOMER_COOKIE].value):
+        signed_in.cookies[CUSTOMER_COOKIE] = cookie
+        with round_trips() as sent:
+            page = signed_in.get("/").content.decode()
         assert "Work phone" in page
         assert "Their phone" not in page
-    assert signed_in.cookies[CUSTOMER_COOKIE].value == str(customer.pk)  # set right again
+        assert len(sent) == 2, cookie  # the session, then the user and the page: nothing read ahead
+        assert signed_in.cookies[CUSTOMER_COOKIE].value.startswith(f"{customer.pk}.")  # set right again
 
 
-@pytest.mark.parametrize("named", ["", "abc", "-1", "1" * 40, "²"])
+def test_the_customer_cookie_is_signed_for_its_session_and_renewed_with_its_key(signed_in, customer):
+    """A new session key (a log-in again, say) makes the cookie stale: it is ignored, and set
+    again for the new key."""
+    before = signed_in.cookies[CUSTOMER_COOKIE].value
+    signed_in.logout()
+    signed_in.force_login(customer)  # another session for the same customer
+    signed_in.cookies[CUSTOMER_COOKIE] = before
+    signed_in.get("/")
+    after = signed_in.cookies[CUSTOMER_COOKIE].value
+    assert after.startswith(f"{customer.pk}.")
+    assert after != before
+    with round_trips() as sent:
+        signed_in.get("/")
+    assert len(sent) == 1
+
+
+@pytest.mark.parametrize("named", ["", "abc", "-1", "1" * 40, "²", "1.", ".x"])
 def test_a_malformed_customer_cookie_is_ignored(signed_in, customer, named):
     signed_in.cookies[CUSTOMER_COOKIE] = named
     page = signed_in.get("/")
     assert "Work phone" in page.content.decode()
-    assert signed_in.cookies[CUSTOMER_COOKIE].value == str(customer.pk)
+    assert signed_in.cookies[CUSTOMER_COOKIE].value.startswith(f"{customer.pk}.")
 
 
 def test_the_customer_cookie_is_set_at_log_in_and_dropped_at_log_out(client, customer):
     response = client.post(reverse("accounts:login"), {"username": "13800138000", "password": PASSWORD})
     assert response.status_code == 302
     cookie = response.cookies[CUSTOMER_COOKIE]
-    assert cookie.value == str(customer.pk)
+    assert cookie.value.startswith(f"{customer.pk}.")
     assert cookie["httponly"]
     assert cookie["samesite"] == "Lax"
     response = client.post(reverse("accounts:logout"))
