@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from django.core.management import call_command
 
-    from bench import report, seed
+    from bench import pages_report, report, seed
 
     _step("database boombench: create and migrate; collectstatic; Redis db 13 flushed")
     stack.database_create()
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                         seconds=3 if arguments.quick else 6,
                         connections=stack.LOAD_CONNECTIONS,
                     )
-                report.print_pages(results.pages)
+                pages_report.print_pages(results.pages)
             if "lighthouse" in arguments.figures:
                 # Before the bulk figures, on a quiet database: the demo customer's pages.
                 with _figure(results, "lighthouse", "the customer's pages, mobile, in Chinese and English"):
