@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,9 @@ ROUNDS = 3
 PAGES, WEBHOOKS = 4, 4  # requests at once per round
 
 
-@pytest.fixture
-def demo_site(tmp_path: Path, localstripe: str) -> Iterator[tuple[str, Path, Path]]:
-    """The demo site on a fresh SQLite database: its address, the database, the server's log."""
-    database = tmp_path / "demo.sqlite3"
-    env = {
+def _demo_env(database: Path, localstripe: str) -> dict[str, str]:
+    """``make run``'s environment, on ``database``, against this test's localstripe."""
+    return {
         **os.environ,
         "DJANGO_ENV": "development",
         "DATABASE_URL": f"sqlite:///{database}",
@@ -46,14 +45,35 @@ def demo_site(tmp_path: Path, localstripe: str) -> Iterator[tuple[str, Path, Pat
         "STRIPE_JS_URL": f"{localstripe}/js.stripe.com/v3/",
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
     }
-    manage = [sys.executable, "manage.py"]
+
+
+MANAGE = [sys.executable, "manage.py"]
+
+
+@pytest.fixture(scope="module")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's SQLite database as ``make run`` makes it (migrated, then ``seed_demo``), made
+    once for the module; each test runs on a copy. The demo seeds nothing at Stripe."""
+    database = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    env = _demo_env(database, "http://127.0.0.1:9")
     for command in (["migrate", "--no-input", "-v0"], ["seed_demo"]):
-        subprocess.run([*manage, *command], cwd=REPO_DIR, env=env, check=True, capture_output=True, timeout=180)
+        subprocess.run([*MANAGE, *command], cwd=REPO_DIR, env=env, check=True, capture_output=True, timeout=180)
+    return database
+
+
+@pytest.fixture
+def demo_site(demo_database: Path, tmp_path: Path, localstripe: str) -> Iterator[tuple[str, Path, Path]]:
+    """The demo site on a fresh copy of the demo database: its address, the database, the
+    server's log."""
+    database = tmp_path / "demo.sqlite3"
+    with closing(sqlite3.connect(demo_database)) as source, closing(sqlite3.connect(database)) as copy:
+        source.backup(copy)
+    env = _demo_env(database, localstripe)
     port = free_port()
     log_path = tmp_path / "runserver.log"
     with log_path.open("wb") as log:
         server = subprocess.Popen(
-            [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
+            [*MANAGE, "runserver", f"127.0.0.1:{port}", "--noreload"],
             cwd=REPO_DIR,
             env=env,
             stdout=log,
